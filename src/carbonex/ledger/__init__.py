@@ -1,0 +1,51 @@
+"""The registry kernel: serial blocks, accounts, checked commands and a hash-chained journal.
+
+Public API (what later capabilities use):
+
+    from carbonex.ledger import Ledger, Issue, Transfer, Selection, UnitAttributes, ...
+"""
+
+from carbonex.ledger.commands import (
+    Cancel,
+    CloseAccount,
+    Command,
+    CommandFormatError,
+    ConsumeHold,
+    Convert,
+    Expire,
+    FreezeAccount,
+    Issue,
+    OpenAccount,
+    PlaceHold,
+    ReleaseHold,
+    Retire,
+    Selection,
+    SerialRange,
+    Surrender,
+    Transfer,
+    UnfreezeAccount,
+    command_from_record,
+)
+from carbonex.ledger.failures import Code, Failure
+from carbonex.ledger.model import (
+    Account,
+    AccountStatus,
+    Block,
+    BlockState,
+    Hold,
+    HoldStatus,
+    UnitAttributes,
+    serial_space_of,
+)
+from carbonex.ledger.outcomes import Accepted, Outcome, Refused
+from carbonex.ledger.service import Ledger
+from carbonex.ledger.verify import VerifyReport
+
+__all__ = [
+    "Accepted", "Account", "AccountStatus", "Block", "BlockState", "Cancel", "CloseAccount",
+    "Code", "Command", "CommandFormatError", "ConsumeHold", "Convert", "Expire", "Failure",
+    "FreezeAccount", "Hold", "HoldStatus", "Issue", "Ledger", "OpenAccount", "Outcome",
+    "PlaceHold", "Refused", "ReleaseHold", "Retire", "Selection", "SerialRange", "Surrender",
+    "Transfer", "UnfreezeAccount", "UnitAttributes", "VerifyReport", "command_from_record",
+    "serial_space_of",
+]

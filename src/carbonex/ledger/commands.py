@@ -1,0 +1,320 @@
+"""Ledger commands: what a client asks the ledger to do.
+
+Every command carries a client-chosen `command_id`; resubmitting it returns the first result.
+`to_record` gives the canonical content (hashed for idempotency and written to the journal);
+`command_from_record` reads it back, refusing malformed input with `CommandFormatError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from carbonex.ledger.model import UnitAttributes
+
+
+class CommandFormatError(ValueError):
+    """A command record is missing a field or has one of the wrong type."""
+
+
+@dataclass(frozen=True, slots=True)
+class SerialRange:
+    first_serial: int
+    last_serial: int
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which units a command acts on: a quantity (lowest serials first, optionally filtered) or
+    explicit serial ranges, always within one unit type (and registry, default the type's)."""
+
+    unit_type: str
+    quantity: int | None = None
+    serial_ranges: tuple[SerialRange, ...] = ()
+    registry: str | None = None
+    vintage_year: int | None = None
+    project_id: str | None = None
+    label: str | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "unit_type": self.unit_type,
+            "quantity": self.quantity,
+            "serial_ranges": [[r.first_serial, r.last_serial] for r in self.serial_ranges],
+            "registry": self.registry,
+            "vintage_year": self.vintage_year,
+            "project_id": self.project_id,
+            "label": self.label,
+        }
+
+    @property
+    def has_filters(self) -> bool:
+        return any(f is not None for f in (self.vintage_year, self.project_id, self.label))
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    kind: ClassVar[str] = ""
+    command_id: str
+
+    def to_record(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"kind": self.kind}
+        for name in self.__dataclass_fields__:
+            record[name] = _encode(getattr(self, name))
+        return record
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Selection | UnitAttributes):
+        return value.to_record()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAccount(Command):
+    kind: ClassVar[str] = "open_account"
+    account_id: str
+    account_kind: str
+    holder: str
+    registry: str = "CARBONEX"
+
+
+@dataclass(frozen=True, slots=True)
+class CloseAccount(Command):
+    kind: ClassVar[str] = "close_account"
+    account_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FreezeAccount(Command):
+    kind: ClassVar[str] = "freeze_account"
+    account_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnfreezeAccount(Command):
+    kind: ClassVar[str] = "unfreeze_account"
+    account_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Issue(Command):
+    kind: ClassVar[str] = "issue"
+    account_id: str
+    quantity: int
+    attributes: UnitAttributes
+    registry: str | None = None
+    first_serial: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer(Command):
+    kind: ClassVar[str] = "transfer"
+    source_account_id: str
+    target_account_id: str
+    selection: Selection
+
+
+@dataclass(frozen=True, slots=True)
+class Retire(Command):
+    kind: ClassVar[str] = "retire"
+    account_id: str
+    selection: Selection
+    beneficiary: str
+    purpose: str
+    claim_period_start: dt.date | None = None
+    claim_period_end: dt.date | None = None
+    into_account_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel(Command):
+    kind: ClassVar[str] = "cancel"
+    account_id: str
+    selection: Selection
+    reason: str
+    into_account_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Surrender(Command):
+    kind: ClassVar[str] = "surrender"
+    account_id: str
+    selection: Selection
+    compliance_period: str
+    into_account_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Expire(Command):
+    kind: ClassVar[str] = "expire"
+    account_id: str
+    selection: Selection
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceHold(Command):
+    kind: ClassVar[str] = "hold"
+    account_id: str
+    selection: Selection
+    purpose: str
+    hold_id: str = ""
+
+    @property
+    def effective_hold_id(self) -> str:
+        return self.hold_id or self.command_id
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseHold(Command):
+    kind: ClassVar[str] = "release"
+    hold_id: str
+
+
+CONSUME_ACTIONS = ("transfer", "retire", "cancel", "surrender")
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumeHold(Command):
+    """Second phase of a hold: the held units are transferred, retired, cancelled or surrendered.
+    `details` carries the action's fields (beneficiary, purpose, reason, compliance_period)."""
+
+    kind: ClassVar[str] = "consume"
+    hold_id: str
+    action: str
+    target_account_id: str | None = None
+    details: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Convert(Command):
+    kind: ClassVar[str] = "convert"
+    account_id: str
+    selection: Selection
+    rule_id: str
+
+
+COMMAND_TYPES: dict[str, type[Command]] = {
+    cls.kind: cls
+    for cls in (OpenAccount, CloseAccount, FreezeAccount, UnfreezeAccount, Issue, Transfer,
+                Retire, Cancel, Surrender, Expire, PlaceHold, ReleaseHold, ConsumeHold, Convert)
+}
+
+
+def _require(record: dict[str, Any], name: str, kinds: type | tuple[type, ...]) -> Any:
+    value = record.get(name)
+    if not isinstance(value, kinds) or isinstance(value, bool):
+        raise CommandFormatError(f"field '{name}' is missing or has the wrong type")
+    return value
+
+
+def _optional(record: dict[str, Any], name: str, kinds: type | tuple[type, ...]) -> Any:
+    value = record.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, kinds) or isinstance(value, bool):
+        raise CommandFormatError(f"field '{name}' has the wrong type")
+    return value
+
+
+def _date(record: dict[str, Any], name: str, required: bool) -> dt.date | None:
+    value = _require(record, name, str) if required else _optional(record, name, str)
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise CommandFormatError(f"field '{name}' is not an ISO date: {value!r}") from error
+
+
+def selection_from_record(record: Any) -> Selection:
+    if not isinstance(record, dict):
+        raise CommandFormatError("field 'selection' must be an object")
+    ranges_raw = record.get("serial_ranges") or []
+    if not isinstance(ranges_raw, list):
+        raise CommandFormatError("field 'serial_ranges' must be a list of [first, last] pairs")
+    ranges = []
+    for pair in ranges_raw:
+        if (not isinstance(pair, list | tuple) or len(pair) != 2
+                or not all(isinstance(x, int) and not isinstance(x, bool) for x in pair)):
+            raise CommandFormatError("each serial range must be a [first, last] pair of integers")
+        ranges.append(SerialRange(pair[0], pair[1]))
+    return Selection(
+        unit_type=_require(record, "unit_type", str),
+        quantity=_optional(record, "quantity", int),
+        serial_ranges=tuple(ranges),
+        registry=_optional(record, "registry", str),
+        vintage_year=_optional(record, "vintage_year", int),
+        project_id=_optional(record, "project_id", str),
+        label=_optional(record, "label", str),
+    )
+
+
+def attributes_from_record(record: Any) -> UnitAttributes:
+    if not isinstance(record, dict):
+        raise CommandFormatError("field 'attributes' must be an object")
+    labels = record.get("labels", [])
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise CommandFormatError("field 'labels' must be a list of strings")
+    return UnitAttributes(
+        unit_type=_require(record, "unit_type", str),
+        standard=_require(record, "standard", str),
+        project_id=_require(record, "project_id", str),
+        vintage_start=_date(record, "vintage_start", True),  # type: ignore[arg-type]
+        vintage_end=_date(record, "vintage_end", True),  # type: ignore[arg-type]
+        host_country=_require(record, "host_country", str),
+        methodology=_optional(record, "methodology", str) or "",
+        category=_optional(record, "category", str) or "avoidance",
+        labels=tuple(labels),
+        authorization=_optional(record, "authorization", str) or "",
+        valid_until=_date(record, "valid_until", False),
+    )
+
+
+def command_from_record(record: Any) -> Command:
+    """Build a command from its record (as `to_record` writes it, or as a client sends it)."""
+    if not isinstance(record, dict):
+        raise CommandFormatError("a command must be a JSON object")
+    kind = record.get("kind")
+    command_type = COMMAND_TYPES.get(kind) if isinstance(kind, str) else None
+    if command_type is None:
+        raise CommandFormatError(f"unknown command kind {kind!r}; known: {sorted(COMMAND_TYPES)}")
+    values: dict[str, Any] = {}
+    for name, spec in command_type.__dataclass_fields__.items():
+        if name not in record:
+            continue
+        raw = record[name]
+        if name == "selection":
+            values[name] = selection_from_record(raw)
+        elif name == "attributes":
+            values[name] = attributes_from_record(raw)
+        elif name in ("claim_period_start", "claim_period_end"):
+            values[name] = _date(record, name, False)
+        elif name == "details":
+            if not isinstance(raw, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+            ):
+                raise CommandFormatError("field 'details' must map strings to strings")
+            values[name] = dict(raw)
+        else:
+            values[name] = _scalar(name, raw, str(spec.type))
+    try:
+        return command_type(**values)
+    except TypeError as error:
+        raise CommandFormatError(f"{kind}: {error}") from error
+
+
+def _scalar(name: str, raw: Any, type_text: str) -> Any:
+    if raw is None:
+        if "None" in type_text:
+            return None
+        raise CommandFormatError(f"field '{name}' must not be null")
+    expected: type = int if type_text.startswith("int") else str
+    if not isinstance(raw, expected) or isinstance(raw, bool):
+        raise CommandFormatError(f"field '{name}' must be of type {expected.__name__}")
+    return raw

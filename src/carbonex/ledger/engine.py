@@ -1,0 +1,90 @@
+"""Executing commands against the cached state: idempotency, checks, effects, journal entry.
+
+`execute` never raises for a refused command; it returns `Refused` and leaves the state as it
+was. An exception here is a bug: the service rolls back and drops the cache.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from carbonex.catalog import Catalog
+from carbonex.ledger.commands import Command
+from carbonex.ledger.context import Context
+from carbonex.ledger.failures import Code, Failure, in_precedence_order
+from carbonex.ledger.handlers import decide
+from carbonex.ledger.journal import (
+    JournalRow,
+    chain_hash,
+    content_hash,
+    decode_payload,
+    encode_payload,
+)
+from carbonex.ledger.limits import BATCH_COMMANDS_MAX, COMMAND_ID_LENGTH_MAX
+from carbonex.ledger.outcomes import Accepted, Outcome, Refused
+from carbonex.ledger.state import LedgerState
+
+
+def _check_command_id(command: Command) -> list[Failure]:
+    command_id = command.command_id
+    if not isinstance(command_id, str) or not command_id.strip():
+        return [Failure(Code.E_INVALID_COMMAND, "command_id must be a non-empty text")]
+    if len(command_id) > COMMAND_ID_LENGTH_MAX:
+        return [Failure(Code.E_INVALID_COMMAND,
+                        f"command_id is longer than {COMMAND_ID_LENGTH_MAX} characters")]
+    return []
+
+
+def _replayed(row: JournalRow) -> Accepted:
+    effects = tuple(tuple(effect) for effect in decode_payload(row.payload)["effects"])
+    return Accepted(row.command_id, row.seq, row.entry_hash, effects, duplicate=True)
+
+
+def execute(
+    state: LedgerState, catalog: Catalog, command: Command, now: dt.datetime
+) -> Outcome:
+    """Check one command and, if it passes, apply it to the cache and queue its entry."""
+    failures = _check_command_id(command)
+    if failures:
+        return Refused(str(command.command_id), tuple(failures))
+    content, digest = content_hash(command.to_record())
+    existing = state.journal_row(command.command_id)
+    if existing is not None:
+        if existing.content_hash == digest:
+            return _replayed(existing)
+        return Refused(command.command_id, (Failure(
+            Code.E_COMMAND_ID_REUSED,
+            f"command id {command.command_id} was used for different content (entry "
+            f"{existing.seq})", (command.command_id,)),))
+    context = Context(state, catalog, now.date())
+    decision = decide(context, command)
+    if isinstance(decision, list):
+        return Refused(command.command_id, in_precedence_order(decision))
+    decision()
+    seq = state.seq + 1
+    recorded_at = now.isoformat()
+    payload = encode_payload(seq, content, context.effects, recorded_at)
+    entry_hash = chain_hash(state.head_hash, payload)
+    row = JournalRow(seq, command.command_id, command.kind, digest, payload, state.head_hash,
+                     entry_hash, recorded_at)
+    state.record(row, context.effects)
+    return Accepted(command.command_id, seq, entry_hash, tuple(context.effects))
+
+
+def check_batch_size(commands: Sequence[Command]) -> Refused | None:
+    if not commands:
+        return Refused("", (Failure(Code.E_BATCH_EMPTY, "a batch needs at least one command"),))
+    if len(commands) > BATCH_COMMANDS_MAX:
+        return Refused("", (Failure(
+            Code.E_BATCH_TOO_LARGE,
+            f"batch of {len(commands)} commands exceeds the limit of {BATCH_COMMANDS_MAX}"),))
+    return None
+
+
+def batch_refusal(position: int, refused: Refused) -> Refused:
+    """A batch is refused whole; its failures name the command that failed and why."""
+    head = Failure(Code.E_BATCH_COMMAND_REFUSED,
+                   f"command {position} ({refused.command_id}) of the batch was refused; "
+                   "nothing in the batch was applied", (str(position), refused.command_id))
+    return Refused(refused.command_id, (head, *refused.failures))

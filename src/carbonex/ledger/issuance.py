@@ -1,0 +1,171 @@
+"""Issuance and conversion: the two commands that create serials.
+
+New serials come from the serial space of (registry, unit type): the next free serial after the
+highest issued one, or an explicit first serial that must not overlap any earlier issuance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from carbonex.catalog import ConversionRule, UnitType
+from carbonex.ledger.checks import check_text, usable_account
+from carbonex.ledger.commands import Convert, Issue
+from carbonex.ledger.context import Context
+from carbonex.ledger.effects import attributes_effect, block_effect, issuance_effect
+from carbonex.ledger.failures import Code, Failure
+from carbonex.ledger.journal import canonical
+from carbonex.ledger.limits import LABELS_PER_BLOCK_MAX, SERIAL_MAX
+from carbonex.ledger.model import (
+    CATEGORIES,
+    Block,
+    BlockState,
+    Issuance,
+    UnitAttributes,
+    serial_space_of,
+)
+from carbonex.ledger.placement import Portion, place
+from carbonex.ledger.selection import check_quantity
+
+ACTIVE = BlockState.ACTIVE.value
+
+
+def check_attributes(context: Context, attributes: UnitAttributes) -> list[Failure]:
+    failures: list[Failure] = []
+    for name in ("standard", "project_id"):
+        check_text(name, getattr(attributes, name), failures)
+    for name in ("methodology", "authorization"):
+        check_text(name, getattr(attributes, name), failures, required=False)
+    problems = []
+    if attributes.vintage_end < attributes.vintage_start:
+        problems.append("vintage ends before it starts")
+    if attributes.host_country not in context.catalog.countries:
+        problems.append(f"host country '{attributes.host_country}' is not an ISO 3166-1 code")
+    if attributes.category not in CATEGORIES:
+        problems.append(f"category must be one of {sorted(CATEGORIES)}")
+    if len(attributes.labels) > LABELS_PER_BLOCK_MAX or not all(
+        isinstance(label, str) and label.strip() for label in attributes.labels
+    ):
+        problems.append(f"labels must be at most {LABELS_PER_BLOCK_MAX} non-empty texts")
+    failures += [Failure(Code.E_INVALID_ATTRIBUTES, problem) for problem in problems]
+    return failures
+
+
+def normalized(attributes: UnitAttributes, unit_type: UnitType) -> UnitAttributes:
+    """Labels sorted and unique; the validity end set from the programme when it has one."""
+    valid_until = attributes.valid_until
+    if valid_until is None and unit_type.validity_years is not None:
+        end = attributes.vintage_end
+        valid_until = dt.date(end.year + unit_type.validity_years, end.month, min(end.day, 28))
+    return UnitAttributes(
+        attributes.unit_type, attributes.standard, attributes.project_id,
+        attributes.vintage_start, attributes.vintage_end, attributes.host_country,
+        attributes.methodology, attributes.category, tuple(sorted(set(attributes.labels))),
+        attributes.authorization, valid_until,
+    )
+
+
+def decide_issue(context: Context, command: Issue) -> list[Failure] | Callable[[], None]:
+    attributes = command.attributes
+    unit_type = context.catalog.unit_types.get(attributes.unit_type)
+    failures: list[Failure] = []
+    if unit_type is None:
+        failures.append(Failure(Code.E_UNKNOWN_UNIT_TYPE,
+                                f"unknown unit type '{attributes.unit_type}'",
+                                (attributes.unit_type,)))
+    registry = command.registry or (unit_type.registry if unit_type else "")
+    if command.registry is not None and registry not in context.catalog.registries:
+        failures.append(Failure(Code.E_UNKNOWN_REGISTRY, f"unknown registry '{registry}'",
+                                (registry,)))
+    failures += check_quantity(command.quantity)
+    first = command.first_serial
+    if first is not None and (first < 1 or first + command.quantity - 1 > SERIAL_MAX):
+        failures.append(Failure(Code.E_INVALID_SERIAL_RANGE,
+                                f"first serial {first} is out of bounds 1-{SERIAL_MAX}"))
+    failures += check_attributes(context, attributes)
+    if failures or unit_type is None:
+        return failures
+    usable_account(context, command.account_id, "issue_into", failures, unit_type)
+    if failures:
+        return failures
+    space = serial_space_of(registry, unit_type.code)
+    if first is None:
+        first = context.state.max_issued_serial(space) + 1
+    last = first + command.quantity - 1
+    overlapping = context.state.overlapping_issuance(space, first, last)
+    if overlapping is not None or last > SERIAL_MAX:
+        return [Failure(Code.E_SERIAL_RANGE_OVERLAPS,
+                        f"serials {space} {first}-{last} overlap issuance {overlapping}",
+                        (f"{space}:{first}-{last}", str(overlapping)))]
+    final_attributes = normalized(attributes, unit_type)
+    return lambda: create_serials(context, space, first, last, final_attributes,
+                                  command.account_id, None)
+
+
+def create_serials(
+    context: Context,
+    space: str,
+    first: int,
+    last: int,
+    attributes: UnitAttributes,
+    account_id: str,
+    lineage: str | None,
+) -> None:
+    state = context.state
+    attributes_id = attributes.attributes_id
+    if not state.attributes_known(attributes_id):
+        context.emit(attributes_effect(attributes_id, attributes))
+    issuance = Issuance(state.take_issuance_id(), space, first, last, attributes_id, account_id,
+                        lineage)
+    context.emit(issuance_effect(issuance))
+    context.emit(block_effect(Block(state.take_block_id(), issuance.issuance_id, space, first,
+                                    last, account_id, ACTIVE, attributes_id, None)))
+    action = "issue" if lineage is None else "convert_in"
+    context.emit(("move", action, space, first, last, None, account_id))
+
+
+def converted_attributes(attributes: UnitAttributes, rule: ConversionRule) -> UnitAttributes:
+    return UnitAttributes(
+        rule.to_unit_type, rule.set_standard or attributes.standard, attributes.project_id,
+        attributes.vintage_start, attributes.vintage_end, attributes.host_country,
+        attributes.methodology, attributes.category,
+        tuple(sorted(set(attributes.labels) | set(rule.add_labels))), attributes.authorization,
+        attributes.valid_until,
+    )
+
+
+def convert_plan(
+    context: Context, command: Convert, rule: ConversionRule, portions: list[Portion]
+) -> list[Failure] | Callable[[], None]:
+    """Converted serials end in state `converted`; each attribute group becomes a new issuance
+    in the target serial space whose lineage names the rule and the source ranges."""
+    state = context.state
+    groups: dict[str, list[Portion]] = {}
+    for portion in portions:
+        attributes = state.unit_attributes(portion[0].attributes_id)
+        if rule.min_vintage_start is not None and attributes.vintage_start < rule.min_vintage_start:
+            return [Failure(Code.E_CONVERSION_NOT_ALLOWED,
+                            f"rule {rule.rule_id} needs vintages from {rule.min_vintage_start}; "
+                            f"block {portion[0].block_id} starts {attributes.vintage_start}",
+                            (rule.rule_id, str(portion[0].block_id)))]
+        groups.setdefault(portion[0].attributes_id, []).append(portion)
+    target_type = context.catalog.unit_types[rule.to_unit_type]
+    target_space = serial_space_of(target_type.registry, target_type.code)
+
+    def plan() -> None:
+        # Read the serial space before emitting: this command's own issuances are not stored yet.
+        first = state.max_issued_serial(target_space) + 1
+        place(context, portions, "convert", command.account_id, BlockState.CONVERTED.value, None)
+        for attributes_id, group in groups.items():
+            quantity = sum(high - low + 1 for _, low, high in group)
+            lineage = canonical({
+                "rule": rule.rule_id,
+                "from": [[block.serial_space, low, high] for block, low, high in group],
+            }).decode()
+            create_serials(context, target_space, first, first + quantity - 1,
+                           converted_attributes(state.unit_attributes(attributes_id), rule),
+                           command.account_id, lineage)
+            first += quantity
+
+    return plan

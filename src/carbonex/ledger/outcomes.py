@@ -1,0 +1,50 @@
+"""Outcomes are values: a command is accepted (with its journal entry) or refused (with codes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from carbonex.ledger.effects import Effect
+from carbonex.ledger.failures import Failure
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    command_id: str
+    seq: int
+    entry_hash: str
+    effects: tuple[Effect, ...]
+    duplicate: bool = False
+    accepted = True
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "accepted": True,
+            "command_id": self.command_id,
+            "seq": self.seq,
+            "entry_hash": self.entry_hash,
+            "duplicate": self.duplicate,
+            "effects": [list(effect) for effect in self.effects],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    command_id: str
+    failures: tuple[Failure, ...]
+    accepted = False
+
+    @property
+    def codes(self) -> list[str]:
+        return [failure.code.value for failure in self.failures]
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "accepted": False,
+            "command_id": self.command_id,
+            "failures": [failure.to_record() for failure in self.failures],
+        }
+
+
+Outcome = Accepted | Refused

@@ -1,0 +1,50 @@
+"""What the ledger needs from a store (implemented by SQLite, PostgreSQL and memory stores)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from carbonex.ledger.effects import Effect
+from carbonex.ledger.journal import JournalRow
+from carbonex.ledger.model import Account, Block, Hold, UnitAttributes
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The journal's head and the id counters, as committed."""
+
+    seq: int
+    entry_hash: str
+    next_block_id: int
+    next_issuance_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    row: JournalRow
+    effects: list[Effect]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWrite:
+    entries: list[PendingEntry]
+    next_block_id: int
+    next_issuance_id: int
+
+
+class StateLoader(Protocol):
+    """Reads the ledger's current state inside the open write transaction."""
+
+    def load_head(self) -> Head: ...
+    def load_account(self, account_id: str) -> Account | None: ...
+    def load_active_blocks(self, account_id: str) -> list[Block]: ...
+    def load_blocks_overlapping(self, space: str, first: int, last: int) -> list[Block]: ...
+    def load_attributes(self, attributes_id: str) -> UnitAttributes | None: ...
+    def load_hold(self, hold_id: str) -> Hold | None: ...
+    def find_overlapping_issuance(self, space: str, first: int, last: int) -> int | None: ...
+    def max_issued_serial(self, space: str) -> int: ...
+    def find_journal_row(self, command_id: str) -> JournalRow | None: ...
+    def journal_rows_after(self, seq: int, limit: int) -> Sequence[JournalRow]: ...
+    def write(self, pending: PendingWrite) -> None: ...

@@ -1,0 +1,168 @@
+"""The ledger service: opens a unit of work per call, runs commands, commits atomically.
+
+    ledger = Ledger.open("registry.db")          # or a postgresql:// URL
+    outcome = ledger.submit(Transfer(...))       # one command, one commit
+    outcomes = ledger.submit_many(commands)      # each on its own merits, one commit
+    outcome = ledger.submit_batch(commands)      # all or nothing, one commit
+
+Only this class writes holdings. Refused commands change nothing; a crash before commit leaves
+nothing of the unit of work; an accepted command is durable once the call returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from carbonex.catalog import Catalog, default_catalog
+from carbonex.ledger import queries
+from carbonex.ledger.commands import Command
+from carbonex.ledger.engine import batch_refusal, check_batch_size, execute
+from carbonex.ledger.limits import BATCH_COMMANDS_MAX
+from carbonex.ledger.outcomes import Accepted, Outcome, Refused
+from carbonex.ledger.state import LedgerState
+from carbonex.ledger.verify import VerifyReport, verify_store
+from carbonex.store import SqlStore, open_store
+
+WRITE_ATTEMPTS_MAX = 5
+Result = TypeVar("Result")
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _is_retryable(error: BaseException) -> bool:
+    """Serialization failures, deadlocks and a locked SQLite file are worth another attempt."""
+    if isinstance(error, sqlite3.OperationalError):
+        return "locked" in str(error) or "busy" in str(error)
+    sqlstate = getattr(error, "sqlstate", None)
+    return sqlstate in ("40001", "40P01")
+
+
+class Ledger:
+    def __init__(self, store: SqlStore, catalog: Catalog | None = None,
+                 clock: Clock = utc_now) -> None:
+        self.store = store
+        self.catalog = catalog or default_catalog()
+        self.clock = clock
+        self.state = LedgerState(store)
+
+    @classmethod
+    def open(cls, database: str | None = None, catalog: Catalog | None = None,
+             clock: Clock = utc_now) -> Ledger:
+        return cls(open_store(database), catalog, clock)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def _unit_of_work(self, work: Callable[[], tuple[Result, bool]]) -> Result:
+        """Run `work` in one write transaction; it returns (result, keep). Keep=False rolls the
+        whole unit back. Retries transient conflicts; any other exception rolls back and rises."""
+        for attempt in range(1, WRITE_ATTEMPTS_MAX + 1):
+            try:
+                self.store.begin_write()
+                self.state.begin()
+                result, keep = work()
+                if keep:
+                    self.state.flush()
+                    self.store.commit()
+                else:
+                    self._abandon()
+                return result
+            except BaseException as error:
+                self._abandon()
+                if attempt == WRITE_ATTEMPTS_MAX or not _is_retryable(error):
+                    raise
+        raise RuntimeError("unreachable: the loop returns or raises")
+
+    def _abandon(self) -> None:
+        self.store.rollback()
+        self.state.reset()
+
+    def submit(self, command: Command) -> Outcome:
+        now = self.clock()
+        return self._unit_of_work(
+            lambda: (execute(self.state, self.catalog, command, now), True))
+
+    def submit_many(self, commands: Sequence[Command]) -> list[Outcome]:
+        """Group commit: every command is accepted or refused on its own; one commit for all."""
+        refusal = check_batch_size(commands)
+        if refusal is not None:
+            return [refusal]
+        now = self.clock()
+
+        def work() -> tuple[list[Outcome], bool]:
+            return [execute(self.state, self.catalog, c, now) for c in commands], True
+
+        return self._unit_of_work(work)
+
+    def submit_batch(self, commands: Sequence[Command]) -> Outcome | list[Accepted]:
+        """All or nothing: either every command is accepted, or the batch is refused whole."""
+        refusal = check_batch_size(commands)
+        if refusal is not None:
+            return refusal
+        now = self.clock()
+
+        def work() -> tuple[Refused | list[Accepted], bool]:
+            accepted: list[Accepted] = []
+            for position, command in enumerate(commands):
+                outcome = execute(self.state, self.catalog, command, now)
+                if isinstance(outcome, Refused):
+                    return batch_refusal(position, outcome), False
+                accepted.append(outcome)
+            return accepted, True
+
+        return self._unit_of_work(work)
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def _read(self, query: Callable[[SqlStore], Result]) -> Result:
+        self.store.begin_read()
+        try:
+            return query(self.store)
+        finally:
+            self.store.rollback()
+
+    def account(self, account_id: str) -> dict[str, Any] | None:
+        return self._read(lambda store: queries.account(store, account_id))
+
+    def accounts(self, limit: int = 100, after: str = "") -> list[dict[str, Any]]:
+        return self._read(lambda store: queries.accounts(store, limit, after))
+
+    def holdings(self, account_id: str) -> list[dict[str, Any]]:
+        return self._read(lambda store: queries.holdings(store, account_id))
+
+    def blocks(self, account_id: str, limit: int = 100, after_block_id: int = 0
+               ) -> list[dict[str, Any]]:
+        return self._read(lambda store: queries.blocks(store, account_id, limit, after_block_id))
+
+    def statement(self, account_id: str, limit: int = 100, after_seq: int = 0
+                  ) -> list[dict[str, Any]]:
+        return self._read(lambda store: queries.statement(store, account_id, limit, after_seq))
+
+    def provenance(self, serial_space: str, serial: int) -> dict[str, Any] | None:
+        return self._read(lambda store: queries.provenance(store, serial_space, serial))
+
+    def summary(self) -> dict[str, Any]:
+        return self._read(queries.summary)
+
+    def journal(self, limit: int = 100, after_seq: int = 0) -> list[dict[str, Any]]:
+        return self._read(lambda store: queries.journal(store, limit, after_seq))
+
+    def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
+        return self._read(lambda store: verify_store(store, progress))
+
+
+__all__ = ["BATCH_COMMANDS_MAX", "Ledger", "utc_now"]

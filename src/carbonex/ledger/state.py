@@ -1,0 +1,189 @@
+"""The write-side cache: what the ledger knows of the state inside one writer.
+
+Loaded lazily from the store, account by account, and kept across transactions. Effects are
+applied to it as commands are accepted and queued as pending writes, flushed in bulk at commit
+(or before any read that could see them). Other writers' commits are caught up from the journal
+at the start of each transaction. Any rollback drops the whole cache (`reset`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from operator import attrgetter
+from typing import Any
+
+from sortedcontainers import SortedKeyList
+
+from carbonex.ledger.effects import (
+    Effect,
+    account_from_effect,
+    block_from_effect,
+    hold_from_effect,
+)
+from carbonex.ledger.journal import JournalRow, decode_payload
+from carbonex.ledger.limits import CATCH_UP_ENTRIES_MAX
+from carbonex.ledger.model import FINAL_STATES, Account, Block, Hold, UnitAttributes
+from carbonex.ledger.ports import PendingEntry, PendingWrite, StateLoader
+
+BLOCK_ORDER = attrgetter("serial_space", "first_serial")
+
+
+class LedgerState:
+    def __init__(self, loader: StateLoader) -> None:
+        self.loader = loader
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything cached and pending; the next read reloads from the store."""
+        self.accounts: dict[str, Account | None] = {}
+        self.account_blocks: dict[str, SortedKeyList] = {}
+        self.blocks: dict[int, Block] = {}
+        self.attributes: dict[str, UnitAttributes] = {}
+        self.holds: dict[str, Hold | None] = {}
+        self.pending: list[PendingEntry] = []
+        self.pending_commands: dict[str, JournalRow] = {}
+        self.head_known = False
+        self.seq = 0
+        self.head_hash = ""
+        self.next_block_id = 1
+        self.next_issuance_id = 1
+
+    # -- transactions -------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Catch up with the committed head: replay other writers' entries, or reload."""
+        head = self.loader.load_head()
+        if self.head_known and head.seq != self.seq:
+            behind = head.seq - self.seq
+            if 0 < behind <= CATCH_UP_ENTRIES_MAX:
+                for row in self.loader.journal_rows_after(self.seq, behind):
+                    self.apply_all(decode_payload(row.payload)["effects"], record=False)
+            else:
+                self.reset()
+        self.head_known = True
+        self.seq = head.seq
+        self.head_hash = head.entry_hash
+        self.next_block_id = head.next_block_id
+        self.next_issuance_id = head.next_issuance_id
+
+    def flush(self) -> None:
+        if self.pending:
+            pending = PendingWrite(self.pending, self.next_block_id, self.next_issuance_id)
+            self.pending = []
+            self.pending_commands = {}
+            self.loader.write(pending)
+
+    def record(self, row: JournalRow, effects: list[Effect]) -> None:
+        self.pending.append(PendingEntry(row, effects))
+        self.pending_commands[row.command_id] = row
+        self.seq = row.seq
+        self.head_hash = row.entry_hash
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def account(self, account_id: str) -> Account | None:
+        if account_id not in self.accounts:
+            self.flush()
+            self.accounts[account_id] = self.loader.load_account(account_id)
+        return self.accounts[account_id]
+
+    def active_blocks(self, account_id: str) -> SortedKeyList:
+        """Blocks of the account that are not in a final state, in serial order."""
+        blocks = self.account_blocks.get(account_id)
+        if blocks is None:
+            self.flush()
+            loaded = self.loader.load_active_blocks(account_id)
+            blocks = SortedKeyList(loaded, key=BLOCK_ORDER)
+            self.account_blocks[account_id] = blocks
+            for block in loaded:
+                self.blocks[block.block_id] = block
+        return blocks
+
+    def blocks_overlapping(self, space: str, first: int, last: int) -> list[Block]:
+        self.flush()
+        found = self.loader.load_blocks_overlapping(space, first, last)
+        return [self.blocks.get(block.block_id, block) for block in found]
+
+    def unit_attributes(self, attributes_id: str) -> UnitAttributes:
+        attributes = self.attributes.get(attributes_id)
+        if attributes is None:
+            self.flush()
+            attributes = self.loader.load_attributes(attributes_id)
+            if attributes is None:
+                raise LookupError(f"attributes {attributes_id} are referenced but not stored")
+            self.attributes[attributes_id] = attributes
+        return attributes
+
+    def attributes_known(self, attributes_id: str) -> bool:
+        if attributes_id in self.attributes:
+            return True
+        self.flush()
+        attributes = self.loader.load_attributes(attributes_id)
+        if attributes is not None:
+            self.attributes[attributes_id] = attributes
+        return attributes is not None
+
+    def hold(self, hold_id: str) -> Hold | None:
+        if hold_id not in self.holds:
+            self.flush()
+            self.holds[hold_id] = self.loader.load_hold(hold_id)
+        return self.holds[hold_id]
+
+    def held_blocks(self, hold: Hold) -> list[Block]:
+        return [b for b in self.active_blocks(hold.account_id) if b.hold_id == hold.hold_id]
+
+    def overlapping_issuance(self, space: str, first: int, last: int) -> int | None:
+        self.flush()
+        return self.loader.find_overlapping_issuance(space, first, last)
+
+    def max_issued_serial(self, space: str) -> int:
+        self.flush()
+        return self.loader.max_issued_serial(space)
+
+    def journal_row(self, command_id: str) -> JournalRow | None:
+        row = self.pending_commands.get(command_id)
+        return row if row is not None else self.loader.find_journal_row(command_id)
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def take_block_id(self) -> int:
+        block_id = self.next_block_id
+        self.next_block_id += 1
+        return block_id
+
+    def take_issuance_id(self) -> int:
+        issuance_id = self.next_issuance_id
+        self.next_issuance_id += 1
+        return issuance_id
+
+    def apply_all(self, effects: Iterable[Sequence[Any]], record: bool = True) -> None:
+        for effect in effects:
+            self.apply(effect)
+
+    def apply(self, effect: Sequence[Any]) -> None:
+        """Bring the cache in line with one effect (pending writes are queued by `record`)."""
+        tag = effect[0]
+        if tag == "block":
+            self._put_block(block_from_effect(effect))
+        elif tag == "unblock":
+            self._drop_block(effect[1])
+        elif tag == "account":
+            self.accounts[effect[1]] = account_from_effect(effect)
+        elif tag == "hold":
+            self.holds[effect[1]] = hold_from_effect(effect)
+        elif tag == "attributes":
+            self.attributes[effect[1]] = UnitAttributes.from_record(effect[2])
+
+    def _put_block(self, block: Block) -> None:
+        self._drop_block(block.block_id)
+        if block.state in FINAL_STATES:
+            return
+        index = self.account_blocks.get(block.account_id)
+        if index is not None:
+            index.add(block)
+            self.blocks[block.block_id] = block
+
+    def _drop_block(self, block_id: int) -> None:
+        old = self.blocks.pop(block_id, None)
+        if old is not None:
+            self.account_blocks[old.account_id].remove(old)

@@ -1,0 +1,222 @@
+"""`carbonex verify`: check the hash chain, replay the journal from empty into a scratch state,
+compare it with the live tables, and check the ledger's invariants (ARCHITECTURE.md):
+
+1. conservation: each issuance's blocks cover exactly its serial range, no gap, no overlap;
+2. a serial is in exactly one block (blocks of a serial space never overlap);
+3. retired, cancelled, surrendered, expired and converted serials never change again;
+4. holds never exceed the active units they hold;
+5. the chain is unbroken and replay reproduces the live state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from carbonex.ledger.journal import GENESIS_HASH
+from carbonex.ledger.model import FINAL_STATES
+from carbonex.store import SqlStore
+
+PROBLEMS_REPORTED_MAX = 50
+PROGRESS_EVERY_ENTRIES = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    invariant: str
+    message: str
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    entries: int = 0
+    blocks: int = 0
+    issuances: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, invariant: str, message: str) -> None:
+        if len(self.problems) < PROBLEMS_REPORTED_MAX:
+            self.problems.append(Problem(invariant, message))
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok, "entries": self.entries, "blocks": self.blocks,
+            "issuances": self.issuances,
+            "problems": [{"invariant": p.invariant, "message": p.message} for p in self.problems],
+        }
+
+
+@dataclass(slots=True)
+class ReplayState:
+    """The state rebuilt from effects alone, as plain tuples keyed by id."""
+
+    accounts: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    attributes: set[str] = field(default_factory=set)
+    issuances: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    blocks: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    holds: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def apply(self, seq: int, effects: Iterable[list[Any]], report: VerifyReport) -> None:
+        blocks = self.blocks
+        for effect in effects:
+            tag = effect[0]
+            if tag == "block" or tag == "unblock":
+                old = blocks.get(effect[1])
+                if old is not None and old[6] in FINAL_STATES:
+                    report.add("finality", f"entry {seq} changes block {effect[1]}, which was "
+                                           f"already {old[6]}")
+                if tag == "block":
+                    blocks[effect[1]] = tuple(effect[1:])
+                else:
+                    blocks.pop(effect[1], None)
+            elif tag == "account":
+                self.accounts[effect[1]] = tuple(effect[1:])
+            elif tag == "hold":
+                self.holds[effect[1]] = tuple(effect[1:])
+            elif tag == "issuance":
+                self.issuances[effect[1]] = tuple(effect[1:7])
+            elif tag == "attributes":
+                self.attributes.add(effect[1])
+
+
+def _replay_journal(store: SqlStore, report: VerifyReport,
+                    progress: Callable[[int], None] | None) -> ReplayState:
+    """One pass over the journal: check each link of the chain and apply each entry's effects."""
+    replay = ReplayState()
+    expected_previous, expected_seq = GENESIS_HASH, 1
+    sha256, loads = hashlib.sha256, orjson.loads
+    for seq, payload, previous_hash, entry_hash in store.stream(
+            "SELECT seq, payload, previous_hash, entry_hash FROM journal ORDER BY seq"):
+        payload = bytes(payload)
+        if seq != expected_seq:
+            report.add("chain", f"journal sequence jumps from {expected_seq - 1} to {seq}")
+        elif previous_hash != expected_previous:
+            report.add("chain", f"entry {seq}: previous hash is not entry {seq - 1}'s hash")
+        elif sha256(previous_hash.encode() + b"\n" + payload).hexdigest() != entry_hash:
+            report.add("chain", f"entry {seq}: hash does not match its content (altered)")
+        expected_previous, expected_seq = entry_hash, seq + 1
+        try:
+            entry = loads(payload)
+            replay.apply(seq, entry["effects"], report)
+        except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
+            report.add("chain", f"entry {seq}: payload is not a valid journal entry")
+        report.entries += 1
+        if progress is not None and report.entries % PROGRESS_EVERY_ENTRIES == 0:
+            progress(report.entries)
+    return replay
+
+
+def _compare(name: str, live: dict[Any, tuple[Any, ...]], replayed: dict[Any, tuple[Any, ...]],
+             report: VerifyReport) -> None:
+    if live == replayed:
+        return
+    for key in sorted(live.keys() - replayed.keys(), key=str)[:10]:
+        report.add("replay", f"{name} {key} is in the live state but no journal entry made it")
+    for key in sorted(replayed.keys() - live.keys(), key=str)[:10]:
+        report.add("replay", f"{name} {key} was made by the journal but is missing from the "
+                             "live state")
+    differing = [key for key in live.keys() & replayed.keys() if live[key] != replayed[key]]
+    for key in sorted(differing, key=str)[:10]:
+        report.add("replay", f"{name} {key} differs from the journal: live {live[key]} vs "
+                             f"replayed {replayed[key]}")
+
+
+def _live_state(store: SqlStore) -> ReplayState:
+    live = ReplayState()
+    for row in store.stream("SELECT block_id, issuance_id, serial_space, first_serial, "
+                            "last_serial, account_id, state, attributes_id, hold_id FROM blocks"):
+        live.blocks[row[0]] = tuple(row)
+    for row in store.stream("SELECT issuance_id, serial_space, first_serial, last_serial, "
+                            "attributes_id, account_id FROM issuances"):
+        live.issuances[row[0]] = tuple(row)
+    for row in store.query("SELECT account_id, registry, kind, holder, status FROM accounts"):
+        live.accounts[row[0]] = tuple(row)
+    for row in store.query("SELECT hold_id, account_id, quantity, status, purpose FROM holds"):
+        live.holds[row[0]] = tuple(row)
+    live.attributes = {row[0] for row in store.query("SELECT attributes_id FROM unit_attributes")}
+    return live
+
+
+# Tuple positions. Blocks: (block_id, issuance_id, serial_space, first_serial, last_serial,
+# account_id, state, attributes_id, hold_id). Issuances: (issuance_id, serial_space, first_serial,
+# last_serial, attributes_id, account_id). Holds: (hold_id, account_id, quantity, status, purpose).
+
+
+def check_invariants(state: ReplayState, report: VerifyReport) -> None:
+    _check_coverage(state, report)
+    _check_holds(state, report)
+    for block_id, block in state.blocks.items():
+        if block[5] not in state.accounts:
+            report.add("references", f"block {block_id} is in unknown account {block[5]}")
+        if block[7] not in state.attributes:
+            report.add("references", f"block {block_id} has unknown attributes {block[7]}")
+
+
+def _check_coverage(state: ReplayState, report: VerifyReport) -> None:
+    """Invariants 1 and 2: blocks tile each issuance exactly and never overlap in a space."""
+    ordered = sorted(state.blocks.values(), key=lambda b: (b[2], b[3]))
+    covered: dict[int, int] = dict.fromkeys(state.issuances, 0)
+    previous: tuple[Any, ...] | None = None
+    for block in ordered:
+        block_id, issuance_id, space, first, last = block[0], block[1], block[2], block[3], block[4]
+        if first > last:
+            report.add("conservation", f"block {block_id} has an empty range {first}-{last}")
+        if previous is not None and previous[2] == space and previous[4] >= first:
+            report.add("no_overlap", f"blocks {previous[0]} and {block_id} overlap in {space} "
+                                     f"at serial {first}")
+        issuance = state.issuances.get(issuance_id)
+        if issuance is None:
+            report.add("conservation", f"block {block_id} belongs to no issuance")
+        elif first < issuance[2] or last > issuance[3] or space != issuance[1]:
+            report.add("conservation", f"block {block_id} lies outside issuance {issuance_id}")
+        else:
+            covered[issuance_id] += last - first + 1
+        previous = block
+    for issuance_id, quantity in covered.items():
+        issuance = state.issuances[issuance_id]
+        issued = issuance[3] - issuance[2] + 1
+        if quantity != issued:
+            report.add("conservation", f"issuance {issuance_id} issued {issued} serials but its "
+                                       f"blocks cover {quantity}")
+
+
+def _check_holds(state: ReplayState, report: VerifyReport) -> None:
+    held: dict[str, int] = {}
+    for block in state.blocks.values():
+        hold_id = block[8]
+        if hold_id is None:
+            continue
+        hold = state.holds.get(hold_id)
+        if hold is None or hold[3] != "pending":
+            report.add("holds", f"block {block[0]} is held by {hold_id}, which is not pending")
+        elif block[6] != "active" or block[5] != hold[1]:
+            report.add("holds", f"block {block[0]} on hold {hold_id} is not active in account "
+                                f"{hold[1]}")
+        held[hold_id] = held.get(hold_id, 0) + block[4] - block[3] + 1
+    for hold_id, hold in state.holds.items():
+        if hold[3] == "pending" and held.get(hold_id, 0) != hold[2]:
+            report.add("holds", f"hold {hold_id} is for {hold[2]} units but holds "
+                                f"{held.get(hold_id, 0)} active units")
+
+
+def verify_store(store: SqlStore, progress: Callable[[int], None] | None = None) -> VerifyReport:
+    report = VerifyReport()
+    replayed = _replay_journal(store, report, progress)
+    live = _live_state(store)
+    report.blocks, report.issuances = len(live.blocks), len(live.issuances)
+    _compare("block", live.blocks, replayed.blocks, report)
+    _compare("issuance", live.issuances, replayed.issuances, report)
+    _compare("account", live.accounts, replayed.accounts, report)
+    _compare("hold", live.holds, replayed.holds, report)
+    if live.attributes != replayed.attributes:
+        report.add("replay", "unit attributes differ from those the journal recorded")
+    check_invariants(live, report)
+    return report

@@ -1,0 +1,88 @@
+"""Choosing and opening a database, and bringing its schema up to date."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from carbonex.store.sql import SqlStore
+
+DEFAULT_DATABASE = "carbonex.db"
+ENVIRONMENT_VARIABLE = "CARBONEX_DATABASE_URL"
+SCHEMA_HEAD = "0001"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_KEY = 0x43524259
+
+
+class StoreError(RuntimeError):
+    """The database cannot be opened or migrated (an edge error, reported to the user)."""
+
+
+def resolve_database(database: str | None) -> str:
+    """`--db` if given, else CARBONEX_DATABASE_URL, else the default SQLite file."""
+    return database or os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT_DATABASE
+
+
+def _is_postgres(target: str) -> bool:
+    return target.startswith(("postgresql://", "postgres://", "postgresql+psycopg://"))
+
+
+def _sqlite_path(target: str) -> str:
+    return target.removeprefix("sqlite:///") if target.startswith("sqlite:///") else target
+
+
+def open_store(database: str | None = None, migrate: bool = True) -> SqlStore:
+    """Open the store named by `database` (a file path, a sqlite:/// URL or a postgresql:// URL)."""
+    target = resolve_database(database)
+    store: SqlStore
+    try:
+        if _is_postgres(target):
+            from carbonex.store.postgres import PostgresStore
+
+            store = PostgresStore(target.replace("postgresql+psycopg://", "postgresql://"))
+        else:
+            from carbonex.store.sqlite import SqliteStore
+
+            path = _sqlite_path(target)
+            if path != ":memory:" and not Path(path).parent.exists():
+                raise StoreError(f"directory of database file {path} does not exist")
+            store = SqliteStore(path)
+    except StoreError:
+        raise
+    except Exception as error:  # the driver's own errors, reported at the edge
+        raise StoreError(f"cannot open database {target}: {error}") from error
+    if migrate:
+        upgrade_schema(store)
+    return store
+
+
+def _current_revision(store: SqlStore) -> str | None:
+    if "alembic_version" not in store.table_names():
+        return None
+    row = store.query_one("SELECT version_num FROM alembic_version")
+    return str(row[0]) if row else None
+
+
+def upgrade_schema(store: SqlStore) -> None:
+    """Run Alembic's migrations up to head, unless the schema is already there."""
+    if _current_revision(store) == SCHEMA_HEAD:
+        return
+    import sqlalchemy
+    from alembic import command
+    from alembic.config import Config
+
+    if store.url.startswith("sqlite"):
+        engine = sqlalchemy.create_engine(store.url)
+    else:
+        engine = sqlalchemy.create_engine(
+            store.url.replace("postgresql://", "postgresql+psycopg://", 1)
+        )
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # Two processes opening a new database at once must not both create the tables.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    engine.dispose()

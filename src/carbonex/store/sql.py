@@ -1,0 +1,250 @@
+"""The relational store shared by SQLite and PostgreSQL: plain SQL through the DB-API.
+
+Hot paths use the driver directly (SQLAlchemy's per-statement overhead would cost more than the
+ledger's own work); SQLAlchemy and Alembic own the schema and its migrations. Statements are
+written with `?` placeholders and translated for drivers that use `%s`.
+Nothing here knows a business rule: it reads rows, writes rows and keeps transactions.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import orjson
+
+from carbonex.ledger.journal import GENESIS_HASH, JournalRow
+from carbonex.ledger.model import Account, Block, Hold, UnitAttributes
+from carbonex.ledger.ports import Head, PendingWrite
+
+BLOCK_COLUMNS = ("block_id, issuance_id, serial_space, first_serial, last_serial, account_id, "
+                 "state, attributes_id, hold_id")
+JOURNAL_COLUMNS = ("seq, command_id, command_kind, content_hash, payload, previous_hash, "
+                   "entry_hash, recorded_at")
+FINAL_STATES_SQL = "('retired', 'cancelled', 'surrendered', 'expired', 'converted')"
+
+UPSERT_BLOCK = (
+    f"INSERT INTO blocks ({BLOCK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (block_id) DO UPDATE SET issuance_id = excluded.issuance_id, "
+    "serial_space = excluded.serial_space, first_serial = excluded.first_serial, "
+    "last_serial = excluded.last_serial, account_id = excluded.account_id, "
+    "state = excluded.state, attributes_id = excluded.attributes_id, hold_id = excluded.hold_id"
+)
+UPSERT_ACCOUNT = (
+    "INSERT INTO accounts (account_id, registry, kind, holder, status) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (account_id) DO UPDATE SET registry = excluded.registry, kind = excluded.kind, "
+    "holder = excluded.holder, status = excluded.status"
+)
+UPSERT_HOLD = (
+    "INSERT INTO holds (hold_id, account_id, quantity, status, purpose) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (hold_id) DO UPDATE SET account_id = excluded.account_id, "
+    "quantity = excluded.quantity, status = excluded.status, purpose = excluded.purpose"
+)
+INSERT_ATTRIBUTES = (
+    "INSERT INTO unit_attributes (attributes_id, unit_type, standard, project_id, vintage_start, "
+    "vintage_end, host_country, methodology, category, labels, authorization_ref, valid_until, "
+    "record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (attributes_id) DO NOTHING"
+)
+INSERT_ISSUANCE = (
+    "INSERT INTO issuances (issuance_id, serial_space, first_serial, last_serial, attributes_id, "
+    "account_id, seq, lineage) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_JOURNAL = f"INSERT INTO journal ({JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_MOVEMENT = (
+    "INSERT INTO movements (seq, position, action, serial_space, first_serial, last_serial, "
+    "from_account, to_account) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+UPSERT_META = (
+    "INSERT INTO ledger_meta (name, value) VALUES (?, ?) "
+    "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+)
+
+
+def attributes_row(attributes_id: str, record: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        attributes_id, record["unit_type"], record["standard"], record["project_id"],
+        record["vintage_start"], record["vintage_end"], record["host_country"],
+        record["methodology"], record["category"], "|".join(record["labels"]),
+        record["authorization"], record["valid_until"],
+        orjson.dumps(record, option=orjson.OPT_SORT_KEYS),
+    )
+
+
+class WriteRows:
+    """Pending effects coalesced into the rows one flush writes (last write of a row wins)."""
+
+    def __init__(self, pending: PendingWrite) -> None:
+        self.blocks: dict[int, tuple[Any, ...] | None] = {}
+        self.accounts: dict[str, tuple[Any, ...]] = {}
+        self.holds: dict[str, tuple[Any, ...]] = {}
+        self.attributes: list[tuple[Any, ...]] = []
+        self.issuances: list[tuple[Any, ...]] = []
+        self.journal: list[tuple[Any, ...]] = []
+        self.movements: list[tuple[Any, ...]] = []
+        for entry in pending.entries:
+            row = entry.row
+            self.journal.append((row.seq, row.command_id, row.command_kind, row.content_hash,
+                                 row.payload, row.previous_hash, row.entry_hash, row.recorded_at))
+            self._add_effects(row.seq, entry.effects)
+        self.meta = [("next_block_id", pending.next_block_id),
+                     ("next_issuance_id", pending.next_issuance_id)]
+
+    def _add_effects(self, seq: int, effects: Sequence[Sequence[Any]]) -> None:
+        position = 0
+        for effect in effects:
+            tag = effect[0]
+            if tag == "block":
+                self.blocks[effect[1]] = tuple(effect[1:])
+            elif tag == "unblock":
+                self.blocks[effect[1]] = None
+            elif tag == "move":
+                position += 1
+                self.movements.append((seq, position, *effect[1:]))
+            elif tag == "account":
+                self.accounts[effect[1]] = tuple(effect[1:])
+            elif tag == "hold":
+                self.holds[effect[1]] = tuple(effect[1:])
+            elif tag == "issuance":
+                self.issuances.append((*effect[1:7], seq, effect[7]))
+            elif tag == "attributes":
+                self.attributes.append(attributes_row(effect[1], effect[2]))
+
+
+class SqlStore(ABC):
+    """Base for the SQLite and PostgreSQL stores; subclasses own connections and locking."""
+
+    placeholder = "?"
+    url: str
+
+    def __init__(self) -> None:
+        self._sql_cache: dict[str, str] = {}
+
+    # -- driver plumbing (subclasses) -----------------------------------------------------------
+
+    @abstractmethod
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+    @abstractmethod
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
+    def begin_write(self) -> None: ...
+
+    @abstractmethod
+    def begin_read(self) -> None: ...
+
+    @abstractmethod
+    def commit(self) -> None: ...
+
+    @abstractmethod
+    def rollback(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def table_names(self) -> set[str]: ...
+
+    def sql(self, statement: str) -> str:
+        translated = self._sql_cache.get(statement)
+        if translated is None:
+            translated = statement.replace("?", self.placeholder)
+            self._sql_cache[statement] = translated
+        return translated
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self._execute(self.sql(statement), params).fetchall())
+
+    def query_one(self, statement: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row = self._execute(self.sql(statement), params).fetchone()
+        return tuple(row) if row is not None else None
+
+    # -- StateLoader ----------------------------------------------------------------------------
+
+    def load_head(self) -> Head:
+        row = self.query_one("SELECT seq, entry_hash FROM journal ORDER BY seq DESC LIMIT 1")
+        meta = dict(self.query("SELECT name, value FROM ledger_meta"))
+        return Head(
+            seq=row[0] if row else 0,
+            entry_hash=row[1] if row else GENESIS_HASH,
+            next_block_id=meta.get("next_block_id", 1),
+            next_issuance_id=meta.get("next_issuance_id", 1),
+        )
+
+    def load_account(self, account_id: str) -> Account | None:
+        row = self.query_one("SELECT account_id, registry, kind, holder, status FROM accounts "
+                             "WHERE account_id = ?", (account_id,))
+        return Account(*row) if row else None
+
+    def load_active_blocks(self, account_id: str) -> list[Block]:
+        return [Block(*row) for row in self.query(
+            f"SELECT {BLOCK_COLUMNS} FROM blocks WHERE account_id = ? AND state = 'active'",
+            (account_id,))]
+
+    def load_blocks_overlapping(self, space: str, first: int, last: int) -> list[Block]:
+        """Blocks of a serial space never overlap: the one starting at or below `first`, plus
+        those starting inside the range."""
+        below = self.query(f"SELECT {BLOCK_COLUMNS} FROM blocks WHERE serial_space = ? AND "
+                           "first_serial <= ? ORDER BY first_serial DESC LIMIT 1", (space, first))
+        inside = self.query(f"SELECT {BLOCK_COLUMNS} FROM blocks WHERE serial_space = ? AND "
+                            "first_serial > ? AND first_serial <= ? ORDER BY first_serial",
+                            (space, first, last))
+        blocks = [Block(*row) for row in below if row[4] >= first]
+        return blocks + [Block(*row) for row in inside]
+
+    def load_attributes(self, attributes_id: str) -> UnitAttributes | None:
+        row = self.query_one("SELECT record FROM unit_attributes WHERE attributes_id = ?",
+                             (attributes_id,))
+        return UnitAttributes.from_record(orjson.loads(bytes(row[0]))) if row else None
+
+    def load_hold(self, hold_id: str) -> Hold | None:
+        row = self.query_one("SELECT hold_id, account_id, quantity, status, purpose FROM holds "
+                             "WHERE hold_id = ?", (hold_id,))
+        return Hold(*row) if row else None
+
+    def find_overlapping_issuance(self, space: str, first: int, last: int) -> int | None:
+        row = self.query_one(
+            "SELECT issuance_id, last_serial FROM issuances WHERE serial_space = ? AND "
+            "first_serial <= ? ORDER BY first_serial DESC LIMIT 1", (space, last))
+        return row[0] if row and row[1] >= first else None
+
+    def max_issued_serial(self, space: str) -> int:
+        row = self.query_one("SELECT MAX(last_serial) FROM issuances WHERE serial_space = ?",
+                             (space,))
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def find_journal_row(self, command_id: str) -> JournalRow | None:
+        row = self.query_one(f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE command_id = ?",
+                             (command_id,))
+        return _journal_row(row) if row else None
+
+    def journal_rows_after(self, seq: int, limit: int) -> list[JournalRow]:
+        return [_journal_row(row) for row in self.query(
+            f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
+            (seq, limit))]
+
+    def write(self, pending: PendingWrite) -> None:
+        rows = WriteRows(pending)
+        deleted = [(block_id,) for block_id, row in rows.blocks.items() if row is None]
+        written = [row for row in rows.blocks.values() if row is not None]
+        for statement, batch in (
+            (INSERT_ATTRIBUTES, rows.attributes),
+            (UPSERT_ACCOUNT, list(rows.accounts.values())),
+            (INSERT_ISSUANCE, rows.issuances),
+            ("DELETE FROM blocks WHERE block_id = ?", deleted),
+            (UPSERT_BLOCK, written),
+            (UPSERT_HOLD, list(rows.holds.values())),
+            (INSERT_JOURNAL, rows.journal),
+            (INSERT_MOVEMENT, rows.movements),
+            (UPSERT_META, rows.meta),
+        ):
+            if batch:
+                self._executemany(self.sql(statement), batch)
+
+
+def _journal_row(row: Sequence[Any]) -> JournalRow:
+    return JournalRow(row[0], row[1], row[2], row[3], bytes(row[4]), row[5], row[6], row[7])

@@ -1,0 +1,59 @@
+"""SQLite store: one file in WAL mode, the embedded default. One writer at a time
+(BEGIN IMMEDIATE); readers never block it."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from carbonex.store.sql import SqlStore
+
+BUSY_TIMEOUT_MS = 30_000
+CACHE_SIZE_KIB = 65_536
+
+
+class SqliteStore(SqlStore):
+    placeholder = "?"
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+        self.url = f"sqlite:///{path}"
+        self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                          timeout=BUSY_TIMEOUT_MS / 1000)
+        self.connection.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode: a commit survives a process crash; only a power loss may undo the
+        # last commits, never corrupt the file.
+        self.connection.execute("PRAGMA synchronous = NORMAL")
+        self.connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self.connection.execute(f"PRAGMA cache_size = -{CACHE_SIZE_KIB}")
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.connection.execute(sql, params)
+
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.connection.executemany(sql, rows)
+
+    def begin_write(self) -> None:
+        self.connection.execute("BEGIN IMMEDIATE")
+
+    def begin_read(self) -> None:
+        self.connection.execute("BEGIN")
+
+    def commit(self) -> None:
+        self.connection.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.connection.in_transaction:
+            self.connection.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        yield from self.connection.execute(self.sql(sql), params)
+
+    def table_names(self) -> set[str]:
+        rows = self.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {row[0] for row in rows}
