@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from carbonex.catalog import Catalog
 from carbonex.ledger.effects import Effect
+from carbonex.ledger.model import Block
 from carbonex.ledger.state import LedgerState
 
 
@@ -16,6 +17,9 @@ class Context:
     catalog: Catalog
     today: dt.date
     effects: list[Effect] = field(default_factory=list)
+
+    def emit_block(self, block: Block) -> None:
+        self.effects.append(self.state.put_block(block))
 
     def emit(self, effect: Effect) -> None:
         """Record an effect and apply it to the cache at once, so later steps see it."""

@@ -17,7 +17,7 @@ from carbonex.ledger.handlers import decide
 from carbonex.ledger.journal import (
     JournalRow,
     chain_hash,
-    content_hash,
+    canonical,
     decode_payload,
     encode_payload,
 )
@@ -42,16 +42,17 @@ def _replayed(row: JournalRow) -> Accepted:
 
 
 def execute(
-    state: LedgerState, catalog: Catalog, command: Command, now: dt.datetime
+    state: LedgerState, catalog: Catalog, command: Command, now: dt.datetime,
+    recorded_at: str | None = None,
 ) -> Outcome:
     """Check one command and, if it passes, apply it to the cache and queue its entry."""
     failures = _check_command_id(command)
     if failures:
         return Refused(str(command.command_id), tuple(failures))
-    content, digest = content_hash(command.to_record())
+    content = canonical(command.to_record())
     existing = state.journal_row(command.command_id)
     if existing is not None:
-        if existing.content_hash == digest:
+        if canonical(decode_payload(existing.payload)["command"]) == content:
             return _replayed(existing)
         return Refused(command.command_id, (Failure(
             Code.E_COMMAND_ID_REUSED,
@@ -63,13 +64,13 @@ def execute(
         return Refused(command.command_id, in_precedence_order(decision))
     decision()
     seq = state.seq + 1
-    recorded_at = now.isoformat()
+    recorded_at = recorded_at or now.isoformat()
     payload = encode_payload(seq, content, context.effects, recorded_at)
     entry_hash = chain_hash(state.head_hash, payload)
-    row = JournalRow(seq, command.command_id, command.kind, digest, payload, state.head_hash,
-                     entry_hash, recorded_at)
+    row = JournalRow(seq, command.command_id, command.kind, payload, state.head_hash, entry_hash,
+                     recorded_at)
     state.record(row, context.effects)
-    return Accepted(command.command_id, seq, entry_hash, tuple(context.effects))
+    return Accepted(command.command_id, seq, entry_hash, context.effects)
 
 
 def check_batch_size(commands: Sequence[Command]) -> Refused | None:

@@ -23,12 +23,6 @@ def canonical(value: Any) -> bytes:
     return orjson.dumps(value, option=_SORTED)
 
 
-def content_hash(record: dict[str, Any]) -> tuple[bytes, str]:
-    """The canonical bytes of a command's content and their SHA-256 (hex)."""
-    encoded = orjson.dumps(record, option=_SORTED)
-    return encoded, hashlib.sha256(encoded).hexdigest()
-
-
 def chain_hash(previous_hash: str, payload: bytes) -> str:
     return hashlib.sha256(previous_hash.encode() + b"\n" + payload).hexdigest()
 
@@ -38,7 +32,6 @@ class JournalRow:
     seq: int
     command_id: str
     command_kind: str
-    content_hash: str
     payload: bytes
     previous_hash: str
     entry_hash: str
@@ -65,31 +58,35 @@ def decode_payload(payload: bytes) -> dict[str, Any]:
     return decoded
 
 
-@dataclass(frozen=True, slots=True)
-class ChainBreak:
-    seq: int
-    reason: str
+class ChainChecker:
+    """Checks journal rows one at a time, in seq order: no gap in the sequence, each previous
+    hash equal to the prior entry's hash, each entry hash equal to the hash of its content."""
+
+    __slots__ = ("expected_previous", "expected_seq")
+
+    def __init__(self) -> None:
+        self.expected_previous = GENESIS_HASH
+        self.expected_seq = 1
+
+    def check(self, seq: int, payload: bytes, previous_hash: str, entry_hash: str) -> str | None:
+        problem = None
+        if seq != self.expected_seq:
+            problem = f"journal sequence jumps from {self.expected_seq - 1} to {seq}"
+        elif previous_hash != self.expected_previous:
+            problem = f"entry {seq}: previous hash is not entry {seq - 1}'s hash"
+        elif chain_hash(previous_hash, payload) != entry_hash:
+            problem = f"entry {seq}: hash does not match its content (altered)"
+        self.expected_previous, self.expected_seq = entry_hash, seq + 1
+        return problem
 
 
-def verify_chain(rows: Iterable[tuple[int, bytes, str, str]]) -> tuple[int, ChainBreak | None]:
-    """Check (seq, payload, previous_hash, entry_hash) rows in seq order.
-
-    Returns the number of entries checked and the first break, if any: a gap in the sequence,
-    a previous hash that is not the prior entry's hash, or an entry hash that does not match.
-    """
-    expected_previous = GENESIS_HASH
-    expected_seq = 1
+def verify_chain(rows: Iterable[tuple[int, bytes, str, str]]) -> tuple[int, str | None]:
+    """Check (seq, payload, previous_hash, entry_hash) rows; the count and the first break."""
+    checker = ChainChecker()
     count = 0
-    sha256 = hashlib.sha256
     for seq, payload, previous_hash, entry_hash in rows:
-        if seq != expected_seq:
-            return count, ChainBreak(seq, f"journal sequence jumps from {expected_seq - 1} to {seq}")
-        if previous_hash != expected_previous:
-            return count, ChainBreak(seq, f"entry {seq}: previous hash does not match entry "
-                                          f"{seq - 1}'s hash")
-        if sha256(previous_hash.encode() + b"\n" + bytes(payload)).hexdigest() != entry_hash:
-            return count, ChainBreak(seq, f"entry {seq}: hash does not match its content")
-        expected_previous = entry_hash
-        expected_seq += 1
+        problem = checker.check(seq, bytes(payload), previous_hash, entry_hash)
+        if problem is not None:
+            return count, problem
         count += 1
     return count, None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ class Accepted:
     command_id: str
     seq: int
     entry_hash: str
-    effects: tuple[Effect, ...]
+    effects: Sequence[Effect]
     duplicate: bool = False
     accepted = True
 

@@ -10,9 +10,7 @@ Active, unheld blocks that arrive next to a block of the same issuance merge wit
 from __future__ import annotations
 
 from carbonex.ledger.context import Context
-from carbonex.ledger.effects import block_effect
 from carbonex.ledger.model import Block, BlockState
-from carbonex.ledger.state import BLOCK_ORDER
 
 Portion = tuple[Block, int, int]
 ACTIVE = BlockState.ACTIVE.value
@@ -28,21 +26,22 @@ def place(
 ) -> None:
     """Move each portion to (to_account, to_state, to_hold), emitting block and move effects."""
     state = context.state
-    emit = context.emit
+    emit_block = context.emit_block
     for block, first, last in portions:
         remainder_id = block.block_id
         if first > block.first_serial:
-            emit(block_effect(block.with_range(block.first_serial, first - 1, remainder_id)))
+            emit_block(block.with_range(block.first_serial, first - 1, remainder_id))
             remainder_id = state.take_block_id()
         if last < block.last_serial:
-            emit(block_effect(block.with_range(last + 1, block.last_serial, remainder_id)))
+            emit_block(block.with_range(last + 1, block.last_serial, remainder_id))
             remainder_id = state.take_block_id()
         moved = Block(remainder_id, block.issuance_id, block.serial_space, first, last, to_account,
                       to_state, block.attributes_id, to_hold)
-        emit(block_effect(moved))
+        emit_block(moved)
         if to_state == ACTIVE and to_hold is None:
             merge_neighbours(context, moved)
-        emit(("move", action, block.serial_space, first, last, block.account_id, to_account))
+        context.effects.append(
+            ("move", action, block.serial_space, first, last, block.account_id, to_account))
 
 
 def _mergeable(lower: Block, upper: Block) -> bool:
@@ -59,23 +58,16 @@ def _mergeable(lower: Block, upper: Block) -> bool:
     )
 
 
-def merge_neighbours(context: Context, block: Block) -> Block:
+def merge_neighbours(context: Context, block: Block) -> None:
     """Merge an active, unheld block with adjacent blocks of its issuance in its account."""
     index = context.state.account_blocks.get(block.account_id)
     if index is None:
         return block
-    position = index.bisect_key_left(BLOCK_ORDER(block))
-    if position > 0:
-        lower = index[position - 1]
-        if _mergeable(lower, block):
-            context.emit(("unblock", block.block_id))
-            block = lower.with_range(lower.first_serial, block.last_serial, lower.block_id)
-            context.emit(block_effect(block))
-            position -= 1
-    if position + 1 < len(index):
-        upper = index[position + 1]
-        if _mergeable(block, upper):
-            context.emit(("unblock", upper.block_id))
-            block = block.with_range(block.first_serial, upper.last_serial, block.block_id)
-            context.emit(block_effect(block))
-    return block
+    lower, upper = index.neighbours(block)
+    if lower is not None and _mergeable(lower, block):
+        context.emit(("unblock", block.block_id))
+        block = lower.with_range(lower.first_serial, block.last_serial, lower.block_id)
+        context.emit_block(block)
+    if upper is not None and _mergeable(block, upper):
+        context.emit(("unblock", upper.block_id))
+        context.emit_block(block.with_range(block.first_serial, upper.last_serial, block.block_id))

@@ -109,7 +109,7 @@ def pick_quantity(
     portions: list[Portion] = []
     filtered = selection.has_filters
     index = state.active_blocks(account_id)
-    for block in index.irange_key((space, 0), (space, SERIAL_MAX)):
+    for block in index.in_space(space):
         if block.hold_id is not None:
             continue
         attributes = state.unit_attributes(block.attributes_id)
@@ -135,7 +135,7 @@ def _shortfall(
     """Say why a quantity cannot be met: units on hold, past validity, or simply not held."""
     state = context.state
     available = held = out_of_validity = 0
-    for block in state.active_blocks(account_id).irange_key((space, 0), (space, SERIAL_MAX)):
+    for block in state.active_blocks(account_id).in_space(space):
         attributes = state.unit_attributes(block.attributes_id)
         if selection.has_filters and not _matches(attributes, selection):
             continue

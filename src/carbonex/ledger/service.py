@@ -72,6 +72,7 @@ class Ledger:
         whole unit back. Retries transient conflicts; any other exception rolls back and rises."""
         for attempt in range(1, WRITE_ATTEMPTS_MAX + 1):
             try:
+                self.state.look_up_command_ids = attempt > 1
                 self.store.begin_write()
                 self.state.begin()
                 result, keep = work()
@@ -83,7 +84,8 @@ class Ledger:
                 return result
             except BaseException as error:
                 self._abandon()
-                if attempt == WRITE_ATTEMPTS_MAX or not _is_retryable(error):
+                retry = _is_retryable(error) or self.store.is_duplicate_command_error(error)
+                if attempt == WRITE_ATTEMPTS_MAX or not retry:
                     raise
         raise RuntimeError("unreachable: the loop returns or raises")
 
@@ -103,8 +105,11 @@ class Ledger:
             return [refusal]
         now = self.clock()
 
+        recorded_at = now.isoformat()
+
         def work() -> tuple[list[Outcome], bool]:
-            return [execute(self.state, self.catalog, c, now) for c in commands], True
+            state, catalog = self.state, self.catalog
+            return [execute(state, catalog, c, now, recorded_at) for c in commands], True
 
         return self._unit_of_work(work)
 

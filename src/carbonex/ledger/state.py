@@ -9,14 +9,13 @@ at the start of each transaction. Any rollback drops the whole cache (`reset`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from operator import attrgetter
 from typing import Any
 
-from sortedcontainers import SortedKeyList
-
+from carbonex.ledger.block_index import AccountBlocks
 from carbonex.ledger.effects import (
     Effect,
     account_from_effect,
+    block_effect,
     block_from_effect,
     hold_from_effect,
 )
@@ -24,9 +23,6 @@ from carbonex.ledger.journal import JournalRow, decode_payload
 from carbonex.ledger.limits import CATCH_UP_ENTRIES_MAX
 from carbonex.ledger.model import FINAL_STATES, Account, Block, Hold, UnitAttributes
 from carbonex.ledger.ports import PendingEntry, PendingWrite, StateLoader
-
-BLOCK_ORDER = attrgetter("serial_space", "first_serial")
-
 
 class LedgerState:
     def __init__(self, loader: StateLoader) -> None:
@@ -36,7 +32,7 @@ class LedgerState:
     def reset(self) -> None:
         """Forget everything cached and pending; the next read reloads from the store."""
         self.accounts: dict[str, Account | None] = {}
-        self.account_blocks: dict[str, SortedKeyList] = {}
+        self.account_blocks: dict[str, AccountBlocks] = {}
         self.blocks: dict[int, Block] = {}
         self.attributes: dict[str, UnitAttributes] = {}
         self.holds: dict[str, Hold | None] = {}
@@ -47,30 +43,41 @@ class LedgerState:
         self.head_hash = ""
         self.next_block_id = 1
         self.next_issuance_id = 1
+        self.first_new_block_id = 1
+        # Optimistic idempotency: skip the per-command journal lookup and let the journal's
+        # unique command id catch a resubmission at write time; the service then redoes the
+        # unit of work with lookups on (see Ledger._unit_of_work).
+        self.look_up_command_ids = False
 
     # -- transactions -------------------------------------------------------------------------
 
     def begin(self) -> None:
         """Catch up with the committed head: replay other writers' entries, or reload."""
         head = self.loader.load_head()
-        if self.head_known and head.seq != self.seq:
+        if not self.head_known or head.seq != self.seq:
             behind = head.seq - self.seq
-            if 0 < behind <= CATCH_UP_ENTRIES_MAX:
+            if self.head_known and 0 < behind <= CATCH_UP_ENTRIES_MAX:
                 for row in self.loader.journal_rows_after(self.seq, behind):
-                    self.apply_all(decode_payload(row.payload)["effects"], record=False)
+                    self.apply_all(decode_payload(row.payload)["effects"])
+                    self.head_hash = row.entry_hash
             else:
+                look_up = self.look_up_command_ids
                 self.reset()
+                self.look_up_command_ids = look_up
+                self.head_hash = self.loader.load_entry_hash(head.seq)
         self.head_known = True
         self.seq = head.seq
-        self.head_hash = head.entry_hash
         self.next_block_id = head.next_block_id
         self.next_issuance_id = head.next_issuance_id
+        self.first_new_block_id = head.next_block_id
 
     def flush(self) -> None:
         if self.pending:
-            pending = PendingWrite(self.pending, self.next_block_id, self.next_issuance_id)
+            pending = PendingWrite(self.pending, self.next_block_id, self.next_issuance_id,
+                                   self.first_new_block_id)
             self.pending = []
             self.pending_commands = {}
+            self.first_new_block_id = self.next_block_id
             self.loader.write(pending)
 
     def record(self, row: JournalRow, effects: list[Effect]) -> None:
@@ -87,13 +94,13 @@ class LedgerState:
             self.accounts[account_id] = self.loader.load_account(account_id)
         return self.accounts[account_id]
 
-    def active_blocks(self, account_id: str) -> SortedKeyList:
+    def active_blocks(self, account_id: str) -> AccountBlocks:
         """Blocks of the account that are not in a final state, in serial order."""
         blocks = self.account_blocks.get(account_id)
         if blocks is None:
             self.flush()
             loaded = self.loader.load_active_blocks(account_id)
-            blocks = SortedKeyList(loaded, key=BLOCK_ORDER)
+            blocks = AccountBlocks(loaded)
             self.account_blocks[account_id] = blocks
             for block in loaded:
                 self.blocks[block.block_id] = block
@@ -142,7 +149,9 @@ class LedgerState:
 
     def journal_row(self, command_id: str) -> JournalRow | None:
         row = self.pending_commands.get(command_id)
-        return row if row is not None else self.loader.find_journal_row(command_id)
+        if row is not None or not self.look_up_command_ids:
+            return row
+        return self.loader.find_journal_row(command_id)
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -156,7 +165,7 @@ class LedgerState:
         self.next_issuance_id += 1
         return issuance_id
 
-    def apply_all(self, effects: Iterable[Sequence[Any]], record: bool = True) -> None:
+    def apply_all(self, effects: Iterable[Sequence[Any]]) -> None:
         for effect in effects:
             self.apply(effect)
 
@@ -164,7 +173,7 @@ class LedgerState:
         """Bring the cache in line with one effect (pending writes are queued by `record`)."""
         tag = effect[0]
         if tag == "block":
-            self._put_block(block_from_effect(effect))
+            self.put_block(block_from_effect(effect))
         elif tag == "unblock":
             self._drop_block(effect[1])
         elif tag == "account":
@@ -174,14 +183,21 @@ class LedgerState:
         elif tag == "attributes":
             self.attributes[effect[1]] = UnitAttributes.from_record(effect[2])
 
-    def _put_block(self, block: Block) -> None:
-        self._drop_block(block.block_id)
-        if block.state in FINAL_STATES:
-            return
-        index = self.account_blocks.get(block.account_id)
-        if index is not None:
-            index.add(block)
+    def put_block(self, block: Block) -> Effect:
+        """Write a block into the cache and return its effect."""
+        old = self.blocks.get(block.block_id)
+        if (old is not None and old.account_id == block.account_id
+                and old.serial_space == block.serial_space and block.state not in FINAL_STATES):
+            self.account_blocks[old.account_id].replace(old, block)
             self.blocks[block.block_id] = block
+            return block_effect(block)
+        self._drop_block(block.block_id)
+        if block.state not in FINAL_STATES:
+            index = self.account_blocks.get(block.account_id)
+            if index is not None:
+                index.add(block)
+                self.blocks[block.block_id] = block
+        return block_effect(block)
 
     def _drop_block(self, block_id: int) -> None:
         old = self.blocks.pop(block_id, None)

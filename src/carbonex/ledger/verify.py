@@ -10,14 +10,13 @@ compare it with the live tables, and check the ledger's invariants (ARCHITECTURE
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from carbonex.ledger.journal import GENESIS_HASH
+from carbonex.ledger.journal import ChainChecker
 from carbonex.ledger.model import FINAL_STATES
 from carbonex.store import SqlStore
 
@@ -91,18 +90,14 @@ def _replay_journal(store: SqlStore, report: VerifyReport,
                     progress: Callable[[int], None] | None) -> ReplayState:
     """One pass over the journal: check each link of the chain and apply each entry's effects."""
     replay = ReplayState()
-    expected_previous, expected_seq = GENESIS_HASH, 1
-    sha256, loads = hashlib.sha256, orjson.loads
+    checker = ChainChecker()
+    loads = orjson.loads
     for seq, payload, previous_hash, entry_hash in store.stream(
             "SELECT seq, payload, previous_hash, entry_hash FROM journal ORDER BY seq"):
         payload = bytes(payload)
-        if seq != expected_seq:
-            report.add("chain", f"journal sequence jumps from {expected_seq - 1} to {seq}")
-        elif previous_hash != expected_previous:
-            report.add("chain", f"entry {seq}: previous hash is not entry {seq - 1}'s hash")
-        elif sha256(previous_hash.encode() + b"\n" + payload).hexdigest() != entry_hash:
-            report.add("chain", f"entry {seq}: hash does not match its content (altered)")
-        expected_previous, expected_seq = entry_hash, seq + 1
+        problem = checker.check(seq, payload, previous_hash, entry_hash)
+        if problem is not None:
+            report.add("chain", problem)
         try:
             entry = loads(payload)
             replay.apply(seq, entry["effects"], report)

@@ -56,6 +56,10 @@ class PostgresStore(SqlStore):
             cursor.execute(self.sql(sql), params)
             yield from cursor
 
+    def is_duplicate_command_error(self, error: BaseException) -> bool:
+        return (isinstance(error, psycopg.errors.UniqueViolation)
+                and getattr(error.diag, "table_name", None) == "journal")
+
     def table_names(self) -> set[str]:
         rows = self.connection.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"

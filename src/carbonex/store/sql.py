@@ -20,8 +20,7 @@ from carbonex.ledger.ports import Head, PendingWrite
 
 BLOCK_COLUMNS = ("block_id, issuance_id, serial_space, first_serial, last_serial, account_id, "
                  "state, attributes_id, hold_id")
-JOURNAL_COLUMNS = ("seq, command_id, command_kind, content_hash, payload, previous_hash, "
-                   "entry_hash, recorded_at")
+JOURNAL_COLUMNS = "seq, command_id, command_kind, payload, previous_hash, entry_hash, recorded_at"
 FINAL_STATES_SQL = "('retired', 'cancelled', 'surrendered', 'expired', 'converted')"
 
 UPSERT_BLOCK = (
@@ -50,7 +49,7 @@ INSERT_ISSUANCE = (
     "INSERT INTO issuances (issuance_id, serial_space, first_serial, last_serial, attributes_id, "
     "account_id, seq, lineage) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-INSERT_JOURNAL = f"INSERT INTO journal ({JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_JOURNAL = f"INSERT INTO journal ({JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 INSERT_MOVEMENT = (
     "INSERT INTO movements (seq, position, action, serial_space, first_serial, last_serial, "
     "from_account, to_account) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -84,11 +83,15 @@ class WriteRows:
         self.movements: list[tuple[Any, ...]] = []
         for entry in pending.entries:
             row = entry.row
-            self.journal.append((row.seq, row.command_id, row.command_kind, row.content_hash,
-                                 row.payload, row.previous_hash, row.entry_hash, row.recorded_at))
+            self.journal.append((row.seq, row.command_id, row.command_kind, row.payload,
+                                 row.previous_hash, row.entry_hash, row.recorded_at))
             self._add_effects(row.seq, entry.effects)
         self.meta = [("next_block_id", pending.next_block_id),
-                     ("next_issuance_id", pending.next_issuance_id)]
+                     ("next_issuance_id", pending.next_issuance_id),
+                     ("head_seq", pending.entries[-1].row.seq)]
+        # A block made and merged away again since the last write was never stored.
+        self.deleted = [(block_id,) for block_id, row in self.blocks.items()
+                        if row is None and block_id < pending.first_new_block_id]
 
     def _add_effects(self, seq: int, effects: Sequence[Sequence[Any]]) -> None:
         position = 0
@@ -149,6 +152,9 @@ class SqlStore(ABC):
     @abstractmethod
     def table_names(self) -> set[str]: ...
 
+    @abstractmethod
+    def is_duplicate_command_error(self, error: BaseException) -> bool: ...
+
     def sql(self, statement: str) -> str:
         translated = self._sql_cache.get(statement)
         if translated is None:
@@ -166,14 +172,16 @@ class SqlStore(ABC):
     # -- StateLoader ----------------------------------------------------------------------------
 
     def load_head(self) -> Head:
-        row = self.query_one("SELECT seq, entry_hash FROM journal ORDER BY seq DESC LIMIT 1")
         meta = dict(self.query("SELECT name, value FROM ledger_meta"))
         return Head(
-            seq=row[0] if row else 0,
-            entry_hash=row[1] if row else GENESIS_HASH,
+            seq=meta.get("head_seq", 0),
             next_block_id=meta.get("next_block_id", 1),
             next_issuance_id=meta.get("next_issuance_id", 1),
         )
+
+    def load_entry_hash(self, seq: int) -> str:
+        row = self.query_one("SELECT entry_hash FROM journal WHERE seq = ?", (seq,))
+        return str(row[0]) if row else GENESIS_HASH
 
     def load_account(self, account_id: str) -> Account | None:
         row = self.query_one("SELECT account_id, registry, kind, holder, status FROM accounts "
@@ -229,7 +237,7 @@ class SqlStore(ABC):
 
     def write(self, pending: PendingWrite) -> None:
         rows = WriteRows(pending)
-        deleted = [(block_id,) for block_id, row in rows.blocks.items() if row is None]
+        deleted = rows.deleted
         written = [row for row in rows.blocks.values() if row is not None]
         for statement, batch in (
             (INSERT_ATTRIBUTES, rows.attributes),
@@ -247,4 +255,4 @@ class SqlStore(ABC):
 
 
 def _journal_row(row: Sequence[Any]) -> JournalRow:
-    return JournalRow(row[0], row[1], row[2], row[3], bytes(row[4]), row[5], row[6], row[7])
+    return JournalRow(row[0], row[1], row[2], bytes(row[3]), row[4], row[5], row[6])

@@ -54,6 +54,9 @@ class SqliteStore(SqlStore):
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         yield from self.connection.execute(self.sql(sql), params)
 
+    def is_duplicate_command_error(self, error: BaseException) -> bool:
+        return isinstance(error, sqlite3.IntegrityError) and "journal.command_id" in str(error)
+
     def table_names(self) -> set[str]:
         rows = self.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         return {row[0] for row in rows}

@@ -7,6 +7,10 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
+# SQLite makes a column an alias of the rowid (no separate index) only when it is declared exactly
+# INTEGER PRIMARY KEY; BIGINT would cost a second B-tree on every insert.
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 revision = "0001"
 down_revision = None
 
@@ -38,7 +42,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "issuances",
-        sa.Column("issuance_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("issuance_id", ID, primary_key=True, autoincrement=False),
         sa.Column("serial_space", sa.String(64), nullable=False),
         sa.Column("first_serial", sa.BigInteger, nullable=False),
         sa.Column("last_serial", sa.BigInteger, nullable=False),
@@ -51,7 +55,7 @@ def upgrade() -> None:
                     unique=True)
     op.create_table(
         "blocks",
-        sa.Column("block_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("block_id", ID, primary_key=True, autoincrement=False),
         sa.Column("issuance_id", sa.BigInteger, nullable=False),
         sa.Column("serial_space", sa.String(64), nullable=False),
         sa.Column("first_serial", sa.BigInteger, nullable=False),
@@ -73,10 +77,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "journal",
-        sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("seq", ID, primary_key=True, autoincrement=False),
         sa.Column("command_id", sa.String(128), nullable=False, unique=True),
         sa.Column("command_kind", sa.String(32), nullable=False),
-        sa.Column("content_hash", sa.String(64), nullable=False),
         sa.Column("payload", sa.LargeBinary, nullable=False),
         sa.Column("previous_hash", sa.String(64), nullable=False),
         sa.Column("entry_hash", sa.String(64), nullable=False),
@@ -84,8 +87,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "movements",
-        sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("seq", sa.BigInteger, nullable=False),
+        sa.Column("position", sa.Integer, nullable=False),
         sa.Column("action", sa.String(16), nullable=False),
         sa.Column("serial_space", sa.String(64), nullable=False),
         sa.Column("first_serial", sa.BigInteger, nullable=False),
