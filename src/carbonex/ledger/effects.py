@@ -30,8 +30,7 @@ def account_effect(account: Account) -> Effect:
 
 
 def block_effect(block: Block) -> Effect:
-    return ("block", block.block_id, block.issuance_id, block.serial_space, block.first_serial,
-            block.last_serial, block.account_id, block.state, block.attributes_id, block.hold_id)
+    return ("block", *block)
 
 
 def hold_effect(hold: Hold) -> Effect:
@@ -48,8 +47,7 @@ def attributes_effect(attributes_id: str, attributes: UnitAttributes) -> Effect:
 
 
 def block_from_effect(effect: Sequence[Any]) -> Block:
-    return Block(effect[1], effect[2], effect[3], effect[4], effect[5], effect[6], effect[7],
-                 effect[8], effect[9])
+    return Block._make(effect[1:10])
 
 
 def account_from_effect(effect: Sequence[Any]) -> Account:

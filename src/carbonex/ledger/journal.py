@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -27,8 +26,7 @@ def chain_hash(previous_hash: str, payload: bytes) -> str:
     return hashlib.sha256(previous_hash.encode() + b"\n" + payload).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class JournalRow:
+class JournalRow(NamedTuple):
     seq: int
     command_id: str
     command_kind: str

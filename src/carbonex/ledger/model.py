@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -115,8 +115,10 @@ class UnitAttributes:
         return self.vintage_start.year <= year <= self.vintage_end.year
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
+class Block(NamedTuple):
+    """A named tuple, not a frozen dataclass: the write path builds several per command, and a
+    tuple is built about four times faster."""
+
     block_id: int
     issuance_id: int
     serial_space: str

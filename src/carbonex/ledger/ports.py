@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from carbonex.ledger.effects import Effect
 from carbonex.ledger.journal import JournalRow
@@ -20,8 +20,7 @@ class Head:
     next_issuance_id: int
 
 
-@dataclass(frozen=True, slots=True)
-class PendingEntry:
+class PendingEntry(NamedTuple):
     row: JournalRow
     effects: list[Effect]
 
