@@ -70,8 +70,9 @@ def drop_postgres_schema(schema: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str],
-                 postgres_available: bool) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: os.PathLike[str], postgres_available: bool
+) -> Iterator[str]:
     if request.param == "sqlite":
         yield os.path.join(tmp_path, "carbonex.db")
         return

@@ -24,15 +24,17 @@ ISSUED_T = 2_000
 
 
 def _setup(ledger: Ledger) -> None:
-    attributes = UnitAttributes("VCU", "Verra VCS", "VCS-9", dt.date(2022, 1, 1),
-                                dt.date(2022, 12, 31), "BR")
+    attributes = UnitAttributes(
+        "VCU", "Verra VCS", "VCS-9", dt.date(2022, 1, 1), dt.date(2022, 12, 31), "BR"
+    )
     commands = [OpenAccount(f"open-{a}", a, "company_holding", a) for a in ACCOUNTS]
     commands.append(Issue("issue", "A", ISSUED_T, attributes))
     assert all(outcome.accepted for outcome in ledger.submit_many(commands))
 
 
-def _writer(database_url: str, writer: int, errors: list[BaseException],
-            refusals: list[Refused]) -> None:
+def _writer(
+    database_url: str, writer: int, errors: list[BaseException], refusals: list[Refused]
+) -> None:
     rng = random.Random(writer)
     try:
         with Ledger.open(database_url) as ledger:
@@ -56,8 +58,10 @@ def test_concurrent_writers_on_overlapping_units_conserve_every_serial(
     _setup(ledger)
     errors: list[BaseException] = []
     refusals: list[Refused] = []
-    threads = [threading.Thread(target=_writer, args=(database_url, w, errors, refusals))
-               for w in range(WRITERS)]
+    threads = [
+        threading.Thread(target=_writer, args=(database_url, w, errors, refusals))
+        for w in range(WRITERS)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -144,8 +144,9 @@ def _load_unit_types(directory: Path, registries: dict[str, Registry]) -> dict[s
     for i, entry in enumerate(_entries(path, "unit_type")):
         market = _text(path, i, entry, "market")
         if market not in MARKETS:
-            raise CatalogError(f"{path.name}: entry {i + 1}: market '{market}' is not one of "
-                               f"{sorted(MARKETS)}")
+            raise CatalogError(
+                f"{path.name}: entry {i + 1}: market '{market}' is not one of {sorted(MARKETS)}"
+            )
         registry = _text(path, i, entry, "registry")
         if registry not in registries:
             raise CatalogError(f"{path.name}: entry {i + 1}: unknown registry '{registry}'")
@@ -175,18 +176,28 @@ def _load_account_kinds(directory: Path) -> dict[str, AccountKind]:
         markets = frozenset(_string_list(path, i, entry, "markets"))
         actions = frozenset(_string_list(path, i, entry, "actions"))
         if not markets <= MARKETS:
-            raise CatalogError(f"{path.name}: entry {i + 1}: unknown markets "
-                               f"{sorted(markets - MARKETS)}")
+            raise CatalogError(
+                f"{path.name}: entry {i + 1}: unknown markets {sorted(markets - MARKETS)}"
+            )
         if not actions <= ACCOUNT_ACTIONS:
-            raise CatalogError(f"{path.name}: entry {i + 1}: unknown actions "
-                               f"{sorted(actions - ACCOUNT_ACTIONS)}")
-        kinds.append(AccountKind(_text(path, i, entry, "code"),
-                                 _text(path, i, entry, "description"), markets, actions))
+            raise CatalogError(
+                f"{path.name}: entry {i + 1}: unknown actions {sorted(actions - ACCOUNT_ACTIONS)}"
+            )
+        kinds.append(
+            AccountKind(
+                _text(path, i, entry, "code"),
+                _text(path, i, entry, "description"),
+                markets,
+                actions,
+            )
+        )
     _unique(path, [k.code for k in kinds])
     return {k.code: k for k in kinds}
 
 
-def _load_conversions(directory: Path, unit_types: dict[str, UnitType]) -> dict[str, ConversionRule]:
+def _load_conversions(
+    directory: Path, unit_types: dict[str, UnitType]
+) -> dict[str, ConversionRule]:
     path = directory / "conversions.toml"
     rules = []
     for i, entry in enumerate(_entries(path, "conversion")):

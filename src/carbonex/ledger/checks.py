@@ -15,8 +15,12 @@ def check_text(name: str, value: object, failures: list[Failure], required: bool
     if not isinstance(value, str) or (required and not value.strip()):
         failures.append(Failure(Code.E_INVALID_COMMAND, f"'{name}' must be a non-empty text"))
     elif len(value) > TEXT_FIELD_LENGTH_MAX:
-        failures.append(Failure(Code.E_INVALID_COMMAND,
-                                f"'{name}' is longer than {TEXT_FIELD_LENGTH_MAX} characters"))
+        failures.append(
+            Failure(
+                Code.E_INVALID_COMMAND,
+                f"'{name}' is longer than {TEXT_FIELD_LENGTH_MAX} characters",
+            )
+        )
 
 
 def usable_account(
@@ -29,22 +33,33 @@ def usable_account(
     """The account if it exists, is open and its kind may take `action` on `unit_type`."""
     account = context.state.account(account_id) if isinstance(account_id, str) else None
     if account is None:
-        failures.append(Failure(Code.E_UNKNOWN_ACCOUNT, f"unknown account '{account_id}'",
-                                (str(account_id),)))
+        failures.append(
+            Failure(Code.E_UNKNOWN_ACCOUNT, f"unknown account '{account_id}'", (str(account_id),))
+        )
         return None
     if account.status == AccountStatus.CLOSED:
-        failures.append(Failure(Code.E_ACCOUNT_CLOSED, f"account {account_id} is closed",
-                                (account_id,)))
+        failures.append(
+            Failure(Code.E_ACCOUNT_CLOSED, f"account {account_id} is closed", (account_id,))
+        )
     elif account.status == AccountStatus.FROZEN:
-        failures.append(Failure(Code.E_ACCOUNT_FROZEN, f"account {account_id} is frozen",
-                                (account_id,)))
+        failures.append(
+            Failure(Code.E_ACCOUNT_FROZEN, f"account {account_id} is frozen", (account_id,))
+        )
     kind = context.catalog.account_kinds.get(account.kind)
     if kind is None or not kind.may(action):
-        failures.append(Failure(Code.E_ACCOUNT_KIND_NOT_PERMITTED,
-                                f"a {account.kind} account may not {action.replace('_', ' ')}",
-                                (account_id,)))
+        failures.append(
+            Failure(
+                Code.E_ACCOUNT_KIND_NOT_PERMITTED,
+                f"a {account.kind} account may not {action.replace('_', ' ')}",
+                (account_id,),
+            )
+        )
     elif unit_type is not None and not kind.may_hold(unit_type):
-        failures.append(Failure(Code.E_ACCOUNT_KIND_CANNOT_HOLD_UNIT_TYPE,
-                                f"a {account.kind} account may not hold {unit_type.code} "
-                                f"({unit_type.market})", (account_id, unit_type.code)))
+        failures.append(
+            Failure(
+                Code.E_ACCOUNT_KIND_CANNOT_HOLD_UNIT_TYPE,
+                f"a {account.kind} account may not hold {unit_type.code} ({unit_type.market})",
+                (account_id, unit_type.code),
+            )
+        )
     return account

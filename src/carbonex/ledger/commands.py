@@ -201,8 +201,22 @@ class Convert(Command):
 
 COMMAND_TYPES: dict[str, type[Command]] = {
     cls.kind: cls
-    for cls in (OpenAccount, CloseAccount, FreezeAccount, UnfreezeAccount, Issue, Transfer,
-                Retire, Cancel, Surrender, Expire, PlaceHold, ReleaseHold, ConsumeHold, Convert)
+    for cls in (
+        OpenAccount,
+        CloseAccount,
+        FreezeAccount,
+        UnfreezeAccount,
+        Issue,
+        Transfer,
+        Retire,
+        Cancel,
+        Surrender,
+        Expire,
+        PlaceHold,
+        ReleaseHold,
+        ConsumeHold,
+        Convert,
+    )
 }
 
 
@@ -240,8 +254,11 @@ def selection_from_record(record: Any) -> Selection:
         raise CommandFormatError("field 'serial_ranges' must be a list of [first, last] pairs")
     ranges = []
     for pair in ranges_raw:
-        if (not isinstance(pair, list | tuple) or len(pair) != 2
-                or not all(isinstance(x, int) and not isinstance(x, bool) for x in pair)):
+        if (
+            not isinstance(pair, list | tuple)
+            or len(pair) != 2
+            or not all(isinstance(x, int) and not isinstance(x, bool) for x in pair)
+        ):
             raise CommandFormatError("each serial range must be a [first, last] pair of integers")
         ranges.append(SerialRange(pair[0], pair[1]))
     return Selection(

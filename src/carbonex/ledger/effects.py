@@ -25,8 +25,14 @@ Effect = tuple[Any, ...]
 
 
 def account_effect(account: Account) -> Effect:
-    return ("account", account.account_id, account.registry, account.kind, account.holder,
-            account.status)
+    return (
+        "account",
+        account.account_id,
+        account.registry,
+        account.kind,
+        account.holder,
+        account.status,
+    )
 
 
 def block_effect(block: Block) -> Effect:
@@ -38,8 +44,16 @@ def hold_effect(hold: Hold) -> Effect:
 
 
 def issuance_effect(issuance: Issuance) -> Effect:
-    return ("issuance", issuance.issuance_id, issuance.serial_space, issuance.first_serial,
-            issuance.last_serial, issuance.attributes_id, issuance.account_id, issuance.lineage)
+    return (
+        "issuance",
+        issuance.issuance_id,
+        issuance.serial_space,
+        issuance.first_serial,
+        issuance.last_serial,
+        issuance.attributes_id,
+        issuance.account_id,
+        issuance.lineage,
+    )
 
 
 def attributes_effect(attributes_id: str, attributes: UnitAttributes) -> Effect:

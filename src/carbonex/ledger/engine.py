@@ -16,8 +16,8 @@ from carbonex.ledger.failures import Code, Failure, in_precedence_order
 from carbonex.ledger.handlers import decide
 from carbonex.ledger.journal import (
     JournalRow,
-    chain_hash,
     canonical,
+    chain_hash,
     decode_payload,
     encode_payload,
 )
@@ -31,8 +31,12 @@ def _check_command_id(command: Command) -> list[Failure]:
     if not isinstance(command_id, str) or not command_id.strip():
         return [Failure(Code.E_INVALID_COMMAND, "command_id must be a non-empty text")]
     if len(command_id) > COMMAND_ID_LENGTH_MAX:
-        return [Failure(Code.E_INVALID_COMMAND,
-                        f"command_id is longer than {COMMAND_ID_LENGTH_MAX} characters")]
+        return [
+            Failure(
+                Code.E_INVALID_COMMAND,
+                f"command_id is longer than {COMMAND_ID_LENGTH_MAX} characters",
+            )
+        ]
     return []
 
 
@@ -42,7 +46,10 @@ def _replayed(row: JournalRow) -> Accepted:
 
 
 def execute(
-    state: LedgerState, catalog: Catalog, command: Command, now: dt.datetime,
+    state: LedgerState,
+    catalog: Catalog,
+    command: Command,
+    now: dt.datetime,
     recorded_at: str | None = None,
 ) -> Outcome:
     """Check one command and, if it passes, apply it to the cache and queue its entry."""
@@ -54,10 +61,17 @@ def execute(
     if existing is not None:
         if canonical(decode_payload(existing.payload)["command"]) == content:
             return _replayed(existing)
-        return Refused(command.command_id, (Failure(
-            Code.E_COMMAND_ID_REUSED,
-            f"command id {command.command_id} was used for different content (entry "
-            f"{existing.seq})", (command.command_id,)),))
+        return Refused(
+            command.command_id,
+            (
+                Failure(
+                    Code.E_COMMAND_ID_REUSED,
+                    f"command id {command.command_id} was used for different content (entry "
+                    f"{existing.seq})",
+                    (command.command_id,),
+                ),
+            ),
+        )
     context = Context(state, catalog, now.date())
     decision = decide(context, command)
     if isinstance(decision, list):
@@ -67,8 +81,9 @@ def execute(
     recorded_at = recorded_at or now.isoformat()
     payload = encode_payload(seq, content, context.effects, recorded_at)
     entry_hash = chain_hash(state.head_hash, payload)
-    row = JournalRow(seq, command.command_id, command.kind, payload, state.head_hash, entry_hash,
-                     recorded_at)
+    row = JournalRow(
+        seq, command.command_id, command.kind, payload, state.head_hash, entry_hash, recorded_at
+    )
     state.record(row, context.effects)
     return Accepted(command.command_id, seq, entry_hash, context.effects)
 
@@ -77,15 +92,24 @@ def check_batch_size(commands: Sequence[Command]) -> Refused | None:
     if not commands:
         return Refused("", (Failure(Code.E_BATCH_EMPTY, "a batch needs at least one command"),))
     if len(commands) > BATCH_COMMANDS_MAX:
-        return Refused("", (Failure(
-            Code.E_BATCH_TOO_LARGE,
-            f"batch of {len(commands)} commands exceeds the limit of {BATCH_COMMANDS_MAX}"),))
+        return Refused(
+            "",
+            (
+                Failure(
+                    Code.E_BATCH_TOO_LARGE,
+                    f"batch of {len(commands)} commands exceeds the limit of {BATCH_COMMANDS_MAX}",
+                ),
+            ),
+        )
     return None
 
 
 def batch_refusal(position: int, refused: Refused) -> Refused:
     """A batch is refused whole; its failures name the command that failed and why."""
-    head = Failure(Code.E_BATCH_COMMAND_REFUSED,
-                   f"command {position} ({refused.command_id}) of the batch was refused; "
-                   "nothing in the batch was applied", (str(position), refused.command_id))
+    head = Failure(
+        Code.E_BATCH_COMMAND_REFUSED,
+        f"command {position} ({refused.command_id}) of the batch was refused; "
+        "nothing in the batch was applied",
+        (str(position), refused.command_id),
+    )
     return Refused(refused.command_id, (head, *refused.failures))

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from carbonex.ledger.checks import check_text, usable_account
 from carbonex.ledger.commands import (
     CONSUME_ACTIONS,
     Cancel,
@@ -20,7 +21,6 @@ from carbonex.ledger.commands import (
     Convert,
     Expire,
     FreezeAccount,
-    Issue,
     OpenAccount,
     PlaceHold,
     ReleaseHold,
@@ -32,12 +32,11 @@ from carbonex.ledger.commands import (
 from carbonex.ledger.context import Context
 from carbonex.ledger.effects import account_effect, hold_effect
 from carbonex.ledger.failures import Code, Failure
+from carbonex.ledger.issuance import convert_plan, decide_issue
 from carbonex.ledger.limits import ACCOUNT_ID_LENGTH_MAX
 from carbonex.ledger.model import Account, AccountStatus, BlockState, Hold, HoldStatus
 from carbonex.ledger.placement import place
 from carbonex.ledger.selection import Validity, check_selection, pick
-from carbonex.ledger.checks import check_text, usable_account
-from carbonex.ledger.issuance import convert_plan, decide_issue
 
 Plan = Callable[[], None]
 Decision = list[Failure] | Plan
@@ -53,25 +52,42 @@ ACTIVE = BlockState.ACTIVE.value
 def decide_open_account(context: Context, command: OpenAccount) -> Decision:
     failures: list[Failure] = []
     account_id = command.account_id
-    if (not isinstance(account_id, str) or len(account_id) > ACCOUNT_ID_LENGTH_MAX
-            or not ACCOUNT_ID_PATTERN.fullmatch(account_id)):
-        failures.append(Failure(Code.E_INVALID_ACCOUNT_ID,
-                                f"account id {account_id!r} must be 1-{ACCOUNT_ID_LENGTH_MAX} "
-                                "letters, digits or . _ : - , starting with a letter or digit",
-                                (str(account_id),)))
+    if (
+        not isinstance(account_id, str)
+        or len(account_id) > ACCOUNT_ID_LENGTH_MAX
+        or not ACCOUNT_ID_PATTERN.fullmatch(account_id)
+    ):
+        failures.append(
+            Failure(
+                Code.E_INVALID_ACCOUNT_ID,
+                f"account id {account_id!r} must be 1-{ACCOUNT_ID_LENGTH_MAX} "
+                "letters, digits or . _ : - , starting with a letter or digit",
+                (str(account_id),),
+            )
+        )
     if command.account_kind not in context.catalog.account_kinds:
-        failures.append(Failure(Code.E_UNKNOWN_ACCOUNT_KIND,
-                                f"unknown account kind '{command.account_kind}'",
-                                (str(command.account_kind),)))
+        failures.append(
+            Failure(
+                Code.E_UNKNOWN_ACCOUNT_KIND,
+                f"unknown account kind '{command.account_kind}'",
+                (str(command.account_kind),),
+            )
+        )
     if command.registry not in context.catalog.registries:
-        failures.append(Failure(Code.E_UNKNOWN_REGISTRY, f"unknown registry '{command.registry}'",
-                                (str(command.registry),)))
+        failures.append(
+            Failure(
+                Code.E_UNKNOWN_REGISTRY,
+                f"unknown registry '{command.registry}'",
+                (str(command.registry),),
+            )
+        )
     check_text("holder", command.holder, failures)
     if failures:
         return failures
     if context.state.account(account_id) is not None:
-        return [Failure(Code.E_ACCOUNT_EXISTS, f"account {account_id} already exists",
-                        (account_id,))]
+        return [
+            Failure(Code.E_ACCOUNT_EXISTS, f"account {account_id} already exists", (account_id,))
+        ]
 
     def plan() -> None:
         account = Account(account_id, command.registry, command.account_kind, command.holder)
@@ -84,18 +100,23 @@ def decide_open_account(context: Context, command: OpenAccount) -> Decision:
 def _existing_account(context: Context, account_id: str) -> tuple[Account | None, list[Failure]]:
     account = context.state.account(account_id) if isinstance(account_id, str) else None
     if account is None:
-        return None, [Failure(Code.E_UNKNOWN_ACCOUNT, f"unknown account '{account_id}'",
-                              (str(account_id),))]
+        return None, [
+            Failure(Code.E_UNKNOWN_ACCOUNT, f"unknown account '{account_id}'", (str(account_id),))
+        ]
     if account.status == AccountStatus.CLOSED:
-        return None, [Failure(Code.E_ACCOUNT_CLOSED, f"account {account_id} is closed",
-                              (account_id,))]
+        return None, [
+            Failure(Code.E_ACCOUNT_CLOSED, f"account {account_id} is closed", (account_id,))
+        ]
     return account, []
 
 
 def _status_plan(context: Context, account: Account, status: str) -> Plan:
     def plan() -> None:
-        context.emit(account_effect(Account(account.account_id, account.registry, account.kind,
-                                            account.holder, status)))
+        context.emit(
+            account_effect(
+                Account(account.account_id, account.registry, account.kind, account.holder, status)
+            )
+        )
 
     return plan
 
@@ -106,9 +127,13 @@ def decide_close_account(context: Context, command: CloseAccount) -> Decision:
         return failures
     remaining = sum(block.quantity for block in context.state.active_blocks(account.account_id))
     if remaining:
-        return [Failure(Code.E_ACCOUNT_NOT_EMPTY,
-                        f"account {account.account_id} still holds {remaining} active units",
-                        (account.account_id,))]
+        return [
+            Failure(
+                Code.E_ACCOUNT_NOT_EMPTY,
+                f"account {account.account_id} still holds {remaining} active units",
+                (account.account_id,),
+            )
+        ]
     return _status_plan(context, account, AccountStatus.CLOSED.value)
 
 
@@ -118,9 +143,13 @@ def decide_freeze_account(context: Context, command: FreezeAccount) -> Decision:
     account, account_failures = _existing_account(context, command.account_id)
     failures += account_failures
     if account is not None and account.status == AccountStatus.FROZEN:
-        failures.append(Failure(Code.E_ACCOUNT_FROZEN,
-                                f"account {account.account_id} is already frozen",
-                                (account.account_id,)))
+        failures.append(
+            Failure(
+                Code.E_ACCOUNT_FROZEN,
+                f"account {account.account_id} is already frozen",
+                (account.account_id,),
+            )
+        )
     if failures or account is None:
         return failures
     return _status_plan(context, account, AccountStatus.FROZEN.value)
@@ -132,9 +161,13 @@ def decide_unfreeze_account(context: Context, command: UnfreezeAccount) -> Decis
     account, account_failures = _existing_account(context, command.account_id)
     failures += account_failures
     if account is not None and account.status != AccountStatus.FROZEN:
-        failures.append(Failure(Code.E_ACCOUNT_NOT_FROZEN,
-                                f"account {account.account_id} is not frozen",
-                                (account.account_id,)))
+        failures.append(
+            Failure(
+                Code.E_ACCOUNT_NOT_FROZEN,
+                f"account {account.account_id} is not frozen",
+                (account.account_id,),
+            )
+        )
     if failures or account is None:
         return failures
     return _status_plan(context, account, AccountStatus.OPEN.value)
@@ -151,13 +184,18 @@ def decide_transfer(context: Context, command: Transfer) -> Decision:
     usable_account(context, command.source_account_id, "send", failures)
     usable_account(context, command.target_account_id, "receive", failures, unit_type)
     if command.source_account_id == command.target_account_id:
-        failures.append(Failure(Code.E_SAME_SOURCE_AND_TARGET,
-                                "source and target are the same account",
-                                (command.source_account_id,)))
+        failures.append(
+            Failure(
+                Code.E_SAME_SOURCE_AND_TARGET,
+                "source and target are the same account",
+                (command.source_account_id,),
+            )
+        )
     if failures:
         return failures
-    portions, failures = pick(context, command.source_account_id, space, command.selection,
-                              Validity.UNEXPIRED)
+    portions, failures = pick(
+        context, command.source_account_id, space, command.selection, Validity.UNEXPIRED
+    )
     if failures:
         return failures
     context.state.active_blocks(command.target_account_id)
@@ -183,8 +221,9 @@ def _decide_final(
         usable_account(context, into, "receive_final", failures, unit_type)
     if failures:
         return failures
-    portions, failures = pick(context, command.account_id, space, command.selection,
-                              Validity.UNEXPIRED)
+    portions, failures = pick(
+        context, command.account_id, space, command.selection, Validity.UNEXPIRED
+    )
     if failures:
         return failures
     destination = into or command.account_id
@@ -198,18 +237,29 @@ def decide_retire(context: Context, command: Retire) -> Decision:
         failures.append(Failure(Code.E_INVALID_COMMAND, "claim period ends before it starts"))
     if failures:
         return failures
-    return _decide_final(context, command, "retire", BlockState.RETIRED.value,
-                         {"beneficiary": command.beneficiary, "purpose": command.purpose})
+    return _decide_final(
+        context,
+        command,
+        "retire",
+        BlockState.RETIRED.value,
+        {"beneficiary": command.beneficiary, "purpose": command.purpose},
+    )
 
 
 def decide_cancel(context: Context, command: Cancel) -> Decision:
-    return _decide_final(context, command, "cancel", BlockState.CANCELLED.value,
-                         {"reason": command.reason})
+    return _decide_final(
+        context, command, "cancel", BlockState.CANCELLED.value, {"reason": command.reason}
+    )
 
 
 def decide_surrender(context: Context, command: Surrender) -> Decision:
-    return _decide_final(context, command, "surrender", BlockState.SURRENDERED.value,
-                         {"compliance_period": command.compliance_period})
+    return _decide_final(
+        context,
+        command,
+        "surrender",
+        BlockState.SURRENDERED.value,
+        {"compliance_period": command.compliance_period},
+    )
 
 
 def decide_expire(context: Context, command: Expire) -> Decision:
@@ -222,12 +272,14 @@ def decide_expire(context: Context, command: Expire) -> Decision:
         failures = [f for f in failures if f.code is not Code.E_ACCOUNT_FROZEN]
     if failures:
         return failures
-    portions, failures = pick(context, command.account_id, space, command.selection,
-                              Validity.EXPIRED)
+    portions, failures = pick(
+        context, command.account_id, space, command.selection, Validity.EXPIRED
+    )
     if failures:
         return failures
-    return lambda: place(context, portions, "expire", command.account_id,
-                         BlockState.EXPIRED.value, None)
+    return lambda: place(
+        context, portions, "expire", command.account_id, BlockState.EXPIRED.value, None
+    )
 
 
 # -- holds ---------------------------------------------------------------------------------------
@@ -245,16 +297,22 @@ def decide_place_hold(context: Context, command: PlaceHold) -> Decision:
         failures.append(Failure(Code.E_HOLD_EXISTS, f"hold {hold_id} already exists", (hold_id,)))
     if failures:
         return failures
-    portions, failures = pick(context, command.account_id, space, command.selection,
-                              Validity.UNEXPIRED)
+    portions, failures = pick(
+        context, command.account_id, space, command.selection, Validity.UNEXPIRED
+    )
     if failures:
         return failures
     quantity = sum(last - first + 1 for _, first, last in portions)
 
     def plan() -> None:
         place(context, portions, "hold", command.account_id, ACTIVE, hold_id)
-        context.emit(hold_effect(Hold(hold_id, command.account_id, quantity,
-                                      HoldStatus.PENDING.value, command.purpose)))
+        context.emit(
+            hold_effect(
+                Hold(
+                    hold_id, command.account_id, quantity, HoldStatus.PENDING.value, command.purpose
+                )
+            )
+        )
 
     return plan
 
@@ -264,14 +322,16 @@ def _pending_hold(context: Context, hold_id: str) -> tuple[Hold | None, list[Fai
     if hold is None:
         return None, [Failure(Code.E_UNKNOWN_HOLD, f"unknown hold '{hold_id}'", (str(hold_id),))]
     if hold.status != HoldStatus.PENDING:
-        return None, [Failure(Code.E_HOLD_NOT_PENDING, f"hold {hold_id} is already {hold.status}",
-                              (hold_id,))]
+        return None, [
+            Failure(Code.E_HOLD_NOT_PENDING, f"hold {hold_id} is already {hold.status}", (hold_id,))
+        ]
     return hold, []
 
 
 def _close_hold(context: Context, hold: Hold, status: str) -> None:
-    context.emit(hold_effect(Hold(hold.hold_id, hold.account_id, hold.quantity, status,
-                                  hold.purpose)))
+    context.emit(
+        hold_effect(Hold(hold.hold_id, hold.account_id, hold.quantity, status, hold.purpose))
+    )
 
 
 def decide_release_hold(context: Context, command: ReleaseHold) -> Decision:
@@ -304,8 +364,9 @@ CONSUME_DETAILS = {
 def decide_consume_hold(context: Context, command: ConsumeHold) -> Decision:
     failures: list[Failure] = []
     if command.action not in CONSUME_ACTIONS:
-        failures.append(Failure(Code.E_INVALID_COMMAND,
-                                f"action must be one of {list(CONSUME_ACTIONS)}"))
+        failures.append(
+            Failure(Code.E_INVALID_COMMAND, f"action must be one of {list(CONSUME_ACTIONS)}")
+        )
         return failures
     for name in CONSUME_DETAILS[command.action]:
         check_text(name, command.details.get(name), failures)
@@ -323,12 +384,21 @@ def decide_consume_hold(context: Context, command: ConsumeHold) -> Decision:
     destination = command.target_account_id or hold.account_id
     if command.target_account_id is not None:
         if destination == hold.account_id:
-            failures.append(Failure(Code.E_SAME_SOURCE_AND_TARGET,
-                                    "target is the hold's own account", (destination,)))
+            failures.append(
+                Failure(
+                    Code.E_SAME_SOURCE_AND_TARGET,
+                    "target is the hold's own account",
+                    (destination,),
+                )
+            )
         for code in sorted(unit_types):
-            usable_account(context, destination,
-                           "receive" if action == "transfer" else "receive_final", failures,
-                           context.catalog.unit_types[code])
+            usable_account(
+                context,
+                destination,
+                "receive" if action == "transfer" else "receive_final",
+                failures,
+                context.catalog.unit_types[code],
+            )
     if failures:
         return failures
     context.state.active_blocks(destination)
@@ -347,18 +417,29 @@ def decide_convert(context: Context, command: Convert) -> Decision:
         return failures
     rule = context.catalog.conversions.get(command.rule_id)
     if rule is None:
-        return [Failure(Code.E_UNKNOWN_CONVERSION_RULE, f"unknown conversion rule "
-                        f"'{command.rule_id}'", (str(command.rule_id),))]
+        return [
+            Failure(
+                Code.E_UNKNOWN_CONVERSION_RULE,
+                f"unknown conversion rule '{command.rule_id}'",
+                (str(command.rule_id),),
+            )
+        ]
     if rule.from_unit_type != command.selection.unit_type:
-        return [Failure(Code.E_CONVERSION_NOT_ALLOWED,
-                        f"rule {rule.rule_id} converts {rule.from_unit_type}, not "
-                        f"{command.selection.unit_type}", (rule.rule_id,))]
+        return [
+            Failure(
+                Code.E_CONVERSION_NOT_ALLOWED,
+                f"rule {rule.rule_id} converts {rule.from_unit_type}, not "
+                f"{command.selection.unit_type}",
+                (rule.rule_id,),
+            )
+        ]
     target_type = context.catalog.unit_types[rule.to_unit_type]
     usable_account(context, command.account_id, "convert", failures, target_type)
     if failures:
         return failures
-    portions, failures = pick(context, command.account_id, space, command.selection,
-                              Validity.UNEXPIRED)
+    portions, failures = pick(
+        context, command.account_id, space, command.selection, Validity.UNEXPIRED
+    )
     if failures:
         return failures
     return convert_plan(context, command, rule, portions)

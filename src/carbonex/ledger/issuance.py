@@ -59,10 +59,17 @@ def normalized(attributes: UnitAttributes, unit_type: UnitType) -> UnitAttribute
         end = attributes.vintage_end
         valid_until = dt.date(end.year + unit_type.validity_years, end.month, min(end.day, 28))
     return UnitAttributes(
-        attributes.unit_type, attributes.standard, attributes.project_id,
-        attributes.vintage_start, attributes.vintage_end, attributes.host_country,
-        attributes.methodology, attributes.category, tuple(sorted(set(attributes.labels))),
-        attributes.authorization, valid_until,
+        attributes.unit_type,
+        attributes.standard,
+        attributes.project_id,
+        attributes.vintage_start,
+        attributes.vintage_end,
+        attributes.host_country,
+        attributes.methodology,
+        attributes.category,
+        tuple(sorted(set(attributes.labels))),
+        attributes.authorization,
+        valid_until,
     )
 
 
@@ -71,18 +78,26 @@ def decide_issue(context: Context, command: Issue) -> list[Failure] | Callable[[
     unit_type = context.catalog.unit_types.get(attributes.unit_type)
     failures: list[Failure] = []
     if unit_type is None:
-        failures.append(Failure(Code.E_UNKNOWN_UNIT_TYPE,
-                                f"unknown unit type '{attributes.unit_type}'",
-                                (attributes.unit_type,)))
+        failures.append(
+            Failure(
+                Code.E_UNKNOWN_UNIT_TYPE,
+                f"unknown unit type '{attributes.unit_type}'",
+                (attributes.unit_type,),
+            )
+        )
     registry = command.registry or (unit_type.registry if unit_type else "")
     if command.registry is not None and registry not in context.catalog.registries:
-        failures.append(Failure(Code.E_UNKNOWN_REGISTRY, f"unknown registry '{registry}'",
-                                (registry,)))
+        failures.append(
+            Failure(Code.E_UNKNOWN_REGISTRY, f"unknown registry '{registry}'", (registry,))
+        )
     failures += check_quantity(command.quantity)
     first = command.first_serial
     if first is not None and (first < 1 or first + command.quantity - 1 > SERIAL_MAX):
-        failures.append(Failure(Code.E_INVALID_SERIAL_RANGE,
-                                f"first serial {first} is out of bounds 1-{SERIAL_MAX}"))
+        failures.append(
+            Failure(
+                Code.E_INVALID_SERIAL_RANGE, f"first serial {first} is out of bounds 1-{SERIAL_MAX}"
+            )
+        )
     failures += check_attributes(context, attributes)
     if failures or unit_type is None:
         return failures
@@ -95,12 +110,17 @@ def decide_issue(context: Context, command: Issue) -> list[Failure] | Callable[[
     last = first + command.quantity - 1
     overlapping = context.state.overlapping_issuance(space, first, last)
     if overlapping is not None or last > SERIAL_MAX:
-        return [Failure(Code.E_SERIAL_RANGE_OVERLAPS,
-                        f"serials {space} {first}-{last} overlap issuance {overlapping}",
-                        (f"{space}:{first}-{last}", str(overlapping)))]
+        return [
+            Failure(
+                Code.E_SERIAL_RANGE_OVERLAPS,
+                f"serials {space} {first}-{last} overlap issuance {overlapping}",
+                (f"{space}:{first}-{last}", str(overlapping)),
+            )
+        ]
     final_attributes = normalized(attributes, unit_type)
-    return lambda: create_serials(context, space, first, last, final_attributes,
-                                  command.account_id, None)
+    return lambda: create_serials(
+        context, space, first, last, final_attributes, command.account_id, None
+    )
 
 
 def create_serials(
@@ -116,21 +136,41 @@ def create_serials(
     attributes_id = attributes.attributes_id
     if not state.attributes_known(attributes_id):
         context.emit(attributes_effect(attributes_id, attributes))
-    issuance = Issuance(state.take_issuance_id(), space, first, last, attributes_id, account_id,
-                        lineage)
+    issuance = Issuance(
+        state.take_issuance_id(), space, first, last, attributes_id, account_id, lineage
+    )
     context.emit(issuance_effect(issuance))
-    context.emit(block_effect(Block(state.take_block_id(), issuance.issuance_id, space, first,
-                                    last, account_id, ACTIVE, attributes_id, None)))
+    context.emit(
+        block_effect(
+            Block(
+                state.take_block_id(),
+                issuance.issuance_id,
+                space,
+                first,
+                last,
+                account_id,
+                ACTIVE,
+                attributes_id,
+                None,
+            )
+        )
+    )
     action = "issue" if lineage is None else "convert_in"
     context.emit(("move", action, space, first, last, None, account_id))
 
 
 def converted_attributes(attributes: UnitAttributes, rule: ConversionRule) -> UnitAttributes:
     return UnitAttributes(
-        rule.to_unit_type, rule.set_standard or attributes.standard, attributes.project_id,
-        attributes.vintage_start, attributes.vintage_end, attributes.host_country,
-        attributes.methodology, attributes.category,
-        tuple(sorted(set(attributes.labels) | set(rule.add_labels))), attributes.authorization,
+        rule.to_unit_type,
+        rule.set_standard or attributes.standard,
+        attributes.project_id,
+        attributes.vintage_start,
+        attributes.vintage_end,
+        attributes.host_country,
+        attributes.methodology,
+        attributes.category,
+        tuple(sorted(set(attributes.labels) | set(rule.add_labels))),
+        attributes.authorization,
         attributes.valid_until,
     )
 
@@ -145,10 +185,14 @@ def convert_plan(
     for portion in portions:
         attributes = state.unit_attributes(portion[0].attributes_id)
         if rule.min_vintage_start is not None and attributes.vintage_start < rule.min_vintage_start:
-            return [Failure(Code.E_CONVERSION_NOT_ALLOWED,
-                            f"rule {rule.rule_id} needs vintages from {rule.min_vintage_start}; "
-                            f"block {portion[0].block_id} starts {attributes.vintage_start}",
-                            (rule.rule_id, str(portion[0].block_id)))]
+            return [
+                Failure(
+                    Code.E_CONVERSION_NOT_ALLOWED,
+                    f"rule {rule.rule_id} needs vintages from {rule.min_vintage_start}; "
+                    f"block {portion[0].block_id} starts {attributes.vintage_start}",
+                    (rule.rule_id, str(portion[0].block_id)),
+                )
+            ]
         groups.setdefault(portion[0].attributes_id, []).append(portion)
     target_type = context.catalog.unit_types[rule.to_unit_type]
     target_space = serial_space_of(target_type.registry, target_type.code)
@@ -159,13 +203,21 @@ def convert_plan(
         place(context, portions, "convert", command.account_id, BlockState.CONVERTED.value, None)
         for attributes_id, group in groups.items():
             quantity = sum(high - low + 1 for _, low, high in group)
-            lineage = canonical({
-                "rule": rule.rule_id,
-                "from": [[block.serial_space, low, high] for block, low, high in group],
-            }).decode()
-            create_serials(context, target_space, first, first + quantity - 1,
-                           converted_attributes(state.unit_attributes(attributes_id), rule),
-                           command.account_id, lineage)
+            lineage = canonical(
+                {
+                    "rule": rule.rule_id,
+                    "from": [[block.serial_space, low, high] for block, low, high in group],
+                }
+            ).decode()
+            create_serials(
+                context,
+                target_space,
+                first,
+                first + quantity - 1,
+                converted_attributes(state.unit_attributes(attributes_id), rule),
+                command.account_id,
+                lineage,
+            )
             first += quantity
 
     return plan

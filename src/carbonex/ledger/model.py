@@ -138,12 +138,30 @@ class Block(NamedTuple):
         return (self.serial_space, self.first_serial)
 
     def with_range(self, first_serial: int, last_serial: int, block_id: int) -> Block:
-        return Block(block_id, self.issuance_id, self.serial_space, first_serial, last_serial,
-                     self.account_id, self.state, self.attributes_id, self.hold_id)
+        return Block(
+            block_id,
+            self.issuance_id,
+            self.serial_space,
+            first_serial,
+            last_serial,
+            self.account_id,
+            self.state,
+            self.attributes_id,
+            self.hold_id,
+        )
 
     def placed(self, account_id: str, state: str, hold_id: str | None) -> Block:
-        return Block(self.block_id, self.issuance_id, self.serial_space, self.first_serial,
-                     self.last_serial, account_id, state, self.attributes_id, hold_id)
+        return Block(
+            self.block_id,
+            self.issuance_id,
+            self.serial_space,
+            self.first_serial,
+            self.last_serial,
+            account_id,
+            state,
+            self.attributes_id,
+            hold_id,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,10 @@ class Accepted(NamedTuple):
     entry_hash: str
     effects: Sequence[Effect]
     duplicate: bool = False
-    accepted = True
+
+    @property
+    def accepted(self) -> bool:
+        return True
 
     def to_record(self) -> dict[str, Any]:
         return {

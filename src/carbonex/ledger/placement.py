@@ -35,13 +35,23 @@ def place(
         if last < block.last_serial:
             emit_block(block.with_range(last + 1, block.last_serial, remainder_id))
             remainder_id = state.take_block_id()
-        moved = Block(remainder_id, block.issuance_id, block.serial_space, first, last, to_account,
-                      to_state, block.attributes_id, to_hold)
+        moved = Block(
+            remainder_id,
+            block.issuance_id,
+            block.serial_space,
+            first,
+            last,
+            to_account,
+            to_state,
+            block.attributes_id,
+            to_hold,
+        )
         emit_block(moved)
         if to_state == ACTIVE and to_hold is None:
             merge_neighbours(context, moved)
         context.effects.append(
-            ("move", action, block.serial_space, first, last, block.account_id, to_account))
+            ("move", action, block.serial_space, first, last, block.account_id, to_account)
+        )
 
 
 def _mergeable(lower: Block, upper: Block) -> bool:
@@ -62,7 +72,7 @@ def merge_neighbours(context: Context, block: Block) -> None:
     """Merge an active, unheld block with adjacent blocks of its issuance in its account."""
     index = context.state.account_blocks.get(block.account_id)
     if index is None:
-        return block
+        return
     lower, upper = index.neighbours(block)
     if lower is not None and _mergeable(lower, block):
         context.emit(("unblock", block.block_id))

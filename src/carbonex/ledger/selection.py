@@ -29,13 +29,18 @@ def check_selection(context: Context, selection: Selection) -> tuple[str | None,
     failures: list[Failure] = []
     unit_type = context.catalog.unit_types.get(selection.unit_type)
     if unit_type is None:
-        failures.append(Failure(Code.E_UNKNOWN_UNIT_TYPE,
-                                f"unknown unit type '{selection.unit_type}'",
-                                (selection.unit_type,)))
+        failures.append(
+            Failure(
+                Code.E_UNKNOWN_UNIT_TYPE,
+                f"unknown unit type '{selection.unit_type}'",
+                (selection.unit_type,),
+            )
+        )
     registry = selection.registry or (unit_type.registry if unit_type else "")
     if selection.registry is not None and registry not in context.catalog.registries:
-        failures.append(Failure(Code.E_UNKNOWN_REGISTRY, f"unknown registry '{registry}'",
-                                (registry,)))
+        failures.append(
+            Failure(Code.E_UNKNOWN_REGISTRY, f"unknown registry '{registry}'", (registry,))
+        )
     failures.extend(_check_amount(selection))
     if failures:
         return None, failures
@@ -45,20 +50,31 @@ def check_selection(context: Context, selection: Selection) -> tuple[str | None,
 def _check_amount(selection: Selection) -> list[Failure]:
     has_quantity = selection.quantity is not None
     if has_quantity == bool(selection.serial_ranges):
-        return [Failure(Code.E_INVALID_COMMAND,
-                        "a selection names either a quantity or serial ranges, not both or neither")]
+        return [
+            Failure(
+                Code.E_INVALID_COMMAND,
+                "a selection names a quantity or serial ranges, exactly one of them",
+            )
+        ]
     if has_quantity:
         return check_quantity(selection.quantity)
     if selection.has_filters:
-        return [Failure(Code.E_INVALID_COMMAND,
-                        "filters apply to a quantity, not to explicit serial ranges")]
+        return [
+            Failure(
+                Code.E_INVALID_COMMAND, "filters apply to a quantity, not to explicit serial ranges"
+            )
+        ]
     return check_ranges(selection)
 
 
 def check_quantity(quantity: object) -> list[Failure]:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
-        return [Failure(Code.E_QUANTITY_NOT_POSITIVE_INTEGER,
-                        f"quantity must be a positive integer, got {quantity!r}")]
+        return [
+            Failure(
+                Code.E_QUANTITY_NOT_POSITIVE_INTEGER,
+                f"quantity must be a positive integer, got {quantity!r}",
+            )
+        ]
     if quantity > QUANTITY_MAX:
         return [Failure(Code.E_QUANTITY_TOO_LARGE, f"quantity {quantity} exceeds {QUANTITY_MAX}")]
     return []
@@ -67,14 +83,23 @@ def check_quantity(quantity: object) -> list[Failure]:
 def check_ranges(selection: Selection) -> list[Failure]:
     ranges = sorted((r.first_serial, r.last_serial) for r in selection.serial_ranges)
     if len(ranges) > SERIAL_RANGES_PER_COMMAND_MAX:
-        return [Failure(Code.E_INVALID_SERIAL_RANGE,
-                        f"{len(ranges)} serial ranges exceed {SERIAL_RANGES_PER_COMMAND_MAX}")]
+        return [
+            Failure(
+                Code.E_INVALID_SERIAL_RANGE,
+                f"{len(ranges)} serial ranges exceed {SERIAL_RANGES_PER_COMMAND_MAX}",
+            )
+        ]
     previous_last = 0
     for first, last in ranges:
         if first < 1 or last < first or last > SERIAL_MAX or first <= previous_last:
-            return [Failure(Code.E_INVALID_SERIAL_RANGE,
-                            f"serial range {first}-{last} is empty, out of bounds or overlaps "
-                            f"another range of the command", (f"{first}-{last}",))]
+            return [
+                Failure(
+                    Code.E_INVALID_SERIAL_RANGE,
+                    f"serial range {first}-{last} is empty, out of bounds or overlaps "
+                    f"another range of the command",
+                    (f"{first}-{last}",),
+                )
+            ]
         previous_last = last
     return []
 
@@ -123,9 +148,13 @@ def pick_quantity(
         if remaining == 0:
             return portions, []
         if len(portions) >= BLOCKS_PER_COMMAND_MAX:
-            return [], [Failure(Code.E_INVALID_COMMAND,
-                                f"selection needs more than {BLOCKS_PER_COMMAND_MAX} blocks; "
-                                "split it into several commands")]
+            return [], [
+                Failure(
+                    Code.E_INVALID_COMMAND,
+                    f"selection needs more than {BLOCKS_PER_COMMAND_MAX} blocks; "
+                    "split it into several commands",
+                )
+            ]
     return [], [_shortfall(context, account_id, space, selection, validity)]
 
 
@@ -146,15 +175,20 @@ def _shortfall(
         else:
             available += block.quantity
     wanted = selection.quantity or 0
-    summary = (f"account {account_id} has {available} matching {space} units available, "
-               f"{wanted} requested")
+    summary = (
+        f"account {account_id} has {available} matching {space} units available, {wanted} requested"
+    )
     if available + held >= wanted and held:
         return Failure(Code.E_UNITS_ON_HOLD, f"{summary}; {held} more are on hold", (account_id,))
     if available + out_of_validity >= wanted and out_of_validity:
-        code = (Code.E_VALIDITY_PERIOD_PASSED if validity is Validity.UNEXPIRED
-                else Code.E_VALIDITY_PERIOD_NOT_PASSED)
-        return Failure(code, f"{summary}; {out_of_validity} more are outside their validity",
-                       (account_id,))
+        code = (
+            Code.E_VALIDITY_PERIOD_PASSED
+            if validity is Validity.UNEXPIRED
+            else Code.E_VALIDITY_PERIOD_NOT_PASSED
+        )
+        return Failure(
+            code, f"{summary}; {out_of_validity} more are outside their validity", (account_id,)
+        )
     return Failure(Code.E_UNITS_NOT_HELD, summary, (account_id,))
 
 
@@ -179,23 +213,35 @@ def pick_ranges(
                 failures.append(_not_held(account_id, space, cursor, low - 1, "are not issued"))
             failure = _block_failure(context, block, account_id, validity, hold_id)
             if failure is not None:
-                failures.append(Failure(failure[0], failure[1] + f" ({space} {low}-{high})",
-                                        (account_id, f"{space}:{low}-{high}")))
+                failures.append(
+                    Failure(
+                        failure[0],
+                        failure[1] + f" ({space} {low}-{high})",
+                        (account_id, f"{space}:{low}-{high}"),
+                    )
+                )
             else:
                 portions.append((block, low, high))
             cursor = high + 1
         if cursor <= last:
             failures.append(_not_held(account_id, space, cursor, last, "are not issued"))
         if len(portions) > BLOCKS_PER_COMMAND_MAX:
-            failures.append(Failure(Code.E_INVALID_COMMAND,
-                                    f"selection touches more than {BLOCKS_PER_COMMAND_MAX} blocks"))
+            failures.append(
+                Failure(
+                    Code.E_INVALID_COMMAND,
+                    f"selection touches more than {BLOCKS_PER_COMMAND_MAX} blocks",
+                )
+            )
             break
     return ([] if failures else portions), failures
 
 
 def _not_held(account_id: str, space: str, first: int, last: int, why: str) -> Failure:
-    return Failure(Code.E_UNITS_NOT_HELD, f"serials {space} {first}-{last} {why}",
-                   (account_id, f"{space}:{first}-{last}"))
+    return Failure(
+        Code.E_UNITS_NOT_HELD,
+        f"serials {space} {first}-{last} {why}",
+        (account_id, f"{space}:{first}-{last}"),
+    )
 
 
 def _block_failure(

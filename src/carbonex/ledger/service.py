@@ -44,16 +44,18 @@ def _is_retryable(error: BaseException) -> bool:
 
 
 class Ledger:
-    def __init__(self, store: SqlStore, catalog: Catalog | None = None,
-                 clock: Clock = utc_now) -> None:
+    def __init__(
+        self, store: SqlStore, catalog: Catalog | None = None, clock: Clock = utc_now
+    ) -> None:
         self.store = store
         self.catalog = catalog or default_catalog()
         self.clock = clock
         self.state = LedgerState(store)
 
     @classmethod
-    def open(cls, database: str | None = None, catalog: Catalog | None = None,
-             clock: Clock = utc_now) -> Ledger:
+    def open(
+        cls, database: str | None = None, catalog: Catalog | None = None, clock: Clock = utc_now
+    ) -> Ledger:
         return cls(open_store(database), catalog, clock)
 
     def close(self) -> None:
@@ -95,8 +97,7 @@ class Ledger:
 
     def submit(self, command: Command) -> Outcome:
         now = self.clock()
-        return self._unit_of_work(
-            lambda: (execute(self.state, self.catalog, command, now), True))
+        return self._unit_of_work(lambda: (execute(self.state, self.catalog, command, now), True))
 
     def submit_many(self, commands: Sequence[Command]) -> list[Outcome]:
         """Group commit: every command is accepted or refused on its own; one commit for all."""
@@ -149,12 +150,14 @@ class Ledger:
     def holdings(self, account_id: str) -> list[dict[str, Any]]:
         return self._read(lambda store: queries.holdings(store, account_id))
 
-    def blocks(self, account_id: str, limit: int = 100, after_block_id: int = 0
-               ) -> list[dict[str, Any]]:
+    def blocks(
+        self, account_id: str, limit: int = 100, after_block_id: int = 0
+    ) -> list[dict[str, Any]]:
         return self._read(lambda store: queries.blocks(store, account_id, limit, after_block_id))
 
-    def statement(self, account_id: str, limit: int = 100, after_seq: int = 0
-                  ) -> list[dict[str, Any]]:
+    def statement(
+        self, account_id: str, limit: int = 100, after_seq: int = 0
+    ) -> list[dict[str, Any]]:
         return self._read(lambda store: queries.statement(store, account_id, limit, after_seq))
 
     def provenance(self, serial_space: str, serial: int) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ from carbonex.ledger.limits import CATCH_UP_ENTRIES_MAX
 from carbonex.ledger.model import FINAL_STATES, Account, Block, Hold, UnitAttributes
 from carbonex.ledger.ports import PendingEntry, PendingWrite, StateLoader
 
+
 class LedgerState:
     def __init__(self, loader: StateLoader) -> None:
         self.loader = loader
@@ -73,8 +74,9 @@ class LedgerState:
 
     def flush(self) -> None:
         if self.pending:
-            pending = PendingWrite(self.pending, self.next_block_id, self.next_issuance_id,
-                                   self.first_new_block_id)
+            pending = PendingWrite(
+                self.pending, self.next_block_id, self.next_issuance_id, self.first_new_block_id
+            )
             self.pending = []
             self.pending_commands = {}
             self.first_new_block_id = self.next_block_id
@@ -186,8 +188,12 @@ class LedgerState:
     def put_block(self, block: Block) -> Effect:
         """Write a block into the cache and return its effect."""
         old = self.blocks.get(block.block_id)
-        if (old is not None and old.account_id == block.account_id
-                and old.serial_space == block.serial_space and block.state not in FINAL_STATES):
+        if (
+            old is not None
+            and old.account_id == block.account_id
+            and old.serial_space == block.serial_space
+            and block.state not in FINAL_STATES
+        ):
             self.account_blocks[old.account_id].replace(old, block)
             self.blocks[block.block_id] = block
             return block_effect(block)

@@ -47,7 +47,9 @@ class VerifyReport:
 
     def to_record(self) -> dict[str, Any]:
         return {
-            "ok": self.ok, "entries": self.entries, "blocks": self.blocks,
+            "ok": self.ok,
+            "entries": self.entries,
+            "blocks": self.blocks,
             "issuances": self.issuances,
             "problems": [{"invariant": p.invariant, "message": p.message} for p in self.problems],
         }
@@ -70,8 +72,10 @@ class ReplayState:
             if tag == "block" or tag == "unblock":
                 old = blocks.get(effect[1])
                 if old is not None and old[6] in FINAL_STATES:
-                    report.add("finality", f"entry {seq} changes block {effect[1]}, which was "
-                                           f"already {old[6]}")
+                    report.add(
+                        "finality",
+                        f"entry {seq} changes block {effect[1]}, which was already {old[6]}",
+                    )
                 if tag == "block":
                     blocks[effect[1]] = tuple(effect[1:])
                 else:
@@ -86,14 +90,16 @@ class ReplayState:
                 self.attributes.add(effect[1])
 
 
-def _replay_journal(store: SqlStore, report: VerifyReport,
-                    progress: Callable[[int], None] | None) -> ReplayState:
+def _replay_journal(
+    store: SqlStore, report: VerifyReport, progress: Callable[[int], None] | None
+) -> ReplayState:
     """One pass over the journal: check each link of the chain and apply each entry's effects."""
     replay = ReplayState()
     checker = ChainChecker()
     loads = orjson.loads
     for seq, payload, previous_hash, entry_hash in store.stream(
-            "SELECT seq, payload, previous_hash, entry_hash FROM journal ORDER BY seq"):
+        "SELECT seq, payload, previous_hash, entry_hash FROM journal ORDER BY seq"
+    ):
         payload = bytes(payload)
         problem = checker.check(seq, payload, previous_hash, entry_hash)
         if problem is not None:
@@ -109,28 +115,39 @@ def _replay_journal(store: SqlStore, report: VerifyReport,
     return replay
 
 
-def _compare(name: str, live: dict[Any, tuple[Any, ...]], replayed: dict[Any, tuple[Any, ...]],
-             report: VerifyReport) -> None:
+def _compare(
+    name: str,
+    live: dict[Any, tuple[Any, ...]],
+    replayed: dict[Any, tuple[Any, ...]],
+    report: VerifyReport,
+) -> None:
     if live == replayed:
         return
     for key in sorted(live.keys() - replayed.keys(), key=str)[:10]:
         report.add("replay", f"{name} {key} is in the live state but no journal entry made it")
     for key in sorted(replayed.keys() - live.keys(), key=str)[:10]:
-        report.add("replay", f"{name} {key} was made by the journal but is missing from the "
-                             "live state")
+        report.add(
+            "replay", f"{name} {key} was made by the journal but is missing from the live state"
+        )
     differing = [key for key in live.keys() & replayed.keys() if live[key] != replayed[key]]
     for key in sorted(differing, key=str)[:10]:
-        report.add("replay", f"{name} {key} differs from the journal: live {live[key]} vs "
-                             f"replayed {replayed[key]}")
+        report.add(
+            "replay",
+            f"{name} {key} differs from the journal: live {live[key]} vs replayed {replayed[key]}",
+        )
 
 
 def _live_state(store: SqlStore) -> ReplayState:
     live = ReplayState()
-    for row in store.stream("SELECT block_id, issuance_id, serial_space, first_serial, "
-                            "last_serial, account_id, state, attributes_id, hold_id FROM blocks"):
+    for row in store.stream(
+        "SELECT block_id, issuance_id, serial_space, first_serial, "
+        "last_serial, account_id, state, attributes_id, hold_id FROM blocks"
+    ):
         live.blocks[row[0]] = tuple(row)
-    for row in store.stream("SELECT issuance_id, serial_space, first_serial, last_serial, "
-                            "attributes_id, account_id FROM issuances"):
+    for row in store.stream(
+        "SELECT issuance_id, serial_space, first_serial, last_serial, "
+        "attributes_id, account_id FROM issuances"
+    ):
         live.issuances[row[0]] = tuple(row)
     for row in store.query("SELECT account_id, registry, kind, holder, status FROM accounts"):
         live.accounts[row[0]] = tuple(row)
@@ -165,8 +182,10 @@ def _check_coverage(state: ReplayState, report: VerifyReport) -> None:
         if first > last:
             report.add("conservation", f"block {block_id} has an empty range {first}-{last}")
         if previous is not None and previous[2] == space and previous[4] >= first:
-            report.add("no_overlap", f"blocks {previous[0]} and {block_id} overlap in {space} "
-                                     f"at serial {first}")
+            report.add(
+                "no_overlap",
+                f"blocks {previous[0]} and {block_id} overlap in {space} at serial {first}",
+            )
         issuance = state.issuances.get(issuance_id)
         if issuance is None:
             report.add("conservation", f"block {block_id} belongs to no issuance")
@@ -179,8 +198,10 @@ def _check_coverage(state: ReplayState, report: VerifyReport) -> None:
         issuance = state.issuances[issuance_id]
         issued = issuance[3] - issuance[2] + 1
         if quantity != issued:
-            report.add("conservation", f"issuance {issuance_id} issued {issued} serials but its "
-                                       f"blocks cover {quantity}")
+            report.add(
+                "conservation",
+                f"issuance {issuance_id} issued {issued} serials but its blocks cover {quantity}",
+            )
 
 
 def _check_holds(state: ReplayState, report: VerifyReport) -> None:
@@ -193,13 +214,17 @@ def _check_holds(state: ReplayState, report: VerifyReport) -> None:
         if hold is None or hold[3] != "pending":
             report.add("holds", f"block {block[0]} is held by {hold_id}, which is not pending")
         elif block[6] != "active" or block[5] != hold[1]:
-            report.add("holds", f"block {block[0]} on hold {hold_id} is not active in account "
-                                f"{hold[1]}")
+            report.add(
+                "holds", f"block {block[0]} on hold {hold_id} is not active in account {hold[1]}"
+            )
         held[hold_id] = held.get(hold_id, 0) + block[4] - block[3] + 1
     for hold_id, hold in state.holds.items():
         if hold[3] == "pending" and held.get(hold_id, 0) != hold[2]:
-            report.add("holds", f"hold {hold_id} is for {hold[2]} units but holds "
-                                f"{held.get(hold_id, 0)} active units")
+            report.add(
+                "holds",
+                f"hold {hold_id} is for {hold[2]} units but holds "
+                f"{held.get(hold_id, 0)} active units",
+            )
 
 
 def verify_store(store: SqlStore, progress: Callable[[int], None] | None = None) -> VerifyReport:

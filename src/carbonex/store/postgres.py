@@ -57,8 +57,10 @@ class PostgresStore(SqlStore):
             yield from cursor
 
     def is_duplicate_command_error(self, error: BaseException) -> bool:
-        return (isinstance(error, psycopg.errors.UniqueViolation)
-                and getattr(error.diag, "table_name", None) == "journal")
+        return (
+            isinstance(error, psycopg.errors.UniqueViolation)
+            and getattr(error.diag, "table_name", None) == "journal"
+        )
 
     def table_names(self) -> set[str]:
         rows = self.connection.execute(

@@ -18,8 +18,10 @@ from carbonex.ledger.journal import GENESIS_HASH, JournalRow
 from carbonex.ledger.model import Account, Block, Hold, UnitAttributes
 from carbonex.ledger.ports import Head, PendingWrite
 
-BLOCK_COLUMNS = ("block_id, issuance_id, serial_space, first_serial, last_serial, account_id, "
-                 "state, attributes_id, hold_id")
+BLOCK_COLUMNS = (
+    "block_id, issuance_id, serial_space, first_serial, last_serial, account_id, "
+    "state, attributes_id, hold_id"
+)
 JOURNAL_COLUMNS = "seq, command_id, command_kind, payload, previous_hash, entry_hash, recorded_at"
 FINAL_STATES_SQL = "('retired', 'cancelled', 'surrendered', 'expired', 'converted')"
 
@@ -62,10 +64,18 @@ UPSERT_META = (
 
 def attributes_row(attributes_id: str, record: dict[str, Any]) -> tuple[Any, ...]:
     return (
-        attributes_id, record["unit_type"], record["standard"], record["project_id"],
-        record["vintage_start"], record["vintage_end"], record["host_country"],
-        record["methodology"], record["category"], "|".join(record["labels"]),
-        record["authorization"], record["valid_until"],
+        attributes_id,
+        record["unit_type"],
+        record["standard"],
+        record["project_id"],
+        record["vintage_start"],
+        record["vintage_end"],
+        record["host_country"],
+        record["methodology"],
+        record["category"],
+        "|".join(record["labels"]),
+        record["authorization"],
+        record["valid_until"],
         orjson.dumps(record, option=orjson.OPT_SORT_KEYS),
     )
 
@@ -83,15 +93,29 @@ class WriteRows:
         self.movements: list[tuple[Any, ...]] = []
         for entry in pending.entries:
             row = entry.row
-            self.journal.append((row.seq, row.command_id, row.command_kind, row.payload,
-                                 row.previous_hash, row.entry_hash, row.recorded_at))
+            self.journal.append(
+                (
+                    row.seq,
+                    row.command_id,
+                    row.command_kind,
+                    row.payload,
+                    row.previous_hash,
+                    row.entry_hash,
+                    row.recorded_at,
+                )
+            )
             self._add_effects(row.seq, entry.effects)
-        self.meta = [("next_block_id", pending.next_block_id),
-                     ("next_issuance_id", pending.next_issuance_id),
-                     ("head_seq", pending.entries[-1].row.seq)]
+        self.meta = [
+            ("next_block_id", pending.next_block_id),
+            ("next_issuance_id", pending.next_issuance_id),
+            ("head_seq", pending.entries[-1].row.seq),
+        ]
         # A block made and merged away again since the last write was never stored.
-        self.deleted = [(block_id,) for block_id, row in self.blocks.items()
-                        if row is None and block_id < pending.first_new_block_id]
+        self.deleted = [
+            (block_id,)
+            for block_id, row in self.blocks.items()
+            if row is None and block_id < pending.first_new_block_id
+        ]
 
     def _add_effects(self, seq: int, effects: Sequence[Sequence[Any]]) -> None:
         position = 0
@@ -184,56 +208,78 @@ class SqlStore(ABC):
         return str(row[0]) if row else GENESIS_HASH
 
     def load_account(self, account_id: str) -> Account | None:
-        row = self.query_one("SELECT account_id, registry, kind, holder, status FROM accounts "
-                             "WHERE account_id = ?", (account_id,))
+        row = self.query_one(
+            "SELECT account_id, registry, kind, holder, status FROM accounts WHERE account_id = ?",
+            (account_id,),
+        )
         return Account(*row) if row else None
 
     def load_active_blocks(self, account_id: str) -> list[Block]:
-        return [Block(*row) for row in self.query(
-            f"SELECT {BLOCK_COLUMNS} FROM blocks WHERE account_id = ? AND state = 'active'",
-            (account_id,))]
+        return [
+            Block(*row)
+            for row in self.query(
+                f"SELECT {BLOCK_COLUMNS} FROM blocks WHERE account_id = ? AND state = 'active'",
+                (account_id,),
+            )
+        ]
 
     def load_blocks_overlapping(self, space: str, first: int, last: int) -> list[Block]:
         """Blocks of a serial space never overlap: the one starting at or below `first`, plus
         those starting inside the range."""
-        below = self.query(f"SELECT {BLOCK_COLUMNS} FROM blocks WHERE serial_space = ? AND "
-                           "first_serial <= ? ORDER BY first_serial DESC LIMIT 1", (space, first))
-        inside = self.query(f"SELECT {BLOCK_COLUMNS} FROM blocks WHERE serial_space = ? AND "
-                            "first_serial > ? AND first_serial <= ? ORDER BY first_serial",
-                            (space, first, last))
+        below = self.query(
+            f"SELECT {BLOCK_COLUMNS} FROM blocks WHERE serial_space = ? AND "
+            "first_serial <= ? ORDER BY first_serial DESC LIMIT 1",
+            (space, first),
+        )
+        inside = self.query(
+            f"SELECT {BLOCK_COLUMNS} FROM blocks WHERE serial_space = ? AND "
+            "first_serial > ? AND first_serial <= ? ORDER BY first_serial",
+            (space, first, last),
+        )
         blocks = [Block(*row) for row in below if row[4] >= first]
         return blocks + [Block(*row) for row in inside]
 
     def load_attributes(self, attributes_id: str) -> UnitAttributes | None:
-        row = self.query_one("SELECT record FROM unit_attributes WHERE attributes_id = ?",
-                             (attributes_id,))
+        row = self.query_one(
+            "SELECT record FROM unit_attributes WHERE attributes_id = ?", (attributes_id,)
+        )
         return UnitAttributes.from_record(orjson.loads(bytes(row[0]))) if row else None
 
     def load_hold(self, hold_id: str) -> Hold | None:
-        row = self.query_one("SELECT hold_id, account_id, quantity, status, purpose FROM holds "
-                             "WHERE hold_id = ?", (hold_id,))
+        row = self.query_one(
+            "SELECT hold_id, account_id, quantity, status, purpose FROM holds WHERE hold_id = ?",
+            (hold_id,),
+        )
         return Hold(*row) if row else None
 
     def find_overlapping_issuance(self, space: str, first: int, last: int) -> int | None:
         row = self.query_one(
             "SELECT issuance_id, last_serial FROM issuances WHERE serial_space = ? AND "
-            "first_serial <= ? ORDER BY first_serial DESC LIMIT 1", (space, last))
+            "first_serial <= ? ORDER BY first_serial DESC LIMIT 1",
+            (space, last),
+        )
         return row[0] if row and row[1] >= first else None
 
     def max_issued_serial(self, space: str) -> int:
-        row = self.query_one("SELECT MAX(last_serial) FROM issuances WHERE serial_space = ?",
-                             (space,))
+        row = self.query_one(
+            "SELECT MAX(last_serial) FROM issuances WHERE serial_space = ?", (space,)
+        )
         return int(row[0]) if row and row[0] is not None else 0
 
     def find_journal_row(self, command_id: str) -> JournalRow | None:
-        row = self.query_one(f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE command_id = ?",
-                             (command_id,))
+        row = self.query_one(
+            f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE command_id = ?", (command_id,)
+        )
         return _journal_row(row) if row else None
 
     def journal_rows_after(self, seq: int, limit: int) -> list[JournalRow]:
-        return [_journal_row(row) for row in self.query(
-            f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
-            (seq, limit))]
+        return [
+            _journal_row(row)
+            for row in self.query(
+                f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, limit),
+            )
+        ]
 
     def write(self, pending: PendingWrite) -> None:
         rows = WriteRows(pending)

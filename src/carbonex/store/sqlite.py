@@ -20,8 +20,9 @@ class SqliteStore(SqlStore):
         super().__init__()
         self.path = path
         self.url = f"sqlite:///{path}"
-        self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                          timeout=BUSY_TIMEOUT_MS / 1000)
+        self.connection = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+        )
         self.connection.execute("PRAGMA journal_mode = WAL")
         # NORMAL in WAL mode: a commit survives a process crash; only a power loss may undo the
         # last commits, never corrupt the file.

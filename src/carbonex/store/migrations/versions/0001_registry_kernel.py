@@ -51,8 +51,9 @@ def upgrade() -> None:
         sa.Column("seq", sa.BigInteger, nullable=False),
         sa.Column("lineage", sa.Text, nullable=True),
     )
-    op.create_index("issuances_by_serial", "issuances", ["serial_space", "first_serial"],
-                    unique=True)
+    op.create_index(
+        "issuances_by_serial", "issuances", ["serial_space", "first_serial"], unique=True
+    )
     op.create_table(
         "blocks",
         sa.Column("block_id", ID, primary_key=True, autoincrement=False),
@@ -107,6 +108,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("ledger_meta", "movements", "journal", "holds", "blocks", "issuances",
-                  "unit_attributes", "accounts"):
+    for table in (
+        "ledger_meta",
+        "movements",
+        "journal",
+        "holds",
+        "blocks",
+        "issuances",
+        "unit_attributes",
+        "accounts",
+    ):
         op.drop_table(table)
