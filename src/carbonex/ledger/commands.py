@@ -8,6 +8,8 @@ Every command carries a client-chosen `command_id`; resubmitting it returns the 
 from __future__ import annotations
 
 import datetime as dt
+import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -60,9 +62,15 @@ class Command:
 
     def to_record(self) -> dict[str, Any]:
         record: dict[str, Any] = {"kind": self.kind}
-        for name in self.__dataclass_fields__:
+        for name in _field_names(type(self)):
             record[name] = _encode(getattr(self, name))
         return record
+
+
+@functools.cache
+def _field_names(command_type: type[Command]) -> tuple[str, ...]:
+    """The command's fields (ClassVars such as `kind` are not fields)."""
+    return tuple(spec.name for spec in dataclasses.fields(command_type))
 
 
 def _encode(value: Any) -> Any:
@@ -302,7 +310,8 @@ def command_from_record(record: Any) -> Command:
     if command_type is None:
         raise CommandFormatError(f"unknown command kind {kind!r}; known: {sorted(COMMAND_TYPES)}")
     values: dict[str, Any] = {}
-    for name, spec in command_type.__dataclass_fields__.items():
+    for spec in dataclasses.fields(command_type):
+        name = spec.name
         if name not in record:
             continue
         raw = record[name]

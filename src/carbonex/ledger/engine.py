@@ -45,6 +45,23 @@ def _replayed(row: JournalRow) -> Accepted:
     return Accepted(row.command_id, row.seq, row.entry_hash, effects, duplicate=True)
 
 
+def _resubmitted(command: Command, content: bytes, existing: JournalRow) -> Outcome:
+    """The first result for the same content; a refusal for a reused id."""
+    if canonical(decode_payload(existing.payload)["command"]) == content:
+        return _replayed(existing)
+    return Refused(
+        command.command_id,
+        (
+            Failure(
+                Code.E_COMMAND_ID_REUSED,
+                f"command id {command.command_id} was used for different content (entry "
+                f"{existing.seq})",
+                (command.command_id,),
+            ),
+        ),
+    )
+
+
 def execute(
     state: LedgerState,
     catalog: Catalog,
@@ -59,22 +76,15 @@ def execute(
     content = canonical(command.to_record())
     existing = state.journal_row(command.command_id)
     if existing is not None:
-        if canonical(decode_payload(existing.payload)["command"]) == content:
-            return _replayed(existing)
-        return Refused(
-            command.command_id,
-            (
-                Failure(
-                    Code.E_COMMAND_ID_REUSED,
-                    f"command id {command.command_id} was used for different content (entry "
-                    f"{existing.seq})",
-                    (command.command_id,),
-                ),
-            ),
-        )
+        return _resubmitted(command, content, existing)
     context = Context(state, catalog, now.date())
     decision = decide(context, command)
     if isinstance(decision, list):
+        # Lookups are skipped while optimistic (see LedgerState); a resubmission whose first run
+        # would now be refused is caught here, before it is reported as a refusal.
+        existing = state.committed_journal_row(command.command_id)
+        if existing is not None:
+            return _resubmitted(command, content, existing)
         return Refused(command.command_id, in_precedence_order(decision))
     decision()
     seq = state.seq + 1

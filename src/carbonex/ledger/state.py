@@ -149,6 +149,11 @@ class LedgerState:
         self.flush()
         return self.loader.max_issued_serial(space)
 
+    def committed_journal_row(self, command_id: str) -> JournalRow | None:
+        """The journal row of a command id, looked up whatever the optimistic setting."""
+        row = self.pending_commands.get(command_id)
+        return row if row is not None else self.loader.find_journal_row(command_id)
+
     def journal_row(self, command_id: str) -> JournalRow | None:
         row = self.pending_commands.get(command_id)
         if row is not None or not self.look_up_command_ids:
