@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import dataclasses
-import functools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -67,10 +66,15 @@ class Command:
         return record
 
 
-@functools.cache
-def _field_names(command_type: type[Command]) -> tuple[str, ...]:
-    """The command's fields (ClassVars such as `kind` are not fields)."""
-    return tuple(spec.name for spec in dataclasses.fields(command_type))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(command_type: type) -> tuple[str, ...]:
+    """The command's fields (ClassVars such as `kind` are not fields), computed once per type."""
+    names = _FIELD_NAMES.get(command_type)
+    if names is None:
+        names = _FIELD_NAMES[command_type] = tuple(f.name for f in dataclasses.fields(command_type))
+    return names
 
 
 def _encode(value: Any) -> Any:
