@@ -7,8 +7,8 @@ Every command carries a client-chosen `command_id`; resubmitting it returns the 
 
 from __future__ import annotations
 
-import datetime as dt
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
