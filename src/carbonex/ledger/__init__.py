@@ -27,6 +27,7 @@ from carbonex.ledger.commands import (
     command_from_record,
 )
 from carbonex.ledger.failures import Code, Failure
+from carbonex.ledger.limits import BATCH_COMMANDS_MAX, QUERY_PAGE_SIZE_MAX
 from carbonex.ledger.model import (
     Account,
     AccountStatus,
@@ -38,16 +39,19 @@ from carbonex.ledger.model import (
     serial_space_of,
 )
 from carbonex.ledger.outcomes import Accepted, Outcome, Refused
-from carbonex.ledger.service import Ledger
+from carbonex.ledger.service import Clock, Ledger
 from carbonex.ledger.verify import VerifyReport
 
 __all__ = [
+    "BATCH_COMMANDS_MAX",
+    "QUERY_PAGE_SIZE_MAX",
     "Accepted",
     "Account",
     "AccountStatus",
     "Block",
     "BlockState",
     "Cancel",
+    "Clock",
     "CloseAccount",
     "Code",
     "Command",

@@ -8,7 +8,7 @@ thousands of blocks per account and space, which is far beyond what one holder k
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 
 from carbonex.ledger.model import Block
@@ -73,6 +73,15 @@ class AccountBlocks:
         del firsts[position]
         del space.blocks[position]
         self.add(new)
+
+    def containing(self, serial_space: str, serial: int) -> Block | None:
+        space = self.spaces.get(serial_space)
+        if space is None:
+            return None
+        position = bisect_right(space.firsts, serial) - 1
+        if position < 0 or space.blocks[position].last_serial < serial:
+            return None
+        return space.blocks[position]
 
     def in_space(self, serial_space: str) -> list[Block]:
         space = self.spaces.get(serial_space)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+import orjson
+
 from carbonex.catalog import Catalog
 from carbonex.ledger.commands import Command
 from carbonex.ledger.context import Context
@@ -62,6 +64,24 @@ def _resubmitted(command: Command, content: bytes, existing: JournalRow) -> Outc
     )
 
 
+def _unencodable(
+    state: LedgerState, catalog: Catalog, command: Command, now: dt.datetime
+) -> Refused:
+    """A command the journal cannot encode (a number beyond 64 bits) is refused; the checks say
+    which field is out of bounds where they can."""
+    decision = decide(Context(state, catalog, now.date()), command)
+    if isinstance(decision, list) and decision:
+        return Refused(command.command_id, in_precedence_order(decision))
+    return Refused(
+        command.command_id,
+        (
+            Failure(
+                Code.E_INVALID_COMMAND, "the command holds a number outside the signed 64-bit range"
+            ),
+        ),
+    )
+
+
 def execute(
     state: LedgerState,
     catalog: Catalog,
@@ -73,7 +93,10 @@ def execute(
     failures = _check_command_id(command)
     if failures:
         return Refused(str(command.command_id), tuple(failures))
-    content = canonical(command.to_record())
+    try:
+        content = canonical(command.to_record())
+    except orjson.JSONEncodeError:
+        return _unencodable(state, catalog, command, now)
     existing = state.journal_row(command.command_id)
     if existing is not None:
         return _resubmitted(command, content, existing)

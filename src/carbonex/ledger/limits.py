@@ -15,6 +15,10 @@ QUANTITY_MAX = 10**15
 SERIAL_MAX = 2**62
 """Highest serial number a serial space may use."""
 
+VINTAGE_YEAR_MIN = 1900
+VINTAGE_YEAR_MAX = 2200
+"""Bounds of a vintage-year filter."""
+
 COMMAND_ID_LENGTH_MAX = 128
 TEXT_FIELD_LENGTH_MAX = 1_000
 LABELS_PER_BLOCK_MAX = 32

@@ -27,7 +27,8 @@ def place(
     """Move each portion to (to_account, to_state, to_hold), emitting block and move effects."""
     state = context.state
     emit_block = context.emit_block
-    for block, first, last in portions:
+    for picked, first, last in portions:
+        block = current_block(context, picked, first, last)
         remainder_id = block.block_id
         if first > block.first_serial:
             emit_block(block.with_range(block.first_serial, first - 1, remainder_id))
@@ -52,6 +53,19 @@ def place(
         context.effects.append(
             ("move", action, block.serial_space, first, last, block.account_id, to_account)
         )
+
+
+def current_block(context: Context, picked: Block, first: int, last: int) -> Block:
+    """The block that holds [first, last] now: an earlier portion of the same command may have
+    split the block this portion was picked from."""
+    current = context.state.blocks.get(picked.block_id, picked)
+    if current.first_serial <= first and last <= current.last_serial:
+        return current
+    index = context.state.account_blocks.get(picked.account_id)
+    found = index.containing(picked.serial_space, first) if index is not None else None
+    if found is None or last > found.last_serial:
+        raise LookupError(f"serials {first}-{last} of block {picked.block_id} are not in one block")
+    return found
 
 
 def _mergeable(lower: Block, upper: Block) -> bool:

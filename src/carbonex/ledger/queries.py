@@ -13,6 +13,8 @@ from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
 from carbonex.store import SqlStore
 
 STATES = ("active", "retired", "cancelled", "surrendered", "expired", "converted")
+AFTER_WHOLE_ENTRY = 2**31 - 1
+"""A movement position past any entry's last movement."""
 QUANTITY_SQL = "(b.last_serial - b.first_serial + 1)"
 
 
@@ -48,7 +50,7 @@ def holdings(store: SqlStore, account_id: str) -> list[dict[str, Any]]:
         "FROM blocks b JOIN unit_attributes a ON a.attributes_id = b.attributes_id "
         "WHERE b.account_id = ? GROUP BY a.unit_type, b.serial_space, a.project_id, "
         "a.vintage_start, a.vintage_end, b.state, CASE WHEN b.hold_id IS NULL THEN 0 ELSE 1 END "
-        "ORDER BY a.unit_type, a.project_id, a.vintage_start, b.state",
+        "ORDER BY a.unit_type, a.project_id, a.vintage_start, b.state, 7",
         (account_id,),
     )
     keys = (
@@ -96,15 +98,21 @@ def _command_of(payload: bytes) -> dict[str, Any]:
     return command
 
 
-def statement(store: SqlStore, account_id: str, limit: int, after_seq: int) -> list[dict[str, Any]]:
-    """Every movement in or out of the account, oldest first, with the command's details."""
+def statement(
+    store: SqlStore, account_id: str, limit: int, after_seq: int, after_position: int | None = None
+) -> list[dict[str, Any]]:
+    """Every movement in or out of the account, oldest first, with the command's details.
+    Pages resume after (seq, position) of the last line seen, since one entry may move many
+    ranges; without a position, after the whole entry `after_seq`."""
+    position = AFTER_WHOLE_ENTRY if after_position is None else after_position
     rows = store.query(
         "SELECT m.seq, m.position, j.recorded_at, j.command_id, m.action, m.serial_space, "
         "m.first_serial, m.last_serial, m.from_account, m.to_account, j.payload "
         "FROM movements m JOIN journal j ON j.seq = m.seq "
-        "WHERE (m.from_account = ? OR m.to_account = ?) AND m.seq > ? "
+        "WHERE (m.from_account = ? OR m.to_account = ?) "
+        "AND (m.seq > ? OR (m.seq = ? AND m.position > ?)) "
         "ORDER BY m.seq, m.position LIMIT ?",
-        (account_id, account_id, after_seq, _page(limit)),
+        (account_id, account_id, after_seq, after_seq, position, _page(limit)),
     )
     lines = []
     for row in rows:
@@ -167,8 +175,8 @@ def provenance(store: SqlStore, serial_space: str, serial: int) -> dict[str, Any
         "SELECT m.seq, j.recorded_at, j.command_id, m.action, m.first_serial, m.last_serial, "
         "m.from_account, m.to_account, j.payload FROM movements m JOIN journal j ON "
         "j.seq = m.seq WHERE m.serial_space = ? AND m.last_serial >= ? AND m.first_serial <= ? "
-        "ORDER BY m.seq, m.position",
-        (serial_space, serial, serial),
+        "ORDER BY m.seq, m.position LIMIT ?",
+        (serial_space, serial, serial, QUERY_PAGE_SIZE_MAX),
     )
     return {
         "serial_space": serial_space,
@@ -192,6 +200,7 @@ def provenance(store: SqlStore, serial_space: str, serial: int) -> dict[str, Any
             "state": current[4],
             "hold_id": current[5],
         },
+        "history_complete": len(history) < QUERY_PAGE_SIZE_MAX,
         "history": [
             {
                 "seq": row[0],
@@ -253,6 +262,11 @@ def summary(store: SqlStore) -> dict[str, Any]:
             for key, values in sorted(by_project.items())
         ],
     }
+
+
+def head(store: SqlStore) -> dict[str, Any]:
+    seq = store.load_head().seq
+    return {"seq": seq, "entry_hash": store.load_entry_hash(seq)}
 
 
 def journal(store: SqlStore, limit: int, after_seq: int) -> list[dict[str, Any]]:

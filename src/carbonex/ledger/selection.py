@@ -12,6 +12,8 @@ from carbonex.ledger.limits import (
     QUANTITY_MAX,
     SERIAL_MAX,
     SERIAL_RANGES_PER_COMMAND_MAX,
+    VINTAGE_YEAR_MAX,
+    VINTAGE_YEAR_MIN,
 )
 from carbonex.ledger.model import FINAL_STATES, Block, UnitAttributes, serial_space_of
 from carbonex.ledger.placement import Portion
@@ -48,6 +50,14 @@ def check_selection(context: Context, selection: Selection) -> tuple[str | None,
 
 
 def _check_amount(selection: Selection) -> list[Failure]:
+    year = selection.vintage_year
+    if year is not None and not (VINTAGE_YEAR_MIN <= year <= VINTAGE_YEAR_MAX):
+        return [
+            Failure(
+                Code.E_INVALID_COMMAND,
+                f"vintage year must be {VINTAGE_YEAR_MIN}-{VINTAGE_YEAR_MAX}, got {year}",
+            )
+        ]
     has_quantity = selection.quantity is not None
     if has_quantity == bool(selection.serial_ranges):
         return [

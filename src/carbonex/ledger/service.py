@@ -114,7 +114,7 @@ class Ledger:
 
         return self._unit_of_work(work)
 
-    def submit_batch(self, commands: Sequence[Command]) -> Outcome | list[Accepted]:
+    def submit_batch(self, commands: Sequence[Command]) -> Refused | list[Accepted]:
         """All or nothing: either every command is accepted, or the batch is refused whole."""
         refusal = check_batch_size(commands)
         if refusal is not None:
@@ -156,12 +156,22 @@ class Ledger:
         return self._read(lambda store: queries.blocks(store, account_id, limit, after_block_id))
 
     def statement(
-        self, account_id: str, limit: int = 100, after_seq: int = 0
+        self,
+        account_id: str,
+        limit: int = 100,
+        after_seq: int = 0,
+        after_position: int | None = None,
     ) -> list[dict[str, Any]]:
-        return self._read(lambda store: queries.statement(store, account_id, limit, after_seq))
+        return self._read(
+            lambda store: queries.statement(store, account_id, limit, after_seq, after_position)
+        )
 
     def provenance(self, serial_space: str, serial: int) -> dict[str, Any] | None:
         return self._read(lambda store: queries.provenance(store, serial_space, serial))
+
+    def head(self) -> dict[str, Any]:
+        """The journal's head: its last sequence number and entry hash."""
+        return self._read(queries.head)
 
     def summary(self) -> dict[str, Any]:
         return self._read(queries.summary)
@@ -169,8 +179,8 @@ class Ledger:
     def journal(self, limit: int = 100, after_seq: int = 0) -> list[dict[str, Any]]:
         return self._read(lambda store: queries.journal(store, limit, after_seq))
 
-    def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
+    def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
         return self._read(lambda store: verify_store(store, progress))
 
 
-__all__ = ["BATCH_COMMANDS_MAX", "Ledger", "utc_now"]
+__all__ = ["BATCH_COMMANDS_MAX", "Clock", "Ledger", "utc_now"]

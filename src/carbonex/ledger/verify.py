@@ -22,6 +22,8 @@ from carbonex.store import SqlStore
 
 PROBLEMS_REPORTED_MAX = 50
 PROGRESS_EVERY_ENTRIES = 50_000
+Progress = Callable[[int, int], None]
+"""Called with (entries checked, entries in the journal) every PROGRESS_EVERY_ENTRIES."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +93,10 @@ class ReplayState:
 
 
 def _replay_journal(
-    store: SqlStore, report: VerifyReport, progress: Callable[[int], None] | None
+    store: SqlStore, report: VerifyReport, progress: Progress | None
 ) -> ReplayState:
     """One pass over the journal: check each link of the chain and apply each entry's effects."""
+    total_entries = store.load_head().seq
     replay = ReplayState()
     checker = ChainChecker()
     loads = orjson.loads
@@ -111,7 +114,7 @@ def _replay_journal(
             report.add("chain", f"entry {seq}: payload is not a valid journal entry")
         report.entries += 1
         if progress is not None and report.entries % PROGRESS_EVERY_ENTRIES == 0:
-            progress(report.entries)
+            progress(report.entries, total_entries)
     return replay
 
 
@@ -227,7 +230,7 @@ def _check_holds(state: ReplayState, report: VerifyReport) -> None:
             )
 
 
-def verify_store(store: SqlStore, progress: Callable[[int], None] | None = None) -> VerifyReport:
+def verify_store(store: SqlStore, progress: Progress | None = None) -> VerifyReport:
     report = VerifyReport()
     replayed = _replay_journal(store, report, progress)
     live = _live_state(store)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from carbonex.store.sql import SqlStore
 
@@ -21,6 +22,15 @@ class StoreError(RuntimeError):
 def resolve_database(database: str | None) -> str:
     """`--db` if given, else CARBONEX_DATABASE_URL, else the default SQLite file."""
     return database or os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT_DATABASE
+
+
+def redacted(target: str) -> str:
+    """The database URL with any password replaced, fit for messages and logs."""
+    parts = urlsplit(target)
+    if parts.password is None:
+        return target
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _is_postgres(target: str) -> bool:
@@ -50,7 +60,8 @@ def open_store(database: str | None = None, migrate: bool = True) -> SqlStore:
     except StoreError:
         raise
     except Exception as error:  # the driver's own errors, reported at the edge
-        raise StoreError(f"cannot open database {target}: {error}") from error
+        message = str(error).replace(target, redacted(target))
+        raise StoreError(f"cannot open database {redacted(target)}: {message}") from error
     if migrate:
         upgrade_schema(store)
     return store

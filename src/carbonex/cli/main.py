@@ -1,0 +1,61 @@
+"""The `carbonex` command: every command group, registered in one place.
+
+carbonex account open|close|freeze|unfreeze|list|show
+carbonex issue | transfer | retire | cancel | surrender | expire | convert
+carbonex hold place|release|consume
+carbonex batch FILE
+carbonex holdings | blocks | statement | provenance | journal | summary | verify
+carbonex bench SUITE
+carbonex demo
+"""
+
+from __future__ import annotations
+
+import typer
+
+from carbonex.cli import queries, units
+from carbonex.cli.accounts import account_app
+from carbonex.cli.batch import batch
+from carbonex.cli.bench import bench
+from carbonex.cli.demo import demo
+from carbonex.cli.holds import hold_app
+from carbonex.cli.verification import verify
+
+app = typer.Typer(
+    name="carbonex",
+    help="Carbonex: an open-source carbon-market registry.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(account_app, name="account")
+app.add_typer(hold_app, name="hold")
+for command in (
+    units.issue,
+    units.transfer,
+    units.retire,
+    units.cancel,
+    units.surrender,
+    units.expire,
+    units.convert,
+    batch,
+    queries.holdings,
+    queries.blocks,
+    queries.statement,
+    queries.provenance,
+    queries.journal,
+    queries.summary,
+    verify,
+    bench,
+    demo,
+):
+    app.command()(command)
+
+
+def main() -> None:
+    """Entry point of the `carbonex` script."""
+    app(prog_name="carbonex")
+
+
+if __name__ == "__main__":
+    main()

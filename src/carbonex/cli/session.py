@@ -1,0 +1,77 @@
+"""Opening the ledger a command names with `--db`, and submitting one command to it.
+
+A database that cannot be opened (or fails underneath a command) is reported as a clear message
+with exit code 2, never a traceback. Passwords in database URLs are not printed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import typer
+
+from carbonex.cli import render
+from carbonex.cli.exits import EXIT_REFUSED, usage_error
+from carbonex.ledger import Command, Ledger, Outcome
+from carbonex.ledger.service import Clock, utc_now
+from carbonex.store import StoreError, resolve_database
+
+
+def redacted(target: str) -> str:
+    """The database target with any password in its URL replaced by ***."""
+    parts = urlsplit(target)
+    if parts.password is None:
+        return target
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    import psycopg
+
+    return (sqlite3.Error, psycopg.Error)
+
+
+def open_target(target: str, clock: Clock = utc_now) -> Ledger:
+    """Open (and migrate) the ledger at `target`, or exit 2 saying why it cannot be opened."""
+    try:
+        return Ledger.open(target, clock=clock)
+    except StoreError as error:
+        usage_error(_without_password(str(error), target))
+    except Exception as error:  # migrations and drivers raise their own types
+        usage_error(
+            f"cannot open database {redacted(target)}: {_without_password(str(error), target)}"
+        )
+
+
+def _without_password(message: str, target: str) -> str:
+    return message.replace(target, redacted(target))
+
+
+@contextmanager
+def open_ledger(database: str | None, clock: Clock = utc_now) -> Iterator[Ledger]:
+    """The ledger `--db` names (else $CARBONEX_DATABASE_URL, else carbonex.db)."""
+    target = resolve_database(database)
+    ledger = open_target(target, clock)
+    try:
+        yield ledger
+    except _driver_errors() as error:
+        usage_error(f"database {redacted(target)} failed: {error}")
+    finally:
+        ledger.close()
+
+
+def exit_for(outcome: Outcome) -> None:
+    if not outcome.accepted:
+        raise typer.Exit(EXIT_REFUSED)
+
+
+def submit(database: str | None, command: Command, as_json: bool) -> None:
+    """Submit one command, print its outcome, exit 1 when it was refused."""
+    with open_ledger(database) as ledger:
+        outcome = ledger.submit(command)
+    render.outcome(outcome, as_json)
+    exit_for(outcome)

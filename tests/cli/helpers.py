@@ -1,0 +1,71 @@
+"""Running the CLI in-process, and reading the ledger it wrote, for the CLI tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from typer.testing import CliRunner, Result
+
+from carbonex.cli.main import app
+from carbonex.ledger import Issue, Ledger, OpenAccount, UnitAttributes
+from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
+
+RUNNER = CliRunner()
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+
+GRID_POWER = UnitAttributes(
+    "VCU",
+    "Verra VCS",
+    "VCS-1736",
+    dt.date(2021, 1, 1),
+    dt.date(2021, 12, 31),
+    "SG",
+    methodology="AM0029",
+)
+ISSUED_QUANTITY = 1_000
+
+
+def invoke(*args: str, env: Mapping[str, str | None] | None = None) -> Result:
+    """Run `carbonex ARGS`; an unexpected exception fails the test instead of exiting 1."""
+    return RUNNER.invoke(app, list(args), env=env, catch_exceptions=False)
+
+
+def invoke_json(*args: str) -> Any:
+    """Run `carbonex ARGS --json`, expect exit 0, and return the parsed document."""
+    result = invoke(*args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def seed(database_url: str) -> None:
+    """Accounts DEV, BUYER (company holdings), RETIRE (retirement) and 1,000 VCUs in DEV."""
+    with Ledger.open(database_url) as ledger:
+        outcomes = ledger.submit_many(
+            [
+                OpenAccount("seed-dev", "DEV", "company_holding", "Developer Pte. Ltd."),
+                OpenAccount("seed-buyer", "BUYER", "company_holding", "Buyer plc"),
+                OpenAccount("seed-retire", "RETIRE", "retirement", "Retirement account"),
+                Issue("seed-issue", "DEV", ISSUED_QUANTITY, GRID_POWER),
+            ]
+        )
+    assert all(outcome.accepted for outcome in outcomes)
+
+
+def snapshot(database_url: str) -> tuple[dict[str, Any], int, list[dict[str, Any]]]:
+    """What a refused or malformed request must leave unchanged: totals, journal, accounts."""
+    with Ledger.open(database_url) as ledger:
+        journal = ledger.journal(limit=QUERY_PAGE_SIZE_MAX)
+        return ledger.summary(), len(journal), ledger.accounts(limit=QUERY_PAGE_SIZE_MAX)
+
+
+def holdings(database_url: str, account_id: str) -> dict[str, int]:
+    """Quantity per state held by an account."""
+    totals: dict[str, int] = {}
+    with Ledger.open(database_url) as ledger:
+        for row in ledger.holdings(account_id):
+            totals[row["state"]] = totals.get(row["state"], 0) + row["quantity"]
+    return totals
