@@ -42,10 +42,13 @@ UPSERT_HOLD = (
     "ON CONFLICT (hold_id) DO UPDATE SET account_id = excluded.account_id, "
     "quantity = excluded.quantity, status = excluded.status, purpose = excluded.purpose"
 )
+ATTRIBUTES_COLUMNS = (
+    "attributes_id, unit_type, standard, project_id, vintage_start, vintage_end, host_country, "
+    "methodology, category, labels, authorization_ref, valid_until, record"
+)
 INSERT_ATTRIBUTES = (
-    "INSERT INTO unit_attributes (attributes_id, unit_type, standard, project_id, vintage_start, "
-    "vintage_end, host_country, methodology, category, labels, authorization_ref, valid_until, "
-    "record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (attributes_id) DO NOTHING"
+    f"INSERT INTO unit_attributes ({ATTRIBUTES_COLUMNS}) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (attributes_id) DO NOTHING"
 )
 INSERT_ISSUANCE = (
     "INSERT INTO issuances (issuance_id, serial_space, first_serial, last_serial, attributes_id, "
@@ -56,6 +59,7 @@ INSERT_MOVEMENT = (
     "INSERT INTO movements (seq, position, action, serial_space, first_serial, last_serial, "
     "from_account, to_account) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
+META_QUERY = "SELECT name, value FROM ledger_meta"
 UPSERT_META = (
     "INSERT INTO ledger_meta (name, value) VALUES (?, ?) "
     "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
@@ -195,8 +199,11 @@ class SqlStore(ABC):
 
     # -- StateLoader ----------------------------------------------------------------------------
 
+    def load_meta(self) -> dict[str, int]:
+        return dict(self.query(META_QUERY))
+
     def load_head(self) -> Head:
-        meta = dict(self.query("SELECT name, value FROM ledger_meta"))
+        meta = self.load_meta()
         return Head(
             seq=meta.get("head_seq", 0),
             next_block_id=meta.get("next_block_id", 1),

@@ -1,0 +1,16 @@
+"""Benchmark suites: `SUITES[name](scale=..., iterations=..., postgres_url=...)` returns one flat
+dict of results (the CLI prints it as one JSON object; progress goes to stderr)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from carbonex.bench.crash import run_crash
+from carbonex.bench.ledger import run_ledger
+
+Suite = Callable[..., dict[str, Any]]
+
+SUITES: dict[str, Suite] = {"ledger": run_ledger, "crash": run_crash}
+
+__all__ = ["SUITES", "Suite", "run_crash", "run_ledger"]
