@@ -151,7 +151,9 @@ def _load_unit_types(directory: Path, registries: dict[str, Registry]) -> dict[s
         if registry not in registries:
             raise CatalogError(f"{path.name}: entry {i + 1}: unknown registry '{registry}'")
         validity = entry.get("validity_years")
-        if validity is not None and (not isinstance(validity, int) or validity <= 0):
+        if validity is not None and (
+            not isinstance(validity, int) or isinstance(validity, bool) or validity <= 0
+        ):
             raise CatalogError(f"{path.name}: entry {i + 1}: 'validity_years' must be positive")
         unit_types.append(
             UnitType(
@@ -205,7 +207,7 @@ def _load_conversions(
             if _text(path, i, entry, field) not in unit_types:
                 raise CatalogError(f"{path.name}: entry {i + 1}: unknown unit type in '{field}'")
         start = entry.get("min_vintage_start")
-        if start is not None and not isinstance(start, dt.date):
+        if start is not None and (not isinstance(start, dt.date) or isinstance(start, dt.datetime)):
             raise CatalogError(f"{path.name}: entry {i + 1}: 'min_vintage_start' must be a date")
         standard = entry.get("set_standard")
         rules.append(

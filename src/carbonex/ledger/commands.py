@@ -313,6 +313,9 @@ def command_from_record(record: Any) -> Command:
     command_type = COMMAND_TYPES.get(kind) if isinstance(kind, str) else None
     if command_type is None:
         raise CommandFormatError(f"unknown command kind {kind!r}; known: {sorted(COMMAND_TYPES)}")
+    unknown = sorted(set(record) - {"kind", *_field_names(command_type)})
+    if unknown:
+        raise CommandFormatError(f"{kind}: unknown field(s) {unknown}")
     values: dict[str, Any] = {}
     for spec in dataclasses.fields(command_type):
         name = spec.name

@@ -34,9 +34,9 @@ from carbonex.ledger.effects import account_effect, hold_effect
 from carbonex.ledger.failures import Code, Failure
 from carbonex.ledger.issuance import convert_plan, decide_issue
 from carbonex.ledger.limits import ACCOUNT_ID_LENGTH_MAX
-from carbonex.ledger.model import Account, AccountStatus, BlockState, Hold, HoldStatus
+from carbonex.ledger.model import Account, AccountStatus, Block, BlockState, Hold, HoldStatus
 from carbonex.ledger.placement import place
-from carbonex.ledger.selection import Validity, check_selection, pick
+from carbonex.ledger.selection import Validity, check_selection, pick, validity_ok
 
 Plan = Callable[[], None]
 Decision = list[Failure] | Plan
@@ -361,6 +361,27 @@ CONSUME_DETAILS = {
 }
 
 
+def expired_while_held(context: Context, hold: Hold, blocks: list[Block]) -> list[Failure]:
+    """Units whose validity ran out while on hold may not leave through the hold."""
+    expired = [
+        b
+        for b in blocks
+        if not validity_ok(
+            context, context.state.unit_attributes(b.attributes_id), Validity.UNEXPIRED
+        )
+    ]
+    if not expired:
+        return []
+    ranges = [f"{b.serial_space}:{b.first_serial}-{b.last_serial}" for b in expired]
+    return [
+        Failure(
+            Code.E_VALIDITY_PERIOD_PASSED,
+            f"units on hold {hold.hold_id} are past their validity; release and expire them",
+            (hold.hold_id, *ranges),
+        )
+    ]
+
+
 def decide_consume_hold(context: Context, command: ConsumeHold) -> Decision:
     failures: list[Failure] = []
     if command.action not in CONSUME_ACTIONS:
@@ -379,6 +400,7 @@ def decide_consume_hold(context: Context, command: ConsumeHold) -> Decision:
         return failures
     blocks = context.state.held_blocks(hold)
     unit_types = {context.state.unit_attributes(b.attributes_id).unit_type for b in blocks}
+    failures += expired_while_held(context, hold, blocks)
     action = command.action
     usable_account(context, hold.account_id, "send" if action == "transfer" else action, failures)
     destination = command.target_account_id or hold.account_id

@@ -52,12 +52,19 @@ def check_attributes(context: Context, attributes: UnitAttributes) -> list[Failu
     return failures
 
 
+def years_after(day: dt.date, years: int) -> dt.date:
+    """The same calendar day `years` later; 29 February becomes 28 February in common years."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def normalized(attributes: UnitAttributes, unit_type: UnitType) -> UnitAttributes:
     """Labels sorted and unique; the validity end set from the programme when it has one."""
     valid_until = attributes.valid_until
     if valid_until is None and unit_type.validity_years is not None:
-        end = attributes.vintage_end
-        valid_until = dt.date(end.year + unit_type.validity_years, end.month, min(end.day, 28))
+        valid_until = years_after(attributes.vintage_end, unit_type.validity_years)
     return UnitAttributes(
         attributes.unit_type,
         attributes.standard,
@@ -90,9 +97,14 @@ def decide_issue(context: Context, command: Issue) -> list[Failure] | Callable[[
         failures.append(
             Failure(Code.E_UNKNOWN_REGISTRY, f"unknown registry '{registry}'", (registry,))
         )
-    failures += check_quantity(command.quantity)
+    quantity_failures = check_quantity(command.quantity)
+    failures += quantity_failures
     first = command.first_serial
-    if first is not None and (first < 1 or first + command.quantity - 1 > SERIAL_MAX):
+    if (
+        first is not None
+        and not quantity_failures
+        and (not isinstance(first, int) or first < 1 or first + command.quantity - 1 > SERIAL_MAX)
+    ):
         failures.append(
             Failure(
                 Code.E_INVALID_SERIAL_RANGE, f"first serial {first} is out of bounds 1-{SERIAL_MAX}"

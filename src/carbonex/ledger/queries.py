@@ -93,8 +93,11 @@ def blocks(
     return [dict(zip(keys, row, strict=True)) | {"quantity": row[4] - row[3] + 1} for row in rows]
 
 
-def _command_of(payload: bytes) -> dict[str, Any]:
-    command: dict[str, Any] = decode_payload(payload)["command"]
+def _command_of(seq: int, payload: bytes, decoded: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """The entry's command, decoded once per query however many lines it gives."""
+    command = decoded.get(seq)
+    if command is None:
+        command = decoded[seq] = decode_payload(payload)["command"]
     return command
 
 
@@ -115,6 +118,7 @@ def statement(
         (account_id, account_id, after_seq, after_seq, position, _page(limit)),
     )
     lines = []
+    decoded: dict[int, dict[str, Any]] = {}
     for row in rows:
         quantity = row[7] - row[6] + 1
         incoming = row[9] == account_id and row[8] != account_id
@@ -132,7 +136,7 @@ def statement(
                 "from_account": row[8],
                 "to_account": row[9],
                 "direction": "in" if incoming else "out",
-                "details": _details(_command_of(row[10])),
+                "details": _details(_command_of(row[0], bytes(row[10]), decoded)),
             }
         )
     return lines
@@ -178,6 +182,7 @@ def provenance(store: SqlStore, serial_space: str, serial: int) -> dict[str, Any
         "ORDER BY m.seq, m.position LIMIT ?",
         (serial_space, serial, serial, QUERY_PAGE_SIZE_MAX),
     )
+    decoded: dict[int, dict[str, Any]] = {}
     return {
         "serial_space": serial_space,
         "serial": serial,
@@ -211,7 +216,7 @@ def provenance(store: SqlStore, serial_space: str, serial: int) -> dict[str, Any
                 "last_serial": row[5],
                 "from_account": row[6],
                 "to_account": row[7],
-                "details": _details(_command_of(bytes(row[8]))),
+                "details": _details(_command_of(row[0], bytes(row[8]), decoded)),
             }
             for row in history
         ],

@@ -122,7 +122,7 @@ def _matches(attributes: UnitAttributes, selection: Selection) -> bool:
     return selection.vintage_year is None or attributes.covers_year(selection.vintage_year)
 
 
-def _validity_ok(context: Context, attributes: UnitAttributes, validity: Validity) -> bool:
+def validity_ok(context: Context, attributes: UnitAttributes, validity: Validity) -> bool:
     expired = attributes.valid_until is not None and attributes.valid_until < context.today
     return expired if validity is Validity.EXPIRED else not expired
 
@@ -148,7 +148,7 @@ def pick_quantity(
         if block.hold_id is not None:
             continue
         attributes = state.unit_attributes(block.attributes_id)
-        if (filtered and not _matches(attributes, selection)) or not _validity_ok(
+        if (filtered and not _matches(attributes, selection)) or not validity_ok(
             context, attributes, validity
         ):
             continue
@@ -178,7 +178,7 @@ def _shortfall(
         attributes = state.unit_attributes(block.attributes_id)
         if selection.has_filters and not _matches(attributes, selection):
             continue
-        if not _validity_ok(context, attributes, validity):
+        if not validity_ok(context, attributes, validity):
             out_of_validity += block.quantity
         elif block.hold_id is not None:
             held += block.quantity
@@ -264,7 +264,7 @@ def _block_failure(
     if block.hold_id is not None and block.hold_id != hold_id:
         return Code.E_UNITS_ON_HOLD, f"units are on hold {block.hold_id}"
     attributes = context.state.unit_attributes(block.attributes_id)
-    if not _validity_ok(context, attributes, validity):
+    if not validity_ok(context, attributes, validity):
         if validity is Validity.UNEXPIRED:
             return Code.E_VALIDITY_PERIOD_PASSED, f"units were valid until {attributes.valid_until}"
         return Code.E_VALIDITY_PERIOD_NOT_PASSED, "units are still within their validity period"

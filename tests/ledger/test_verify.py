@@ -1,0 +1,236 @@
+"""`verify` accepts an honest ledger and catches one row changed by hand behind its back."""
+
+from __future__ import annotations
+
+from carbonex.ledger import (
+    Cancel,
+    Command,
+    ConsumeHold,
+    Convert,
+    FreezeAccount,
+    Issue,
+    Ledger,
+    OpenAccount,
+    PlaceHold,
+    ReleaseHold,
+    Retire,
+    Selection,
+    Surrender,
+    Transfer,
+    UnfreezeAccount,
+)
+from tests.ledger.support import (
+    CER_2014,
+    EUA,
+    VCU,
+    accept_all,
+    assert_conserved,
+    execute_raw,
+    invariants_of,
+    ranges,
+)
+
+
+def realistic(ledger: Ledger) -> None:
+    """A few accounts of several kinds and one of almost every command."""
+    commands: list[Command] = [
+        OpenAccount("open-a", "A", "company_holding", "Acme"),
+        OpenAccount("open-b", "B", "company_holding", "Beta"),
+        OpenAccount("open-c", "C", "trading", "Gamma Trading"),
+        OpenAccount("open-r", "R", "retirement", "Retirements"),
+        OpenAccount("open-o", "O", "operator_holding", "Steelworks"),
+        Issue("issue-vcu", "A", 1_000, VCU),
+        Issue("issue-cer", "A", 200, CER_2014),
+        Issue("issue-eua", "O", 100, EUA),
+        Transfer("a-to-b", "A", "B", Selection("VCU", quantity=300)),
+        Transfer("b-to-c", "B", "C", Selection("VCU", serial_ranges=ranges((100, 149)))),
+        Retire("c-retires", "C", Selection("VCU", quantity=20), "Ben", "claim", None, None, "R"),
+        PlaceHold("b-holds", "B", Selection("VCU", quantity=50), "order", hold_id="order-1"),
+        PlaceHold("a-holds", "A", Selection("VCU", quantity=10), "order", hold_id="order-2"),
+        ReleaseHold("a-releases", "order-2"),
+        PlaceHold("a-holds-again", "A", Selection("VCU", quantity=10), "order", "order-3"),
+        ConsumeHold("a-delivers", "order-3", "transfer", "C"),
+        Convert("a-converts", "A", Selection("CER", quantity=50), "CDM-TO-A6.4"),
+        Cancel("a-cancels", "A", Selection("VCU", quantity=5), "correction"),
+        Surrender("o-surrenders", "O", Selection("EUA", quantity=40), "2025"),
+        FreezeAccount("freeze-c", "C", "audit"),
+        UnfreezeAccount("unfreeze-c", "C", "audit done"),
+        FreezeAccount("freeze-b", "B", "court order"),
+    ]
+    accept_all(ledger, commands[:5])
+    for command in commands[5:]:
+        accept_all(ledger, [command])
+
+
+def one_block_id(ledger: Ledger, where: str) -> int:
+    row = ledger.store.query_one(f"SELECT MIN(block_id) FROM blocks WHERE {where}")
+    assert row is not None and row[0] is not None, where
+    return int(row[0])
+
+
+def test_an_honest_ledger_verifies(ledger: Ledger) -> None:
+    realistic(ledger)
+    report = ledger.verify()
+    assert report.ok, report.problems
+    assert report.entries == 22
+    assert report.issuances == 4
+    assert report.blocks == len(ledger.store.query("SELECT block_id FROM blocks"))
+    assert_conserved(ledger)
+
+
+def test_an_empty_ledger_verifies(ledger: Ledger) -> None:
+    report = ledger.verify()
+    assert report.ok
+    assert (report.entries, report.blocks, report.issuances) == (0, 0, 0)
+
+
+def test_a_changed_byte_in_a_journal_payload_breaks_the_chain(ledger: Ledger) -> None:
+    realistic(ledger)
+    row = ledger.store.query_one("SELECT seq, payload FROM journal WHERE command_id = 'a-to-b'")
+    assert row is not None
+    payload = bytes(row[1])
+    tampered = payload.replace(b'"B"', b'"C"', 1)
+    assert len(tampered) == len(payload) and tampered != payload
+    execute_raw(ledger, "UPDATE journal SET payload = ? WHERE seq = ?", (tampered, row[0]))
+    assert "chain" in invariants_of(ledger)
+
+
+def test_a_changed_timestamp_byte_in_a_journal_payload_breaks_the_chain(ledger: Ledger) -> None:
+    realistic(ledger)
+    row = ledger.store.query_one("SELECT seq, payload FROM journal WHERE seq = 1")
+    assert row is not None
+    payload = bytearray(bytes(row[1]))
+    position = payload.index(b'"recorded_at":"') + len(b'"recorded_at":"')
+    payload[position] = ord("1") if payload[position] != ord("1") else ord("2")
+    execute_raw(ledger, "UPDATE journal SET payload = ? WHERE seq = 1", (bytes(payload),))
+    assert invariants_of(ledger) == {"chain"}
+
+
+def test_a_changed_entry_hash_breaks_the_chain(ledger: Ledger) -> None:
+    realistic(ledger)
+    execute_raw(ledger, "UPDATE journal SET entry_hash = ? WHERE seq = 7", ("f" * 64,))
+    report = ledger.verify()
+    assert not report.ok
+    assert {p.invariant for p in report.problems} == {"chain"}
+    assert any("entry 7" in p.message for p in report.problems)
+
+
+def test_a_deleted_journal_entry_breaks_the_chain_and_the_replay(ledger: Ledger) -> None:
+    realistic(ledger)
+    execute_raw(ledger, "DELETE FROM journal WHERE command_id = ?", ("b-to-c",))
+    assert {"chain", "replay"} <= invariants_of(ledger)
+
+
+def test_a_deleted_newest_journal_entry_is_caught_by_the_replay(ledger: Ledger) -> None:
+    realistic(ledger)
+    execute_raw(ledger, "DELETE FROM journal WHERE command_id = ?", ("freeze-b",))
+    assert "replay" in invariants_of(ledger)
+
+
+def test_a_block_moved_to_another_account_by_hand_is_caught(ledger: Ledger) -> None:
+    realistic(ledger)
+    block_id = one_block_id(ledger, "account_id = 'A' AND state = 'active'")
+    execute_raw(ledger, "UPDATE blocks SET account_id = 'B' WHERE block_id = ?", (block_id,))
+    assert "replay" in invariants_of(ledger)
+
+
+def test_a_block_moved_to_an_unknown_account_is_caught(ledger: Ledger) -> None:
+    realistic(ledger)
+    block_id = one_block_id(ledger, "account_id = 'A' AND state = 'active'")
+    execute_raw(ledger, "UPDATE blocks SET account_id = 'MALLORY' WHERE block_id = ?", (block_id,))
+    assert {"replay", "references"} <= invariants_of(ledger)
+
+
+def test_a_shortened_block_breaks_conservation(ledger: Ledger) -> None:
+    realistic(ledger)
+    block_id = one_block_id(ledger, "account_id = 'B' AND state = 'active'")
+    execute_raw(
+        ledger, "UPDATE blocks SET last_serial = last_serial - 1 WHERE block_id = ?", (block_id,)
+    )
+    assert {"replay", "conservation"} <= invariants_of(ledger)
+
+
+def test_a_lengthened_block_overlaps_its_neighbour(ledger: Ledger) -> None:
+    realistic(ledger)
+    row = ledger.store.query_one(
+        "SELECT block_id FROM blocks WHERE serial_space = 'VERRA/VCU' ORDER BY first_serial LIMIT 1"
+    )
+    assert row is not None
+    execute_raw(
+        ledger, "UPDATE blocks SET last_serial = last_serial + 1 WHERE block_id = ?", (row[0],)
+    )
+    assert {"replay", "conservation", "no_overlap"} <= invariants_of(ledger)
+
+
+def test_a_retired_block_set_active_again_by_hand_is_caught(ledger: Ledger) -> None:
+    realistic(ledger)
+    block_id = one_block_id(ledger, "state = 'retired'")
+    execute_raw(ledger, "UPDATE blocks SET state = 'active' WHERE block_id = ?", (block_id,))
+    assert "replay" in invariants_of(ledger)
+
+
+def test_a_held_block_set_free_by_hand_is_caught(ledger: Ledger) -> None:
+    realistic(ledger)
+    block_id = one_block_id(ledger, "hold_id = 'order-1'")
+    execute_raw(ledger, "UPDATE blocks SET hold_id = NULL WHERE block_id = ?", (block_id,))
+    assert {"replay", "holds"} <= invariants_of(ledger)
+
+
+def test_a_hold_quantity_changed_by_hand_is_caught(ledger: Ledger) -> None:
+    realistic(ledger)
+    execute_raw(ledger, "UPDATE holds SET quantity = quantity + 1 WHERE hold_id = 'order-1'")
+    assert {"replay", "holds"} <= invariants_of(ledger)
+
+
+def test_an_account_status_changed_by_hand_is_caught(ledger: Ledger) -> None:
+    realistic(ledger)
+    execute_raw(ledger, "UPDATE accounts SET status = 'open' WHERE account_id = 'B'")
+    assert invariants_of(ledger) == {"replay"}
+
+
+def test_an_issuance_widened_by_hand_is_caught(ledger: Ledger) -> None:
+    realistic(ledger)
+    execute_raw(ledger, "UPDATE issuances SET last_serial = last_serial + 10 WHERE issuance_id = 1")
+    assert {"replay", "conservation"} <= invariants_of(ledger)
+
+
+def test_a_block_row_deleted_by_hand_is_caught(ledger: Ledger) -> None:
+    realistic(ledger)
+    block_id = one_block_id(ledger, "state = 'cancelled'")
+    execute_raw(ledger, "DELETE FROM blocks WHERE block_id = ?", (block_id,))
+    assert {"replay", "conservation"} <= invariants_of(ledger)
+
+
+def test_unit_attributes_rewritten_by_hand_are_caught(ledger: Ledger) -> None:
+    """Backdating or re-homing units (vintage, host country) changes what they are worth and
+    where they may go: the journal recorded the attributes, so replay must notice."""
+    realistic(ledger)
+    row = ledger.store.query_one(
+        "SELECT attributes_id, record FROM unit_attributes WHERE unit_type = 'VCU'"
+    )
+    assert row is not None
+    record = bytes(row[1]).replace(b'"host_country":"BR"', b'"host_country":"NO"')
+    execute_raw(
+        ledger,
+        "UPDATE unit_attributes SET host_country = 'NO', record = ? WHERE attributes_id = ?",
+        (record, row[0]),
+    )
+    assert "replay" in invariants_of(ledger)
+
+
+def test_an_issuance_lineage_rewritten_by_hand_is_caught(ledger: Ledger) -> None:
+    realistic(ledger)
+    execute_raw(
+        ledger,
+        "UPDATE issuances SET lineage = ? WHERE lineage IS NOT NULL",
+        ('{"from":[["CDM/CER",150,199]],"rule":"CDM-TO-A6.4"}',),
+    )
+    assert "replay" in invariants_of(ledger)
+
+
+def test_a_movement_rewritten_by_hand_is_caught(ledger: Ledger) -> None:
+    """Statements and provenance are read from the movements: a forged line would mislead
+    every auditor who reads them."""
+    realistic(ledger)
+    execute_raw(ledger, "UPDATE movements SET to_account = 'A' WHERE to_account = 'B'")
+    assert "replay" in invariants_of(ledger)
