@@ -7,10 +7,13 @@ verified afterwards. Figures are measured and reported; targets are compared, ne
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import psycopg
 
 from carbonex.bench.blocks import block_count, grow_to_blocks
 from carbonex.bench.common import Deadline, machine_fields, peak_rss_mb, progress_bar, rate_per_s
@@ -172,6 +175,20 @@ def _all_verified(results: Fields) -> Fields:
     return {"all_verified": bool(flags) and all(flags)}
 
 
+BENCH_POSTGRES_VARIABLE = "CARBONEX_BENCH_POSTGRES_URL"
+LOCAL_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def default_postgres_url() -> str | None:
+    """$CARBONEX_BENCH_POSTGRES_URL, else the local server, when it answers."""
+    url = os.environ.get(BENCH_POSTGRES_VARIABLE, LOCAL_POSTGRES_URL)
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            return url
+    except psycopg.OperationalError:
+        return None
+
+
 def run_ledger(
     *, scale: float = 1.0, iterations: int | None = None, postgres_url: str | None = None
 ) -> Fields:
@@ -190,13 +207,17 @@ def run_ledger(
         results |= sqlite_phases(directory, sizes)
         results |= huge_issuance_phase(directory)
         results |= blocks_phase(directory / "batched.db", sizes)
+    postgres_url = postgres_url or default_postgres_url()
     if postgres_url:
         specs = transfer_specs(sizes.accounts, sizes.batched_commands, WORKLOAD_SEED)
         results |= postgres_phases(
             postgres_url, sizes.accounts, specs, COMMANDS_PER_COMMIT, sizes.pg_client_seconds
         )
     else:
-        results |= postgres_skipped("no postgres_url given")
+        results |= postgres_skipped(
+            f"no --postgres-url given and none reachable at ${BENCH_POSTGRES_VARIABLE} or "
+            f"{LOCAL_POSTGRES_URL}"
+        )
     results |= _all_verified(results)
     results |= {
         "peak_rss_mb": peak_rss_mb(),

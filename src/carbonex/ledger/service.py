@@ -75,12 +75,12 @@ class Ledger:
         for attempt in range(1, WRITE_ATTEMPTS_MAX + 1):
             try:
                 self.state.look_up_command_ids = attempt > 1
-                self.store.begin_write()
-                self.state.begin()
+                state = self.state
+                self.store.begin_write(state.seq if state.head_known else None)
+                state.begin()
                 result, keep = work()
                 if keep:
-                    self.state.flush()
-                    self.store.commit()
+                    self.store.write_and_commit(state.take_pending())
                 else:
                     self._abandon()
                 return result

@@ -73,14 +73,21 @@ class LedgerState:
         self.first_new_block_id = head.next_block_id
 
     def flush(self) -> None:
-        if self.pending:
-            pending = PendingWrite(
-                self.pending, self.next_block_id, self.next_issuance_id, self.first_new_block_id
-            )
-            self.pending = []
-            self.pending_commands = {}
-            self.first_new_block_id = self.next_block_id
+        pending = self.take_pending()
+        if pending is not None:
             self.loader.write(pending)
+
+    def take_pending(self) -> PendingWrite | None:
+        """The writes queued since the last flush, handed over (and forgotten here)."""
+        if not self.pending:
+            return None
+        pending = PendingWrite(
+            self.pending, self.next_block_id, self.next_issuance_id, self.first_new_block_id
+        )
+        self.pending = []
+        self.pending_commands = {}
+        self.first_new_block_id = self.next_block_id
+        return pending
 
     def record(self, row: JournalRow, effects: list[Effect]) -> None:
         self.pending.append(PendingEntry(row, effects))

@@ -9,8 +9,10 @@ from typing import Any
 
 import psycopg
 
+from carbonex.ledger.journal import JournalRow
+from carbonex.ledger.limits import CATCH_UP_ENTRIES_MAX
 from carbonex.ledger.ports import PendingWrite
-from carbonex.store.sql import META_QUERY, SqlStore
+from carbonex.store.sql import JOURNAL_COLUMNS, META_QUERY, SqlStore, journal_row
 
 WRITER_LOCK_KEY = 0x43524258  # "CRBX": one key for the whole ledger
 STREAM_ROWS_PER_FETCH = 10_000
@@ -25,6 +27,7 @@ class PostgresStore(SqlStore):
         self.connection = psycopg.connect(url, autocommit=True)
         self._stream_number = 0
         self._prefetched_meta: dict[str, int] | None = None
+        self._prefetched_rows: tuple[int, list[JournalRow]] | None = None
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.connection.execute(sql, params)
@@ -33,15 +36,39 @@ class PostgresStore(SqlStore):
         with self.connection.cursor() as cursor:
             cursor.executemany(sql, rows)
 
-    def begin_write(self) -> None:
-        """BEGIN, take the writer lock and read the head in one round trip: the lock is held
-        from here to COMMIT, so every round trip inside it caps the throughput of all writers."""
-        cursor = self.connection.execute(
-            f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY}); {META_QUERY}"
-        )
-        while cursor.nextset():
-            pass
-        self._prefetched_meta = dict(cursor.fetchall())
+    def begin_write(self, known_seq: int | None = None) -> None:
+        """BEGIN, take the writer lock, read the head and the journal entries other writers
+        added since `known_seq`, all in one round trip: the lock is held from here to COMMIT,
+        so every round trip inside it caps the throughput of all writers together."""
+        statements = f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY}); {META_QUERY}"
+        if known_seq is not None:
+            statements += (
+                f"; SELECT {JOURNAL_COLUMNS} FROM journal WHERE seq > {int(known_seq)} "
+                f"ORDER BY seq LIMIT {CATCH_UP_ENTRIES_MAX + 1}"
+            )
+        cursor = self.connection.execute(statements)
+        results = []
+        while True:
+            if cursor.description is not None:
+                results.append(cursor.fetchall())
+            if not cursor.nextset():
+                break
+        self._prefetched_meta = dict(results[1])
+        if known_seq is not None:
+            self._prefetched_rows = (known_seq, [journal_row(row) for row in results[2]])
+
+    def journal_rows_after(self, seq: int, limit: int) -> list[JournalRow]:
+        prefetched, self._prefetched_rows = self._prefetched_rows, None
+        if prefetched is not None and prefetched[0] == seq and len(prefetched[1]) >= limit:
+            return prefetched[1][:limit]
+        return super().journal_rows_after(seq, limit)
+
+    def write_and_commit(self, pending: PendingWrite | None) -> None:
+        """The flush and the COMMIT in one pipeline: one round trip."""
+        with self.connection.pipeline():
+            if pending is not None:
+                SqlStore.write(self, pending)
+            self.connection.execute("COMMIT")
 
     def load_meta(self) -> dict[str, int]:
         meta, self._prefetched_meta = self._prefetched_meta, None
@@ -60,6 +87,7 @@ class PostgresStore(SqlStore):
 
     def rollback(self) -> None:
         self._prefetched_meta = None
+        self._prefetched_rows = None
         if self.connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             self.connection.execute("ROLLBACK")
 

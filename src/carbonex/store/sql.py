@@ -160,7 +160,14 @@ class SqlStore(ABC):
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
     @abstractmethod
-    def begin_write(self) -> None: ...
+    def begin_write(self, known_seq: int | None = None) -> None:
+        """Start the write transaction; `known_seq` is the journal position the caller's cache
+        has seen, so a store may fetch what came after it in the same round trip."""
+
+    def write_and_commit(self, pending: PendingWrite | None) -> None:
+        if pending is not None:
+            self.write(pending)
+        self.commit()
 
     @abstractmethod
     def begin_read(self) -> None: ...
@@ -277,11 +284,11 @@ class SqlStore(ABC):
         row = self.query_one(
             f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE command_id = ?", (command_id,)
         )
-        return _journal_row(row) if row else None
+        return journal_row(row) if row else None
 
     def journal_rows_after(self, seq: int, limit: int) -> list[JournalRow]:
         return [
-            _journal_row(row)
+            journal_row(row)
             for row in self.query(
                 f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
                 (seq, limit),
@@ -307,5 +314,5 @@ class SqlStore(ABC):
                 self._executemany(self.sql(statement), batch)
 
 
-def _journal_row(row: Sequence[Any]) -> JournalRow:
+def journal_row(row: Sequence[Any]) -> JournalRow:
     return JournalRow(row[0], row[1], row[2], bytes(row[3]), row[4], row[5], row[6])

@@ -40,7 +40,7 @@ class SqliteStore(SqlStore):
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.connection.executemany(sql, rows)
 
-    def begin_write(self) -> None:
+    def begin_write(self, known_seq: int | None = None) -> None:
         self.connection.execute("BEGIN IMMEDIATE")
 
     def begin_read(self) -> None:
