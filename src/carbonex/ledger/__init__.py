@@ -5,6 +5,9 @@ Public API (what later capabilities use):
     from carbonex.ledger import Ledger, Issue, Transfer, Selection, UnitAttributes, ...
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from carbonex.ledger.commands import (
     Cancel,
     CloseAccount,
@@ -39,8 +42,27 @@ from carbonex.ledger.model import (
     serial_space_of,
 )
 from carbonex.ledger.outcomes import Accepted, Outcome, Refused
-from carbonex.ledger.service import Clock, Ledger
-from carbonex.ledger.verify import VerifyReport
+
+if TYPE_CHECKING:
+    from carbonex.ledger.service import Clock, Ledger
+    from carbonex.ledger.verify import VerifyReport
+
+# The service and verify use the store, and the store uses this package's value modules: they
+# are imported on first use, so that importing `carbonex.store` first never meets a half-built
+# `carbonex.ledger`.
+_LAZY = {
+    "Clock": "carbonex.ledger.service",
+    "Ledger": "carbonex.ledger.service",
+    "VerifyReport": "carbonex.ledger.verify",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'carbonex.ledger' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "BATCH_COMMANDS_MAX",

@@ -1,0 +1,45 @@
+"""Large ledgers verify with a second process digesting the live tables; the verdict is the same."""
+
+from __future__ import annotations
+
+import pytest
+
+from carbonex.ledger import Ledger
+from carbonex.ledger import verify as verify_module
+from tests.ledger.support import execute_raw, invariants_of
+from tests.ledger.test_verify import realistic
+
+
+@pytest.fixture
+def always_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(verify_module, "PARALLEL_VERIFY_BLOCKS_MIN", 0)
+
+
+@pytest.mark.usefixtures("always_parallel")
+def test_the_worker_passes_an_untouched_ledger(ledger: Ledger) -> None:
+    realistic(ledger)
+    report = ledger.verify()
+    assert report.ok, report.problems
+    assert report.blocks > 0
+
+
+@pytest.mark.usefixtures("always_parallel")
+def test_the_worker_digest_catches_a_block_moved_by_hand_and_names_it(ledger: Ledger) -> None:
+    realistic(ledger)
+    row = ledger.store.query_one("SELECT block_id FROM blocks ORDER BY block_id LIMIT 1")
+    assert row is not None
+    execute_raw(ledger, "UPDATE blocks SET account_id = 'THIEF' WHERE block_id = ?", (row[0],))
+    report = ledger.verify()
+    assert {"replay", "references"} <= invariants_of(ledger)
+    assert any(f"block {row[0]} " in problem.message for problem in report.problems)
+
+
+@pytest.mark.usefixtures("always_parallel")
+def test_the_worker_digest_catches_a_movement_rewritten_by_hand(ledger: Ledger) -> None:
+    realistic(ledger)
+    execute_raw(
+        ledger,
+        "UPDATE movements SET to_account = 'ELSEWHERE' WHERE seq = "
+        "(SELECT MAX(seq) FROM movements)",
+    )
+    assert "replay" in invariants_of(ledger)
