@@ -16,8 +16,18 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings
 
 from carbonex.ledger import Ledger
+
+# Tests check correctness, never time: no per-example deadline, no too-slow health check (CI
+# machines are shared and slow at times). Modules that need more examples set their own settings.
+settings.register_profile(
+    "carbonex-default",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("carbonex-default")
 
 POSTGRES_URL = os.environ.get(
     "CARBONEX_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

@@ -189,3 +189,29 @@ def test_the_journal_holds_each_command_id_once(ledger: Ledger) -> None:
     command_ids = [row["command_id"] for row in ledger.journal(limit=100)]
     assert len(command_ids) == len(set(command_ids)) == 4
     assert ledger.verify().ok
+
+
+@pytest.mark.parametrize("accepted_before", range(8))
+def test_a_resubmission_rejected_by_the_journal_leaves_the_connection_usable(
+    ledger: Ledger, accepted_before: int
+) -> None:
+    """A resubmitted id fails the journal's unique index inside the write (optimistic
+    idempotency); the unit of work is redone, and later commands still run on the connection.
+    PostgreSQL once lost statements the driver prepared inside the failed pipeline: each count
+    of earlier commands puts that failure at a different use of the statements."""
+    ledger.submit_many(
+        [
+            OpenAccount("open-a", "A", "company_holding", "A"),
+            OpenAccount("open-b", "B", "company_holding", "B"),
+            Issue("issue", "A", 1_000, VCU),
+        ]
+    )
+    transfers = [Transfer(f"t{n}", "A", "B", Selection("VCU", quantity=1)) for n in range(20)]
+    for transfer in transfers[: accepted_before + 1]:
+        assert ledger.submit(transfer).accepted
+    for _ in range(3):
+        again = ledger.submit(transfers[0])
+        assert isinstance(again, Accepted) and again.duplicate
+    for transfer in transfers[accepted_before + 1 :]:
+        assert ledger.submit(transfer).accepted
+    assert ledger.verify().ok

@@ -21,6 +21,7 @@ from carbonex.cli.batch import batch
 from carbonex.cli.bench import bench
 from carbonex.cli.demo import demo
 from carbonex.cli.holds import hold_app
+from carbonex.cli.imports import import_app
 from carbonex.cli.verification import verify
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app = typer.Typer(
 )
 app.add_typer(account_app, name="account")
 app.add_typer(hold_app, name="hold")
+app.add_typer(import_app, name="import")
 for command in (
     units.issue,
     units.transfer,

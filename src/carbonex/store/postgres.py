@@ -24,7 +24,10 @@ class PostgresStore(SqlStore):
     def __init__(self, url: str) -> None:
         super().__init__()
         self.url = url
-        self.connection = psycopg.connect(url, autocommit=True)
+        # No server-side prepared statements: a statement prepared inside a pipeline that then
+        # fails (a resubmitted command id hitting the journal's unique index) is gone on the
+        # server while psycopg still counts it as prepared ("prepared statement does not exist").
+        self.connection = psycopg.connect(url, autocommit=True, prepare_threshold=None)
         self._stream_number = 0
         self._prefetched_meta: dict[str, int] | None = None
         self._prefetched_rows: tuple[int, list[JournalRow]] | None = None

@@ -1,0 +1,439 @@
+"""Load and validate the project-cycle reference data: standards, labels, GWPs, methodologies and
+issuance deductions (`standards.toml`, `labels.toml`, `gwp.toml`, `methodologies.toml`,
+`issuance_rules.toml`).
+
+Rates are decimal strings in TOML (never floats, which cannot hold 0.05 exactly) and load as
+`Decimal`. A malformed file raises `CatalogError` naming the file, the entry and the field.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from carbonex.catalog.loader import (
+    DATA_DIR,
+    CatalogError,
+    _entries,
+    _read,
+    _text,
+    _unique,
+    load_catalog,
+)
+
+CATEGORIES = frozenset({"avoidance", "removal"})
+BUFFER_KINDS = frozenset({"none", "fixed", "risk_rating", "not_encoded"})
+ROUNDINGS = frozenset({"up", "down"})
+LABEL_KINDS = frozenset({"quality", "eligibility", "co_benefit"})
+CALCULATORS = frozenset({"grid_electricity", "methane_destruction", "afforestation"})
+SERIAL_FORMAT_PATTERN = re.compile(r"^[a-z0-9_]+$")
+# Sanity bounds on the years in a rule: a typo such as 1000 years is refused.
+CREDITING_YEARS_MAX = 100
+RULE_YEAR_MIN = 1990
+RULE_YEAR_MAX = 2100
+
+
+@dataclass(frozen=True, slots=True)
+class CreditingOption:
+    category: str
+    years_min: int
+    years_max: int
+    max_renewals: int
+    total_years_max: int
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class BufferRule:
+    kind: str
+    source: str
+    rate: Decimal | None = None
+    rate_min: Decimal | None = None
+    rate_max: Decimal | None = None
+    rounding: str = "up"
+
+
+@dataclass(frozen=True, slots=True)
+class ComplianceUse:
+    scheme: str
+    limit_share: Decimal
+    limit_basis: str
+    source: str
+    first_year: int | None = None
+    last_year: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Standard:
+    code: str
+    name: str
+    unit_type: str
+    serial_format: str
+    source: str
+    crediting: tuple[CreditingOption, ...]
+    buffer: BufferRule
+    compliance_use: tuple[ComplianceUse, ...]
+
+    def crediting_options(self, category: str) -> tuple[CreditingOption, ...]:
+        return tuple(option for option in self.crediting if option.category == category)
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    code: str
+    name: str
+    kind: str
+    source: str
+    first_year: int | None = None
+    last_year: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GwpSet:
+    code: str
+    name: str
+    horizon_years: int
+    values: dict[str, Decimal]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class GwpTable:
+    default: str
+    default_source: str
+    reports: dict[str, GwpSet]
+
+    def gwp(self, gas: str, report: str | None = None) -> Decimal:
+        """The GWP of `gas` in `report` (the Paris default when None); KeyError if absent."""
+        return self.reports[report or self.default].values[gas]
+
+
+@dataclass(frozen=True, slots=True)
+class Methodology:
+    code: str
+    title: str
+    sector: str
+    category: str
+    calculator: str
+    source: str
+    defaults: dict[str, Decimal]
+    defaults_source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Deduction:
+    code: str
+    rate: Decimal
+    rounding: str
+    account_kind: str
+    cancel: bool
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectCatalog:
+    standards: dict[str, Standard]
+    labels: dict[str, Label]
+    gwp: GwpTable
+    methodologies: dict[str, Methodology]
+    deductions: dict[str, tuple[Deduction, ...]]
+
+
+def _where(path: Path, index: int, code: str = "") -> str:
+    named = f" ('{code}')" if code else ""
+    return f"{path.name}: entry {index + 1}{named}"
+
+
+def _fraction(where: str, table: dict[str, Any], field: str) -> Decimal:
+    """A rate in [0, 1] written as a decimal string."""
+    value = table.get(field)
+    if not isinstance(value, str):
+        raise CatalogError(f"{where}: '{field}' must be a decimal string such as \"0.05\"")
+    try:
+        rate = Decimal(value)
+    except InvalidOperation as error:
+        raise CatalogError(f"{where}: '{field}' is not a decimal: {value!r}") from error
+    if not rate.is_finite() or not Decimal(0) <= rate <= Decimal(1):
+        raise CatalogError(f"{where}: '{field}' must lie between 0 and 1, got {value}")
+    return rate
+
+
+def _int(where: str, table: dict[str, Any], field: str, low: int, high: int) -> int:
+    value = table.get(field)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise CatalogError(f"{where}: '{field}' must be an integer from {low} to {high}")
+    return value
+
+
+def _optional_year(where: str, table: dict[str, Any], field: str) -> int | None:
+    if table.get(field) is None:
+        return None
+    return _int(where, table, field, RULE_YEAR_MIN, RULE_YEAR_MAX)
+
+
+def _choice(where: str, table: dict[str, Any], field: str, allowed: frozenset[str]) -> str:
+    value = table.get(field)
+    if value not in allowed:
+        raise CatalogError(f"{where}: '{field}' must be one of {sorted(allowed)}, got {value!r}")
+    return str(value)
+
+
+def _string(where: str, table: dict[str, Any], field: str) -> str:
+    value = table.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise CatalogError(f"{where}: '{field}' must be a non-empty string")
+    return value
+
+
+def _year_range(where: str, first: int | None, last: int | None) -> None:
+    if first is not None and last is not None and last < first:
+        raise CatalogError(f"{where}: 'last_year' {last} is before 'first_year' {first}")
+
+
+def _crediting_option(where: str, raw: dict[str, Any]) -> CreditingOption:
+    years_min = _int(where, raw, "years_min", 1, CREDITING_YEARS_MAX)
+    years_max = _int(where, raw, "years_max", years_min, CREDITING_YEARS_MAX)
+    renewals = _int(where, raw, "max_renewals", 0, CREDITING_YEARS_MAX)
+    total = raw.get("total_years_max", years_max * (1 + renewals))
+    total = _int(where, {"total_years_max": total}, "total_years_max", years_max, 10**4)
+    return CreditingOption(
+        category=_choice(where, raw, "category", CATEGORIES),
+        years_min=years_min,
+        years_max=years_max,
+        max_renewals=renewals,
+        total_years_max=total,
+        source=_string(where, raw, "source"),
+    )
+
+
+def _buffer_rule(where: str, raw: Any) -> BufferRule:
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: a [standard.buffer] table is required")
+    where = f"{where} buffer"
+    kind = _choice(where, raw, "kind", BUFFER_KINDS)
+    source = _string(where, raw, "source")
+    if kind == "fixed":
+        rounding = _choice(where, raw, "rounding", ROUNDINGS)
+        return BufferRule(kind, source, rate=_fraction(where, raw, "rate"), rounding=rounding)
+    if kind == "risk_rating":
+        low, high = _fraction(where, raw, "rate_min"), _fraction(where, raw, "rate_max")
+        if high < low:
+            raise CatalogError(f"{where}: 'rate_max' is below 'rate_min'")
+        rounding = _choice(where, raw, "rounding", ROUNDINGS)
+        return BufferRule(kind, source, rate_min=low, rate_max=high, rounding=rounding)
+    return BufferRule(kind, source)
+
+
+def _compliance_use(where: str, raw: dict[str, Any]) -> ComplianceUse:
+    first, last = _optional_year(where, raw, "first_year"), _optional_year(where, raw, "last_year")
+    _year_range(where, first, last)
+    return ComplianceUse(
+        scheme=_string(where, raw, "scheme"),
+        limit_share=_fraction(where, raw, "limit_share"),
+        limit_basis=_string(where, raw, "limit_basis"),
+        source=_string(where, raw, "source"),
+        first_year=first,
+        last_year=last,
+    )
+
+
+def _sub_list(where: str, entry: dict[str, Any], field: str) -> list[dict[str, Any]]:
+    value = entry.get(field, [])
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise CatalogError(f"{where}: '{field}' must be a list of tables")
+    return value
+
+
+def _standard(path: Path, index: int, entry: dict[str, Any], unit_types: set[str]) -> Standard:
+    code = _text(path, index, entry, "code")
+    where = _where(path, index, code)
+    unit_type = _string(where, entry, "unit_type")
+    if unit_type not in unit_types:
+        raise CatalogError(f"{where}: unknown unit type '{unit_type}' (not in unit_types.toml)")
+    serial_format = _string(where, entry, "serial_format")
+    if not SERIAL_FORMAT_PATTERN.match(serial_format):
+        raise CatalogError(f"{where}: 'serial_format' must be lower-case letters, digits or _")
+    crediting = _sub_list(where, entry, "crediting")
+    uses = _sub_list(where, entry, "compliance_use")
+    return Standard(
+        code=code,
+        name=_string(where, entry, "name"),
+        unit_type=unit_type,
+        serial_format=serial_format,
+        source=_string(where, entry, "source"),
+        crediting=tuple(
+            _crediting_option(f"{where} crediting {n + 1}", raw) for n, raw in enumerate(crediting)
+        ),
+        buffer=_buffer_rule(where, entry.get("buffer")),
+        compliance_use=tuple(
+            _compliance_use(f"{where} compliance_use {n + 1}", raw) for n, raw in enumerate(uses)
+        ),
+    )
+
+
+def load_standards(directory: Path, unit_types: set[str]) -> dict[str, Standard]:
+    path = directory / "standards.toml"
+    standards = [
+        _standard(path, i, entry, unit_types) for i, entry in enumerate(_entries(path, "standard"))
+    ]
+    _unique(path, [s.code for s in standards])
+    return {s.code: s for s in standards}
+
+
+def _labels_of(path: Path, index: int, entry: dict[str, Any]) -> list[Label]:
+    code = _text(path, index, entry, "code")
+    where = _where(path, index, code)
+    first, last = (
+        _optional_year(where, entry, "first_year"),
+        _optional_year(where, entry, "last_year"),
+    )
+    _year_range(where, first, last)
+    name, source = _string(where, entry, "name"), _string(where, entry, "source")
+    kind = _choice(where, entry, "kind", LABEL_KINDS)
+    if entry.get("goals") is None:
+        return [Label(code, name, kind, source, first, last)]
+    goals = _int(where, entry, "goals", 1, 100)
+    return [
+        Label(f"{code}-{goal}", f"{name} {goal}", kind, source, first, last)
+        for goal in range(1, goals + 1)
+    ]
+
+
+def load_labels(directory: Path) -> dict[str, Label]:
+    path = directory / "labels.toml"
+    labels = [
+        label
+        for i, entry in enumerate(_entries(path, "label"))
+        for label in _labels_of(path, i, entry)
+    ]
+    _unique(path, [label.code for label in labels])
+    return {label.code: label for label in labels}
+
+
+def _gwp_values(where: str, raw: Any) -> dict[str, Decimal]:
+    if not isinstance(raw, dict) or not raw:
+        raise CatalogError(f'{where}: a [report.gwp] table of gas = "value" is required')
+    values = {}
+    for gas, value in raw.items():
+        try:
+            number = Decimal(value) if isinstance(value, str) else None
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite() or number <= 0:
+            raise CatalogError(f"{where}: GWP of '{gas}' must be a positive decimal string")
+        values[gas] = number
+    if values.get("CO2") != Decimal(1):
+        raise CatalogError(f"{where}: the GWP of CO2 must be 1 (it is the reference gas)")
+    return values
+
+
+def load_gwp(directory: Path) -> GwpTable:
+    path = directory / "gwp.toml"
+    reports = {}
+    for i, entry in enumerate(_entries(path, "report")):
+        code = _text(path, i, entry, "code")
+        where = _where(path, i, code)
+        reports[code] = GwpSet(
+            code=code,
+            name=_string(where, entry, "name"),
+            horizon_years=_int(where, entry, "horizon_years", 1, 1000),
+            values=_gwp_values(where, entry.get("gwp")),
+            source=_string(where, entry, "source"),
+        )
+    _unique(path, [_text(path, i, e, "code") for i, e in enumerate(_entries(path, "report"))])
+    top = _read(path)
+    default = _string(path.name, top, "default")
+    if default not in reports:
+        raise CatalogError(f"{path.name}: 'default' names unknown report '{default}'")
+    return GwpTable(default, _string(path.name, top, "default_source"), reports)
+
+
+def _methodology(path: Path, index: int, entry: dict[str, Any]) -> Methodology:
+    code = _text(path, index, entry, "code")
+    where = _where(path, index, code)
+    raw_defaults = entry.get("defaults", {})
+    if not isinstance(raw_defaults, dict):
+        raise CatalogError(f"{where}: 'defaults' must be a table")
+    defaults = {name: _fraction(where, raw_defaults, name) for name in raw_defaults}
+    if defaults and not entry.get("defaults_source"):
+        raise CatalogError(f"{where}: 'defaults' need a 'defaults_source'")
+    return Methodology(
+        code=code,
+        title=_string(where, entry, "title"),
+        sector=_string(where, entry, "sector"),
+        category=_choice(where, entry, "category", CATEGORIES),
+        calculator=_choice(where, entry, "calculator", CALCULATORS),
+        source=_string(where, entry, "source"),
+        defaults=defaults,
+        defaults_source=str(entry.get("defaults_source", "")),
+    )
+
+
+def load_methodologies(directory: Path) -> dict[str, Methodology]:
+    path = directory / "methodologies.toml"
+    methodologies = [_methodology(path, i, e) for i, e in enumerate(_entries(path, "methodology"))]
+    _unique(path, [m.code for m in methodologies])
+    return {m.code: m for m in methodologies}
+
+
+def _deduction(where: str, raw: dict[str, Any], account_kinds: set[str]) -> Deduction:
+    kind = _string(where, raw, "account_kind")
+    if kind not in account_kinds:
+        raise CatalogError(f"{where}: unknown account kind '{kind}' (not in account_kinds.toml)")
+    cancel = raw.get("cancel")
+    if not isinstance(cancel, bool):
+        raise CatalogError(f"{where}: 'cancel' must be true or false")
+    return Deduction(
+        code=_string(where, raw, "code"),
+        rate=_fraction(where, raw, "rate"),
+        rounding=_choice(where, raw, "rounding", ROUNDINGS),
+        account_kind=kind,
+        cancel=cancel,
+        source=_string(where, raw, "source"),
+    )
+
+
+def load_deductions(
+    directory: Path, standards: dict[str, Standard], account_kinds: set[str]
+) -> dict[str, tuple[Deduction, ...]]:
+    path = directory / "issuance_rules.toml"
+    rules: dict[str, tuple[Deduction, ...]] = {}
+    for i, entry in enumerate(_entries(path, "programme")):
+        standard = _text(path, i, entry, "standard")
+        where = _where(path, i, standard)
+        if standard not in standards:
+            raise CatalogError(f"{where}: unknown standard '{standard}' (not in standards.toml)")
+        if standard in rules:
+            raise CatalogError(f"{where}: standard '{standard}' appears more than once")
+        raw = _sub_list(where, entry, "deduction")
+        deductions = tuple(
+            _deduction(f"{where} deduction {n + 1}", r, account_kinds) for n, r in enumerate(raw)
+        )
+        _unique(path, [d.code for d in deductions])
+        if sum(d.rate for d in deductions) > 1:
+            raise CatalogError(f"{where}: deduction rates add up to more than 100%")
+        rules[standard] = deductions
+    return rules
+
+
+def load_project_catalog(directory: Path = DATA_DIR) -> ProjectCatalog:
+    """Read the project-cycle files in `directory` (and the base catalog they refer to)."""
+    base = load_catalog(directory)
+    standards = load_standards(directory, set(base.unit_types))
+    return ProjectCatalog(
+        standards=standards,
+        labels=load_labels(directory),
+        gwp=load_gwp(directory),
+        methodologies=load_methodologies(directory),
+        deductions=load_deductions(directory, standards, set(base.account_kinds)),
+    )
+
+
+@functools.cache
+def default_project_catalog() -> ProjectCatalog:
+    """The project-cycle catalog shipped with Carbonex, loaded once per process."""
+    return load_project_catalog(DATA_DIR)

@@ -1,0 +1,206 @@
+"""Import Gold Standard Impact Registry exports (issuances or retirements) into the ledger.
+
+Columns: GSID, Project Name, Country, Quantity, Vintage (a year) are required; Serial Number,
+Issuance Date, Retirement Date, Using Entity, Note, Project Type and Methodology are optional.
+A file whose header has `Retirement Date` is a retirement export: each row is issued into
+`IMPORT-GS-RETIREMENTS` and retired there (beneficiary = Using Entity, or
+`BENEFICIARY_NOT_STATED`; purpose = Note plus the GS retirement date). Otherwise it is an
+issuance export: each row is issued into `IMPORT-GS` and stays active.
+
+Rows with a Serial Number are issued with exactly that range (registry "GS"). Rows without one
+get serials assigned by the ledger (next free in GS/GS-VER) and the label
+`imported-without-source-serials`; their retirement selects the row's quantity by project,
+vintage and that label in the retirement account, which holds no active units outside a batch,
+so it always retires the units just issued. Command ids hash the row's content (plus how many
+identical rows came before it), so re-importing the file changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from carbonex.imports.countries import country_code
+from carbonex.imports.pipeline import (
+    CHUNK_ROWS_DEFAULT,
+    PlannedRow,
+    Progress,
+    RowResult,
+    bounded_text,
+    command_id,
+    csv_rows,
+    guarded,
+    open_csv,
+    run_import,
+)
+from carbonex.imports.report import ImportReport, RowProblem
+from carbonex.imports.serials import parse_gold_standard
+from carbonex.imports.verra import RowError, parse_quantity
+from carbonex.ledger import Command, Issue, OpenAccount, Retire, Selection, SerialRange
+from carbonex.ledger import UnitAttributes as Attributes
+
+if TYPE_CHECKING:
+    from carbonex.ledger import Ledger
+
+REGISTRY = "GS"
+UNIT_TYPE = "GS-VER"
+STANDARD = "Gold Standard"
+HOLDING_ACCOUNT_ID = "IMPORT-GS"
+RETIREMENT_ACCOUNT_ID = "IMPORT-GS-RETIREMENTS"
+ACCOUNT_KIND = "company_holding"
+WITHOUT_SERIALS_LABEL = "imported-without-source-serials"
+BENEFICIARY_NOT_STATED = "Not stated in the Gold Standard export"
+PURPOSE_NOT_STATED = "Retirement recorded in the Gold Standard export"
+CONTENT_HASH_HEX_CHARACTERS = 24
+
+REQUIRED_COLUMNS = ("GSID", "Project Name", "Country", "Quantity", "Vintage")
+RETIREMENT_DATE = "Retirement Date"
+GSID_TEXT = re.compile(r"(?:GS)?([0-9]{1,9})")
+YEAR_TEXT = re.compile(r"[0-9]{4}")
+REMOVAL = re.compile(r"removal|afforestation|reforestation|A/R", re.IGNORECASE)
+
+
+def import_gold_standard(
+    ledger: Ledger,
+    path: Path,
+    skip_bad_rows: bool = False,
+    chunk_rows: int = CHUNK_ROWS_DEFAULT,
+    progress: Progress | None = None,
+) -> ImportReport:
+    report = ImportReport(source=str(path), skipped_bad_rows=skip_bad_rows)
+    setup = [
+        OpenAccount(f"gs:open:{account}", account, ACCOUNT_KIND, f"Gold Standard import ({kind})")
+        for account, kind in (
+            (HOLDING_ACCOUNT_ID, "issued blocks"),
+            (RETIREMENT_ACCOUNT_ID, "retired blocks"),
+        )
+    ]
+    return run_import(ledger, setup, lambda: plan_file(path), report, chunk_rows, progress)
+
+
+def plan_file(path: Path) -> Iterator[RowResult]:
+    with open_csv(path) as handle:
+        yield from guarded(_plan_rows(handle, str(path)), str(path))
+
+
+def _plan_rows(handle: TextIO, source: str) -> Iterator[RowResult]:
+    seen: Counter[str] = Counter()
+    for line, row in csv_rows(handle, REQUIRED_COLUMNS, source):
+        try:
+            values = _complete(row)
+            key = _content_key(values, seen)
+            yield plan_row(line, values, key, RETIREMENT_DATE in row)
+        except ValueError as error:
+            yield RowProblem(line, str(error))
+
+
+def _complete(row: dict[str, str]) -> dict[str, str]:
+    if None in row:
+        raise RowError("row has more fields than the header")
+    if any(row.get(name) is None for name in REQUIRED_COLUMNS):
+        raise RowError("row has fewer fields than the header")
+    return {name: (value or "").strip() for name, value in row.items()}
+
+
+def _content_key(values: dict[str, str], seen: Counter[str]) -> str:
+    """A hash of the row's content and how many identical rows came before it."""
+    text = "\x1f".join(f"{name}={value}" for name, value in sorted(values.items()))
+    digest = hashlib.sha256(text.encode()).hexdigest()[:CONTENT_HASH_HEX_CHARACTERS]
+    seen[digest] += 1
+    return f"{digest}-{seen[digest]}"
+
+
+def plan_row(line: int, values: dict[str, str], key: str, retirements: bool) -> PlannedRow:
+    quantity = parse_quantity(values["Quantity"].replace(" ", "")) if values["Quantity"] else 0
+    if quantity == 0:
+        raise RowError("Quantity is empty")
+    project = _project_id(values["GSID"])
+    serial_text = values.get("Serial Number", "")
+    first_serial = _first_serial(serial_text, project, quantity) if serial_text else None
+    account = RETIREMENT_ACCOUNT_ID if retirements else HOLDING_ACCOUNT_ID
+    issue = Issue(
+        command_id("gs", serial_text or key, "issue"),
+        account,
+        quantity,
+        attributes(values, project, with_serials=first_serial is not None),
+        registry=REGISTRY,
+        first_serial=first_serial,
+    )
+    if not retirements:
+        return PlannedRow(line, (issue,), "held", quantity)
+    retire = _retire(values, serial_text or key, issue, first_serial)
+    return PlannedRow(line, (issue, retire), "retired", quantity)
+
+
+def _project_id(gsid: str) -> str:
+    match = GSID_TEXT.fullmatch(gsid)
+    if match is None:
+        raise RowError(f"GSID {gsid!r} is not a Gold Standard project number")
+    return f"GS{int(match.group(1))}"
+
+
+def _first_serial(serial_text: str, project: str, quantity: int) -> int:
+    serial = parse_gold_standard(serial_text)
+    if serial.project_id != project:
+        raise RowError(f"GSID {project} differs from the serial's {serial.project_id}")
+    if quantity != serial.last_serial - serial.first_serial + 1:
+        raise RowError(f"Quantity {quantity} differs from the serial range's size")
+    return serial.first_serial
+
+
+def _date(values: dict[str, str], column: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(values.get(column, ""))
+    except ValueError as error:
+        raise RowError(f"{column} {values.get(column, '')!r} is not a YYYY-MM-DD date") from error
+
+
+def attributes(values: dict[str, str], project: str, with_serials: bool) -> Attributes:
+    if not YEAR_TEXT.fullmatch(values["Vintage"]):
+        raise RowError(f"Vintage {values['Vintage']!r} is not a year")
+    year = int(values["Vintage"])
+    country = country_code(values["Country"])
+    if country is None:
+        raise RowError(f"Country {values['Country']!r} is not a known country name or ISO code")
+    project_type = values.get("Project Type", "")
+    return Attributes(
+        unit_type=UNIT_TYPE,
+        standard=STANDARD,
+        project_id=project,
+        vintage_start=dt.date(year, 1, 1),
+        vintage_end=dt.date(year, 12, 31),
+        host_country=country,
+        methodology=bounded_text(values.get("Methodology", "")),
+        category="removal" if REMOVAL.search(project_type) else "avoidance",
+        labels=() if with_serials else (WITHOUT_SERIALS_LABEL,),
+    )
+
+
+def _retire(values: dict[str, str], key: str, issue: Issue, first_serial: int | None) -> Command:
+    date = _date(values, RETIREMENT_DATE)
+    if first_serial is None:
+        selection = Selection(
+            UNIT_TYPE,
+            quantity=issue.quantity,
+            registry=REGISTRY,
+            vintage_year=issue.attributes.vintage_start.year,
+            project_id=issue.attributes.project_id,
+            label=WITHOUT_SERIALS_LABEL,
+        )
+    else:
+        last_serial = first_serial + issue.quantity - 1
+        ranges = (SerialRange(first_serial, last_serial),)
+        selection = Selection(UNIT_TYPE, serial_ranges=ranges, registry=REGISTRY)
+    purpose = values.get("Note", "") or PURPOSE_NOT_STATED
+    return Retire(
+        command_id("gs", key, "retire"),
+        issue.account_id,
+        selection,
+        beneficiary=bounded_text(values.get("Using Entity", "") or BENEFICIARY_NOT_STATED),
+        purpose=bounded_text(f"{purpose}; Gold Standard retirement date {date.isoformat()}"),
+    )

@@ -1,0 +1,240 @@
+"""Import Verra's public VCU export (one row per serial block) into the ledger.
+
+Each row becomes an issuance of exactly its serial range (`Issue(first_serial=..., registry=
+"VERRA")`) into the import holding account `IMPORT-VERRA`, followed by:
+
+* a cancellation when the Retirement Reason or Retirement Details mention "cancel" (Verra's
+  export shares one date column for both; its reasons for cancellations say so);
+* otherwise a retirement when the row has a Retirement/Cancellation Date, with the Retirement
+  Beneficiary (or `BENEFICIARY_NOT_STATED` when empty) and a purpose made of the reason (or
+  `REASON_NOT_STATED`), the details and the Verra date;
+* nothing when the row has no date: the block stays active in the import account.
+
+The ledger stamps entries with its own clock (the time of the import, as the journal must stay in
+recording order); the registry's retirement or cancellation date is kept in the purpose/reason
+text as `Verra date YYYY-MM-DD`.
+
+Command ids are `verra:<serial number>:issue` and `...:retire` / `...:cancel`, so importing the
+same file again returns duplicates and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from carbonex.imports.countries import country_code
+from carbonex.imports.pipeline import (
+    CHUNK_ROWS_DEFAULT,
+    PlannedRow,
+    Progress,
+    RowResult,
+    bounded_text,
+    command_id,
+    csv_rows,
+    guarded,
+    open_csv,
+    run_import,
+)
+from carbonex.imports.report import ImportReport, RowProblem
+from carbonex.imports.serials import VerraSerial, parse_verra
+from carbonex.ledger import Cancel, Command, Issue, OpenAccount, Retire, Selection, SerialRange
+from carbonex.ledger import UnitAttributes as Attributes
+from carbonex.ledger.limits import LABELS_PER_BLOCK_MAX
+
+if TYPE_CHECKING:
+    from carbonex.ledger import Ledger
+
+REGISTRY = "VERRA"
+UNIT_TYPE = "VCU"
+STANDARD = "Verra VCS"
+ACCOUNT_ID = "IMPORT-VERRA"
+ACCOUNT_KIND = "company_holding"
+ACCOUNT_HOLDER = "Verra registry import (holding account of imported blocks)"
+BENEFICIARY_NOT_STATED = "Not stated in the Verra export"
+REASON_NOT_STATED = "Reason not stated in the Verra export"
+MULTI_VALUE_SEPARATOR = ";"
+
+SERIAL = "Serial Number"
+QUANTITY = "Quantity Issued"
+PROJECT = "ID"
+COUNTRY = "Country/Area"
+VINTAGE_START = "Vintage Start"
+VINTAGE_END = "Vintage End"
+DATE = "Retirement/Cancellation Date"
+BENEFICIARY = "Retirement Beneficiary"
+REASON = "Retirement Reason"
+DETAILS = "Retirement Details"
+REQUIRED_COLUMNS = (
+    "Issuance Date",
+    "Sustainable Development Goals",
+    VINTAGE_START,
+    VINTAGE_END,
+    PROJECT,
+    "Name",
+    COUNTRY,
+    "Project Type",
+    "Methodology",
+    QUANTITY,
+    SERIAL,
+    "Additional Certifications",
+    DATE,
+    BENEFICIARY,
+    REASON,
+    DETAILS,
+)
+
+CANCELLATION = re.compile(r"cancel", re.IGNORECASE)
+REMOVAL = re.compile(r"removal|afforestation|reforestation|revegetation", re.IGNORECASE)
+QUANTITY_TEXT = re.compile(r"[0-9]{1,3}(,[0-9]{3})*|[0-9]+")
+
+
+class RowError(ValueError):
+    """A row's field is malformed; the message names the field."""
+
+
+def import_verra(
+    ledger: Ledger,
+    path: Path,
+    skip_bad_rows: bool = False,
+    chunk_rows: int = CHUNK_ROWS_DEFAULT,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a Verra VCU export. Without `skip_bad_rows`, one bad row refuses the whole file
+    (nothing is submitted); with it, the good rows are imported and the bad ones reported."""
+    report = ImportReport(source=str(path), skipped_bad_rows=skip_bad_rows)
+    setup = [OpenAccount(f"verra:open:{ACCOUNT_ID}", ACCOUNT_ID, ACCOUNT_KIND, ACCOUNT_HOLDER)]
+    return run_import(ledger, setup, lambda: plan_file(path), report, chunk_rows, progress)
+
+
+def plan_file(path: Path) -> Iterator[RowResult]:
+    with open_csv(path) as handle:
+        yield from guarded(_plan_rows(handle, str(path)), str(path))
+
+
+def _plan_rows(handle: TextIO, source: str) -> Iterator[RowResult]:
+    for line, row in csv_rows(handle, REQUIRED_COLUMNS, source):
+        try:
+            yield plan_row(line, row)
+        except ValueError as error:
+            yield RowProblem(line, str(error))
+
+
+def plan_row(line: int, row: dict[str, str]) -> PlannedRow:
+    """The commands one row becomes; raises ValueError naming what is wrong."""
+    values = _complete(row)
+    serial = parse_verra(values[SERIAL])
+    quantity = parse_quantity(values[QUANTITY])
+    if quantity != serial.quantity:
+        raise RowError(
+            f"{QUANTITY} {quantity} differs from the serial range's "
+            f"{serial.last_serial} - {serial.first_serial} + 1 = {serial.quantity}"
+        )
+    issue = Issue(
+        command_id("verra", values[SERIAL], "issue"),
+        ACCOUNT_ID,
+        quantity,
+        attributes(values, serial),
+        registry=REGISTRY,
+        first_serial=serial.first_serial,
+    )
+    final = final_command(values, serial)
+    if final is None:
+        return PlannedRow(line, (issue,), "held", quantity)
+    outcome = "cancelled" if isinstance(final, Cancel) else "retired"
+    return PlannedRow(line, (issue, final), outcome, quantity)
+
+
+def _complete(row: dict[str, str]) -> dict[str, str]:
+    """The row's values stripped; a row with too few or too many fields is malformed."""
+    if None in row:
+        raise RowError("row has more fields than the header")
+    missing = [name for name in REQUIRED_COLUMNS if row.get(name) is None]
+    if missing:
+        raise RowError(f"row lacks column(s) {missing}")
+    return {name: (value or "").strip() for name, value in row.items()}
+
+
+def parse_quantity(text: str) -> int:
+    if not QUANTITY_TEXT.fullmatch(text):
+        raise RowError(f"{QUANTITY} {text!r} is not a whole number")
+    value = int(text.replace(",", ""))
+    if value < 1:
+        raise RowError(f"{QUANTITY} must be positive, got {value}")
+    return value
+
+
+def parse_date(values: dict[str, str], column: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(values[column])
+    except ValueError as error:
+        raise RowError(f"{column} {values[column]!r} is not a YYYY-MM-DD date") from error
+
+
+def attributes(values: dict[str, str], serial: VerraSerial) -> Attributes:
+    if serial.unit_type != UNIT_TYPE:
+        raise RowError(f"unit type {serial.unit_type!r} in the serial is not {UNIT_TYPE}")
+    if values[PROJECT] != str(serial.project_id):
+        raise RowError(f"project {values[PROJECT]!r} differs from the serial's {serial.project_id}")
+    named = country_code(values[COUNTRY]) if values[COUNTRY] else None
+    if named is not None and named != serial.country:
+        raise RowError(f"{COUNTRY} {values[COUNTRY]!r} differs from the serial's {serial.country}")
+    start, end = parse_date(values, VINTAGE_START), parse_date(values, VINTAGE_END)
+    if end < start:
+        raise RowError(f"{VINTAGE_END} {end} is before {VINTAGE_START} {start}")
+    return Attributes(
+        unit_type=UNIT_TYPE,
+        standard=STANDARD,
+        project_id=f"VCS-{serial.project_id}",
+        vintage_start=start,
+        vintage_end=end,
+        host_country=serial.country,
+        methodology=bounded_text(values["Methodology"]),
+        category="removal" if REMOVAL.search(values["Project Type"]) else "avoidance",
+        labels=labels(values),
+    )
+
+
+def split_values(text: str) -> list[str]:
+    return [part.strip() for part in text.split(MULTI_VALUE_SEPARATOR) if part.strip()]
+
+
+def labels(values: dict[str, str]) -> tuple[str, ...]:
+    found = split_values(values["Additional Certifications"])
+    found += [f"SDG {goal}" for goal in split_values(values["Sustainable Development Goals"])]
+    if len(found) > LABELS_PER_BLOCK_MAX:
+        raise RowError(f"row carries {len(found)} labels, more than {LABELS_PER_BLOCK_MAX}")
+    return tuple(bounded_text(label) for label in found)
+
+
+def final_command(values: dict[str, str], serial: VerraSerial) -> Command | None:
+    """The retirement or cancellation a row records, or None for a block still active."""
+    reason, details = values[REASON], values[DETAILS]
+    if not values[DATE]:
+        if reason or details or values[BENEFICIARY]:
+            raise RowError(f"row has retirement fields but no {DATE}")
+        return None
+    date = parse_date(values, DATE)
+    selection = Selection(
+        UNIT_TYPE,
+        serial_ranges=(SerialRange(serial.first_serial, serial.last_serial),),
+        registry=REGISTRY,
+    )
+    text = "; ".join(
+        part
+        for part in (reason or REASON_NOT_STATED, f"details: {details}" if details else "")
+        if part
+    )
+    if CANCELLATION.search(reason) or CANCELLATION.search(details):
+        text = bounded_text(f"{text}; Verra date {date.isoformat()}")
+        return Cancel(command_id("verra", values[SERIAL], "cancel"), ACCOUNT_ID, selection, text)
+    return Retire(
+        command_id("verra", values[SERIAL], "retire"),
+        ACCOUNT_ID,
+        selection,
+        beneficiary=bounded_text(values[BENEFICIARY] or BENEFICIARY_NOT_STATED),
+        purpose=bounded_text(f"{text}; Verra date {date.isoformat()}"),
+    )

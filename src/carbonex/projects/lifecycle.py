@@ -1,0 +1,324 @@
+"""The project cycle as a pure state machine.
+
+draft -> listed -> validated -> registered -> (monitored -> verified -> registered)* and then
+completed, withdrawn, deregistered or transitioned (e.g. a CDM activity moving to the Article 6.4
+mechanism). `transition` never raises for an expected refusal: it returns either the new
+`Project` (history extended by one event, never rewritten) or every failure it found, in the
+precedence order of `Code`.
+
+Periods are half-open date ranges [start, end): a period ending 2025-01-01 and one starting
+2025-01-01 do not overlap, so monitoring periods can follow each other without a gap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from carbonex.catalog.standards import CreditingOption, Standard
+
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+class State(enum.StrEnum):
+    DRAFT = "draft"
+    LISTED = "listed"
+    VALIDATED = "validated"
+    REGISTERED = "registered"
+    MONITORED = "monitored"  # a monitoring report awaits verification
+    VERIFIED = "verified"  # verified, awaiting the administrator's issuance decision
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+    DEREGISTERED = "deregistered"
+    TRANSITIONED = "transitioned"
+
+
+class Role(enum.StrEnum):
+    PROPONENT = "project_proponent"
+    VVB = "validation_verification_body"
+    ADMINISTRATOR = "standard_administrator"
+
+
+class Action(enum.StrEnum):
+    LIST = "list"
+    VALIDATE = "validate"
+    REGISTER = "register"
+    RENEW_CREDITING = "renew_crediting_period"
+    SUBMIT_MONITORING = "submit_monitoring_report"
+    VERIFY = "verify"
+    APPROVE_ISSUANCE = "approve_issuance"
+    COMPLETE = "complete"
+    WITHDRAW = "withdraw"
+    DEREGISTER = "deregister"
+    TRANSITION = "transition"
+
+
+class Code(enum.StrEnum):
+    """Failure codes, in precedence order."""
+
+    E_ILLEGAL_TRANSITION = "E_ILLEGAL_TRANSITION"
+    E_ROLE_NOT_PERMITTED = "E_ROLE_NOT_PERMITTED"
+    E_ACTOR_MISSING = "E_ACTOR_MISSING"
+    E_TIME_BEFORE_LAST_EVENT = "E_TIME_BEFORE_LAST_EVENT"
+    E_DOCUMENT_MISSING = "E_DOCUMENT_MISSING"
+    E_DOCUMENT_NAME_EMPTY = "E_DOCUMENT_NAME_EMPTY"
+    E_DOCUMENT_HASH_INVALID = "E_DOCUMENT_HASH_INVALID"
+    E_PERIOD_MISSING = "E_PERIOD_MISSING"
+    E_PERIOD_INVALID = "E_PERIOD_INVALID"
+    E_PERIOD_NOT_EXPECTED = "E_PERIOD_NOT_EXPECTED"
+    E_CREDITING_RULE_NOT_ENCODED = "E_CREDITING_RULE_NOT_ENCODED"
+    E_CREDITING_PERIOD_LENGTH_NOT_ALLOWED = "E_CREDITING_PERIOD_LENGTH_NOT_ALLOWED"
+    E_CREDITING_PERIOD_NOT_CONTIGUOUS = "E_CREDITING_PERIOD_NOT_CONTIGUOUS"
+    E_CREDITING_RENEWALS_EXHAUSTED = "E_CREDITING_RENEWALS_EXHAUSTED"
+    E_MONITORING_PERIOD_OUTSIDE_CREDITING = "E_MONITORING_PERIOD_OUTSIDE_CREDITING"
+    E_MONITORING_PERIOD_OVERLAPS = "E_MONITORING_PERIOD_OVERLAPS"
+
+
+PRECEDENCE = {code: index for index, code in enumerate(Code)}
+
+# (from state, action) -> (to state, the one role allowed to take it).
+TRANSITIONS: dict[tuple[State, Action], tuple[State, Role]] = {
+    (State.DRAFT, Action.LIST): (State.LISTED, Role.PROPONENT),
+    (State.LISTED, Action.VALIDATE): (State.VALIDATED, Role.VVB),
+    (State.VALIDATED, Action.REGISTER): (State.REGISTERED, Role.ADMINISTRATOR),
+    (State.REGISTERED, Action.RENEW_CREDITING): (State.REGISTERED, Role.ADMINISTRATOR),
+    (State.REGISTERED, Action.SUBMIT_MONITORING): (State.MONITORED, Role.PROPONENT),
+    (State.MONITORED, Action.VERIFY): (State.VERIFIED, Role.VVB),
+    (State.VERIFIED, Action.APPROVE_ISSUANCE): (State.REGISTERED, Role.ADMINISTRATOR),
+    (State.REGISTERED, Action.COMPLETE): (State.COMPLETED, Role.ADMINISTRATOR),
+    (State.DRAFT, Action.WITHDRAW): (State.WITHDRAWN, Role.PROPONENT),
+    (State.LISTED, Action.WITHDRAW): (State.WITHDRAWN, Role.PROPONENT),
+    (State.VALIDATED, Action.WITHDRAW): (State.WITHDRAWN, Role.PROPONENT),
+    (State.REGISTERED, Action.DEREGISTER): (State.DEREGISTERED, Role.ADMINISTRATOR),
+    (State.MONITORED, Action.DEREGISTER): (State.DEREGISTERED, Role.ADMINISTRATOR),
+    (State.VERIFIED, Action.DEREGISTER): (State.DEREGISTERED, Role.ADMINISTRATOR),
+    (State.REGISTERED, Action.TRANSITION): (State.TRANSITIONED, Role.ADMINISTRATOR),
+}
+# Each of these actions files evidence: a PDD, a validation, monitoring or verification report.
+NEEDS_DOCUMENTS = frozenset(
+    {Action.LIST, Action.VALIDATE, Action.REGISTER, Action.SUBMIT_MONITORING, Action.VERIFY}
+)
+NEEDS_PERIOD = frozenset({Action.REGISTER, Action.RENEW_CREDITING, Action.SUBMIT_MONITORING})
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    start: dt.date  # inclusive
+    end: dt.date  # exclusive
+
+    def overlaps(self, other: Period) -> bool:
+        return self.start < other.end and other.start < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    name: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    action: Action
+    actor: str
+    role: Role
+    at: dt.datetime
+    from_state: State
+    to_state: State
+    documents: tuple[Document, ...]
+    period: Period | None
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    project_id: str
+    standard: Standard
+    category: str  # avoidance | removal: selects the standard's crediting options
+    state: State = State.DRAFT
+    crediting_periods: tuple[Period, ...] = ()
+    crediting_option: CreditingOption | None = None
+    monitoring_periods: tuple[Period, ...] = ()
+    history: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    code: Code
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    project: Project | None
+    failures: tuple[Failure, ...] = ()
+
+    @property
+    def accepted(self) -> bool:
+        return self.project is not None
+
+
+def _failure(code: Code, message: str) -> list[Failure]:
+    return [Failure(code, message)]
+
+
+def check_monitoring_period(existing: Sequence[Period], new: Period) -> list[Failure]:
+    """Double issuance guard (DOMAIN.md section 3): a project's monitoring periods never overlap."""
+    clashes = [period for period in existing if period.overlaps(new)]
+    if not clashes:
+        return []
+    spans = ", ".join(f"{p.start}..{p.end}" for p in clashes)
+    return _failure(Code.E_MONITORING_PERIOD_OVERLAPS, f"overlaps monitoring period(s) {spans}")
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    """The same calendar day `years` later; 29 February becomes 28 February."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def _fits(option: CreditingOption, period: Period) -> bool:
+    shortest, longest = (
+        add_years(period.start, option.years_min),
+        add_years(period.start, option.years_max),
+    )
+    return shortest <= period.end <= longest
+
+
+def check_crediting_period(
+    standard: Standard, category: str, period: Period
+) -> tuple[CreditingOption | None, list[Failure]]:
+    """The first of the standard's options for `category` that a first crediting period fits."""
+    options = standard.crediting_options(category)
+    if not options:
+        return None, _failure(
+            Code.E_CREDITING_RULE_NOT_ENCODED, f"{standard.code} has no {category} crediting rule"
+        )
+    for option in options:
+        if _fits(option, period):
+            return option, []
+    return None, _failure(
+        Code.E_CREDITING_PERIOD_LENGTH_NOT_ALLOWED,
+        f"{period.start}..{period.end} fits no {standard.code} {category} crediting option",
+    )
+
+
+def check_renewal(project: Project, period: Period) -> list[Failure]:
+    """A renewed period follows the last one, fits the chosen option, within its renewals."""
+    option, periods = project.crediting_option, project.crediting_periods
+    if option is None or not periods:
+        return _failure(Code.E_CREDITING_RULE_NOT_ENCODED, "no crediting period to renew")
+    failures: list[Failure] = []
+    if period.start != periods[-1].end:
+        failures += _failure(
+            Code.E_CREDITING_PERIOD_NOT_CONTIGUOUS, f"must start on {periods[-1].end}"
+        )
+    total_end = add_years(periods[0].start, option.total_years_max)
+    if not _fits(option, period) or period.end > total_end:
+        failures += _failure(Code.E_CREDITING_PERIOD_LENGTH_NOT_ALLOWED, "renewal length")
+    if len(periods) > option.max_renewals:
+        failures += _failure(
+            Code.E_CREDITING_RENEWALS_EXHAUSTED, f"at most {option.max_renewals} renewals"
+        )
+    return failures
+
+
+def _check_monitoring(project: Project, period: Period) -> list[Failure]:
+    failures: list[Failure] = []
+    periods = project.crediting_periods
+    if not periods or period.start < periods[0].start or period.end > periods[-1].end:
+        failures += _failure(
+            Code.E_MONITORING_PERIOD_OUTSIDE_CREDITING, "outside the crediting period"
+        )
+    return failures + check_monitoring_period(project.monitoring_periods, period)
+
+
+def _check_documents(action: Action, documents: Sequence[Document]) -> list[Failure]:
+    failures: list[Failure] = []
+    if action in NEEDS_DOCUMENTS and not documents:
+        failures += _failure(Code.E_DOCUMENT_MISSING, f"'{action}' needs at least one document")
+    for document in documents:
+        if not document.name.strip():
+            failures += _failure(Code.E_DOCUMENT_NAME_EMPTY, "a document has no name")
+        if not SHA256_HEX.match(document.sha256):
+            failures += _failure(
+                Code.E_DOCUMENT_HASH_INVALID,
+                f"'{document.name}': SHA-256 must be 64 lower-case hex digits",
+            )
+    return failures
+
+
+def _check_move(project: Project, action: Action, role: Role) -> list[Failure]:
+    move = TRANSITIONS.get((project.state, action))
+    if move is None:
+        return _failure(Code.E_ILLEGAL_TRANSITION, f"no '{action}' from '{project.state}'")
+    if move[1] != role:
+        return _failure(Code.E_ROLE_NOT_PERMITTED, f"'{action}' is for the {move[1]}")
+    return []
+
+
+def _check_actor(project: Project, actor: str, at: dt.datetime) -> list[Failure]:
+    failures: list[Failure] = []
+    if not actor.strip():
+        failures += _failure(Code.E_ACTOR_MISSING, "the actor must be named")
+    if project.history and at < project.history[-1].at:
+        failures += _failure(Code.E_TIME_BEFORE_LAST_EVENT, f"{at} is before the last event")
+    return failures
+
+
+def _check_period(
+    project: Project, action: Action, period: Period | None
+) -> tuple[CreditingOption | None, list[Failure]]:
+    if action not in NEEDS_PERIOD:
+        # A stray period would be recorded on the event and mislead a reader of the history.
+        if period is None:
+            return None, []
+        return None, _failure(Code.E_PERIOD_NOT_EXPECTED, f"'{action}' takes no period")
+    if period is None:
+        return None, _failure(Code.E_PERIOD_MISSING, f"'{action}' needs a period")
+    if period.end <= period.start:
+        return None, _failure(Code.E_PERIOD_INVALID, "a period must end after it starts")
+    if action is Action.REGISTER:
+        return check_crediting_period(project.standard, project.category, period)
+    if action is Action.RENEW_CREDITING:
+        return None, check_renewal(project, period)
+    return None, _check_monitoring(project, period)
+
+
+def transition(
+    project: Project,
+    action: Action,
+    actor: str,
+    role: Role,
+    at: dt.datetime,
+    documents: Sequence[tuple[str, str]] = (),
+    period: Period | None = None,
+) -> Result:
+    """Apply `action` by `actor` acting as `role` at `at`, with documents (name, sha256 hex).
+
+    `period` is the crediting period for register and renew_crediting_period, and the
+    monitoring period for submit_monitoring_report."""
+    docs = tuple(Document(name, sha256) for name, sha256 in documents)
+    failures = _check_move(project, action, role) + _check_actor(project, actor, at)
+    failures += _check_documents(action, docs)
+    option, period_failures = _check_period(project, action, period)
+    failures += period_failures
+    if failures:
+        return Result(None, tuple(sorted(failures, key=lambda f: PRECEDENCE[f.code])))
+    to_state = TRANSITIONS[(project.state, action)][0]
+    event = Event(action, actor, role, at, project.state, to_state, docs, period)
+    return Result(_apply(project, event, option))
+
+
+def _apply(project: Project, event: Event, option: CreditingOption | None) -> Project:
+    updated = replace(project, state=event.to_state, history=(*project.history, event))
+    if event.period is None:  # only actions in NEEDS_PERIOD carry one
+        return updated
+    if event.action is Action.REGISTER:
+        return replace(updated, crediting_periods=(event.period,), crediting_option=option)
+    if event.action is Action.RENEW_CREDITING:
+        return replace(updated, crediting_periods=(*project.crediting_periods, event.period))
+    return replace(updated, monitoring_periods=(*project.monitoring_periods, event.period))

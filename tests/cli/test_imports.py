@@ -1,0 +1,52 @@
+"""`carbonex import verra|gold-standard FILE`: counts, exit codes, and the summary afterwards."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.helpers import EXIT_REFUSED, EXIT_USAGE, invoke, invoke_json, snapshot
+from tests.imports.support import GS_RETIREMENTS, VERRA_FILE, corrupted_copy
+
+VERRA_ROWS = 92
+VERRA_QUANTITY = 272_119
+
+
+def test_import_verra_prints_counts_and_summary_shows_the_totals(database_url: str) -> None:
+    report = invoke_json("import", "verra", str(VERRA_FILE), "--db", database_url)
+    assert (report["rows_read"], report["blocks_imported"], report["retired"]) == (92, 92, 92)
+    totals = invoke_json("summary", "--db", database_url)["totals"]
+    assert totals["issued"] == totals["retired"] == VERRA_QUANTITY
+
+
+def test_import_verra_human_output(database_url: str) -> None:
+    result = invoke("import", "verra", str(VERRA_FILE), "--db", database_url)
+    assert result.exit_code == 0, result.output
+    assert "blocks imported" in result.stdout and "272,119" in result.stdout
+
+
+def test_bad_row_exits_1_with_its_line_and_changes_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    bad = corrupted_copy(VERRA_FILE, tmp_path / "bad.csv", 3, "2024-06-27", "2024-13-27")
+    before = snapshot(database_url)
+    result = invoke("import", "verra", str(bad), "--db", database_url, "--json")
+    assert result.exit_code == EXIT_REFUSED
+    problems = json.loads(result.stdout)["problems"]
+    assert [problem["line"] for problem in problems] == [3]
+    assert snapshot(database_url) == before
+    skipped = invoke_json("import", "verra", str(bad), "--db", database_url, "--skip-bad-rows")
+    assert (skipped["blocks_imported"], len(skipped["problems"])) == (VERRA_ROWS - 1, 1)
+
+
+def test_unreadable_file_exits_2(database_url: str, tmp_path: Path) -> None:
+    result = invoke("import", "verra", str(tmp_path / "missing.csv"), "--db", database_url)
+    assert result.exit_code == EXIT_USAGE
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    assert invoke("import", "verra", str(binary), "--db", database_url).exit_code == EXIT_USAGE
+
+
+def test_import_gold_standard(database_url: str) -> None:
+    report = invoke_json("import", "gold-standard", str(GS_RETIREMENTS), "--db", database_url)
+    assert (report["blocks_imported"], report["retired"]) == (4, 4)

@@ -1,0 +1,45 @@
+"""Helpers of the import tests: fixture paths, a full-table snapshot of the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from carbonex.ledger import Ledger
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED_VERRA = Path(__file__).parents[2] / ".." / "shared" / "data" / "verra" / "vcus_singapore.csv"
+VERRA_FILE = SHARED_VERRA if SHARED_VERRA.exists() else FIXTURES / "vcus_singapore.csv"
+GS_RETIREMENTS = FIXTURES / "gs_retirements.csv"
+GS_ISSUANCES = FIXTURES / "gs_issuances.csv"
+TABLES = (
+    "accounts",
+    "blocks",
+    "holds",
+    "issuances",
+    "journal",
+    "ledger_meta",
+    "movements",
+    "unit_attributes",
+)
+
+
+def snapshot(ledger: Ledger) -> dict[str, Any]:
+    """Every row of every table, sorted, so two snapshots compare equal iff nothing changed."""
+    ledger.store.begin_read()
+    try:
+        return {
+            table: sorted(repr(row) for row in ledger.store.query(f"SELECT * FROM {table}"))
+            for table in TABLES
+        }
+    finally:
+        ledger.store.rollback()
+
+
+def corrupted_copy(source: Path, target: Path, line: int, old: str, new: str) -> Path:
+    """A copy of `source` with `old` replaced by `new` on one line (1 = header)."""
+    lines = source.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    assert old in lines[line - 1]
+    lines[line - 1] = lines[line - 1].replace(old, new, 1)
+    target.write_text("".join(lines), encoding="utf-8")
+    return target

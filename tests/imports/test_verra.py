@@ -1,0 +1,133 @@
+"""Importing the real Verra export: quantities, retirements, idempotency, bad rows."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+
+from carbonex.imports import import_verra
+from carbonex.imports.serials import parse_verra
+from carbonex.imports.verra import ACCOUNT_ID, BENEFICIARY_NOT_STATED, REASON_NOT_STATED
+from carbonex.ledger import Ledger
+from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
+from tests.imports.support import FIXTURES, VERRA_FILE, corrupted_copy, snapshot
+
+ROWS = 92
+
+
+def csv_records(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def expected_per_project_vintage(path: Path) -> Counter[tuple[str, str, str]]:
+    totals: Counter[tuple[str, str, str]] = Counter()
+    for row in csv_records(path):
+        key = (f"VCS-{row['ID']}", row["Vintage Start"], row["Vintage End"])
+        totals[key] += int(row["Quantity Issued"].replace(",", ""))
+    return totals
+
+
+def test_the_fixture_is_a_copy_of_the_shared_file() -> None:
+    copy = FIXTURES / "vcus_singapore.csv"
+    assert copy.read_bytes() == VERRA_FILE.read_bytes()
+    assert len(csv_records(copy)) == ROWS
+
+
+def test_import_reproduces_quantities_per_project_and_vintage(ledger: Ledger) -> None:
+    report = import_verra(ledger, VERRA_FILE)
+    assert report.ok and report.rows_read == ROWS
+    assert (report.blocks_imported, report.retired, report.cancelled) == (ROWS, ROWS, 0)
+    found = {
+        (line["project_id"], line["vintage_start"], line["vintage_end"]): line
+        for line in ledger.summary()["by_project_vintage"]
+    }
+    expected = expected_per_project_vintage(VERRA_FILE)
+    assert set(found) == set(expected)
+    for key, quantity in expected.items():
+        assert found[key]["issued"] == found[key]["retired"] == quantity
+        assert found[key]["held"] == 0
+    assert ledger.verify().ok
+
+
+def test_every_row_is_retired_with_its_beneficiary_and_reason(ledger: Ledger) -> None:
+    import_verra(ledger, VERRA_FILE)
+    for row in csv_records(VERRA_FILE):
+        serial = parse_verra(row["Serial Number"])
+        life = ledger.provenance("VERRA/VCU", serial.last_serial)
+        assert life is not None
+        assert (life["issuance"]["first_serial"], life["issuance"]["last_serial"]) == (
+            serial.first_serial,
+            serial.last_serial,
+        )
+        assert life["current"]["state"] == "retired"
+        details = life["history"][-1]["details"]
+        assert details["beneficiary"] == (row["Retirement Beneficiary"] or BENEFICIARY_NOT_STATED)
+        assert details["purpose"].startswith(row["Retirement Reason"] or REASON_NOT_STATED)
+        assert f"Verra date {row['Retirement/Cancellation Date']}" in details["purpose"]
+        if row["Retirement Details"]:
+            assert row["Retirement Details"] in details["purpose"]
+
+
+def test_statement_of_the_import_account_lists_every_block(ledger: Ledger) -> None:
+    import_verra(ledger, VERRA_FILE)
+    lines = ledger.statement(ACCOUNT_ID, limit=QUERY_PAGE_SIZE_MAX)
+    assert Counter(line["action"] for line in lines) == {"issue": ROWS, "retire": ROWS}
+
+
+def test_reimporting_changes_nothing(ledger: Ledger) -> None:
+    import_verra(ledger, VERRA_FILE)
+    before = snapshot(ledger)
+    report = import_verra(ledger, VERRA_FILE)
+    assert (report.blocks_imported, report.blocks_already_present) == (0, ROWS)
+    assert snapshot(ledger) == before
+
+
+def test_a_corrupted_row_refuses_the_file_with_its_line(ledger: Ledger, tmp_path: Path) -> None:
+    bad = corrupted_copy(VERRA_FILE, tmp_path / "bad.csv", 5, ",585,", ",586,")
+    before = snapshot(ledger)
+    report = import_verra(ledger, bad)
+    assert [problem.line for problem in report.problems] == [5]
+    assert "586" in report.problems[0].reason and not report.committed
+    assert snapshot(ledger) == before
+
+
+def test_skip_bad_rows_imports_the_rest(ledger: Ledger, tmp_path: Path) -> None:
+    bad = corrupted_copy(VERRA_FILE, tmp_path / "bad.csv", 7, "-VCS-VCU-", "-VCS-VCU-x-")
+    report = import_verra(ledger, bad, skip_bad_rows=True)
+    assert [problem.line for problem in report.problems] == [7]
+    assert report.blocks_imported == ROWS - 1
+    assert ledger.summary()["totals"]["retired"] == sum(
+        expected_per_project_vintage(bad).values()
+    ) - (int(csv_records(bad)[5]["Quantity Issued"].replace(",", "")))
+    assert ledger.verify().ok
+
+
+def test_a_missing_header_column_refuses_the_file(ledger: Ledger, tmp_path: Path) -> None:
+    bad = corrupted_copy(VERRA_FILE, tmp_path / "bad.csv", 1, "Serial Number", "Serial")
+    before = snapshot(ledger)
+    try:
+        import_verra(ledger, bad, skip_bad_rows=True)
+    except ValueError as error:
+        assert "Serial Number" in str(error)
+    else:
+        raise AssertionError("a file without the Serial Number column was accepted")
+    assert snapshot(ledger) == before
+
+
+def test_cancellation_rows_are_cancelled_and_small_chunks_agree(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    text = VERRA_FILE.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    fields = next(csv.reader([text[1]]))
+    fields[15], fields[16] = "Cancellation for other reasons", "Double-counting correction"
+    path = tmp_path / "cancel.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(text[0])
+        csv.writer(handle, lineterminator="\n").writerow(fields)
+        handle.writelines(text[2:])
+    report = import_verra(ledger, path, chunk_rows=7)
+    assert (report.retired, report.cancelled) == (ROWS - 1, 1)
+    assert ledger.summary()["totals"]["cancelled"] == int(fields[10].replace(",", ""))
+    assert ledger.verify().ok

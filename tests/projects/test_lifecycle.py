@@ -1,0 +1,244 @@
+"""The project lifecycle: every failure code, a full cycle, and a stateful Hypothesis test that
+no illegal transition is ever accepted and history only grows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from carbonex.catalog.standards import default_project_catalog
+from carbonex.projects.lifecycle import (
+    NEEDS_PERIOD,
+    Action,
+    Code,
+    Period,
+    Project,
+    Result,
+    Role,
+    State,
+    check_monitoring_period,
+    transition,
+)
+
+CATALOG = default_project_catalog()
+VCS = CATALOG.standards["VCS"]
+T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+DOC = [("report.pdf", hashlib.sha256(b"report").hexdigest())]
+D = dt.date
+SEVEN_YEARS = Period(D(2020, 1, 1), D(2027, 1, 1))
+
+# Written out independently of lifecycle.TRANSITIONS, as the test's own model.
+LEGAL = {
+    ("draft", "list"): ("listed", "project_proponent"),
+    ("listed", "validate"): ("validated", "validation_verification_body"),
+    ("validated", "register"): ("registered", "standard_administrator"),
+    ("registered", "renew_crediting_period"): ("registered", "standard_administrator"),
+    ("registered", "submit_monitoring_report"): ("monitored", "project_proponent"),
+    ("monitored", "verify"): ("verified", "validation_verification_body"),
+    ("verified", "approve_issuance"): ("registered", "standard_administrator"),
+    ("registered", "complete"): ("completed", "standard_administrator"),
+    ("draft", "withdraw"): ("withdrawn", "project_proponent"),
+    ("listed", "withdraw"): ("withdrawn", "project_proponent"),
+    ("validated", "withdraw"): ("withdrawn", "project_proponent"),
+    ("registered", "deregister"): ("deregistered", "standard_administrator"),
+    ("monitored", "deregister"): ("deregistered", "standard_administrator"),
+    ("verified", "deregister"): ("deregistered", "standard_administrator"),
+    ("registered", "transition"): ("transitioned", "standard_administrator"),
+}
+
+
+def codes(result: Result) -> list[Code]:
+    return [failure.code for failure in result.failures]
+
+
+def accepted(result: Result) -> Project:
+    assert result.project is not None, result.failures
+    return result.project
+
+
+def registered(category: str = "avoidance") -> Project:
+    project = Project("P-1", VCS, category)
+    project = accepted(transition(project, Action.LIST, "pp", Role.PROPONENT, T0, DOC))
+    project = accepted(transition(project, Action.VALIDATE, "vvb", Role.VVB, T0, DOC))
+    return accepted(
+        transition(project, Action.REGISTER, "admin", Role.ADMINISTRATOR, T0, DOC, SEVEN_YEARS)
+    )
+
+
+def test_a_full_cycle() -> None:
+    project = registered()
+    first = Period(D(2020, 1, 1), D(2021, 1, 1))
+    project = accepted(
+        transition(project, Action.SUBMIT_MONITORING, "pp", Role.PROPONENT, T0, DOC, first)
+    )
+    project = accepted(transition(project, Action.VERIFY, "vvb", Role.VVB, T0, DOC))
+    project = accepted(
+        transition(project, Action.APPROVE_ISSUANCE, "admin", Role.ADMINISTRATOR, T0)
+    )
+    project = accepted(transition(project, Action.COMPLETE, "admin", Role.ADMINISTRATOR, T0))
+    assert project.state is State.COMPLETED
+    assert project.monitoring_periods == (first,)
+    assert [event.action for event in project.history] == [
+        Action.LIST,
+        Action.VALIDATE,
+        Action.REGISTER,
+        Action.SUBMIT_MONITORING,
+        Action.VERIFY,
+        Action.APPROVE_ISSUANCE,
+        Action.COMPLETE,
+    ]
+
+
+def test_illegal_transition_and_role() -> None:
+    draft = Project("P-1", VCS, "avoidance")
+    result = transition(draft, Action.VERIFY, "vvb", Role.VVB, T0, DOC)
+    assert codes(result) == [Code.E_ILLEGAL_TRANSITION]
+    assert codes(transition(draft, Action.LIST, "vvb", Role.VVB, T0, DOC)) == [
+        Code.E_ROLE_NOT_PERMITTED
+    ]
+
+
+def test_actor_time_and_documents() -> None:
+    draft = Project("P-1", VCS, "avoidance")
+    listed = accepted(transition(draft, Action.LIST, "pp", Role.PROPONENT, T0, DOC))
+    earlier = T0 - dt.timedelta(seconds=1)
+    bad = [("", "ab" * 32), ("pdd.pdf", "not-a-hash"), ("x.pdf", "AB" * 32)]
+    result = transition(listed, Action.VALIDATE, " ", Role.VVB, earlier, bad)
+    assert codes(result) == [
+        Code.E_ACTOR_MISSING,
+        Code.E_TIME_BEFORE_LAST_EVENT,
+        Code.E_DOCUMENT_NAME_EMPTY,
+        Code.E_DOCUMENT_HASH_INVALID,
+        Code.E_DOCUMENT_HASH_INVALID,
+    ]
+    assert codes(transition(listed, Action.VALIDATE, "vvb", Role.VVB, T0)) == [
+        Code.E_DOCUMENT_MISSING
+    ]
+    assert codes(transition(listed, Action.VALIDATE, "vvb", Role.VVB, T0, DOC, SEVEN_YEARS)) == [
+        Code.E_PERIOD_NOT_EXPECTED
+    ]
+
+
+def test_crediting_period_rules() -> None:
+    project = registered()
+    validated = project.history[1]
+    assert validated.to_state is State.VALIDATED
+    before = Project("P-1", VCS, "avoidance", State.VALIDATED, history=project.history[:2])
+
+    def register(period: Period | None, on: Project = before) -> list[Code]:
+        return codes(transition(on, Action.REGISTER, "admin", Role.ADMINISTRATOR, T0, DOC, period))
+
+    assert register(None) == [Code.E_PERIOD_MISSING]
+    assert register(Period(D(2020, 1, 1), D(2020, 1, 1))) == [Code.E_PERIOD_INVALID]
+    # VCS non-AFOLU allows exactly 7 (renewable) or 10 (fixed) years: 8 years fits neither.
+    assert register(Period(D(2020, 1, 1), D(2028, 1, 1))) == [
+        Code.E_CREDITING_PERIOD_LENGTH_NOT_ALLOWED
+    ]
+    jurisdiction = Project("P-2", CATALOG.standards["JI"], "avoidance", State.VALIDATED)
+    assert register(SEVEN_YEARS, jurisdiction) == [Code.E_CREDITING_RULE_NOT_ENCODED]
+    # VCS removals: 20 to 100 years.
+    forest = Project("P-3", VCS, "removal", State.VALIDATED)
+    assert register(Period(D(2020, 1, 1), D(2050, 1, 1)), forest) == []
+
+
+def test_renewals() -> None:
+    project = registered()
+
+    def renew(on: Project, period: Period) -> Result:
+        return transition(on, Action.RENEW_CREDITING, "admin", Role.ADMINISTRATOR, T0, (), period)
+
+    assert codes(renew(project, Period(D(2027, 1, 2), D(2034, 1, 2)))) == [
+        Code.E_CREDITING_PERIOD_NOT_CONTIGUOUS
+    ]
+    second = accepted(renew(project, Period(D(2027, 1, 1), D(2034, 1, 1))))
+    third = accepted(renew(second, Period(D(2034, 1, 1), D(2041, 1, 1))))
+    # 7 years x 3 = 21 years: the third renewal is refused.
+    assert codes(renew(third, Period(D(2041, 1, 1), D(2048, 1, 1)))) == [
+        Code.E_CREDITING_PERIOD_LENGTH_NOT_ALLOWED,
+        Code.E_CREDITING_RENEWALS_EXHAUSTED,
+    ]
+
+
+def test_monitoring_periods() -> None:
+    project = registered()
+
+    def submit(on: Project, period: Period) -> Result:
+        return transition(on, Action.SUBMIT_MONITORING, "pp", Role.PROPONENT, T0, DOC, period)
+
+    first = accepted(submit(project, Period(D(2020, 1, 1), D(2021, 1, 1))))
+    first = accepted(transition(first, Action.VERIFY, "vvb", Role.VVB, T0, DOC))
+    first = accepted(transition(first, Action.APPROVE_ISSUANCE, "a", Role.ADMINISTRATOR, T0))
+    assert codes(submit(first, Period(D(2020, 12, 31), D(2022, 1, 1)))) == [
+        Code.E_MONITORING_PERIOD_OVERLAPS
+    ]
+    assert codes(submit(first, Period(D(2026, 1, 1), D(2027, 1, 2)))) == [
+        Code.E_MONITORING_PERIOD_OUTSIDE_CREDITING
+    ]
+    # Half-open periods: one may start the day the previous ends.
+    assert accepted(submit(first, Period(D(2021, 1, 1), D(2022, 1, 1))))
+
+
+def test_check_monitoring_period() -> None:
+    existing = [Period(D(2020, 1, 1), D(2021, 1, 1)), Period(D(2022, 1, 1), D(2023, 1, 1))]
+    assert check_monitoring_period(existing, Period(D(2021, 1, 1), D(2022, 1, 1))) == []
+    [failure] = check_monitoring_period(existing, Period(D(2020, 6, 1), D(2022, 6, 1)))
+    assert failure.code is Code.E_MONITORING_PERIOD_OVERLAPS
+    assert "2020-01-01" in failure.message and "2022-01-01" in failure.message
+
+
+class LifecycleMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.project = Project("P-S", VCS, "avoidance")
+        self.now = T0
+
+    @rule(
+        action=st.sampled_from(Action),
+        role=st.sampled_from(Role),
+        with_documents=st.booleans(),
+        start_year=st.integers(2019, 2045),
+        length_years=st.sampled_from([1, 7, 10]),
+    )
+    def attempt(
+        self, action: Action, role: Role, with_documents: bool, start_year: int, length_years: int
+    ) -> None:
+        period = Period(D(start_year, 1, 1), D(start_year + length_years, 1, 1))
+        self.now += dt.timedelta(days=1)
+        before = self.project
+        takes_period = action in NEEDS_PERIOD
+        result = transition(
+            before,
+            action,
+            "someone",
+            role,
+            self.now,
+            DOC if with_documents else [],
+            period if takes_period else None,
+        )
+        legal = LEGAL.get((before.state.value, action.value))
+        if result.project is None:
+            assert result.failures
+            if legal is None:
+                assert result.failures[0].code is Code.E_ILLEGAL_TRANSITION
+            return
+        assert legal is not None and legal[1] == role.value
+        after = result.project
+        assert after.state.value == legal[0]
+        assert after.history[: len(before.history)] == before.history
+        assert len(after.history) == len(before.history) + 1
+        assert after.history[-1].from_state == before.state
+        self.project = after
+
+    @invariant()
+    def monitoring_periods_never_overlap(self) -> None:
+        periods = self.project.monitoring_periods
+        for index, period in enumerate(periods):
+            assert check_monitoring_period(periods[:index], period) == []
+
+
+LifecycleMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40)
+TestLifecycle = LifecycleMachine.TestCase
