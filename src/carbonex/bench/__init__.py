@@ -8,9 +8,15 @@ from typing import Any
 
 from carbonex.bench.crash import run_crash
 from carbonex.bench.ledger import run_ledger
+from carbonex.bench.projects import run_import, run_issuance
 
 Suite = Callable[..., dict[str, Any]]
 
-SUITES: dict[str, Suite] = {"ledger": run_ledger, "crash": run_crash}
+SUITES: dict[str, Suite] = {
+    "ledger": run_ledger,
+    "crash": run_crash,
+    "import": run_import,
+    "issuance": run_issuance,
+}
 
-__all__ = ["SUITES", "Suite", "run_crash", "run_ledger"]
+__all__ = ["SUITES", "Suite", "run_crash", "run_import", "run_issuance", "run_ledger"]
