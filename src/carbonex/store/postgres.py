@@ -24,10 +24,8 @@ class PostgresStore(SqlStore):
     def __init__(self, url: str) -> None:
         super().__init__()
         self.url = url
-        # No server-side prepared statements: a statement prepared inside a pipeline that then
-        # fails (a resubmitted command id hitting the journal's unique index) is gone on the
-        # server while psycopg still counts it as prepared ("prepared statement does not exist").
-        self.connection = psycopg.connect(url, autocommit=True, prepare_threshold=None)
+        self.connection = psycopg.connect(url, autocommit=True)
+        self._pipeline_failed = False
         self._stream_number = 0
         self._prefetched_meta: dict[str, int] | None = None
         self._prefetched_rows: tuple[int, list[JournalRow]] | None = None
@@ -68,10 +66,14 @@ class PostgresStore(SqlStore):
 
     def write_and_commit(self, pending: PendingWrite | None) -> None:
         """The flush and the COMMIT in one pipeline: one round trip."""
-        with self.connection.pipeline():
-            if pending is not None:
-                SqlStore.write(self, pending)
-            self.connection.execute("COMMIT")
+        try:
+            with self.connection.pipeline():
+                if pending is not None:
+                    SqlStore.write(self, pending)
+                self.connection.execute("COMMIT")
+        except BaseException:
+            self._pipeline_failed = True
+            raise
 
     def load_meta(self) -> dict[str, int]:
         meta, self._prefetched_meta = self._prefetched_meta, None
@@ -79,8 +81,12 @@ class PostgresStore(SqlStore):
 
     def write(self, pending: PendingWrite) -> None:
         """All of a flush's statements in one pipeline: one round trip instead of one each."""
-        with self.connection.pipeline():
-            super().write(pending)
+        try:
+            with self.connection.pipeline():
+                super().write(pending)
+        except BaseException:
+            self._pipeline_failed = True
+            raise
 
     def begin_read(self) -> None:
         self.connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -91,6 +97,14 @@ class PostgresStore(SqlStore):
     def rollback(self) -> None:
         self._prefetched_meta = None
         self._prefetched_rows = None
+        if self._pipeline_failed:
+            # A statement the driver prepared inside a pipeline that then failed (a resubmitted
+            # command id hitting the journal's unique index) may be gone on the server while the
+            # driver still counts it as prepared; a new connection starts clean. Rare by design.
+            self._pipeline_failed = False
+            self.connection.close()
+            self.connection = psycopg.connect(self.url, autocommit=True)
+            return
         if self.connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             self.connection.execute("ROLLBACK")
 
