@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import replace
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -13,6 +14,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from carbonex.catalog.standards import default_project_catalog
 from carbonex.projects.lifecycle import (
     NEEDS_PERIOD,
+    NEEDS_QUANTITY,
     Action,
     Code,
     Period,
@@ -48,6 +50,14 @@ LEGAL = {
     ("monitored", "deregister"): ("deregistered", "standard_administrator"),
     ("verified", "deregister"): ("deregistered", "standard_administrator"),
     ("registered", "transition"): ("transitioned", "standard_administrator"),
+    ("monitored", "reject_monitoring_report"): ("registered", "validation_verification_body"),
+    ("registered", "record_cross_registry_evidence"): ("registered", "standard_administrator"),
+    ("monitored", "record_cross_registry_evidence"): ("monitored", "standard_administrator"),
+    ("verified", "record_cross_registry_evidence"): ("verified", "standard_administrator"),
+    ("registered", "record_reversal"): ("registered", "standard_administrator"),
+    ("monitored", "record_reversal"): ("monitored", "standard_administrator"),
+    ("verified", "record_reversal"): ("verified", "standard_administrator"),
+    ("completed", "record_reversal"): ("completed", "standard_administrator"),
 }
 
 
@@ -69,13 +79,27 @@ def registered(category: str = "avoidance") -> Project:
     )
 
 
+def submit(on: Project, period: Period, claimed_t: int = 1000) -> Result:
+    return transition(
+        on, Action.SUBMIT_MONITORING, "pp", Role.PROPONENT, T0, DOC, period, claimed_t
+    )
+
+
+def verify(on: Project, verified_t: int = 900) -> Result:
+    return transition(on, Action.VERIFY, "vvb", Role.VVB, T0, DOC, quantity_t=verified_t)
+
+
+def approve(on: Project) -> Result:
+    return transition(on, Action.APPROVE_ISSUANCE, "admin", Role.ADMINISTRATOR, T0)
+
+
 def test_a_full_cycle() -> None:
     project = registered()
     first = Period(D(2020, 1, 1), D(2021, 1, 1))
-    project = accepted(
-        transition(project, Action.SUBMIT_MONITORING, "pp", Role.PROPONENT, T0, DOC, first)
-    )
-    project = accepted(transition(project, Action.VERIFY, "vvb", Role.VVB, T0, DOC))
+    project = accepted(submit(project, first))
+    project = accepted(verify(project))
+    assert project.open_report()[1] is not None
+    assert project.open_report()[1].quantity_t == 900  # type: ignore[union-attr]
     project = accepted(
         transition(project, Action.APPROVE_ISSUANCE, "admin", Role.ADMINISTRATOR, T0)
     )
@@ -166,12 +190,9 @@ def test_renewals() -> None:
 def test_monitoring_periods() -> None:
     project = registered()
 
-    def submit(on: Project, period: Period) -> Result:
-        return transition(on, Action.SUBMIT_MONITORING, "pp", Role.PROPONENT, T0, DOC, period)
-
     first = accepted(submit(project, Period(D(2020, 1, 1), D(2021, 1, 1))))
-    first = accepted(transition(first, Action.VERIFY, "vvb", Role.VVB, T0, DOC))
-    first = accepted(transition(first, Action.APPROVE_ISSUANCE, "a", Role.ADMINISTRATOR, T0))
+    first = accepted(verify(first))
+    first = accepted(approve(first))
     assert codes(submit(first, Period(D(2020, 12, 31), D(2022, 1, 1)))) == [
         Code.E_MONITORING_PERIOD_OVERLAPS
     ]
@@ -180,6 +201,52 @@ def test_monitoring_periods() -> None:
     ]
     # Half-open periods: one may start the day the previous ends.
     assert accepted(submit(first, Period(D(2021, 1, 1), D(2022, 1, 1))))
+
+
+def test_quantities_are_claimed_verified_and_never_verified_above_the_claim() -> None:
+    project = registered()
+    period = Period(D(2020, 1, 1), D(2021, 1, 1))
+    no_quantity = transition(
+        project, Action.SUBMIT_MONITORING, "pp", Role.PROPONENT, T0, DOC, period
+    )
+    assert codes(no_quantity) == [Code.E_QUANTITY_MISSING]
+    assert codes(submit(project, period, 0)) == [Code.E_QUANTITY_INVALID]
+    assert codes(submit(project, period, True)) == [Code.E_QUANTITY_INVALID]  # type: ignore[arg-type]
+    monitored = accepted(submit(project, period, 1000))
+    assert codes(verify(monitored, 1001)) == [Code.E_VERIFIED_EXCEEDS_CLAIMED]
+    verified = accepted(verify(monitored, 1000))
+    stray = transition(verified, Action.APPROVE_ISSUANCE, "a", Role.ADMINISTRATOR, T0, quantity_t=5)
+    assert codes(stray) == [Code.E_QUANTITY_NOT_EXPECTED]
+
+
+def test_a_rejected_monitoring_report_frees_its_period() -> None:
+    period = Period(D(2020, 1, 1), D(2021, 1, 1))
+    monitored = accepted(submit(registered(), period))
+    rejected = accepted(transition(monitored, Action.REJECT_MONITORING, "vvb", Role.VVB, T0, DOC))
+    assert rejected.state is State.REGISTERED and rejected.monitoring_periods == ()
+    assert accepted(submit(rejected, period)).monitoring_periods == (period,)
+
+
+def test_issuance_waits_for_evidence_from_every_other_registration() -> None:
+    project = replace(registered(), other_registrations=("CDM:1234", "GS:99"))
+    period = Period(D(2020, 1, 1), D(2021, 1, 1))
+    verified = accepted(verify(accepted(submit(project, period))))
+
+    def evidence(on: Project, registration: str | None, covers: Period) -> Result:
+        return transition(
+            on, Action.RECORD_EVIDENCE, "a", Role.ADMINISTRATOR, T0, DOC, covers,
+            registration=registration,
+        )  # fmt: skip
+
+    assert codes(evidence(verified, None, period)) == [Code.E_REGISTRATION_MISSING]
+    assert codes(evidence(verified, "VCS:1", period)) == [Code.E_REGISTRATION_UNKNOWN]
+    assert codes(approve(verified)) == [Code.E_CROSS_REGISTRY_EVIDENCE_MISSING]
+    partial = accepted(evidence(verified, "CDM:1234", Period(D(2020, 1, 1), D(2020, 7, 1))))
+    partial = accepted(evidence(partial, "GS:99", Period(D(2019, 1, 1), D(2022, 1, 1))))
+    [failure] = approve(partial).failures
+    assert failure.code is Code.E_CROSS_REGISTRY_EVIDENCE_MISSING and "CDM:1234" in failure.message
+    covered = accepted(evidence(partial, "CDM:1234", Period(D(2020, 1, 1), D(2021, 1, 1))))
+    assert accepted(approve(covered)).state is State.REGISTERED
 
 
 def test_check_monitoring_period() -> None:
@@ -193,7 +260,7 @@ def test_check_monitoring_period() -> None:
 class LifecycleMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.project = Project("P-S", VCS, "avoidance")
+        self.project = Project("P-S", VCS, "avoidance", other_registrations=("CDM:1",))
         self.now = T0
 
     @rule(
@@ -202,9 +269,16 @@ class LifecycleMachine(RuleBasedStateMachine):
         with_documents=st.booleans(),
         start_year=st.integers(2019, 2045),
         length_years=st.sampled_from([1, 7, 10]),
+        quantity_t=st.integers(1, 2000),
     )
     def attempt(
-        self, action: Action, role: Role, with_documents: bool, start_year: int, length_years: int
+        self,
+        action: Action,
+        role: Role,
+        with_documents: bool,
+        start_year: int,
+        length_years: int,
+        quantity_t: int,
     ) -> None:
         period = Period(D(start_year, 1, 1), D(start_year + length_years, 1, 1))
         self.now += dt.timedelta(days=1)
@@ -218,6 +292,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.now,
             DOC if with_documents else [],
             period if takes_period else None,
+            quantity_t if action in NEEDS_QUANTITY else None,
+            "CDM:1" if action is Action.RECORD_EVIDENCE else None,
         )
         legal = LEGAL.get((before.state.value, action.value))
         if result.project is None:

@@ -5,6 +5,7 @@ carbonex issue | transfer | retire | cancel | surrender | expire | convert
 carbonex hold place|release|consume
 carbonex batch FILE
 carbonex holdings | blocks | statement | provenance | journal | summary | verify
+carbonex project create|act|show|list
 carbonex bench SUITE
 carbonex demo
 """
@@ -22,6 +23,7 @@ from carbonex.cli.bench import bench
 from carbonex.cli.demo import demo
 from carbonex.cli.holds import hold_app
 from carbonex.cli.imports import import_app
+from carbonex.cli.projects import project_app
 from carbonex.cli.verification import verify
 
 app = typer.Typer(
@@ -34,6 +36,7 @@ app = typer.Typer(
 app.add_typer(account_app, name="account")
 app.add_typer(hold_app, name="hold")
 app.add_typer(import_app, name="import")
+app.add_typer(project_app, name="project")
 for command in (
     units.issue,
     units.transfer,

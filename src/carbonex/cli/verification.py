@@ -17,6 +17,7 @@ from carbonex.cli.exits import EXIT_PROBLEMS_FOUND
 from carbonex.cli.options import DatabaseOption, JsonOption
 from carbonex.cli.session import open_ledger
 from carbonex.ledger import Ledger, VerifyReport
+from carbonex.projects.registry import ProjectRegistry
 
 
 def verify_with_progress(ledger: Ledger, show_progress: bool) -> VerifyReport:
@@ -63,9 +64,12 @@ def render_report(report: VerifyReport) -> None:
 
 
 def verify(database: DatabaseOption = None, as_json: JsonOption = False) -> None:
-    """Check the hash chain, replay the journal and check every invariant (exit 1 on problems)."""
+    """Check the hash chains, replay the journal and the project histories and check every
+    invariant (exit 1 on problems)."""
     with open_ledger(database) as ledger:
         report = verify_with_progress(ledger, show_progress=not as_json)
+        for problem in ProjectRegistry(ledger).verify():
+            report.add("projects", problem)
     if as_json:
         render.json_document(report.to_record())
     else:

@@ -44,7 +44,7 @@ from carbonex.ledger.model import (
 from carbonex.ledger.outcomes import Accepted, Outcome, Refused
 
 if TYPE_CHECKING:
-    from carbonex.ledger.service import Clock, Ledger
+    from carbonex.ledger.service import Clock, Ledger, Transaction
     from carbonex.ledger.verify import VerifyReport
 
 # The service and verify use the store, and the store uses this package's value modules: they
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "Clock": "carbonex.ledger.service",
     "Ledger": "carbonex.ledger.service",
+    "Transaction": "carbonex.ledger.service",
     "VerifyReport": "carbonex.ledger.verify",
 }
 
@@ -96,6 +97,7 @@ __all__ = [
     "Selection",
     "SerialRange",
     "Surrender",
+    "Transaction",
     "Transfer",
     "UnfreezeAccount",
     "UnitAttributes",

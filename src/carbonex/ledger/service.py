@@ -122,19 +122,33 @@ class Ledger:
         now = self.clock()
 
         def work() -> tuple[Refused | list[Accepted], bool]:
-            accepted: list[Accepted] = []
-            for position, command in enumerate(commands):
-                outcome = execute(self.state, self.catalog, command, now)
-                if isinstance(outcome, Refused):
-                    return batch_refusal(position, outcome), False
-                accepted.append(outcome)
-            return accepted, True
+            outcome = self._run_batch(commands, now)
+            return outcome, not isinstance(outcome, Refused)
 
         return self._unit_of_work(work)
 
+    def _run_batch(self, commands: Sequence[Command], now: dt.datetime) -> Refused | list[Accepted]:
+        accepted: list[Accepted] = []
+        for position, command in enumerate(commands):
+            outcome = execute(self.state, self.catalog, command, now)
+            if isinstance(outcome, Refused):
+                return batch_refusal(position, outcome)
+            accepted.append(outcome)
+        return accepted
+
+    def transact(self, work: Callable[[Transaction], tuple[Result, bool]]) -> Result:
+        """Run `work` inside the ledger's write transaction, for services that keep their own
+        tables (projects, carbon inclusion) and must change them atomically with the units.
+
+        `work` gets a `Transaction` (the store for its own SQL, `submit_batch` for ledger
+        commands, the time) and returns (result, keep); keep=False rolls everything back. It
+        may run more than once (transient conflicts are retried), so it must not have effects
+        outside the transaction."""
+        return self._unit_of_work(lambda: work(Transaction(self, self.clock())))
+
     # -- reads ----------------------------------------------------------------------------------
 
-    def _read(self, query: Callable[[SqlStore], Result]) -> Result:
+    def read(self, query: Callable[[SqlStore], Result]) -> Result:
         self.store.begin_read()
         try:
             return query(self.store)
@@ -142,18 +156,18 @@ class Ledger:
             self.store.rollback()
 
     def account(self, account_id: str) -> dict[str, Any] | None:
-        return self._read(lambda store: queries.account(store, account_id))
+        return self.read(lambda store: queries.account(store, account_id))
 
     def accounts(self, limit: int = 100, after: str = "") -> list[dict[str, Any]]:
-        return self._read(lambda store: queries.accounts(store, limit, after))
+        return self.read(lambda store: queries.accounts(store, limit, after))
 
     def holdings(self, account_id: str) -> list[dict[str, Any]]:
-        return self._read(lambda store: queries.holdings(store, account_id))
+        return self.read(lambda store: queries.holdings(store, account_id))
 
     def blocks(
         self, account_id: str, limit: int = 100, after_block_id: int = 0
     ) -> list[dict[str, Any]]:
-        return self._read(lambda store: queries.blocks(store, account_id, limit, after_block_id))
+        return self.read(lambda store: queries.blocks(store, account_id, limit, after_block_id))
 
     def statement(
         self,
@@ -162,25 +176,42 @@ class Ledger:
         after_seq: int = 0,
         after_position: int | None = None,
     ) -> list[dict[str, Any]]:
-        return self._read(
+        return self.read(
             lambda store: queries.statement(store, account_id, limit, after_seq, after_position)
         )
 
     def provenance(self, serial_space: str, serial: int) -> dict[str, Any] | None:
-        return self._read(lambda store: queries.provenance(store, serial_space, serial))
+        return self.read(lambda store: queries.provenance(store, serial_space, serial))
 
     def head(self) -> dict[str, Any]:
         """The journal's head: its last sequence number and entry hash."""
-        return self._read(queries.head)
+        return self.read(queries.head)
 
     def summary(self) -> dict[str, Any]:
-        return self._read(queries.summary)
+        return self.read(queries.summary)
 
     def journal(self, limit: int = 100, after_seq: int = 0) -> list[dict[str, Any]]:
-        return self._read(lambda store: queries.journal(store, limit, after_seq))
+        return self.read(lambda store: queries.journal(store, limit, after_seq))
 
     def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
-        return self._read(lambda store: verify_store(store, progress))
+        return self.read(lambda store: verify_store(store, progress))
 
 
-__all__ = ["BATCH_COMMANDS_MAX", "Clock", "Ledger", "utc_now"]
+class Transaction:
+    """What a service sees inside `Ledger.transact`: one write transaction, not yet committed."""
+
+    def __init__(self, ledger: Ledger, now: dt.datetime) -> None:
+        self._ledger = ledger
+        self.store = ledger.store
+        self.catalog = ledger.catalog
+        self.now = now
+
+    def submit_batch(self, commands: Sequence[Command]) -> Refused | list[Accepted]:
+        """All or nothing within the transaction; on a refusal the caller should not keep it."""
+        refusal = check_batch_size(commands)
+        if refusal is not None:
+            return refusal
+        return self._ledger._run_batch(commands, self.now)
+
+
+__all__ = ["BATCH_COMMANDS_MAX", "Clock", "Ledger", "Transaction", "utc_now"]

@@ -50,6 +50,9 @@ class Action(enum.StrEnum):
     SUBMIT_MONITORING = "submit_monitoring_report"
     VERIFY = "verify"
     APPROVE_ISSUANCE = "approve_issuance"
+    REJECT_MONITORING = "reject_monitoring_report"
+    RECORD_EVIDENCE = "record_cross_registry_evidence"
+    RECORD_REVERSAL = "record_reversal"
     COMPLETE = "complete"
     WITHDRAW = "withdraw"
     DEREGISTER = "deregister"
@@ -63,6 +66,8 @@ class Code(enum.StrEnum):
     E_ROLE_NOT_PERMITTED = "E_ROLE_NOT_PERMITTED"
     E_ACTOR_MISSING = "E_ACTOR_MISSING"
     E_TIME_BEFORE_LAST_EVENT = "E_TIME_BEFORE_LAST_EVENT"
+    E_REGISTRATION_MISSING = "E_REGISTRATION_MISSING"
+    E_REGISTRATION_UNKNOWN = "E_REGISTRATION_UNKNOWN"
     E_DOCUMENT_MISSING = "E_DOCUMENT_MISSING"
     E_DOCUMENT_NAME_EMPTY = "E_DOCUMENT_NAME_EMPTY"
     E_DOCUMENT_HASH_INVALID = "E_DOCUMENT_HASH_INVALID"
@@ -75,6 +80,11 @@ class Code(enum.StrEnum):
     E_CREDITING_RENEWALS_EXHAUSTED = "E_CREDITING_RENEWALS_EXHAUSTED"
     E_MONITORING_PERIOD_OUTSIDE_CREDITING = "E_MONITORING_PERIOD_OUTSIDE_CREDITING"
     E_MONITORING_PERIOD_OVERLAPS = "E_MONITORING_PERIOD_OVERLAPS"
+    E_QUANTITY_MISSING = "E_QUANTITY_MISSING"
+    E_QUANTITY_INVALID = "E_QUANTITY_INVALID"
+    E_QUANTITY_NOT_EXPECTED = "E_QUANTITY_NOT_EXPECTED"
+    E_VERIFIED_EXCEEDS_CLAIMED = "E_VERIFIED_EXCEEDS_CLAIMED"
+    E_CROSS_REGISTRY_EVIDENCE_MISSING = "E_CROSS_REGISTRY_EVIDENCE_MISSING"
 
 
 PRECEDENCE = {code: index for index, code in enumerate(Code)}
@@ -87,6 +97,7 @@ TRANSITIONS: dict[tuple[State, Action], tuple[State, Role]] = {
     (State.REGISTERED, Action.RENEW_CREDITING): (State.REGISTERED, Role.ADMINISTRATOR),
     (State.REGISTERED, Action.SUBMIT_MONITORING): (State.MONITORED, Role.PROPONENT),
     (State.MONITORED, Action.VERIFY): (State.VERIFIED, Role.VVB),
+    (State.MONITORED, Action.REJECT_MONITORING): (State.REGISTERED, Role.VVB),
     (State.VERIFIED, Action.APPROVE_ISSUANCE): (State.REGISTERED, Role.ADMINISTRATOR),
     (State.REGISTERED, Action.COMPLETE): (State.COMPLETED, Role.ADMINISTRATOR),
     (State.DRAFT, Action.WITHDRAW): (State.WITHDRAWN, Role.PROPONENT),
@@ -97,11 +108,36 @@ TRANSITIONS: dict[tuple[State, Action], tuple[State, Role]] = {
     (State.VERIFIED, Action.DEREGISTER): (State.DEREGISTERED, Role.ADMINISTRATOR),
     (State.REGISTERED, Action.TRANSITION): (State.TRANSITIONED, Role.ADMINISTRATOR),
 }
+# Evidence from another registry may arrive at any point before the issuance it unlocks.
+for _state in (State.REGISTERED, State.MONITORED, State.VERIFIED):
+    TRANSITIONS[(_state, Action.RECORD_EVIDENCE)] = (_state, Role.ADMINISTRATOR)
+# A reversal (fire, pest, leakage found later) can be reported for as long as units are out.
+for _state in (State.REGISTERED, State.MONITORED, State.VERIFIED, State.COMPLETED):
+    TRANSITIONS[(_state, Action.RECORD_REVERSAL)] = (_state, Role.ADMINISTRATOR)
 # Each of these actions files evidence: a PDD, a validation, monitoring or verification report.
 NEEDS_DOCUMENTS = frozenset(
-    {Action.LIST, Action.VALIDATE, Action.REGISTER, Action.SUBMIT_MONITORING, Action.VERIFY}
+    {
+        Action.LIST,
+        Action.VALIDATE,
+        Action.REGISTER,
+        Action.SUBMIT_MONITORING,
+        Action.VERIFY,
+        Action.REJECT_MONITORING,
+        Action.RECORD_EVIDENCE,
+        Action.RECORD_REVERSAL,
+    }
 )
-NEEDS_PERIOD = frozenset({Action.REGISTER, Action.RENEW_CREDITING, Action.SUBMIT_MONITORING})
+NEEDS_PERIOD = frozenset(
+    {
+        Action.REGISTER,
+        Action.RENEW_CREDITING,
+        Action.SUBMIT_MONITORING,
+        Action.RECORD_EVIDENCE,
+    }
+)
+# Claimed (monitoring report), verified (verification) and reversed quantities, whole tonnes.
+NEEDS_QUANTITY = frozenset({Action.SUBMIT_MONITORING, Action.VERIFY, Action.RECORD_REVERSAL})
+QUANTITY_MAX_T = 10**15
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +165,8 @@ class Event:
     to_state: State
     documents: tuple[Document, ...]
     period: Period | None
+    quantity_t: int | None = None
+    registration: str | None = None  # RECORD_EVIDENCE: which other registration it covers
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +179,20 @@ class Project:
     crediting_option: CreditingOption | None = None
     monitoring_periods: tuple[Period, ...] = ()
     history: tuple[Event, ...] = ()
+    other_registrations: tuple[str, ...] = ()
+    """The same activity's ids in other standards or registries ("CDM:1234"): each needs
+    evidence of cancellation or transfer-out there, covering the period, before issuance here."""
+    evidence: tuple[Event, ...] = ()
+
+    def open_report(self) -> tuple[Event | None, Event | None]:
+        """The monitoring report of the current cycle and its verification, if any."""
+        if self.state not in (State.MONITORED, State.VERIFIED):
+            return None, None
+        submitted = next(e for e in reversed(self.history) if e.action is Action.SUBMIT_MONITORING)
+        verified = self.history[-1] if self.history[-1].action is Action.VERIFY else None
+        if verified is None and self.state is State.VERIFIED:
+            verified = next(e for e in reversed(self.history) if e.action is Action.VERIFY)
+        return submitted, verified
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +337,74 @@ def _check_period(
         return check_crediting_period(project.standard, project.category, period)
     if action is Action.RENEW_CREDITING:
         return None, check_renewal(project, period)
+    if action is Action.RECORD_EVIDENCE:
+        return None, []
     return None, _check_monitoring(project, period)
+
+
+def _check_quantity(project: Project, action: Action, quantity_t: int | None) -> list[Failure]:
+    if action not in NEEDS_QUANTITY:
+        if quantity_t is None:
+            return []
+        return _failure(Code.E_QUANTITY_NOT_EXPECTED, f"'{action}' takes no quantity")
+    if quantity_t is None:
+        return _failure(Code.E_QUANTITY_MISSING, f"'{action}' needs a quantity in tonnes")
+    if isinstance(quantity_t, bool) or not isinstance(quantity_t, int):
+        return _failure(Code.E_QUANTITY_INVALID, "a quantity is a whole number of tonnes")
+    if not 1 <= quantity_t <= QUANTITY_MAX_T:
+        return _failure(Code.E_QUANTITY_INVALID, f"a quantity lies in 1..{QUANTITY_MAX_T}")
+    submitted, _ = project.open_report()
+    if action is Action.VERIFY and submitted is not None:
+        claimed_t = submitted.quantity_t or 0
+        if quantity_t > claimed_t:
+            return _failure(
+                Code.E_VERIFIED_EXCEEDS_CLAIMED,
+                f"verified {quantity_t} t exceeds the {claimed_t} t the report claims",
+            )
+    return []
+
+
+def _check_registration(
+    project: Project, action: Action, registration: str | None
+) -> list[Failure]:
+    if action is not Action.RECORD_EVIDENCE:
+        if registration is None:
+            return []
+        return _failure(Code.E_REGISTRATION_UNKNOWN, f"'{action}' takes no registration")
+    if not registration:
+        return _failure(Code.E_REGISTRATION_MISSING, "name the other registration it covers")
+    if registration not in project.other_registrations:
+        return _failure(
+            Code.E_REGISTRATION_UNKNOWN, f"'{registration}' is not one of the project's"
+        )
+    return []
+
+
+def check_cross_registry_evidence(project: Project) -> list[Failure]:
+    """Before issuance: every other registration has evidence (cancellation or transfer-out
+    there) covering the whole monitoring period to be issued (DOMAIN.md section 3)."""
+    submitted, _ = project.open_report()
+    if submitted is None or submitted.period is None:
+        return []
+    wanted = submitted.period
+    missing = [
+        registration
+        for registration in project.other_registrations
+        if not any(
+            event.registration == registration
+            and event.period is not None
+            and event.period.start <= wanted.start
+            and wanted.end <= event.period.end
+            for event in project.evidence
+        )
+    ]
+    if not missing:
+        return []
+    return _failure(
+        Code.E_CROSS_REGISTRY_EVIDENCE_MISSING,
+        f"no evidence of cancellation or transfer-out covering {wanted.start}..{wanted.end} "
+        f"in {', '.join(missing)}",
+    )
 
 
 def transition(
@@ -296,25 +415,40 @@ def transition(
     at: dt.datetime,
     documents: Sequence[tuple[str, str]] = (),
     period: Period | None = None,
+    quantity_t: int | None = None,
+    registration: str | None = None,
 ) -> Result:
     """Apply `action` by `actor` acting as `role` at `at`, with documents (name, sha256 hex).
 
-    `period` is the crediting period for register and renew_crediting_period, and the
-    monitoring period for submit_monitoring_report."""
+    `period` is the crediting period for register and renew_crediting_period, the monitoring
+    period for submit_monitoring_report and the period evidence covers for
+    record_cross_registry_evidence. `quantity_t` is the claimed quantity of a monitoring
+    report, the verified quantity of a verification, or the tonnes a reversal lost."""
     docs = tuple(Document(name, sha256) for name, sha256 in documents)
-    failures = _check_move(project, action, role) + _check_actor(project, actor, at)
-    failures += _check_documents(action, docs)
-    option, period_failures = _check_period(project, action, period)
-    failures += period_failures
+    failures = _check_move(project, action, role)
+    if not failures:  # the rest only means something for a legal move
+        failures += _check_actor(project, actor, at)
+        failures += _check_registration(project, action, registration)
+        failures += _check_documents(action, docs)
+        option, period_failures = _check_period(project, action, period)
+        failures += period_failures + _check_quantity(project, action, quantity_t)
+        if action is Action.APPROVE_ISSUANCE:
+            failures += check_cross_registry_evidence(project)
     if failures:
         return Result(None, tuple(sorted(failures, key=lambda f: PRECEDENCE[f.code])))
     to_state = TRANSITIONS[(project.state, action)][0]
-    event = Event(action, actor, role, at, project.state, to_state, docs, period)
+    event = Event(
+        action, actor, role, at, project.state, to_state, docs, period, quantity_t, registration
+    )
     return Result(_apply(project, event, option))
 
 
 def _apply(project: Project, event: Event, option: CreditingOption | None) -> Project:
     updated = replace(project, state=event.to_state, history=(*project.history, event))
+    if event.action is Action.REJECT_MONITORING:  # the period may be reported again
+        return replace(updated, monitoring_periods=project.monitoring_periods[:-1])
+    if event.action is Action.RECORD_EVIDENCE:
+        return replace(updated, evidence=(*project.evidence, event))
     if event.period is None:  # only actions in NEEDS_PERIOD carry one
         return updated
     if event.action is Action.REGISTER:

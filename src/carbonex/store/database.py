@@ -10,8 +10,12 @@ from carbonex.store.sql import SqlStore
 
 DEFAULT_DATABASE = "carbonex.db"
 ENVIRONMENT_VARIABLE = "CARBONEX_DATABASE_URL"
-SCHEMA_HEAD = "0001"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Revisions are numbered files (`0002_projects.py` has revision "0002", down_revision "0001"), so
+# the head is the highest number: no Alembic import on the common path of an up-to-date database.
+SCHEMA_HEAD = max(
+    path.name.split("_", 1)[0] for path in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py")
+)
 MIGRATION_LOCK_KEY = 0x43524259
 
 

@@ -204,6 +204,14 @@ class SqlStore(ABC):
         row = self._execute(self.sql(statement), params).fetchone()
         return tuple(row) if row is not None else None
 
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        """One write statement with `?` placeholders, inside the caller's transaction."""
+        self._execute(self.sql(statement), params)
+
+    def execute_many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._executemany(self.sql(statement), rows)
+
     # -- StateLoader ----------------------------------------------------------------------------
 
     def load_meta(self) -> dict[str, int]:

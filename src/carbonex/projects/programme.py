@@ -1,0 +1,222 @@
+"""What a project action does to units: issuance with deductions, and buffer reversals.
+
+Called inside the registry's transaction, after the state machine has accepted the action:
+these turn it into ledger commands and submit them in the same transaction, so a refusal by the
+ledger refuses the action too and nothing of it is kept.
+
+Programme accounts are found by kind (DOMAIN.md section 2), not named in code: the standard's
+issuance account and buffer pool are the open accounts of kind `issuance` and `buffer_pool` in
+the registry of the standard's unit type; a deduction's account is the open account of the
+deduction's `account_kind` in that registry or, if the registry has none, the only one of that
+kind anywhere (the Adaptation Fund account serves several mechanisms). None, or more than one
+candidate, refuses the action with a code naming the kind.
+
+Buffer: projects in the `removal` category, and any project given a non-permanence risk rating,
+contribute to the standard's buffer pool under its buffer rule; other projects contribute
+nothing. A reversal cancels the lost tonnes from the buffer pool, lowest serials first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from carbonex.catalog.standards import Deduction, ProjectCatalog, Standard
+from carbonex.ledger import Cancel, Refused, Selection, Transaction, UnitAttributes
+from carbonex.projects.deductions import (
+    ZERO,
+    DeductionError,
+    IssuanceSplit,
+    buffer_rate,
+    split_issuance,
+)
+from carbonex.projects.events import ProjectRequest
+from carbonex.projects.issuance import IssuanceAccounts, issuance_commands
+from carbonex.projects.lifecycle import Project
+from carbonex.store import SqlStore
+
+ACCOUNT_CANDIDATES_MAX = 50
+REASON_LENGTH_MAX = 1000
+
+Failures = list[Any]  # list[registry.ProjectFailure]; typed loosely to avoid an import cycle
+Decision = tuple[Failures, Project | None, dict[str, Any]]
+
+
+def _fail(code: str, message: str) -> Failures:
+    from carbonex.projects.registry import ProjectFailure
+
+    return [ProjectFailure(code, message)]
+
+
+def _risk_rating(details: Mapping[str, Any]) -> Decimal | None:
+    raw = details.get("risk_rating")
+    return None if raw is None else Decimal(str(raw))
+
+
+def check_risk_rating(catalog: ProjectCatalog, details: Mapping[str, Any]) -> Failures:
+    """A risk rating, when given, is a fraction the standard's buffer rule accepts."""
+    if details.get("risk_rating") is None:
+        return []
+    standard = catalog.standards.get(str(details.get("standard")))
+    try:
+        rating = _risk_rating(details)
+        if standard is not None:
+            buffer_rate(standard.buffer, rating)
+    except (InvalidOperation, ValueError) as error:
+        code = error.code if isinstance(error, DeductionError) else "E_RISK_RATING_INVALID"
+        return _fail(code, f"risk rating: {error}")
+    return []
+
+
+def _command_prefix(project_id: str, request_id: str) -> str:
+    """Ledger command ids for a project request: stable, unique and within the id limit."""
+    digest = hashlib.sha256(f"{project_id}\n{request_id}".encode()).hexdigest()[:32]
+    return f"project-{digest}"
+
+
+def _programme_account(
+    store: SqlStore, kind: str, registry: str, anywhere: bool
+) -> tuple[str | None, Failures]:
+    rows = store.query(
+        "SELECT account_id, registry FROM accounts WHERE kind = ? AND status = 'open' "
+        "ORDER BY account_id LIMIT ?",
+        (kind, ACCOUNT_CANDIDATES_MAX),
+    )
+    local = [row[0] for row in rows if row[1] == registry]
+    candidates = local or ([row[0] for row in rows] if anywhere else [])
+    if len(candidates) == 1:
+        return str(candidates[0]), []
+    if not candidates:
+        return None, _fail(
+            "E_PROGRAMME_ACCOUNT_MISSING", f"no open '{kind}' account in registry {registry}"
+        )
+    return None, _fail(
+        "E_PROGRAMME_ACCOUNT_AMBIGUOUS",
+        f"several open '{kind}' accounts ({', '.join(map(str, candidates[:5]))})",
+    )
+
+
+def _issuance_accounts(
+    store: SqlStore,
+    registry: str,
+    deductions: tuple[Deduction, ...],
+    split: IssuanceSplit,
+    proponent_account_id: str,
+) -> tuple[IssuanceAccounts | None, Failures]:
+    issuance, failures = _programme_account(store, "issuance", registry, anywhere=False)
+    targets: dict[str, str] = {}
+    for deduction in deductions:
+        account_id, missing = _programme_account(store, deduction.account_kind, registry, True)
+        failures += missing
+        if account_id is not None:
+            targets[deduction.code] = account_id
+    buffer_account_id = None
+    if split.buffer_t:
+        buffer_account_id, missing = _programme_account(store, "buffer_pool", registry, False)
+        failures += missing
+    if failures or issuance is None:
+        return None, failures
+    return IssuanceAccounts(issuance, proponent_account_id, targets, buffer_account_id), []
+
+
+def _split(standard: Standard, catalog: ProjectCatalog, particulars: Mapping[str, Any],
+           verified_t: int) -> tuple[tuple[Deduction, ...], IssuanceSplit]:  # fmt: skip
+    deductions = catalog.deductions.get(standard.code, ())
+    rating = _risk_rating(particulars)
+    share = ZERO
+    if particulars["category"] == "removal" or rating is not None:
+        share = buffer_rate(standard.buffer, rating)
+    return deductions, split_issuance(verified_t, deductions, share, standard.buffer.rounding)
+
+
+def issue(
+    tx: Transaction,
+    catalog: ProjectCatalog,
+    before: Project,
+    after: Project,
+    particulars: Mapping[str, Any],
+    request: ProjectRequest,
+) -> Decision:
+    """Approve the verified report: issue its quantity with the standard's deductions."""
+    submitted, verified = before.open_report()
+    if submitted is None or submitted.period is None or verified is None:
+        raise RuntimeError("approve_issuance was accepted without a verified report")
+    verified_t = verified.quantity_t or 0
+    standard = before.standard
+    try:
+        deductions, split = _split(standard, catalog, particulars, verified_t)
+    except DeductionError as error:
+        return _fail(error.code, str(error)), None, {}
+    registry = tx.catalog.unit_types[standard.unit_type].registry
+    accounts, failures = _issuance_accounts(
+        tx.store, registry, deductions, split, particulars["proponent_account_id"]
+    )
+    if accounts is None:
+        return failures, None, {}
+    period = submitted.period
+    attributes = UnitAttributes(
+        unit_type=standard.unit_type,
+        standard=standard.code,
+        project_id=before.project_id,
+        vintage_start=period.start,
+        vintage_end=period.end - dt.timedelta(days=1),  # vintages are inclusive dates
+        host_country=particulars["host_country"],
+        methodology=particulars["methodology"],
+        category=particulars["category"],
+    )
+    # One issuance per history position: retried transactions recompute the same ids.
+    prefix = _command_prefix(before.project_id, f"issuance/{len(before.history)}")
+    commands = issuance_commands(prefix, attributes, split, deductions, accounts)
+    outcome = tx.submit_batch(commands)
+    if isinstance(outcome, Refused):
+        return _ledger_refusal(outcome), None, {}
+    return [], after, _issuance_record(split, outcome[0].seq, outcome[-1].seq, prefix)
+
+
+def _issuance_record(
+    split: IssuanceSplit, first_seq: int, last_seq: int, prefix: str
+) -> dict[str, Any]:
+    return {
+        "quantity_t": split.quantity_t,
+        "to_proponent_t": split.to_proponent_t,
+        "share_of_proceeds_t": split.share_of_proceeds_t,
+        "omge_cancelled_t": split.omge_cancelled_t,
+        "buffer_t": split.buffer_t,
+        "journal_seq": first_seq,
+        "journal_seq_last": last_seq,
+        "command_id_prefix": prefix,
+    }
+
+
+def _ledger_refusal(refused: Refused) -> Failures:
+    failures = _fail("E_LEDGER_REFUSED", "the ledger refused the units' commands; nothing applied")
+    for failure in refused.failures:
+        failures += _fail(failure.code.value, failure.message)
+    return failures
+
+
+def reverse(tx: Transaction, before: Project, after: Project, request: ProjectRequest) -> Decision:
+    """A reversal: cancel the lost tonnes from the standard's buffer pool."""
+    standard = before.standard
+    registry = tx.catalog.unit_types[standard.unit_type].registry
+    buffer_account_id, failures = _programme_account(tx.store, "buffer_pool", registry, False)
+    if buffer_account_id is None:
+        return failures, None, {}
+    quantity_t = request.quantity_t or 0
+    reason = f"reversal reported for project {before.project_id} by {request.actor}"
+    command_id = _command_prefix(before.project_id, f"reversal/{len(before.history)}")
+    cancel = Cancel(
+        command_id,
+        buffer_account_id,
+        Selection(standard.unit_type, quantity=quantity_t),
+        reason[:REASON_LENGTH_MAX],
+    )
+    outcome = tx.submit_batch([cancel])
+    if isinstance(outcome, Refused):
+        return _ledger_refusal(outcome), None, {}
+    record = {"quantity_t": quantity_t, "buffer_account_id": buffer_account_id,
+              "journal_seq": outcome[0].seq, "command_id": command_id}  # fmt: skip
+    return [], after, record

@@ -1,0 +1,442 @@
+"""Projects and MRV, persisted: the project cycle as hash-chained events beside the ledger.
+
+    projects = ProjectRegistry(ledger)
+    projects.create("req-1", ProjectParticulars(...), actor="alice")
+    projects.act("req-2", ProjectRequest("P-1", "list", "alice", "project_proponent", docs))
+    ...
+    projects.act("req-9", ProjectRequest("P-1", "approve_issuance", "carol",
+                                         "standard_administrator"))
+
+Each call is one unit of work in the ledger's write transaction (`Ledger.transact`): the project
+is rebuilt from its events, the pure state machine decides, and the event row, the projects row,
+the monitoring report row and, for an issuance or a reversal, the ledger commands commit together
+or not at all. Because every writer holds the ledger's one writer lock, two issuances for
+overlapping monitoring periods cannot both pass the overlap check. A request id makes every call
+idempotent: the same request again returns the original outcome and writes nothing; a different
+request under a used id is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from carbonex.catalog.standards import ProjectCatalog, default_project_catalog
+from carbonex.ledger import Ledger, Transaction
+from carbonex.ledger.journal import GENESIS_HASH
+from carbonex.projects import programme, queries
+from carbonex.projects.events import (
+    CREATE,
+    ProjectRequest,
+    apply_request,
+    decode_event,
+    encode_event,
+    event_hash,
+    new_project,
+    replay,
+)
+from carbonex.projects.lifecycle import Action, Project, Role
+from carbonex.store import SqlStore
+
+REQUEST_ID_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")
+PROJECT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+PARTICULAR_LENGTH_MAX = 500
+OTHER_REGISTRATIONS_MAX = 20
+PROJECT_EVENTS_MAX = 10_000
+"""A project's history is replayed on every action; a cycle adds about four events a year."""
+PROJECT_REQUESTS_MAX = 1_000
+"""Requests in one all-or-nothing `act_many` call."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectFailure:
+    code: str
+    message: str
+
+    def to_record(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectOutcome:
+    request_id: str
+    project_id: str
+    event_seq: int | None = None
+    state: str | None = None
+    outcome: Mapping[str, Any] = field(default_factory=dict)
+    failures: tuple[ProjectFailure, ...] = ()
+    duplicate: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        return not self.failures
+
+    @property
+    def codes(self) -> list[str]:
+        return [failure.code for failure in self.failures]
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "request_id": self.request_id,
+            "project_id": self.project_id,
+            "event_seq": self.event_seq,
+            "state": self.state,
+            "outcome": dict(self.outcome),
+            "failures": [failure.to_record() for failure in self.failures],
+            "duplicate": self.duplicate,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectParticulars:
+    project_id: str
+    standard: str
+    category: str  # avoidance | removal
+    name: str
+    host_country: str  # ISO 3166-1 alpha-2
+    methodology: str
+    proponent_account_id: str
+    location: str = ""
+    other_registrations: tuple[str, ...] = ()  # "CDM:1234", "VCS:981"
+    risk_rating: str | None = None  # non-permanence risk rating, a decimal fraction
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "standard": self.standard,
+            "category": self.category,
+            "name": self.name,
+            "host_country": self.host_country,
+            "methodology": self.methodology,
+            "proponent_account_id": self.proponent_account_id,
+            "location": self.location,
+            "other_registrations": list(self.other_registrations),
+            "risk_rating": self.risk_rating,
+        }
+
+
+Decision = tuple[list[ProjectFailure], Project | None, dict[str, Any]]
+
+
+def _fail(code: str, message: str) -> list[ProjectFailure]:
+    return [ProjectFailure(code, message)]
+
+
+class ProjectRegistry:
+    def __init__(self, ledger: Ledger, catalog: ProjectCatalog | None = None) -> None:
+        self.ledger = ledger
+        self.catalog = catalog or default_project_catalog()
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def create(
+        self, request_id: str, particulars: ProjectParticulars, actor: str
+    ) -> ProjectOutcome:
+        request = ProjectRequest(
+            particulars.project_id,
+            CREATE,
+            actor,
+            Role.PROPONENT.value,
+            details=particulars.details(),
+        )
+        return self.act(request_id, request)
+
+    def act(self, request_id: str, request: ProjectRequest) -> ProjectOutcome:
+        """One project action in its own transaction."""
+        return self.ledger.transact(lambda tx: self._one(tx, request_id, request))
+
+    def act_many(self, requests: Sequence[tuple[str, ProjectRequest]]) -> list[ProjectOutcome]:
+        """Several actions, all or nothing, in one transaction (bulk loads, benchmarks).
+        If one is refused, none is applied and the refused one's outcome is last in the list."""
+        if not requests or len(requests) > PROJECT_REQUESTS_MAX:
+            message = f"between 1 and {PROJECT_REQUESTS_MAX} requests"
+            return [ProjectOutcome("", "", failures=tuple(_fail("E_BATCH_SIZE", message)))]
+
+        def work(tx: Transaction) -> tuple[list[ProjectOutcome], bool]:
+            outcomes: list[ProjectOutcome] = []
+            for request_id, request in requests:
+                outcome, _keep = self._one(tx, request_id, request)
+                outcomes.append(outcome)
+                if not outcome.accepted:
+                    return outcomes, False
+            return outcomes, True
+
+        return self.ledger.transact(work)
+
+    def _one(
+        self, tx: Transaction, request_id: str, request: ProjectRequest
+    ) -> tuple[ProjectOutcome, bool]:
+        refused = self._check_request(tx.store, request_id, request)
+        if refused is not None:
+            return refused, False
+        project = load_project(tx.store, request.project_id, self.catalog)
+        failures, after, outcome = self._decide(tx, project, request)
+        if failures or after is None:
+            return ProjectOutcome(request_id, request.project_id, failures=tuple(failures)), False
+        event_seq = self._append(tx, request_id, request, outcome)
+        _write_projection(tx.store, event_seq, request, after, outcome)
+        result = ProjectOutcome(
+            request_id, request.project_id, event_seq, after.state.value, outcome
+        )
+        return result, True
+
+    def _check_request(
+        self, store: SqlStore, request_id: str, request: ProjectRequest
+    ) -> ProjectOutcome | None:
+        project_id = request.project_id
+        if not REQUEST_ID_PATTERN.match(request_id):
+            failures = _fail("E_REQUEST_ID_INVALID", "a request id is 1-128 printable characters")
+            return ProjectOutcome(request_id, project_id, failures=tuple(failures))
+        row = store.query_one(
+            "SELECT event_seq, payload FROM project_events WHERE request_id = ?", (request_id,)
+        )
+        if row is None:
+            return None
+        stored, _at, record = decode_event(bytes(row[1]))
+        if stored != request:
+            failures = _fail(
+                "E_REQUEST_ID_REUSED", f"request id '{request_id}' was used for another request"
+            )
+            return ProjectOutcome(request_id, project_id, failures=tuple(failures))
+        state = store.query_one("SELECT state FROM projects WHERE project_id = ?", (project_id,))
+        return ProjectOutcome(
+            request_id,
+            project_id,
+            int(row[0]),
+            str(state[0]) if state else None,
+            record["outcome"],
+            duplicate=True,
+        )
+
+    def _decide(
+        self, tx: Transaction, project: Project | None, request: ProjectRequest
+    ) -> Decision:
+        if request.action == CREATE:
+            return self._decide_create(tx.store, project, request)
+        if project is None:
+            return _fail("E_PROJECT_UNKNOWN", f"no project '{request.project_id}'"), None, {}
+        try:
+            action = Action(request.action)
+            Role(request.role)
+        except ValueError:
+            return _fail("E_ACTION_UNKNOWN", f"unknown action or role in {request}"), None, {}
+        result = apply_request(project, request, tx.now)
+        if result.project is None:
+            failures = [ProjectFailure(f.code.value, f.message) for f in result.failures]
+            return failures, None, {}
+        details = _particulars_of(tx.store, request.project_id)
+        if action is Action.APPROVE_ISSUANCE:
+            return programme.issue(tx, self.catalog, project, result.project, details, request)
+        if action is Action.RECORD_REVERSAL:
+            return programme.reverse(tx, project, result.project, request)
+        return [], result.project, {}
+
+    def _decide_create(
+        self, store: SqlStore, existing: Project | None, request: ProjectRequest
+    ) -> Decision:
+        failures = check_particulars(store, self, request)
+        if existing is not None:
+            failures += _fail("E_PROJECT_EXISTS", f"project '{request.project_id}' exists")
+        if failures:
+            return failures, None, {}
+        standard = self.catalog.standards[str((request.details or {})["standard"])]
+        return [], new_project(request, standard), {}
+
+    def _append(
+        self, tx: Transaction, request_id: str, request: ProjectRequest, outcome: dict[str, Any]
+    ) -> int:
+        head = tx.store.query_one(
+            "SELECT event_seq, event_hash FROM project_events ORDER BY event_seq DESC LIMIT 1"
+        )
+        event_seq, previous = (int(head[0]) + 1, str(head[1])) if head else (1, GENESIS_HASH)
+        payload = encode_event(event_seq, request_id, request, tx.now, outcome)
+        tx.store.execute(
+            "INSERT INTO project_events (event_seq, request_id, project_id, action, payload, "
+            "previous_hash, event_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                event_seq,
+                request_id,
+                request.project_id,
+                request.action,
+                payload,
+                previous,
+                event_hash(previous, payload),
+            ),
+        )
+        return event_seq
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def project(self, project_id: str) -> dict[str, Any] | None:
+        return self.ledger.read(lambda store: queries.project(store, project_id, self.catalog))
+
+    def projects(self, limit: int = 100, after: str = "") -> list[dict[str, Any]]:
+        return self.ledger.read(lambda store: queries.projects(store, limit, after))
+
+    def verify(self) -> list[str]:
+        """Problems found in the project tables: chain, replay, derived rows; [] if sound."""
+        return self.ledger.read(lambda store: queries.verify(store, self.catalog))
+
+
+def check_particulars(
+    store: SqlStore, registry: ProjectRegistry, request: ProjectRequest
+) -> list[ProjectFailure]:
+    """The particulars of a new project, in precedence order."""
+    details = request.details or {}
+    failures: list[ProjectFailure] = []
+    if not PROJECT_ID_PATTERN.match(request.project_id):
+        failures += _fail("E_PROJECT_ID_INVALID", "a project id is 1-64 letters, digits, ._:/-")
+    if details.get("standard") not in registry.catalog.standards:
+        failures += _fail("E_STANDARD_UNKNOWN", f"unknown standard '{details.get('standard')}'")
+    if details.get("category") not in ("avoidance", "removal"):
+        failures += _fail("E_CATEGORY_UNKNOWN", "category is avoidance or removal")
+    if details.get("host_country") not in registry.ledger.catalog.countries:
+        failures += _fail("E_HOST_COUNTRY_UNKNOWN", "host country: an ISO 3166-1 alpha-2 code")
+    failures += _check_texts(details)
+    failures += _check_registrations(details.get("other_registrations", []))
+    if not request.actor.strip():
+        failures += _fail("E_ACTOR_MISSING", "the actor must be named")
+    failures += programme.check_risk_rating(registry.catalog, details)
+    account = store.query_one(
+        "SELECT status FROM accounts WHERE account_id = ?", (details.get("proponent_account_id"),)
+    )
+    if account is None:
+        failures += _fail("E_PROPONENT_ACCOUNT_UNKNOWN", "the proponent's account does not exist")
+    return failures
+
+
+def _check_texts(details: Mapping[str, Any]) -> list[ProjectFailure]:
+    failures: list[ProjectFailure] = []
+    if not str(details.get("name", "")).strip():
+        failures += _fail("E_NAME_EMPTY", "a project needs a name")
+    for name in ("name", "methodology", "location"):
+        value = details.get(name)
+        if not isinstance(value, str) or len(value) > PARTICULAR_LENGTH_MAX:
+            failures += _fail("E_PARTICULAR_INVALID", f"'{name}': text up to 500 characters")
+    return failures
+
+
+def _check_registrations(registrations: Any) -> list[ProjectFailure]:
+    valid = (
+        isinstance(registrations, list)
+        and len(registrations) <= OTHER_REGISTRATIONS_MAX
+        and all(isinstance(r, str) and PROJECT_ID_PATTERN.match(r) for r in registrations)
+        and len(set(registrations)) == len(registrations)
+    )
+    if valid:
+        return []
+    return _fail(
+        "E_REGISTRATION_INVALID",
+        f"other registrations: up to {OTHER_REGISTRATIONS_MAX} distinct ids like 'CDM:1234'",
+    )
+
+
+def load_project(store: SqlStore, project_id: str, catalog: ProjectCatalog) -> Project | None:
+    rows = store.query(
+        "SELECT payload FROM project_events WHERE project_id = ? ORDER BY event_seq LIMIT ?",
+        (project_id, PROJECT_EVENTS_MAX + 1),
+    )
+    if len(rows) > PROJECT_EVENTS_MAX:
+        raise RuntimeError(f"project {project_id} has more than {PROJECT_EVENTS_MAX} events")
+    project, _records = replay((bytes(row[0]) for row in rows), catalog.standards)
+    return project
+
+
+def _particulars_of(store: SqlStore, project_id: str) -> dict[str, Any]:
+    """The particulars the project was created with (its first event)."""
+    row = store.query_one(
+        "SELECT payload FROM project_events WHERE project_id = ? ORDER BY event_seq LIMIT 1",
+        (project_id,),
+    )
+    if row is None:
+        raise RuntimeError(f"project {project_id} has no creation event")
+    request, _at, _record = decode_event(bytes(row[0]))
+    return dict(request.details or {})
+
+
+def _write_projection(
+    store: SqlStore,
+    event_seq: int,
+    request: ProjectRequest,
+    project: Project,
+    outcome: Mapping[str, Any],
+) -> None:
+    """The derived rows: the projects row and the monitoring report of this cycle."""
+    writer = _PROJECTION_WRITERS.get(request.action)
+    if writer is not None:
+        writer(store, event_seq, request, outcome)
+    store.execute(
+        "UPDATE projects SET state = ?, last_event_seq = ? WHERE project_id = ?",
+        (project.state.value, event_seq, request.project_id),
+    )
+
+
+def _insert_project(
+    store: SqlStore, event_seq: int, request: ProjectRequest, _outcome: Mapping[str, Any]
+) -> None:
+    import orjson
+
+    details = request.details or {}
+    store.execute(
+        "INSERT INTO projects (project_id, standard, category, name, host_country, methodology, "
+        "location, proponent_account_id, other_registrations, state, last_event_seq) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            request.project_id,
+            details["standard"],
+            details["category"],
+            details["name"],
+            details["host_country"],
+            details["methodology"],
+            details["location"],
+            details["proponent_account_id"],
+            orjson.dumps(details["other_registrations"]).decode(),
+            "draft",
+            event_seq,
+        ),
+    )
+
+
+def _insert_report(
+    store: SqlStore, event_seq: int, request: ProjectRequest, _outcome: Mapping[str, Any]
+) -> None:
+    if request.period is None or request.quantity_t is None:
+        raise RuntimeError("an accepted monitoring report has a period and a quantity")
+    store.execute(
+        "INSERT INTO monitoring_reports (event_seq, project_id, period_start, period_end, "
+        "claimed_t, status) VALUES (?, ?, ?, ?, ?, 'submitted')",
+        (event_seq, request.project_id, *request.period, request.quantity_t),
+    )
+
+
+def _report_updater(
+    status: str, columns: Callable[[ProjectRequest, Mapping[str, Any]], dict[str, Any]]
+) -> Callable[[SqlStore, int, ProjectRequest, Mapping[str, Any]], None]:
+    def update(
+        store: SqlStore, _event_seq: int, request: ProjectRequest, outcome: Mapping[str, Any]
+    ) -> None:
+        values = columns(request, outcome)
+        assignments = "".join(f", {name} = ?" for name in values)
+        store.execute(
+            f"UPDATE monitoring_reports SET status = ?{assignments} "
+            "WHERE project_id = ? AND status IN ('submitted', 'verified')",
+            (status, *values.values(), request.project_id),
+        )
+
+    return update
+
+
+_PROJECTION_WRITERS: dict[
+    str, Callable[[SqlStore, int, ProjectRequest, Mapping[str, Any]], None]
+] = {
+    CREATE: _insert_project,
+    Action.SUBMIT_MONITORING.value: _insert_report,
+    Action.VERIFY.value: _report_updater("verified", lambda r, _o: {"verified_t": r.quantity_t}),
+    Action.REJECT_MONITORING.value: _report_updater("rejected", lambda _r, _o: {}),
+    Action.APPROVE_ISSUANCE.value: _report_updater(
+        "issued",
+        lambda _r, o: {"issued_t": o["quantity_t"], "issuance_journal_seq": o["journal_seq"]},
+    ),
+}

@@ -1,0 +1,303 @@
+"""The project registry, persisted on both stores: the cycle from draft to issued units, the
+double-issuance guards, deductions and buffer, reversals, idempotency, and verification."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+
+from carbonex.ledger import FreezeAccount, Ledger, OpenAccount
+from carbonex.projects.events import ProjectRequest
+from carbonex.projects.registry import ProjectOutcome, ProjectParticulars, ProjectRegistry
+
+DOC = (("report.pdf", hashlib.sha256(b"report").hexdigest()),)
+PROPONENT, VVB, ADMIN = (
+    "project_proponent",
+    "validation_verification_body",
+    "standard_administrator",
+)
+
+
+def every_table(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, for before/after comparisons of refused requests."""
+    tables = sorted(ledger.store.table_names() - {"alembic_version"})
+    return {
+        table: sorted(
+            (tuple(bytes(v) if isinstance(v, memoryview) else v for v in row))
+            for row in ledger.store.query(f"SELECT * FROM {table}")
+        )
+        for table in tables
+    }
+
+
+@pytest.fixture
+def registry(ledger: Ledger) -> ProjectRegistry:
+    opened = ledger.submit_many(
+        [
+            OpenAccount("o1", "A64-ISSUANCE", "issuance", "A6.4 mechanism registry", "A64M"),
+            OpenAccount("o2", "SOLAR-GH", "company_holding", "Solar Ghana Ltd", "A64M"),
+            OpenAccount("o3", "ADAPTATION-FUND", "share_of_proceeds", "Adaptation Fund"),
+            OpenAccount("o4", "OMGE", "omge_cancellation", "OMGE cancellation", "A64M"),
+            OpenAccount("o5", "VERRA-ISSUANCE", "issuance", "Verra registry", "VERRA"),
+            OpenAccount("o6", "VERRA-BUFFER", "buffer_pool", "AFOLU pooled buffer", "VERRA"),
+            OpenAccount("o7", "FOREST-CO", "company_holding", "Forest Co", "VERRA"),
+        ]
+    )
+    assert all(outcome.accepted for outcome in opened)
+    return ProjectRegistry(ledger)
+
+
+def ok(outcome: ProjectOutcome) -> ProjectOutcome:
+    assert outcome.accepted, outcome.failures
+    return outcome
+
+
+def solar(project_id: str = "A64-0001", **overrides: Any) -> ProjectParticulars:
+    fields: dict[str, Any] = {
+        "project_id": project_id,
+        "standard": "A6.4M",
+        "category": "avoidance",
+        "name": "Accra Solar Park",
+        "host_country": "GH",
+        "methodology": "ACM0002",
+        "proponent_account_id": "SOLAR-GH",
+        "location": "5.6037,-0.1870",
+    }
+    return ProjectParticulars(**(fields | overrides))
+
+
+def step(
+    registry: ProjectRegistry,
+    request_id: str,
+    project_id: str,
+    action: str,
+    role: str,
+    period: tuple[str, str] | None = None,
+    quantity_t: int | None = None,
+    registration: str | None = None,
+    documents: tuple[tuple[str, str], ...] = DOC,
+) -> ProjectOutcome:
+    request = ProjectRequest(
+        project_id, action, "someone", role, documents, period, quantity_t, registration
+    )
+    return registry.act(request_id, request)
+
+
+def registered(
+    registry: ProjectRegistry, particulars: ProjectParticulars, crediting: tuple[str, str]
+) -> str:
+    project_id = particulars.project_id
+    ok(registry.create(f"{project_id}/create", particulars, "pp"))
+    ok(step(registry, f"{project_id}/list", project_id, "list", PROPONENT))
+    ok(step(registry, f"{project_id}/validate", project_id, "validate", VVB))
+    ok(step(registry, f"{project_id}/register", project_id, "register", ADMIN, crediting))
+    return project_id
+
+
+def verified(
+    registry: ProjectRegistry, project_id: str, period: tuple[str, str], tonnes: int, tag: str
+) -> None:
+    ok(
+        step(
+            registry, f"{tag}/mr", project_id, "submit_monitoring_report", PROPONENT, period, tonnes
+        )
+    )
+    ok(step(registry, f"{tag}/verify", project_id, "verify", VVB, quantity_t=tonnes))
+
+
+def held(ledger: Ledger, account_id: str, state: str = "active") -> int:
+    return sum(h["quantity"] for h in ledger.holdings(account_id) if h["state"] == state)
+
+
+def test_an_a64_project_goes_from_draft_to_issued_units_with_deductions(
+    registry: ProjectRegistry, ledger: Ledger
+) -> None:
+    project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))
+    verified(registry, project_id, ("2026-01-01", "2027-01-01"), 1_000_000, "c1")
+    issued = ok(step(registry, "c1/issue", project_id, "approve_issuance", ADMIN, documents=()))
+    assert issued.state == "registered"
+    assert issued.outcome["share_of_proceeds_t"] == 50_000
+    assert issued.outcome["omge_cancelled_t"] == 20_000
+    assert held(ledger, "SOLAR-GH") == 930_000
+    assert held(ledger, "ADAPTATION-FUND") == 50_000
+    assert held(ledger, "OMGE", "cancelled") == 20_000
+    assert held(ledger, "A64-ISSUANCE") == 0
+    [report] = registry.project(project_id)["monitoring_reports"]  # type: ignore[index]
+    assert report["status"] == "issued" and report["issued_t"] == 1_000_000
+    assert report["issuance_journal_seq"] == issued.outcome["journal_seq"]
+    [block] = ledger.holdings("SOLAR-GH")
+    assert block["vintage_start"] == "2026-01-01" and block["vintage_end"] == "2026-12-31"
+    assert registry.verify() == [] and ledger.verify().ok
+
+
+def test_a_second_issuance_for_an_overlapping_monitoring_period_is_refused_and_changes_nothing(
+    registry: ProjectRegistry, ledger: Ledger
+) -> None:
+    project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))
+    verified(registry, project_id, ("2026-01-01", "2027-01-01"), 10_000, "c1")
+    ok(step(registry, "c1/issue", project_id, "approve_issuance", ADMIN, documents=()))
+    before = every_table(ledger)
+    again = step(
+        registry, "c2/mr", project_id, "submit_monitoring_report", PROPONENT,
+        ("2026-06-01", "2027-06-01"), 5_000,
+    )  # fmt: skip
+    assert again.codes == ["E_MONITORING_PERIOD_OVERLAPS"]
+    assert every_table(ledger) == before
+
+
+def test_issuance_waits_for_evidence_that_the_cdm_registration_was_cancelled(
+    registry: ProjectRegistry, ledger: Ledger
+) -> None:
+    particulars = solar(other_registrations=("CDM:1234",))
+    project_id = registered(registry, particulars, ("2026-01-01", "2031-01-01"))
+    verified(registry, project_id, ("2026-01-01", "2027-01-01"), 1_000, "c1")
+    before = every_table(ledger)
+    refused = step(registry, "c1/issue", project_id, "approve_issuance", ADMIN, documents=())
+    assert refused.codes == ["E_CROSS_REGISTRY_EVIDENCE_MISSING"]
+    assert every_table(ledger) == before
+    ok(
+        step(
+            registry, "c1/evidence", project_id, "record_cross_registry_evidence", ADMIN,
+            ("2025-01-01", "2027-01-01"), registration="CDM:1234",
+        )
+    )  # fmt: skip
+    ok(step(registry, "c1/issue", project_id, "approve_issuance", ADMIN, documents=()))
+    assert held(ledger, "SOLAR-GH") == 1_000 - 50 - 20
+
+
+def test_a_removal_project_contributes_to_the_buffer_and_a_reversal_cancels_from_it(
+    registry: ProjectRegistry, ledger: Ledger
+) -> None:
+    forest = solar(
+        "VCS-2001", standard="VCS", category="removal", name="Mau Forest restoration",
+        host_country="KE", methodology="AR-ACM0003", proponent_account_id="FOREST-CO",
+        risk_rating="0.15",
+    )  # fmt: skip
+    project_id = registered(registry, forest, ("2020-01-01", "2050-01-01"))
+    verified(registry, project_id, ("2020-01-01", "2021-01-01"), 1_001, "c1")
+    issued = ok(step(registry, "c1/issue", project_id, "approve_issuance", ADMIN, documents=()))
+    assert issued.outcome["buffer_t"] == 151  # 15% of 1,001 rounded up
+    assert held(ledger, "VERRA-BUFFER") == 151 and held(ledger, "FOREST-CO") == 850
+    reversal = step(registry, "fire", project_id, "record_reversal", ADMIN, quantity_t=100)
+    assert ok(reversal).outcome["buffer_account_id"] == "VERRA-BUFFER"
+    assert held(ledger, "VERRA-BUFFER") == 51
+    assert held(ledger, "VERRA-BUFFER", "cancelled") == 100
+    before = every_table(ledger)
+    too_much = step(registry, "fire-2", project_id, "record_reversal", ADMIN, quantity_t=52)
+    assert too_much.codes[0] == "E_LEDGER_REFUSED"
+    assert every_table(ledger) == before
+    assert registry.verify() == [] and ledger.verify().ok
+
+
+def test_a_risk_rating_above_the_standards_maximum_is_refused(registry: ProjectRegistry) -> None:
+    too_risky = solar("VCS-9", standard="VCS", category="removal", risk_rating="0.65")
+    assert registry.create("r", too_risky, "pp").codes == ["E_RISK_RATING_ABOVE_MAXIMUM"]
+
+
+def test_a_refused_ledger_batch_refuses_the_approval_and_keeps_the_report_verified(
+    registry: ProjectRegistry, ledger: Ledger
+) -> None:
+    project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))
+    verified(registry, project_id, ("2026-01-01", "2027-01-01"), 1_000, "c1")
+    assert ledger.submit(FreezeAccount("freeze", "SOLAR-GH", "sanctions screening")).accepted
+    before = every_table(ledger)
+    refused = step(registry, "c1/issue", project_id, "approve_issuance", ADMIN, documents=())
+    assert refused.codes[0] == "E_LEDGER_REFUSED" and "E_ACCOUNT_FROZEN" in refused.codes
+    assert every_table(ledger) == before
+    assert registry.project(project_id)["state"] == "verified"  # type: ignore[index]
+
+
+def test_a_missing_programme_account_is_named(registry: ProjectRegistry, ledger: Ledger) -> None:
+    project = solar("CCER-1", standard="CCER", host_country="CN", proponent_account_id="SOLAR-GH")
+    project_id = registered(registry, project, ("2026-01-01", "2036-01-01"))
+    verified(registry, project_id, ("2026-01-01", "2027-01-01"), 10, "c1")
+    refused = step(registry, "c1/issue", project_id, "approve_issuance", ADMIN, documents=())
+    assert refused.codes == ["E_PROGRAMME_ACCOUNT_MISSING"]
+    assert "issuance" in refused.failures[0].message and "CCER" in refused.failures[0].message
+
+
+def test_a_repeated_request_returns_the_original_outcome_and_writes_nothing(
+    registry: ProjectRegistry, ledger: Ledger
+) -> None:
+    project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))
+    verified(registry, project_id, ("2026-01-01", "2027-01-01"), 1_000, "c1")
+    first = ok(step(registry, "c1/issue", project_id, "approve_issuance", ADMIN, documents=()))
+    before = every_table(ledger)
+    again = ok(step(registry, "c1/issue", project_id, "approve_issuance", ADMIN, documents=()))
+    assert again.duplicate and again.event_seq == first.event_seq
+    assert again.outcome == first.outcome
+    assert every_table(ledger) == before
+    other = step(registry, "c1/issue", project_id, "complete", ADMIN, documents=())
+    assert other.codes == ["E_REQUEST_ID_REUSED"]
+    assert every_table(ledger) == before
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"project_id": "bad id with spaces"}, "E_PROJECT_ID_INVALID"),
+        ({"standard": "NOPE"}, "E_STANDARD_UNKNOWN"),
+        ({"category": "vibes"}, "E_CATEGORY_UNKNOWN"),
+        ({"host_country": "XX"}, "E_HOST_COUNTRY_UNKNOWN"),
+        ({"name": "  "}, "E_NAME_EMPTY"),
+        ({"location": "x" * 501}, "E_PARTICULAR_INVALID"),
+        ({"other_registrations": ("CDM:1", "CDM:1")}, "E_REGISTRATION_INVALID"),
+        ({"risk_rating": "lots"}, "E_RISK_RATING_INVALID"),
+        ({"proponent_account_id": "NOBODY"}, "E_PROPONENT_ACCOUNT_UNKNOWN"),
+    ],
+)
+def test_bad_particulars_are_refused_with_their_code_and_change_nothing(
+    registry: ProjectRegistry, ledger: Ledger, overrides: dict[str, Any], code: str
+) -> None:
+    before = every_table(ledger)
+    outcome = registry.create("create", solar(**overrides), "pp")
+    assert outcome.codes == [code]
+    assert every_table(ledger) == before
+
+
+def test_unknown_projects_actions_and_request_ids_are_refused(registry: ProjectRegistry) -> None:
+    assert step(registry, "x", "NOPE", "list", PROPONENT).codes == ["E_PROJECT_UNKNOWN"]
+    project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))
+    assert step(registry, "y", project_id, "dance", PROPONENT).codes == ["E_ACTION_UNKNOWN"]
+    assert step(registry, "", project_id, "complete", ADMIN).codes == ["E_REQUEST_ID_INVALID"]
+    assert registry.create("z", solar(), "pp").codes == ["E_PROJECT_EXISTS"]
+
+
+def test_act_many_is_all_or_nothing(registry: ProjectRegistry, ledger: Ledger) -> None:
+    project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))
+    before = every_table(ledger)
+    requests = [
+        ("m1", ProjectRequest(project_id, "submit_monitoring_report", "pp", PROPONENT, DOC,
+                              ("2026-01-01", "2027-01-01"), 100)),
+        ("m2", ProjectRequest(project_id, "verify", "vvb", VVB, DOC, quantity_t=101)),
+    ]  # fmt: skip
+    outcomes = registry.act_many(requests)
+    assert outcomes[-1].codes == ["E_VERIFIED_EXCEEDS_CLAIMED"]
+    assert every_table(ledger) == before
+    fixed = [requests[0], ("m2", ProjectRequest(project_id, "verify", "vvb", VVB, DOC, None, 100))]
+    assert all(outcome.accepted for outcome in registry.act_many(fixed))
+    assert registry.project(project_id)["state"] == "verified"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("statement", "problem"),
+    [
+        ("UPDATE projects SET state = 'completed'", "state"),
+        ("UPDATE monitoring_reports SET claimed_t = 5", "monitoring reports"),
+        ("UPDATE project_events SET event_hash = 'ab' WHERE event_seq = 2", "hash"),
+        ("DELETE FROM project_events WHERE event_seq = 3", "missing"),
+    ],
+)
+def test_verify_names_a_hand_altered_project_row(
+    registry: ProjectRegistry, ledger: Ledger, statement: str, problem: str
+) -> None:
+    project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))
+    verified(registry, project_id, ("2026-01-01", "2027-01-01"), 1_000, "c1")
+    assert registry.verify() == []
+    ledger.store.begin_write()
+    ledger.store.execute(statement)
+    ledger.store.commit()
+    problems = registry.verify()
+    assert problems and any(problem in text for text in problems), problems
