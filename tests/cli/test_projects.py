@@ -109,3 +109,14 @@ def test_verify_fails_naming_the_projects_after_a_hand_altered_project_row(
     report = invoke("verify", "--db", database_url, "--json")
     assert report.exit_code == 1
     assert "projects" in report.stdout and "Coal Park" in report.stdout
+
+
+def test_calculate_shows_every_term_and_refuses_unknown_inputs() -> None:
+    record = invoke_json(
+        "project", "calculate", "ACM0002",
+        "--input", "net_electricity_mwh=12000", "--input", "grid_emission_factor_t_per_mwh=0.8",
+    )  # fmt: skip
+    assert record["claimable_t"] == 9_600 and "baseline_emissions_t" in record["terms"]
+    refused = invoke("project", "calculate", "ACM0002", "--input", "sunshine=5")
+    assert refused.exit_code == EXIT_USAGE and "E_MONITORING_DATA_INVALID" in refused.output
+    assert invoke("project", "calculate", "ACM0002", "--input", "nonsense").exit_code == EXIT_USAGE

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from carbonex.ledger import FreezeAccount, Ledger, OpenAccount
+from carbonex.ledger import FreezeAccount, Ledger
 from carbonex.projects.events import ProjectRequest
 from carbonex.projects.registry import ProjectOutcome, ProjectParticulars, ProjectRegistry
 
@@ -30,23 +30,6 @@ def every_table(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
         )
         for table in tables
     }
-
-
-@pytest.fixture
-def registry(ledger: Ledger) -> ProjectRegistry:
-    opened = ledger.submit_many(
-        [
-            OpenAccount("o1", "A64-ISSUANCE", "issuance", "A6.4 mechanism registry", "A64M"),
-            OpenAccount("o2", "SOLAR-GH", "company_holding", "Solar Ghana Ltd", "A64M"),
-            OpenAccount("o3", "ADAPTATION-FUND", "share_of_proceeds", "Adaptation Fund"),
-            OpenAccount("o4", "OMGE", "omge_cancellation", "OMGE cancellation", "A64M"),
-            OpenAccount("o5", "VERRA-ISSUANCE", "issuance", "Verra registry", "VERRA"),
-            OpenAccount("o6", "VERRA-BUFFER", "buffer_pool", "AFOLU pooled buffer", "VERRA"),
-            OpenAccount("o7", "FOREST-CO", "company_holding", "Forest Co", "VERRA"),
-        ]
-    )
-    assert all(outcome.accepted for outcome in opened)
-    return ProjectRegistry(ledger)
 
 
 def ok(outcome: ProjectOutcome) -> ProjectOutcome:

@@ -2,15 +2,15 @@
 
 import: a synthetic Verra VCU export in the real format (the header of the public export, both
 quoting rules, 13-field serials) imported into a fresh SQLite ledger: `import_rows_per_s`.
-issuance: verified quantities computed with the grid-electricity calculator (ACM0002), split
-under the Article 6.4 deductions and issued as one ledger batch each (issue, proponent, share of
-proceeds, OMGE cancellation): `issuances_per_s`.
+issuance: end to end through the project registry: a monitoring report whose claim the
+grid-electricity calculator (ACM0002) computes, its verification, and the approval that issues
+the verified quantity with the Article 6.4 deductions (issue, proponent, share of proceeds, OMGE
+cancellation) in the same transaction: `issuances_per_s`.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import tempfile
 import time
 from decimal import Decimal
@@ -18,14 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from carbonex.bench.common import machine_fields, peak_rss_mb, rate_per_s
-from carbonex.catalog.standards import default_project_catalog
 from carbonex.imports.verra import import_verra
-from carbonex.ledger import Ledger, OpenAccount, Refused, UnitAttributes
-from carbonex.projects.issuance import IssuanceAccounts, issue_verified
+from carbonex.ledger import Ledger, OpenAccount
+from carbonex.projects.events import ProjectRequest
 from carbonex.projects.methodologies import grid_electricity
+from carbonex.projects.registry import ProjectOutcome, ProjectParticulars, ProjectRegistry
 
 IMPORT_ROWS = 50_000
-ISSUANCES = 5_000
+ISSUANCES = 2_000
+BENCH_PROJECTS_PER_BATCH = 200
+BENCH_ISSUANCES_PER_BATCH = 100
+BENCH_DOCUMENTS = (("report.pdf", "0" * 64),)
+PROPONENT, VVB = "project_proponent", "validation_verification_body"
+ADMINISTRATOR = "standard_administrator"
 ROWS_PER_BATCH_SERIAL_GAP = 7
 VERRA_HEADER = (
     "Issuance Date",
@@ -110,55 +115,102 @@ def run_import(*, scale: float = 1.0, **_options: Any) -> dict[str, Any]:
     } | machine_fields()
 
 
-A64_ACCOUNTS = IssuanceAccounts(
-    issuance_account_id="A64-ISSUANCE",
-    proponent_account_id="PROPONENT",
-    deduction_account_ids={"share_of_proceeds": "ADAPTATION-FUND", "omge": "OMGE"},
-)
-
-
 def _open_accounts(ledger: Ledger) -> None:
-    ledger.submit_many(
+    outcomes = ledger.submit_many(
         [
             OpenAccount("o1", "A64-ISSUANCE", "issuance", "A6.4 mechanism registry", "A64M"),
             OpenAccount("o2", "PROPONENT", "company_holding", "Proponent"),
             OpenAccount("o3", "ADAPTATION-FUND", "share_of_proceeds", "Adaptation Fund"),
-            OpenAccount("o4", "OMGE", "omge_cancellation", "OMGE cancellation"),
+            OpenAccount("o4", "OMGE", "omge_cancellation", "OMGE cancellation", "A64M"),
         ]
     )
+    if not all(outcome.accepted for outcome in outcomes):
+        raise RuntimeError(f"bench setup refused: {outcomes}")
+
+
+def _register_projects(registry: ProjectRegistry, count: int) -> list[str]:
+    """`count` registered A6.4 projects (not timed)."""
+    project_ids = [f"A64-{number:05d}" for number in range(count)]
+    for first in range(0, count, BENCH_PROJECTS_PER_BATCH):
+        requests: list[tuple[str, ProjectRequest]] = []
+        for project_id in project_ids[first : first + BENCH_PROJECTS_PER_BATCH]:
+            details = ProjectParticulars(
+                project_id, "A6.4M", "avoidance", f"Solar {project_id}", "GH", "ACM0002",
+                "PROPONENT",
+            ).details()  # fmt: skip
+            requests.append((f"{project_id}/create", ProjectRequest(
+                project_id, "create", "pp", PROPONENT, details=details)))  # fmt: skip
+            for action, role, period in (
+                ("list", PROPONENT, None),
+                ("validate", VVB, None),
+                ("register", ADMINISTRATOR, ("2026-01-01", "2031-01-01")),
+            ):
+                request = ProjectRequest(project_id, action, "x", role, BENCH_DOCUMENTS, period)
+                requests.append((f"{project_id}/{action}", request))
+        _all_accepted(registry.act_many(requests))
+    return project_ids
+
+
+def _all_accepted(outcomes: list[ProjectOutcome]) -> int:
+    refused = [outcome for outcome in outcomes if not outcome.accepted]
+    if refused:
+        raise RuntimeError(f"bench request refused: {refused[0]}")
+    return len(outcomes)
+
+
+def _cycle(project_id: str, number: int) -> list[tuple[str, ProjectRequest]]:
+    """Monitoring report (claimed by the ACM0002 calculator), verification, approval."""
+    result = grid_electricity(Decimal(10_000 + number), Decimal("0.8765"))
+    claimed_t = result.credited_t
+    period = ("2026-01-01", "2027-01-01")
+    return [
+        (f"{project_id}/mr", ProjectRequest(project_id, "submit_monitoring_report", "pp",
+                                            PROPONENT, BENCH_DOCUMENTS, period, claimed_t)),
+        (f"{project_id}/verify", ProjectRequest(project_id, "verify", "vvb", VVB,
+                                                BENCH_DOCUMENTS, None, claimed_t)),
+        (f"{project_id}/approve", ProjectRequest(project_id, "approve_issuance", "admin",
+                                                 ADMINISTRATOR)),
+    ]  # fmt: skip
+
+
+def _timed_issuances(registry: ProjectRegistry, project_ids: list[str], batched: bool) -> float:
+    started = time.perf_counter()
+    if batched:
+        for first in range(0, len(project_ids), BENCH_ISSUANCES_PER_BATCH):
+            group = project_ids[first : first + BENCH_ISSUANCES_PER_BATCH]
+            requests = [r for n, p in enumerate(group, first) for r in _cycle(p, n)]
+            _all_accepted(registry.act_many(requests))
+    else:
+        for number, project_id in enumerate(project_ids):
+            for request_id, request in _cycle(project_id, number):
+                _all_accepted([registry.act(request_id, request)])
+    return time.perf_counter() - started
 
 
 def run_issuance(*, scale: float = 1.0, **_options: Any) -> dict[str, Any]:
+    """End to end through the project registry: for each of `ISSUANCES` registered projects a
+    monitoring report, its verification and the approved issuance with A6.4 deductions.
+    `issuances_per_s`: cycles submitted BENCH_ISSUANCES_PER_BATCH at a time (one transaction
+    each); `issuances_per_s_one_request_per_commit`: every request its own transaction."""
     count = max(5, round(ISSUANCES * scale))
-    deductions = default_project_catalog().deductions["A6.4M"]
-    refused = 0
-    with (
-        tempfile.TemporaryDirectory(prefix="carbonex-bench-issuance-") as name,
-        Ledger.open(str(Path(name) / "issuance.db")) as ledger,
-    ):
-        _open_accounts(ledger)
-        started = time.perf_counter()
-        for number in range(count):
-            result = grid_electricity(Decimal(10_000 + number), Decimal("0.8765"))
-            attributes = UnitAttributes(
-                "A6.4ER",
-                "Article 6.4 mechanism",
-                f"A64-{number % 200:04d}",
-                dt.date(2026, 1, 1),
-                dt.date(2026, 12, 31),
-                "GH",
-                "ACM0002",
+    figures: dict[str, Any] = {"issuances": count}
+    for batched, field in ((True, "issuances_per_s"),
+                           (False, "issuances_per_s_one_request_per_commit")):  # fmt: skip
+        with (
+            tempfile.TemporaryDirectory(prefix="carbonex-bench-issuance-") as name,
+            Ledger.open(str(Path(name) / "issuance.db")) as ledger,
+        ):
+            _open_accounts(ledger)
+            registry = ProjectRegistry(ledger)
+            project_ids = _register_projects(registry, count)
+            seconds = _timed_issuances(registry, project_ids, batched)
+            figures[field] = rate_per_s(count, seconds)
+            issued = ledger.summary()["totals"]["issued"]
+            figures["issuance_verified"] = (
+                figures.get("issuance_verified", True)
+                and ledger.verify().ok
+                and registry.verify() == []
+                and issued
+                == sum(_cycle(p, n)[1][1].quantity_t or 0 for n, p in enumerate(project_ids))
             )
-            split_and_outcome = issue_verified(
-                ledger, f"req-{number}", attributes, result.credited_t, deductions, A64_ACCOUNTS
-            )
-            refused += isinstance(split_and_outcome[1], Refused)
-        seconds = time.perf_counter() - started
-        verified = ledger.verify().ok
-    return {
-        "issuances": count,
-        "issuance_seconds": round(seconds, 3),
-        "issuances_per_s": rate_per_s(count - refused, seconds),
-        "issuances_refused": refused,
-        "issuance_verified": verified,
-    } | machine_fields()
+    return figures | {"peak_rss_mb": peak_rss_mb()} | machine_fields()

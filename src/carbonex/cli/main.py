@@ -6,6 +6,8 @@ carbonex hold place|release|consume
 carbonex batch FILE
 carbonex holdings | blocks | statement | provenance | journal | summary | verify
 carbonex project create|act|show|list
+carbonex report double-issuance
+carbonex inclusion record|verify|reject|points|aggregate|contributions|history|factors
 carbonex bench SUITE
 carbonex demo
 """
@@ -23,7 +25,9 @@ from carbonex.cli.bench import bench
 from carbonex.cli.demo import demo
 from carbonex.cli.holds import hold_app
 from carbonex.cli.imports import import_app
+from carbonex.cli.inclusion import inclusion_app
 from carbonex.cli.projects import project_app
+from carbonex.cli.reports import report_app
 from carbonex.cli.verification import verify
 
 app = typer.Typer(
@@ -37,6 +41,8 @@ app.add_typer(account_app, name="account")
 app.add_typer(hold_app, name="hold")
 app.add_typer(import_app, name="import")
 app.add_typer(project_app, name="project")
+app.add_typer(inclusion_app, name="inclusion")
+app.add_typer(report_app, name="report")
 for command in (
     units.issue,
     units.transfer,

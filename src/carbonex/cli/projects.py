@@ -19,10 +19,12 @@ from typing import Annotated, Any
 
 import typer
 
+from carbonex.catalog.standards import default_project_catalog
 from carbonex.cli import render
 from carbonex.cli.exits import EXIT_REFUSED, not_found, usage_error
 from carbonex.cli.options import DEFAULT_PAGE_SIZE, DatabaseOption, JsonOption, LimitOption
 from carbonex.cli.session import open_ledger
+from carbonex.projects.calculation import CalculationError, calculate
 from carbonex.projects.events import ProjectRequest
 from carbonex.projects.lifecycle import Action, Role
 from carbonex.projects.registry import ProjectOutcome, ProjectParticulars, ProjectRegistry
@@ -66,6 +68,26 @@ HISTORY_COLUMNS: list[render.Column] = [
     ("actor", "actor"),
     ("detail", "detail"),
 ]
+
+
+MonitoredOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input",
+        help="Monitored value NAME=DECIMAL for the methodology's calculator (repeatable), "
+        "e.g. net_electricity_mwh=12000.",
+    ),
+]
+
+
+def _inputs(pairs: list[str] | None) -> dict[str, str]:
+    inputs: dict[str, str] = {}
+    for text in pairs or []:
+        name, separator, value = text.partition("=")
+        if not separator or not name.strip():
+            usage_error(f"--input takes NAME=VALUE, got {text!r}")
+        inputs[name.strip()] = value.strip()
+    return inputs
 
 
 def _request_id(request_id: str | None) -> str:
@@ -188,15 +210,17 @@ def act(
     registration: Annotated[
         str | None, typer.Option("--registration", help="The other registration evidenced.")
     ] = None,
+    monitored: MonitoredOption = None,
     request_id: RequestIdOption = None,
     database: DatabaseOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Take one step of the project cycle (approve_issuance issues the verified units)."""
     documents = _documents(document or [], document_hash or [])
+    details = {"inputs": _inputs(monitored)} if monitored else None
     request = ProjectRequest(
         project_id, action.value, actor, role.value, documents, _period(period), quantity,
-        registration,
+        registration, details,
     )  # fmt: skip
     with open_ledger(database) as ledger:
         outcome = ProjectRegistry(ledger).act(_request_id(request_id), request)
@@ -263,3 +287,22 @@ def list_projects(
         render.json_document(records)
     else:
         render.print_table(render.records_table("Projects", PROJECT_COLUMNS, records))
+
+
+@project_app.command("calculate")
+def calculate_command(
+    methodology: Annotated[str, typer.Argument(help="Methodology code, e.g. ACM0002.")],
+    monitored: MonitoredOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run monitored data through a methodology's calculator and show every term."""
+    try:
+        _claimable_t, record = calculate(default_project_catalog(), methodology, _inputs(monitored))
+    except CalculationError as error:
+        usage_error(f"{error.code}: {error}")
+    if as_json:
+        render.json_document(record)
+        return
+    title = f"{record['methodology']} ({record['calculator']})"
+    render.print_table(render.key_value_table(title, record["inputs"] | record["terms"]))
+    render.line(f"The data support {record['claimable_t']:,} t", style="green bold")

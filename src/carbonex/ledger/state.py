@@ -20,7 +20,7 @@ from carbonex.ledger.effects import (
     hold_from_effect,
 )
 from carbonex.ledger.journal import JournalRow, decode_payload
-from carbonex.ledger.limits import CATCH_UP_ENTRIES_MAX
+from carbonex.ledger.limits import CATCH_UP_ENTRIES_MAX, UNFLUSHED_BLOCKS_SCAN_MAX
 from carbonex.ledger.model import FINAL_STATES, Account, Block, Hold, UnitAttributes
 from carbonex.ledger.ports import PendingEntry, PendingWrite, StateLoader
 
@@ -37,6 +37,11 @@ class LedgerState:
         self.blocks: dict[int, Block] = {}
         self.attributes: dict[str, UnitAttributes] = {}
         self.holds: dict[str, Hold | None] = {}
+        self.last_issued_serial: dict[str, int] = {}
+        self.unflushed_blocks: dict[int, Block | None] = {}
+        """Block id -> its latest version (None: merged away) since the last flush: what the
+        store's block rows do not show yet."""
+        """Serial space -> its highest issued serial, once loaded; kept current by `apply`."""
         self.pending: list[PendingEntry] = []
         self.pending_commands: dict[str, JournalRow] = {}
         self.head_known = False
@@ -71,6 +76,7 @@ class LedgerState:
         self.next_block_id = head.next_block_id
         self.next_issuance_id = head.next_issuance_id
         self.first_new_block_id = head.next_block_id
+        self.unflushed_blocks = {}  # caught-up entries are committed: the store has them
 
     def flush(self) -> None:
         pending = self.take_pending()
@@ -79,6 +85,7 @@ class LedgerState:
 
     def take_pending(self) -> PendingWrite | None:
         """The writes queued since the last flush, handed over (and forgotten here)."""
+        self.unflushed_blocks = {}
         if not self.pending:
             return None
         pending = PendingWrite(
@@ -116,14 +123,36 @@ class LedgerState:
         return blocks
 
     def blocks_overlapping(self, space: str, first: int, last: int) -> list[Block]:
-        self.flush()
+        """Blocks holding any of `first`..`last`, in serial order: the store's rows, corrected by
+        the blocks changed since the last flush (flushing only when those grow many, so that
+        commands naming serials do not each cost a write)."""
+        if len(self.unflushed_blocks) > UNFLUSHED_BLOCKS_SCAN_MAX:
+            self.flush()
+        changed = self.unflushed_blocks
         found = self.loader.load_blocks_overlapping(space, first, last)
-        return [self.blocks.get(block.block_id, block) for block in found]
+        blocks = [
+            self.blocks.get(block.block_id, block)
+            for block in found
+            if block.block_id not in changed
+        ]
+        if not changed:
+            return blocks
+        for block in changed.values():
+            if (
+                block is not None
+                and block.serial_space == space
+                and block.first_serial <= last
+                and block.last_serial >= first
+            ):
+                blocks.append(block)
+        blocks.sort(key=lambda block: block.first_serial)
+        return blocks
 
     def unit_attributes(self, attributes_id: str) -> UnitAttributes:
         attributes = self.attributes.get(attributes_id)
         if attributes is None:
-            self.flush()
+            # No flush first: attributes written in this process are applied to the cache when
+            # emitted, so a pending row is never what this lookup is missing.
             attributes = self.loader.load_attributes(attributes_id)
             if attributes is None:
                 raise LookupError(f"attributes {attributes_id} are referenced but not stored")
@@ -133,8 +162,7 @@ class LedgerState:
     def attributes_known(self, attributes_id: str) -> bool:
         if attributes_id in self.attributes:
             return True
-        self.flush()
-        attributes = self.loader.load_attributes(attributes_id)
+        attributes = self.loader.load_attributes(attributes_id)  # no flush: see above
         if attributes is not None:
             self.attributes[attributes_id] = attributes
         return attributes is not None
@@ -149,12 +177,17 @@ class LedgerState:
         return [b for b in self.active_blocks(hold.account_id) if b.hold_id == hold.hold_id]
 
     def overlapping_issuance(self, space: str, first: int, last: int) -> int | None:
+        if first > self.max_issued_serial(space):
+            return None  # past every issued serial: nothing to overlap, no query needed
         self.flush()
         return self.loader.find_overlapping_issuance(space, first, last)
 
     def max_issued_serial(self, space: str) -> int:
-        self.flush()
-        return self.loader.max_issued_serial(space)
+        known_last = self.last_issued_serial.get(space)
+        if known_last is None:
+            self.flush()
+            known_last = self.last_issued_serial[space] = self.loader.max_issued_serial(space)
+        return known_last
 
     def committed_journal_row(self, command_id: str) -> JournalRow | None:
         """The journal row of a command id, looked up whatever the optimistic setting."""
@@ -190,15 +223,21 @@ class LedgerState:
             self.put_block(block_from_effect(effect))
         elif tag == "unblock":
             self._drop_block(effect[1])
+            self.unflushed_blocks[effect[1]] = None
         elif tag == "account":
             self.accounts[effect[1]] = account_from_effect(effect)
         elif tag == "hold":
             self.holds[effect[1]] = hold_from_effect(effect)
         elif tag == "attributes":
             self.attributes[effect[1]] = UnitAttributes.from_record(effect[2])
+        elif tag == "issuance":
+            space, last = effect[2], effect[4]
+            if space in self.last_issued_serial and last > self.last_issued_serial[space]:
+                self.last_issued_serial[space] = last
 
     def put_block(self, block: Block) -> Effect:
         """Write a block into the cache and return its effect."""
+        self.unflushed_blocks[block.block_id] = block
         old = self.blocks.get(block.block_id)
         if (
             old is not None

@@ -27,6 +27,7 @@ from carbonex.catalog.standards import ProjectCatalog, default_project_catalog
 from carbonex.ledger import Ledger, Transaction
 from carbonex.ledger.journal import GENESIS_HASH
 from carbonex.projects import programme, queries
+from carbonex.projects.calculation import CalculationError, calculate
 from carbonex.projects.events import (
     CREATE,
     ProjectRequest,
@@ -48,6 +49,7 @@ PROJECT_EVENTS_MAX = 10_000
 """A project's history is replayed on every action; a cycle adds about four events a year."""
 PROJECT_REQUESTS_MAX = 1_000
 """Requests in one all-or-nothing `act_many` call."""
+PROJECT_CACHE_MAX = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +126,23 @@ def _fail(code: str, message: str) -> list[ProjectFailure]:
     return [ProjectFailure(code, message)]
 
 
+@dataclass(frozen=True, slots=True)
+class CachedProject:
+    last_event_seq: int
+    project: Project
+    particulars: Mapping[str, Any]
+
+
 class ProjectRegistry:
     def __init__(self, ledger: Ledger, catalog: ProjectCatalog | None = None) -> None:
         self.ledger = ledger
         self.catalog = catalog or default_project_catalog()
+        # Committed projects as last seen, so an action need not replay the whole history: an
+        # entry is used only while the projects row still names its last event (another
+        # process may have moved on), and it is filled only from committed rows or after a
+        # commit (`_pending`: what the current transaction changed).
+        self._cache: dict[str, CachedProject] = {}
+        self._pending: dict[str, CachedProject] = {}
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -145,7 +160,21 @@ class ProjectRegistry:
 
     def act(self, request_id: str, request: ProjectRequest) -> ProjectOutcome:
         """One project action in its own transaction."""
-        return self.ledger.transact(lambda tx: self._one(tx, request_id, request))
+
+        def work(tx: Transaction) -> tuple[ProjectOutcome, bool]:
+            self._pending = {}
+            return self._one(tx, request_id, request)
+
+        outcome = self.ledger.transact(work)
+        self._committed(outcome.accepted and not outcome.duplicate)
+        return outcome
+
+    def _committed(self, kept: bool) -> None:
+        if kept:
+            if len(self._cache) + len(self._pending) > PROJECT_CACHE_MAX:
+                self._cache.clear()
+            self._cache.update(self._pending)
+        self._pending = {}
 
     def act_many(self, requests: Sequence[tuple[str, ProjectRequest]]) -> list[ProjectOutcome]:
         """Several actions, all or nothing, in one transaction (bulk loads, benchmarks).
@@ -155,6 +184,7 @@ class ProjectRegistry:
             return [ProjectOutcome("", "", failures=tuple(_fail("E_BATCH_SIZE", message)))]
 
         def work(tx: Transaction) -> tuple[list[ProjectOutcome], bool]:
+            self._pending = {}
             outcomes: list[ProjectOutcome] = []
             for request_id, request in requests:
                 outcome, _keep = self._one(tx, request_id, request)
@@ -163,7 +193,9 @@ class ProjectRegistry:
                     return outcomes, False
             return outcomes, True
 
-        return self.ledger.transact(work)
+        outcomes = self.ledger.transact(work)
+        self._committed(all(outcome.accepted for outcome in outcomes))
+        return outcomes
 
     def _one(
         self, tx: Transaction, request_id: str, request: ProjectRequest
@@ -171,12 +203,14 @@ class ProjectRegistry:
         refused = self._check_request(tx.store, request_id, request)
         if refused is not None:
             return refused, False
-        project = load_project(tx.store, request.project_id, self.catalog)
-        failures, after, outcome = self._decide(tx, project, request)
+        cached = self._load(tx.store, request.project_id)
+        failures, after, outcome = self._decide(tx, cached, request)
         if failures or after is None:
             return ProjectOutcome(request_id, request.project_id, failures=tuple(failures)), False
         event_seq = self._append(tx, request_id, request, outcome)
         _write_projection(tx.store, event_seq, request, after, outcome)
+        particulars = cached.particulars if cached else dict(request.details or {})
+        self._pending[request.project_id] = CachedProject(event_seq, after, particulars)
         result = ProjectOutcome(
             request_id, request.project_id, event_seq, after.state.value, outcome
         )
@@ -210,28 +244,70 @@ class ProjectRegistry:
             duplicate=True,
         )
 
+    def _load(self, store: SqlStore, project_id: str) -> CachedProject | None:
+        """The project as this transaction sees it: changed here, cached, or replayed."""
+        pending = self._pending.get(project_id)
+        if pending is not None:
+            return pending
+        row = store.query_one(
+            "SELECT last_event_seq FROM projects WHERE project_id = ?", (project_id,)
+        )
+        cached = self._cache.get(project_id)
+        if row is not None and cached is not None and cached.last_event_seq == row[0]:
+            return cached
+        project = load_project(store, project_id, self.catalog)
+        if project is None or row is None:
+            return None
+        loaded = CachedProject(int(row[0]), project, _particulars_of(store, project_id))
+        # Read from committed rows only: had this transaction touched the project, it would be
+        # in `_pending`.
+        self._cache[project_id] = loaded
+        return loaded
+
     def _decide(
-        self, tx: Transaction, project: Project | None, request: ProjectRequest
+        self, tx: Transaction, cached: CachedProject | None, request: ProjectRequest
     ) -> Decision:
+        project = cached.project if cached else None
         if request.action == CREATE:
             return self._decide_create(tx.store, project, request)
-        if project is None:
+        if cached is None or project is None:
             return _fail("E_PROJECT_UNKNOWN", f"no project '{request.project_id}'"), None, {}
         try:
             action = Action(request.action)
             Role(request.role)
         except ValueError:
             return _fail("E_ACTION_UNKNOWN", f"unknown action or role in {request}"), None, {}
+        if request.details is not None and action is not Action.SUBMIT_MONITORING:
+            return _fail("E_DETAILS_INVALID", f"'{action}' takes no details"), None, {}
         result = apply_request(project, request, tx.now)
         if result.project is None:
             failures = [ProjectFailure(f.code.value, f.message) for f in result.failures]
             return failures, None, {}
-        details = _particulars_of(tx.store, request.project_id)
+        details = cached.particulars
         if action is Action.APPROVE_ISSUANCE:
             return programme.issue(tx, self.catalog, project, result.project, details, request)
         if action is Action.RECORD_REVERSAL:
             return programme.reverse(tx, project, result.project, request)
+        if action is Action.SUBMIT_MONITORING and request.details is not None:
+            return self._decide_calculation(details, request, result.project)
         return [], result.project, {}
+
+    def _decide_calculation(
+        self, particulars: Mapping[str, Any], request: ProjectRequest, project: Project
+    ) -> Decision:
+        """A report that carries its monitored data: the claim may not exceed what the
+        methodology's calculator makes of them."""
+        inputs = (request.details or {}).get("inputs")
+        if set(request.details or {}) != {"inputs"} or not isinstance(inputs, Mapping):
+            return _fail("E_DETAILS_INVALID", "a report's details are {'inputs': {...}}"), None, {}
+        try:
+            claimable_t, record = calculate(self.catalog, particulars["methodology"], inputs)
+        except CalculationError as error:
+            return _fail(error.code, str(error)), None, {}
+        if (request.quantity_t or 0) > claimable_t:
+            message = f"claimed {request.quantity_t} t; the monitored data support {claimable_t} t"
+            return _fail("E_CLAIM_EXCEEDS_CALCULATION", message), None, {}
+        return [], project, {"calculation": record}
 
     def _decide_create(
         self, store: SqlStore, existing: Project | None, request: ProjectRequest
