@@ -10,6 +10,8 @@ carbonex report double-issuance
 carbonex inclusion record|verify|reject|points|aggregate|contributions|history|factors
 carbonex bench SUITE
 carbonex demo
+carbonex serve [--host --port --workers --db]
+carbonex user add|api-key
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from carbonex.cli.imports import import_app
 from carbonex.cli.inclusion import inclusion_app
 from carbonex.cli.projects import project_app
 from carbonex.cli.reports import report_app
+from carbonex.cli.service import serve, user_app
 from carbonex.cli.verification import verify
 
 app = typer.Typer(
@@ -43,6 +46,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(project_app, name="project")
 app.add_typer(inclusion_app, name="inclusion")
 app.add_typer(report_app, name="report")
+app.add_typer(user_app, name="user")
 for command in (
     units.issue,
     units.transfer,
@@ -61,6 +65,7 @@ for command in (
     verify,
     bench,
     demo,
+    serve,
 ):
     app.command()(command)
 

@@ -206,6 +206,10 @@ class Transaction:
         self.catalog = ledger.catalog
         self.now = now
 
+    def submit(self, command: Command) -> Outcome:
+        """One command within the transaction; on a refusal the caller should not keep it."""
+        return execute(self._ledger.state, self.catalog, command, self.now)
+
     def submit_batch(self, commands: Sequence[Command]) -> Refused | list[Accepted]:
         """All or nothing within the transaction; on a refusal the caller should not keep it."""
         refusal = check_batch_size(commands)

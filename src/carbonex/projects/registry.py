@@ -169,6 +169,29 @@ class ProjectRegistry:
         self._committed(outcome.accepted and not outcome.duplicate)
         return outcome
 
+    def preview(self, request: ProjectRequest) -> list[ProjectFailure]:
+        """What the state machine would say to `request` now (no ledger, nothing written): for
+        requests that wait for a second person, so a hopeless one is refused at once."""
+
+        def check(store: SqlStore) -> list[ProjectFailure]:
+            cached = self._load(store, request.project_id)
+            if cached is None:
+                return _fail("E_PROJECT_UNKNOWN", f"no project '{request.project_id}'")
+            result = apply_request(cached.project, request, self.ledger.clock())
+            return [ProjectFailure(f.code.value, f.message) for f in result.failures]
+
+        return self.ledger.read(check)
+
+    def act_within(
+        self, tx: Transaction, request_id: str, request: ProjectRequest
+    ) -> ProjectOutcome:
+        """One action inside a transaction the caller owns (and commits or rolls back); the
+        caller must not keep the transaction when the outcome is refused."""
+        self._pending = {}
+        outcome, _keep = self._one(tx, request_id, request)
+        self._pending = {}  # not cached: the caller's transaction may still roll back
+        return outcome
+
     def _committed(self, kept: bool) -> None:
         if kept:
             if len(self._cache) + len(self._pending) > PROJECT_CACHE_MAX:

@@ -1,0 +1,1 @@
+"""The Carbonex service: REST API (FastAPI), web pages and the public explorer."""

@@ -1,0 +1,70 @@
+"""The ASGI application: `create_app()` for tests and `carbonex serve`.
+
+    uvicorn --factory carbonex.service.app:app_from_environment
+
+The API lives under /api/v1 (OpenAPI at /openapi.json, interactive docs at /docs); the web
+pages at / and the public explorer at /explorer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from carbonex import __version__ as version
+from carbonex.ledger import Ledger
+from carbonex.projects.registry import ProjectRegistry
+from carbonex.service import problems, web
+from carbonex.service.deps import Service
+from carbonex.service.policy import ServicePolicy, load_policy
+from carbonex.service.routes import accounts, approvals, explorer, projects, records, session, units
+
+API_PREFIX = "/api/v1"
+STATIC_DIR = Path(__file__).parent / "static"
+DATABASE_VARIABLE = "CARBONEX_DATABASE_URL"
+INSECURE_COOKIES_VARIABLE = "CARBONEX_INSECURE_COOKIES"
+"""Set to 1 only to serve plain http to browsers that refuse Secure cookies there (browsers
+treat localhost and 127.0.0.1 as secure, so the default works for local use)."""
+
+
+def create_app(
+    database: str | None = None,
+    cookie_secure: bool = True,
+    clock: Callable[[], dt.datetime] | None = None,
+    policy: ServicePolicy | None = None,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ledger = Ledger.open(database) if clock is None else Ledger.open(database, clock=clock)
+        service = Service(ledger, ProjectRegistry(ledger), policy or load_policy(), cookie_secure)
+        if clock is not None:
+            service.clock = clock
+        app.state.service = service
+        try:
+            yield
+        finally:
+            ledger.close()
+
+    app = FastAPI(
+        title="Carbonex",
+        version=version,
+        description="A carbon-market registry: accounts, serialized units, projects and MRV, "
+        "four-eyes approvals and a public explorer. Errors are RFC 9457 problem details "
+        "carrying stable codes; every write takes an Idempotency-Key header.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    for module in (session, accounts, units, approvals, projects, explorer, records):
+        app.include_router(module.router, prefix=API_PREFIX)
+    web.install(app, STATIC_DIR)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app `carbonex serve` runs in each worker, configured by environment variables."""
+    insecure = os.environ.get(INSECURE_COOKIES_VARIABLE) == "1"
+    return create_app(os.environ.get(DATABASE_VARIABLE), cookie_secure=not insecure)

@@ -1,0 +1,187 @@
+"""Four-eyes approval: a write that needs a second person waits here until one decides.
+
+Issuance (a direct `issue` by the registry, or a project's `approve_issuance`) and transfers of
+at least the policy's quantity wait as pending approvals. A different person with the same
+authority decides: another representative of the source account for a transfer, another
+registry administrator for an issue, another standard administrator for a project issuance.
+Approval runs the stored request in the same transaction that records the decision; if the
+ledger refuses it then, nothing is recorded and the approval stays pending.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from carbonex.ledger import Command, Issue, Transfer
+from carbonex.service.identity import Principal, Role
+from carbonex.service.policy import ServicePolicy
+from carbonex.store import SqlStore
+
+APPROVAL_COLUMNS = (
+    "approval_id",
+    "kind",
+    "payload",
+    "summary",
+    "account_id",
+    "requested_by",
+    "requested_at",
+    "status",
+    "decided_by",
+    "decided_at",
+    "outcome",
+)
+APPROVALS_PAGE_SIZE_MAX = 500
+LEDGER_COMMAND = "ledger_command"
+PROJECT_ACTION = "project_action"
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    approval_id: str
+    kind: str
+    payload: dict[str, Any]
+    summary: str
+    account_id: str | None
+    requested_by: str
+    status: str
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "approval_id": self.approval_id,
+            "kind": self.kind,
+            "request": self.payload,
+            "summary": self.summary,
+            "account_id": self.account_id,
+            "requested_by": self.requested_by,
+            "status": self.status,
+        }
+
+
+def transfer_needs_second_person(policy: ServicePolicy, command: Transfer) -> bool:
+    selection = command.selection
+    quantity = selection.quantity
+    if quantity is None:
+        quantity = sum(r.last_serial - r.first_serial + 1 for r in selection.serial_ranges)
+    return quantity >= policy.four_eyes_transfer_quantity_min
+
+
+def may_decide(principal: Principal, approval: Approval) -> bool:
+    """A second person with the same authority; never the requester."""
+    if principal.user_id == approval.requested_by or approval.status != "pending":
+        return False
+    if approval.kind == PROJECT_ACTION:
+        return principal.has(Role.STANDARD_ADMINISTRATOR)
+    if approval.payload.get("kind") == Issue.kind:
+        return principal.has(Role.REGISTRY_ADMINISTRATOR)
+    return approval.account_id is not None and principal.represents(approval.account_id)
+
+
+def may_see(principal: Principal, approval: Approval) -> bool:
+    return (
+        approval.requested_by == principal.user_id
+        or may_decide(principal, approval)
+        or principal.has(Role.REGISTRY_ADMINISTRATOR, Role.AUDITOR)
+        or (approval.account_id is not None and principal.may_read_account(approval.account_id))
+    )
+
+
+def _approval(row: tuple[Any, ...]) -> Approval:
+    values = dict(zip(APPROVAL_COLUMNS, row, strict=True))
+    return Approval(
+        values["approval_id"],
+        values["kind"],
+        orjson.loads(bytes(values["payload"])),
+        values["summary"],
+        values["account_id"],
+        values["requested_by"],
+        values["status"],
+    )
+
+
+def load(store: SqlStore, approval_id: str) -> Approval | None:
+    row = store.query_one(
+        f"SELECT {', '.join(APPROVAL_COLUMNS)} FROM approvals WHERE approval_id = ?",
+        (approval_id,),
+    )
+    return _approval(row) if row else None
+
+
+def pending(store: SqlStore, limit: int, after: str = "") -> list[Approval]:
+    rows = store.query(
+        f"SELECT {', '.join(APPROVAL_COLUMNS)} FROM approvals "
+        "WHERE status = 'pending' AND approval_id > ? ORDER BY approval_id LIMIT ?",
+        (after, max(1, min(limit, APPROVALS_PAGE_SIZE_MAX))),
+    )
+    return [_approval(row) for row in rows]
+
+
+def submit(
+    store: SqlStore,
+    approval_id: str,
+    kind: str,
+    payload: dict[str, Any],
+    summary: str,
+    account_id: str | None,
+    principal: Principal,
+    now: dt.datetime,
+) -> tuple[Approval, bool]:
+    """Record a pending approval; (the approval, whether it is new). The same id again returns
+    the stored one (idempotency); callers compare payloads for reuse with other content."""
+    existing = load(store, approval_id)
+    if existing is not None:
+        return existing, False
+    store.execute(
+        "INSERT INTO approvals (approval_id, kind, payload, summary, account_id, requested_by, "
+        "requested_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
+        (
+            approval_id,
+            kind,
+            orjson.dumps(payload, option=orjson.OPT_SORT_KEYS),
+            summary,
+            account_id,
+            principal.user_id,
+            now.isoformat(),
+        ),
+    )
+    approval = Approval(
+        approval_id, kind, payload, summary, account_id, principal.user_id, "pending"
+    )
+    return approval, True
+
+
+def decide(
+    store: SqlStore,
+    approval_id: str,
+    status: str,
+    principal: Principal,
+    now: dt.datetime,
+    outcome: dict[str, Any],
+) -> None:
+    store.execute(
+        "UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, outcome = ? "
+        "WHERE approval_id = ? AND status = 'pending'",
+        (
+            status,
+            principal.user_id,
+            now.isoformat(),
+            orjson.dumps(outcome, option=orjson.OPT_SORT_KEYS),
+            approval_id,
+        ),
+    )
+
+
+def summary_of(command: Command) -> str:
+    if isinstance(command, Transfer):
+        selection = command.selection
+        what = selection.quantity if selection.quantity is not None else "serials of"
+        return (
+            f"transfer {what} {selection.unit_type} from {command.source_account_id} "
+            f"to {command.target_account_id}"
+        )
+    if isinstance(command, Issue):
+        return f"issue {command.quantity} {command.attributes.unit_type} into {command.account_id}"
+    return command.kind

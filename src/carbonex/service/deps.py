@@ -1,0 +1,120 @@
+"""What every route may ask for (`Annotated` dependencies): the service, who is asking, and
+for writes, a CSRF check on cookie sessions and an idempotency key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+
+from carbonex.ledger import Ledger
+from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
+from carbonex.projects.registry import ProjectRegistry
+from carbonex.service import identity
+from carbonex.service.identity import PUBLIC, Principal
+from carbonex.service.policy import ServicePolicy
+from carbonex.service.problems import Problem, unauthenticated
+
+SESSION_COOKIE = "carbonex_session"
+CSRF_HEADER = "X-CSRF-Token"
+IDEMPOTENCY_KEY_LENGTH_MAX = 63
+"""With a user id of at most 64 characters, `user:key` fits the ledger's 128-character ids."""
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._~-]{1,63}$"
+DEFAULT_PAGE_SIZE = 100
+
+
+@dataclass
+class Service:
+    """One per worker process: the ledger (one connection), the registries over it, policy."""
+
+    ledger: Ledger
+    projects: ProjectRegistry
+    policy: ServicePolicy
+    cookie_secure: bool = True
+    clock: Callable[[], dt.datetime] = field(default_factory=lambda: _utc_now)
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def get_service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return token.strip()
+    return request.headers.get("x-api-key")
+
+
+async def get_principal(request: Request, service: ServiceDep) -> Principal:
+    """API key (Authorization: Bearer, or X-API-Key), else the session cookie, else public."""
+    key = _bearer(request)
+    now = service.now()
+    if key is not None:
+        principal = service.ledger.read(lambda store: identity.api_key_principal(store, key))
+        if principal is None:
+            raise Problem(401, "E_API_KEY_INVALID", "the API key is unknown or revoked")
+        return principal
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        found = service.ledger.read(lambda store: identity.session_principal(store, token, now))
+        if found is not None:
+            return found
+    return PUBLIC
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_user(principal: PrincipalDep) -> Principal:
+    if principal.is_public:
+        raise unauthenticated()
+    return principal
+
+
+UserDep = Annotated[Principal, Depends(get_user)]
+
+
+async def get_writer(request: Request, principal: UserDep) -> Principal:
+    """A signed-in writer; a cookie session must echo its CSRF token in X-CSRF-Token."""
+    if principal.via == "session":
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not hmac.compare_digest(sent, principal.csrf_token):
+            raise Problem(403, "E_CSRF_TOKEN_INVALID", f"send the session's {CSRF_HEADER}")
+    return principal
+
+
+WriterDep = Annotated[Principal, Depends(get_writer)]
+
+# Routes and dependencies are `async def` on purpose: the worker's one ledger connection is then
+# used from the event loop's thread only, one request at a time (each is a short transaction);
+# a server runs several worker processes for parallelism.
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="Client-chosen key: the same key again returns the first outcome.",
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=QUERY_PAGE_SIZE_MAX, description="Page size.")]
+
+
+def command_id(principal: Principal, key: str) -> str:
+    """Idempotency keys are per user: two users may pick the same key."""
+    return f"{principal.user_id}:{key}"

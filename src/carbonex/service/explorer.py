@@ -1,0 +1,78 @@
+"""Public records: issuances and retirements with their beneficiaries (read-only queries)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
+from carbonex.store import SqlStore
+
+ISSUANCE_COLUMNS = (
+    "issuance_id",
+    "serial_space",
+    "first_serial",
+    "last_serial",
+    "seq",
+    "unit_type",
+    "standard",
+    "project_id",
+    "vintage_start",
+    "vintage_end",
+    "host_country",
+    "methodology",
+    "category",
+)
+
+
+def _page(limit: int) -> int:
+    return max(1, min(limit, QUERY_PAGE_SIZE_MAX))
+
+
+def issuances(
+    store: SqlStore, limit: int, after_id: int, project_id: str | None
+) -> list[dict[str, Any]]:
+    """Issuances in id order; `quantity` is the size of the serial range."""
+    where = "i.issuance_id > ?" + (" AND a.project_id = ?" if project_id else "")
+    params: tuple[Any, ...] = (after_id, project_id) if project_id else (after_id,)
+    rows = store.query(
+        "SELECT i.issuance_id, i.serial_space, i.first_serial, i.last_serial, i.seq, "
+        "a.unit_type, a.standard, a.project_id, a.vintage_start, a.vintage_end, a.host_country, "
+        "a.methodology, a.category FROM issuances i JOIN unit_attributes a "
+        f"ON a.attributes_id = i.attributes_id WHERE {where} ORDER BY i.issuance_id LIMIT ?",
+        (*params, _page(limit)),
+    )
+    records = [dict(zip(ISSUANCE_COLUMNS, row, strict=True)) for row in rows]
+    for record in records:
+        record["quantity"] = record["last_serial"] - record["first_serial"] + 1
+    return records
+
+
+def retirements(store: SqlStore, limit: int, after_seq: int) -> list[dict[str, Any]]:
+    """Retirements in journal order: beneficiary, purpose, claim period, serials, quantity.
+    (Scans journal entries of kind `retire`; a dedicated index is the fix when this grows.)"""
+    rows = store.query(
+        "SELECT seq, recorded_at, payload FROM journal WHERE command_kind = 'retire' AND seq > ? "
+        "ORDER BY seq LIMIT ?",
+        (after_seq, _page(limit)),
+    )
+    return [_retirement(int(row[0]), str(row[1]), bytes(row[2])) for row in rows]
+
+
+def _retirement(seq: int, recorded_at: str, payload: bytes) -> dict[str, Any]:
+    entry = orjson.loads(payload)
+    command = entry["command"]
+    moves = [effect for effect in entry["effects"] if effect[0] == "move"]
+    return {
+        "seq": seq,
+        "retired_at": recorded_at,
+        "account_id": command.get("account_id"),
+        "unit_type": command.get("selection", {}).get("unit_type"),
+        "beneficiary": command.get("beneficiary"),
+        "purpose": command.get("purpose"),
+        "claim_period_start": command.get("claim_period_start"),
+        "claim_period_end": command.get("claim_period_end"),
+        "serials": [{"serial_space": m[2], "first": m[3], "last": m[4]} for m in moves],
+        "quantity": sum(m[4] - m[3] + 1 for m in moves),
+    }

@@ -1,0 +1,107 @@
+"""Errors as RFC 9457 problem details (`application/problem+json`) carrying stable codes.
+
+A refusal by the ledger or the project registry keeps its ordered failures, each with the code
+the CLI prints; denials and malformed requests get codes of their own. Nothing else leaks: an
+unexpected exception is a 500 with no detail beyond its code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_TYPE_BASE = "https://carbonex.dev/problems/"
+MEDIA_TYPE = "application/problem+json"
+VALIDATION_ERRORS_MAX = 20
+
+
+class Problem(Exception):  # noqa: N818 (RFC 9457 calls it a problem)
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        failures: Sequence[dict[str, Any]] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+        self.failures = list(failures)
+        self.headers = headers
+
+    def to_record(self, instance: str) -> dict[str, Any]:
+        return {
+            "type": PROBLEM_TYPE_BASE + self.code,
+            "title": self.code,
+            "status": self.status,
+            "detail": self.detail,
+            "instance": instance,
+            "code": self.code,
+            "failures": self.failures,
+        }
+
+
+def refused(
+    code: str, detail: str, failures: Sequence[dict[str, Any]], status: int = 409
+) -> Problem:
+    """A command the rules refused: 409 for state conflicts, 422 for malformed content."""
+    return Problem(status, code, detail, failures)
+
+
+def denied(detail: str = "you may not do this") -> Problem:
+    return Problem(403, "E_FORBIDDEN", detail)
+
+
+def unauthenticated() -> Problem:
+    return Problem(
+        401,
+        "E_UNAUTHENTICATED",
+        "sign in or send an API key",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def not_found(what: str) -> Problem:
+    return Problem(404, "E_NOT_FOUND", f"{what} not found")
+
+
+def _response(problem: Problem, request: Request) -> JSONResponse:
+    return JSONResponse(
+        problem.to_record(request.url.path),
+        status_code=problem.status,
+        media_type=MEDIA_TYPE,
+        headers=problem.headers,
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Every error the app can raise, answered as problem+json."""
+
+    @app.exception_handler(Problem)
+    async def on_problem(request: Request, problem: Problem) -> JSONResponse:
+        return _response(problem, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        failures = [
+            {"code": "E_REQUEST_INVALID", "message": str(item.get("msg", "")),
+             "location": [str(part) for part in item.get("loc", ())]}
+            for item in error.errors()[:VALIDATION_ERRORS_MAX]
+        ]  # fmt: skip
+        problem = Problem(422, "E_REQUEST_INVALID", "the request is malformed", failures)
+        return _response(problem, request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "E_NOT_FOUND", 405: "E_METHOD_NOT_ALLOWED"}.get(error.status_code, "E_HTTP")
+        return _response(Problem(error.status_code, code, str(error.detail)), request)
+
+    @app.exception_handler(Exception)
+    async def on_bug(request: Request, _error: Exception) -> JSONResponse:
+        return _response(
+            Problem(500, "E_INTERNAL", "an internal error; nothing was applied"), request
+        )

@@ -1,0 +1,55 @@
+"""The public explorer's data: no sign-in. Projects, issuances, retirements with their
+beneficiaries, totals, and the provenance of any serial."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from carbonex.ledger.limits import SERIAL_MAX
+from carbonex.service import explorer
+from carbonex.service.deps import DEFAULT_PAGE_SIZE, Limit, ServiceDep
+from carbonex.service.problems import not_found
+
+router = APIRouter(prefix="/explorer", tags=["explorer"])
+Code = Annotated[str, Path(min_length=1, max_length=32, pattern="^[A-Za-z0-9._-]+$")]
+
+
+@router.get("/summary")
+async def summary(service: ServiceDep) -> dict[str, Any]:
+    """Totals issued, held, retired, cancelled, surrendered and expired."""
+    return service.ledger.summary()
+
+
+@router.get("/issuances")
+async def issuances(
+    service: ServiceDep,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    after_id: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    project_id: Annotated[str | None, Query(max_length=200)] = None,
+) -> list[dict[str, Any]]:
+    return service.ledger.read(lambda store: explorer.issuances(store, limit, after_id, project_id))
+
+
+@router.get("/retirements")
+async def retirements(
+    service: ServiceDep,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    after_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+) -> list[dict[str, Any]]:
+    return service.ledger.read(lambda store: explorer.retirements(store, limit, after_seq))
+
+
+@router.get("/serials/{registry}/{unit_type}/{serial}")
+async def serial(
+    registry: Code,
+    unit_type: Code,
+    serial: Annotated[int, Path(ge=1, le=SERIAL_MAX)],
+    service: ServiceDep,
+) -> dict[str, Any]:
+    """The life of one serial: its issuance, every movement, where it is now."""
+    found = service.ledger.provenance(f"{registry}/{unit_type}", serial)
+    if found is None:
+        raise not_found(f"serial {registry}/{unit_type} {serial}")
+    return found

@@ -1,0 +1,182 @@
+"""Projects: public to read; created by the proponent's representatives; each step of the cycle
+taken by the role it belongs to. Approving an issuance waits for a second standard
+administrator."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, Field
+
+from carbonex.ledger import Transaction
+from carbonex.projects.events import ProjectRequest
+from carbonex.projects.lifecycle import TRANSITIONS, Action
+from carbonex.projects.lifecycle import Role as ProjectRole
+from carbonex.projects.registry import ProjectOutcome, ProjectParticulars
+from carbonex.service import approvals, audit
+from carbonex.service.deps import (
+    DEFAULT_PAGE_SIZE,
+    IdempotencyKey,
+    Limit,
+    ServiceDep,
+    WriterDep,
+    command_id,
+)
+from carbonex.service.identity import Principal, Role
+from carbonex.service.problems import Problem, denied, not_found
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+ProjectId = Annotated[str, Path(min_length=1, max_length=64)]
+DOCUMENTS_PER_ACTION_MAX = 50
+ROLE_OF_ACTION = {action: role for (_state, action), (_to, role) in TRANSITIONS.items()}
+
+
+class NewProject(BaseModel):
+    project_id: str = Field(min_length=1, max_length=64)
+    standard: str = Field(min_length=1, max_length=32, examples=["VCS"])
+    category: str = Field(default="avoidance", max_length=16)
+    name: str = Field(min_length=1, max_length=500)
+    host_country: str = Field(min_length=2, max_length=2)
+    methodology: str = Field(max_length=500)
+    proponent_account_id: str = Field(min_length=1, max_length=64)
+    location: str = Field(default="", max_length=500)
+    other_registrations: list[str] = Field(default_factory=list, max_length=20)
+    risk_rating: str | None = Field(default=None, max_length=20)
+
+
+class Document(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+
+
+class Period(BaseModel):
+    start: dt.date
+    end: dt.date
+
+
+class ProjectActionIn(BaseModel):
+    action: Action
+    documents: list[Document] = Field(default_factory=list, max_length=DOCUMENTS_PER_ACTION_MAX)
+    period: Period | None = None
+    quantity_t: int | None = Field(default=None, ge=1, le=10**15)
+    registration: str | None = Field(default=None, max_length=64)
+    inputs: (
+        dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=64)]] | None
+    ) = Field(
+        default=None, max_length=32, description="Monitored data for the methodology's calculator."
+    )
+
+
+def _outcome(outcome: ProjectOutcome, status: int = 409) -> dict[str, Any]:
+    if not outcome.accepted:
+        failures = [failure.to_record() for failure in outcome.failures]
+        raise Problem(
+            status, outcome.codes[0], "the request was refused; nothing changed", failures
+        )
+    return outcome.to_record()
+
+
+@router.get("")
+async def list_projects(
+    service: ServiceDep,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    after: Annotated[str, Query(max_length=64)] = "",
+) -> list[dict[str, Any]]:
+    """Projects in id order (public)."""
+    return service.projects.projects(limit, after)
+
+
+@router.get("/{project_id}")
+async def show_project(project_id: ProjectId, service: ServiceDep) -> dict[str, Any]:
+    """A project with its monitoring reports and full, hash-chained history (public)."""
+    record = service.projects.project(project_id)
+    if record is None:
+        raise not_found(f"project {project_id}")
+    return record
+
+
+@router.post("", status_code=201)
+async def create_project(
+    body: NewProject, key: IdempotencyKey, service: ServiceDep, principal: WriterDep
+) -> dict[str, Any]:
+    """Create a project in draft, for an account you represent."""
+    if not principal.represents(body.proponent_account_id):
+        raise denied(f"you do not represent account {body.proponent_account_id}")
+    particulars = ProjectParticulars(
+        body.project_id, body.standard, body.category, body.name, body.host_country.upper(),
+        body.methodology, body.proponent_account_id, body.location,
+        tuple(body.other_registrations), body.risk_rating,
+    )  # fmt: skip
+    outcome = service.projects.create(command_id(principal, key), particulars, principal.user_id)
+    return _outcome(outcome)
+
+
+def _authorize(principal: Principal, action: Action, project: dict[str, Any]) -> ProjectRole:
+    role = ROLE_OF_ACTION[action]
+    allowed = {
+        ProjectRole.PROPONENT: principal.represents(project["proponent_account_id"]),
+        ProjectRole.VVB: principal.has(Role.VERIFICATION_BODY),
+        ProjectRole.ADMINISTRATOR: principal.has(Role.STANDARD_ADMINISTRATOR),
+    }[role]
+    if not allowed:
+        raise denied(f"'{action}' is for the {role}")
+    return role
+
+
+@router.post("/{project_id}/actions", status_code=201)
+async def act(
+    project_id: ProjectId,
+    body: ProjectActionIn,
+    key: IdempotencyKey,
+    response: Response,
+    service: ServiceDep,
+    principal: WriterDep,
+) -> dict[str, Any]:
+    """One step of the project cycle, by the role it belongs to."""
+    project = service.projects.project(project_id)
+    if project is None:
+        raise not_found(f"project {project_id}")
+    role = _authorize(principal, body.action, project)
+    period = (body.period.start.isoformat(), body.period.end.isoformat()) if body.period else None
+    request = ProjectRequest(
+        project_id, body.action.value, principal.user_id, role.value,
+        tuple((d.name, d.sha256) for d in body.documents), period, body.quantity_t,
+        body.registration, {"inputs": body.inputs} if body.inputs is not None else None,
+    )  # fmt: skip
+    request_id = command_id(principal, key)
+    if body.action is Action.APPROVE_ISSUANCE and service.policy.four_eyes_issuance:
+        response.status_code = 202
+        return _pending_issuance(service, principal, request_id, request)
+
+    def work(tx: Transaction) -> tuple[ProjectOutcome, bool]:
+        outcome = service.projects.act_within(tx, request_id, request)
+        if outcome.accepted and not outcome.duplicate:
+            audit.record(tx.store, tx.now, principal, body.action.value, project_id,
+                         {"event_seq": outcome.event_seq})  # fmt: skip
+        return outcome, outcome.accepted and not outcome.duplicate
+
+    return _outcome(service.ledger.transact(work))
+
+
+def _pending_issuance(
+    service: ServiceDep, principal: Principal, request_id: str, request: ProjectRequest
+) -> dict[str, Any]:
+    failures = service.projects.preview(request)
+    if failures:
+        records = [failure.to_record() for failure in failures]
+        raise Problem(409, failures[0].code, "the request was refused; nothing changed", records)
+    payload = {"request_id": request_id, "request": request.to_record()}
+    summary = f"approve the verified issuance of project {request.project_id}"
+
+    def work(tx: Transaction) -> tuple[approvals.Approval, bool]:
+        return approvals.submit(
+            tx.store, request_id, approvals.PROJECT_ACTION, payload, summary, None, principal,
+            tx.now,
+        )  # fmt: skip
+
+    approval = service.ledger.transact(work)
+    if approval.payload != payload:
+        raise Problem(409, "E_IDEMPOTENCY_KEY_REUSED", "this key was used for another request")
+    return {"pending_approval": approval.to_record()}
