@@ -14,8 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	rm -f $(DB) $(DB)-wal $(DB)-shm
-	$(BIN)/carbonex demo --db $(DB)
+	$(BIN)/carbonex serve --db $(DB)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -51,6 +51,8 @@ class Ledger:
         self.catalog = catalog or default_catalog()
         self.clock = clock
         self.state = LedgerState(store)
+        self._open: Transaction | None = None
+        """The transaction `transact` has open, which nested `transact` calls join."""
 
     @classmethod
     def open(
@@ -72,6 +74,8 @@ class Ledger:
     def _unit_of_work(self, work: Callable[[], tuple[Result, bool]]) -> Result:
         """Run `work` in one write transaction; it returns (result, keep). Keep=False rolls the
         whole unit back. Retries transient conflicts; any other exception rolls back and rises."""
+        if self._open is not None:
+            raise RuntimeError("submit inside transact: use the Transaction's submit instead")
         for attempt in range(1, WRITE_ATTEMPTS_MAX + 1):
             try:
                 self.state.look_up_command_ids = attempt > 1
@@ -143,12 +147,36 @@ class Ledger:
         `work` gets a `Transaction` (the store for its own SQL, `submit_batch` for ledger
         commands, the time) and returns (result, keep); keep=False rolls everything back. It
         may run more than once (transient conflicts are retried), so it must not have effects
-        outside the transaction."""
-        return self._unit_of_work(lambda: work(Transaction(self, self.clock())))
+        outside the transaction.
+
+        Called again from inside `work` (a service using another that opens its own
+        transaction), the inner work joins the open transaction; if it does not keep, the
+        whole transaction rolls back whatever the outer work says."""
+        if self._open is not None:
+            inner_result, keep = work(self._open)
+            self._open.doomed = self._open.doomed or not keep
+            return inner_result
+        return self._unit_of_work(self._run_transaction(work))
+
+    def _run_transaction(
+        self, work: Callable[[Transaction], tuple[Result, bool]]
+    ) -> Callable[[], tuple[Result, bool]]:
+        def attempt() -> tuple[Result, bool]:
+            self._open = Transaction(self, self.clock())
+            try:
+                result, keep = work(self._open)
+                return result, keep and not self._open.doomed
+            finally:
+                self._open = None
+
+        return attempt
 
     # -- reads ----------------------------------------------------------------------------------
 
     def read(self, query: Callable[[SqlStore], Result]) -> Result:
+        if self._open is not None:  # inside `transact`: read what this transaction wrote
+            self.state.flush()
+            return query(self.store)
         self.store.begin_read()
         try:
             return query(self.store)
@@ -205,6 +233,8 @@ class Transaction:
         self.store = ledger.store
         self.catalog = ledger.catalog
         self.now = now
+        self.doomed = False
+        """Set when nested work did not keep: the transaction then rolls back."""
 
     def submit(self, command: Command) -> Outcome:
         """One command within the transaction; on a refusal the caller should not keep it."""

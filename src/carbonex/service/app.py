@@ -21,7 +21,17 @@ from carbonex.projects.registry import ProjectRegistry
 from carbonex.service import problems, web
 from carbonex.service.deps import Service
 from carbonex.service.policy import ServicePolicy, load_policy
-from carbonex.service.routes import accounts, approvals, explorer, projects, records, session, units
+from carbonex.service.routes import (
+    accounts,
+    approvals,
+    explorer,
+    imports,
+    inclusion,
+    projects,
+    records,
+    session,
+    units,
+)
 
 API_PREFIX = "/api/v1"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -58,7 +68,8 @@ def create_app(
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (session, accounts, units, approvals, projects, explorer, records):
+    routes = (session, accounts, units, approvals, projects, inclusion, imports, explorer, records)
+    for module in routes:
         app.include_router(module.router, prefix=API_PREFIX)
     web.install(app, STATIC_DIR)
     return app

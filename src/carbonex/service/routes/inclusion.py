@@ -1,0 +1,136 @@
+"""Carbon inclusion: actions recorded by platforms (account holders, registry administrators),
+reviewed by verification bodies, aggregated into units by the aggregator account's
+representatives. Points and contributions are public: people check them by their person id."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from carbonex.inclusion.results import Refusal
+from carbonex.inclusion.service import InclusionRegistry
+from carbonex.ledger import Transaction
+from carbonex.service import audit
+from carbonex.service.deps import DEFAULT_PAGE_SIZE, Limit, Service, ServiceDep, WriterDep
+from carbonex.service.identity import Principal, Role
+from carbonex.service.problems import Problem, denied, not_found
+
+router = APIRouter(prefix="/inclusion", tags=["carbon inclusion"])
+Id = Annotated[str, Field(min_length=1, max_length=128)]
+ACTIONS_PER_REVIEW_MAX = 1_000
+
+
+class ActionIn(BaseModel):
+    action_id: Id
+    person_id: Id
+    action_type: str = Field(min_length=1, max_length=64, examples=["transit_trip_km"])
+    quantity: Decimal = Field(gt=0, max_digits=24, decimal_places=6)
+    day: dt.date
+
+
+class ReviewIn(BaseModel):
+    action_ids: list[Id] = Field(min_length=1, max_length=ACTIONS_PER_REVIEW_MAX)
+    reject: bool = False
+
+
+class AggregationIn(BaseModel):
+    aggregation_id: Id
+    aggregator_account_id: str = Field(min_length=1, max_length=64)
+    period_start: dt.date
+    period_end: dt.date
+    project_id: Id
+    host_country: str = Field(min_length=2, max_length=2)
+
+
+def _audited(
+    service: Service, principal: Principal, action: str, target: str, run: Any
+) -> dict[str, Any]:
+    """Run an inclusion call inside one transaction with its audit row; refusals raise."""
+
+    def work(tx: Transaction) -> tuple[Any, bool]:
+        result = run(InclusionRegistry(service.ledger))
+        if isinstance(result, Refusal):
+            return result, False
+        audit.record(tx.store, tx.now, principal, action, target, {})
+        return result, True
+
+    result = service.ledger.transact(work)
+    if isinstance(result, Refusal):
+        failures = [failure.to_record() for failure in result.failures]
+        raise Problem(409, result.codes[0], "refused; nothing changed", failures)
+    record: dict[str, Any] = result.to_record()
+    return record
+
+
+@router.post("/actions", status_code=201)
+async def record_action(
+    body: ActionIn, service: ServiceDep, principal: WriterDep
+) -> dict[str, Any]:
+    """Record a low-carbon action (its points count once verified). The action id is the
+    idempotency key."""
+    if not principal.has(Role.ACCOUNT_HOLDER, Role.REGISTRY_ADMINISTRATOR):
+        raise denied("carbon-inclusion platforms (account holders) and registry administrators")
+
+    def run(registry: InclusionRegistry) -> Any:
+        return registry.record(
+            body.action_id, body.person_id, body.action_type, body.quantity, body.day
+        )
+
+    return _audited(service, principal, "record_inclusion_action", body.action_id, run)
+
+
+@router.post("/reviews")
+async def review(body: ReviewIn, service: ServiceDep, principal: WriterDep) -> dict[str, Any]:
+    """Verify (or reject) recorded actions, all or nothing."""
+    if not principal.has(Role.VERIFICATION_BODY):
+        raise denied("validation and verification bodies only")
+    verb = "reject" if body.reject else "verify"
+    return _audited(
+        service, principal, f"{verb}_inclusion_actions", ",".join(body.action_ids)[:500],
+        lambda registry: getattr(registry, verb)(body.action_ids, principal.user_id),
+    )  # fmt: skip
+
+
+@router.post("/aggregations", status_code=201)
+async def aggregate(
+    body: AggregationIn, service: ServiceDep, principal: WriterDep
+) -> dict[str, Any]:
+    """Issue whole units for the period's verified points into the aggregator's account."""
+    if not principal.represents(body.aggregator_account_id):
+        raise denied(f"you do not represent account {body.aggregator_account_id}")
+    return _audited(
+        service, principal, "aggregate_inclusion_points", body.aggregation_id,
+        lambda registry: registry.aggregate(
+            body.aggregation_id, body.aggregator_account_id, body.period_start, body.period_end,
+            project_id=body.project_id, host_country=body.host_country.upper(),
+        ),
+    )  # fmt: skip
+
+
+@router.get("/people/{person_id}/points")
+async def points(
+    person_id: Annotated[str, Path(min_length=1, max_length=128)], service: ServiceDep
+) -> dict[str, Any]:
+    """A person's points: available, pending and converted (public)."""
+    balance: dict[str, Any] = InclusionRegistry(service.ledger).points(person_id).to_record()
+    return balance
+
+
+@router.get("/aggregations/{aggregation_id}")
+async def aggregation(
+    aggregation_id: Annotated[str, Path(min_length=1, max_length=128)],
+    service: ServiceDep,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    after_person_id: Annotated[str, Query(max_length=128)] = "",
+) -> dict[str, Any]:
+    """An aggregation and a page of its contributions by person (public)."""
+    registry = InclusionRegistry(service.ledger)
+    found = registry.aggregation(aggregation_id)
+    if found is None:
+        raise not_found(f"aggregation {aggregation_id}")
+    found["contributions"] = registry.contributions(aggregation_id, limit, after_person_id)
+    return found
