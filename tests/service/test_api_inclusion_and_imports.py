@@ -1,0 +1,101 @@
+"""The carbon-inclusion and import routes: who may call them, what they write, and that a
+refusal or a denial changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from carbonex.ledger import Ledger, OpenAccount
+from carbonex.service import identity
+from tests.service.conftest import SignIn
+
+FIXTURES = Path(__file__).parents[1] / "imports" / "fixtures"
+TODAY = dt.date.today().isoformat()
+
+
+def tables(database_url: str) -> dict[str, list[Any]]:
+    with Ledger.open(database_url) as ledger:
+        names = sorted(ledger.store.table_names() - {"alembic_version", "sessions", "users"})
+        return {n: sorted(map(repr, ledger.store.query(f"SELECT * FROM {n}"))) for n in names}
+
+
+def action(action_id: str, person_id: str = "p-1", kwh: str = "100") -> dict[str, str]:
+    return {"action_id": action_id, "person_id": person_id, "action_type": "ev_charging_kwh",
+            "quantity": kwh, "day": TODAY}  # fmt: skip
+
+
+PEOPLE = 40  # 30 points a person-day at most: 40 of them make one unit (1,000 points)
+
+
+def test_actions_are_recorded_verified_and_aggregated_into_units_with_contributions(
+    signed_in: SignIn, public: TestClient, demo_database: str
+) -> None:
+    with Ledger.open(demo_database) as ledger:
+        assert ledger.submit(OpenAccount("agg", "CITY-AGG", "company_holding", "Agg")).accepted
+        ledger.transact(
+            lambda tx: (identity.add_representative(tx.store, "amelia", "CITY-AGG"), True)
+        )
+    merlion, vera = signed_in("merlion"), signed_in("vera")
+    ids = [f"a{number}" for number in range(PEOPLE)]
+    for number, action_id in enumerate(ids):
+        answer = merlion.post(
+            "/api/v1/inclusion/actions", json=action(action_id, f"p-{number:02d}")
+        )
+        assert answer.status_code == 201, answer.text
+    assert vera.post("/api/v1/inclusion/reviews", json={"action_ids": ids}).status_code == 200
+    assert public.get("/api/v1/inclusion/people/p-00/points").json()["available_milli"] == 30_000
+    request = {"aggregation_id": "agg-1", "aggregator_account_id": "CITY-AGG",
+               "period_start": "2020-01-01", "period_end": "2100-01-01",
+               "project_id": "CIP-SG-EV", "host_country": "SG"}  # fmt: skip
+    assert (
+        signed_in("merlion").post("/api/v1/inclusion/aggregations", json=request).status_code == 403
+    )
+    issued = signed_in("amelia").post("/api/v1/inclusion/aggregations", json=request)
+    assert issued.status_code == 201, issued.text
+    shown = public.get("/api/v1/inclusion/aggregations/agg-1").json()
+    assert sum(int(c["used_milli"]) for c in shown["contributions"]) == 1_000_000
+    assert public.get("/api/v1/inclusion/people/p-00/points").json()["converted_milli"] > 0
+
+
+def test_only_platforms_record_and_only_verification_bodies_review(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    before = tables(demo_database)
+    assert signed_in("vera").post("/api/v1/inclusion/actions", json=action("x")).status_code == 403
+    assert (
+        signed_in("merlion")
+        .post("/api/v1/inclusion/reviews", json={"action_ids": ["x"]})
+        .status_code
+        == 403
+    )
+    refused = signed_in("merlion").post("/api/v1/inclusion/actions", json=action("y", kwh="-1"))
+    assert refused.status_code == 422
+    assert tables(demo_database) == before
+
+
+def test_a_registry_administrator_imports_the_verra_export_and_nobody_else_may(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    content = (FIXTURES / "vcus_singapore.csv").read_bytes()
+    upload = {"file": ("vcus_singapore.csv", content, "text/csv")}
+    before = tables(demo_database)
+    denied = signed_in("merlion").post("/api/v1/imports/verra", files=upload,
+                                       headers={"Idempotency-Key": "imp-1"})  # fmt: skip
+    assert denied.status_code == 403
+    assert tables(demo_database) == before
+    admin = signed_in("admin")
+    malformed = {"file": ("bad.csv", b"a,b\n1,2\n", "text/csv")}
+    bad = admin.post("/api/v1/imports/verra", files=malformed, headers={"Idempotency-Key": "i0"})
+    assert bad.status_code == 422 and bad.json()["code"] == "E_IMPORT_REFUSED"
+    assert tables(demo_database) == before
+    imported = admin.post(
+        "/api/v1/imports/verra", files=upload, headers={"Idempotency-Key": "imp-1"}
+    )
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["quantity_imported"] == 272_119
+    again = admin.post("/api/v1/imports/verra", files=upload, headers={"Idempotency-Key": "imp-2"})
+    assert again.json()["blocks_imported"] == 0
