@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from carbonex.imports.report import ImportRefusedError, ImportReport, RowProblem
-from carbonex.ledger import Accepted, Command, Refused
+from carbonex.ledger import Accepted, Command, Refused, Transaction
 from carbonex.ledger.limits import BATCH_COMMANDS_MAX, COMMAND_ID_LENGTH_MAX, TEXT_FIELD_LENGTH_MAX
 
 if TYPE_CHECKING:
@@ -103,9 +103,8 @@ def run_import(
 ) -> ImportReport:
     if not 1 <= chunk_rows <= CHUNK_ROWS_MAX:
         raise ValueError(f"chunk_rows must be within 1-{CHUNK_ROWS_MAX}, got {chunk_rows}")
-    if not report.skipped_bad_rows and not _validate(plan, report):
-        return report
-    report.rows_read = 0
+    if not report.skipped_bad_rows:
+        return _run_atomically(ledger, setup, plan, report, chunk_rows, progress)
     chunk: list[PlannedRow] = []
     pending_setup = list(setup)
     for result in plan():
@@ -130,13 +129,56 @@ def run_import(
     return report
 
 
-def _validate(plan: Planner, report: ImportReport) -> bool:
-    """First pass: count rows and collect problems. True when every row is good."""
-    for result in plan():
-        report.rows_read += 1
-        if isinstance(result, RowProblem):
-            report.problems.append(result)
-    return not report.problems
+def _run_atomically(
+    ledger: Ledger,
+    setup: Sequence[Command],
+    plan: Planner,
+    report: ImportReport,
+    chunk_rows: int,
+    progress: Progress | None,
+) -> ImportReport:
+    """The whole file in one transaction, read once: chunk after chunk goes to the ledger; the
+    first bad row stops the submitting (the rest is still read, to report every bad row) and
+    the transaction rolls back, so either every row is imported or none."""
+    source = report.source
+
+    def work(tx: Transaction) -> tuple[ImportReport, bool]:
+        attempt = ImportReport(source=source, skipped_bad_rows=False)
+        for command in setup:  # a refused setup command (the account exists) changes nothing
+            tx.submit(command)
+        chunk: list[PlannedRow] = []
+        for result in plan():
+            attempt.rows_read += 1
+            if isinstance(result, RowProblem):
+                attempt.problems.append(result)
+            elif not attempt.problems:
+                chunk.append(result)
+                if len(chunk) == chunk_rows:
+                    _submit_chunk_within(tx, chunk, attempt)
+                    chunk = []
+                    if progress is not None:
+                        progress(attempt.rows_read)
+        if chunk and not attempt.problems:
+            _submit_chunk_within(tx, chunk, attempt)
+        if progress is not None:
+            progress(attempt.rows_read)
+        return attempt, not attempt.problems
+
+    final = ledger.transact(work)
+    final.committed = not final.problems
+    if not final.committed:  # rolled back: nothing of it stands
+        kept = ("rows_read", "problems", "source", "skipped_bad_rows")
+        final = ImportReport(**{name: getattr(final, name) for name in kept})
+    return final
+
+
+def _submit_chunk_within(tx: Transaction, chunk: list[PlannedRow], report: ImportReport) -> None:
+    commands = [command for row in chunk for command in row.commands]
+    outcome = tx.submit_batch(commands)
+    if isinstance(outcome, list):
+        _count(chunk, outcome, report)
+    else:
+        report.problems.append(_refusal_problem(chunk, outcome))
 
 
 def _submit_setup(ledger: Ledger, setup: Sequence[Command]) -> None:

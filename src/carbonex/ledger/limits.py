@@ -24,7 +24,7 @@ TEXT_FIELD_LENGTH_MAX = 1_000
 LABELS_PER_BLOCK_MAX = 32
 ACCOUNT_ID_LENGTH_MAX = 64
 
-UNFLUSHED_BLOCKS_SCAN_MAX = 256
+UNFLUSHED_BLOCKS_SCAN_MAX = 64
 """Blocks changed since the last flush that a serial-range lookup scans in memory; past this
 the cache flushes them and lets the store's index answer."""
 

@@ -38,6 +38,8 @@ class LedgerState:
         self.attributes: dict[str, UnitAttributes] = {}
         self.holds: dict[str, Hold | None] = {}
         self.last_issued_serial: dict[str, int] = {}
+        self.stored_last_serial: dict[str, int] = {}
+        """The same as of the last flush: no stored block lies above it."""
         self.unflushed_blocks: dict[int, Block | None] = {}
         """Block id -> its latest version (None: merged away) since the last flush: what the
         store's block rows do not show yet."""
@@ -77,6 +79,7 @@ class LedgerState:
         self.next_issuance_id = head.next_issuance_id
         self.first_new_block_id = head.next_block_id
         self.unflushed_blocks = {}  # caught-up entries are committed: the store has them
+        self.stored_last_serial = dict(self.last_issued_serial)
 
     def flush(self) -> None:
         pending = self.take_pending()
@@ -86,6 +89,7 @@ class LedgerState:
     def take_pending(self) -> PendingWrite | None:
         """The writes queued since the last flush, handed over (and forgotten here)."""
         self.unflushed_blocks = {}
+        self.stored_last_serial = dict(self.last_issued_serial)
         if not self.pending:
             return None
         pending = PendingWrite(
@@ -129,7 +133,11 @@ class LedgerState:
         if len(self.unflushed_blocks) > UNFLUSHED_BLOCKS_SCAN_MAX:
             self.flush()
         changed = self.unflushed_blocks
-        found = self.loader.load_blocks_overlapping(space, first, last)
+        stored_last = self.stored_last_serial.get(space)
+        if stored_last is not None and first > stored_last:
+            found = []  # above every stored serial: only unflushed blocks can hold these
+        else:
+            found = self.loader.load_blocks_overlapping(space, first, last)
         blocks = [
             self.blocks.get(block.block_id, block)
             for block in found
@@ -187,6 +195,7 @@ class LedgerState:
         if known_last is None:
             self.flush()
             known_last = self.last_issued_serial[space] = self.loader.max_issued_serial(space)
+            self.stored_last_serial[space] = known_last
         return known_last
 
     def committed_journal_row(self, command_id: str) -> JournalRow | None:
