@@ -11,8 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from carbonex.ledger import FreezeAccount, OpenAccount, UnfreezeAccount
-from carbonex.service import commands
+from carbonex.ledger import FreezeAccount, OpenAccount, Transaction, UnfreezeAccount
+from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
+from carbonex.service import audit, commands, identity
 from carbonex.service.deps import (
     DEFAULT_PAGE_SIZE,
     IdempotencyKey,
@@ -22,8 +23,8 @@ from carbonex.service.deps import (
     WriterDep,
     command_id,
 )
-from carbonex.service.identity import READ_EVERYTHING, Principal, Role
-from carbonex.service.problems import denied, not_found
+from carbonex.service.identity import READ_EVERYTHING, IdentityError, Principal, Role
+from carbonex.service.problems import Problem, denied, not_found
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 AccountId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -143,3 +144,49 @@ async def unfreeze(
     principal: WriterDep,
 ) -> dict[str, Any]:
     return _status_change(account_id, False, body, key, service, principal)
+
+
+class Representative(BaseModel):
+    user_id: str = Field(min_length=1, max_length=64)
+
+
+@router.get("/{account_id}/representatives")
+async def representatives(
+    account_id: AccountId, service: ServiceDep, principal: UserDep
+) -> list[str]:
+    """Who may give instructions for the account."""
+    _readable(principal, account_id)
+    rows = service.ledger.read(
+        lambda store: store.query(
+            "SELECT user_id FROM account_representatives WHERE account_id = ? "
+            "ORDER BY user_id LIMIT ?",
+            (account_id, QUERY_PAGE_SIZE_MAX),
+        )
+    )
+    return [str(row[0]) for row in rows]
+
+
+@router.post("/{account_id}/representatives", status_code=201)
+async def add_representative(
+    account_id: AccountId,
+    body: Representative,
+    key: IdempotencyKey,
+    service: ServiceDep,
+    principal: WriterDep,
+) -> dict[str, str]:
+    """Authorize a user to act for the account (registry administrators)."""
+    _administrator(principal)
+
+    def work(tx: Transaction) -> tuple[IdentityError | None, bool]:
+        try:
+            identity.add_representative(tx.store, body.user_id, account_id)
+        except IdentityError as error:
+            return error, False
+        detail = {"user_id": body.user_id, "idempotency_key": key}
+        audit.record(tx.store, tx.now, principal, "add_representative", account_id, detail)
+        return None, True
+
+    error = service.ledger.transact(work)
+    if error is not None:
+        raise Problem(404 if error.code == "E_ACCOUNT_UNKNOWN" else 422, error.code, str(error))
+    return {"account_id": account_id, "user_id": body.user_id}

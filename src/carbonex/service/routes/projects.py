@@ -109,8 +109,16 @@ async def create_project(
         body.methodology, body.proponent_account_id, body.location,
         tuple(body.other_registrations), body.risk_rating,
     )  # fmt: skip
-    outcome = service.projects.create(command_id(principal, key), particulars, principal.user_id)
-    return _outcome(outcome)
+    request_id = command_id(principal, key)
+
+    def work(tx: Transaction) -> tuple[ProjectOutcome, bool]:
+        outcome = service.projects.create(request_id, particulars, principal.user_id)
+        if outcome.accepted and not outcome.duplicate:
+            detail = {"event_seq": outcome.event_seq}
+            audit.record(tx.store, tx.now, principal, "create_project", body.project_id, detail)
+        return outcome, outcome.accepted
+
+    return _outcome(service.ledger.transact(work))
 
 
 def _authorize(principal: Principal, action: Action, project: dict[str, Any]) -> ProjectRole:
