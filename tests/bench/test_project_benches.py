@@ -10,8 +10,9 @@ def test_the_import_suite_imports_every_synthetic_row_and_its_tonnes() -> None:
     assert results["import_rows_per_s"] > 0
 
 
-def test_the_issuance_suite_issues_every_request_through_the_ledger() -> None:
-    results = SUITES["issuance"](scale=0.002)
-    assert results["issuances"] == 10 and results["issuances_refused"] == 0
-    assert results["issuance_verified"]
+def test_the_issuance_suite_goes_through_the_project_registry_and_the_ledger() -> None:
+    results = SUITES["issuance"](scale=0.005)
+    assert results["issuances"] == 10
+    assert results["issuance_verified"]  # both ledgers and project chains verify, totals match
     assert results["issuances_per_s"] > 0
+    assert results["issuances_per_s_one_request_per_commit"] > 0

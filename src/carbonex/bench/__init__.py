@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from carbonex.bench.api import run_api
 from carbonex.bench.crash import run_crash
 from carbonex.bench.ledger import run_ledger
 from carbonex.bench.projects import run_import, run_issuance
@@ -17,6 +18,7 @@ SUITES: dict[str, Suite] = {
     "crash": run_crash,
     "import": run_import,
     "issuance": run_issuance,
+    "api": run_api,
 }
 
-__all__ = ["SUITES", "Suite", "run_crash", "run_import", "run_issuance", "run_ledger"]
+__all__ = ["SUITES", "Suite", "run_api", "run_crash", "run_import", "run_issuance", "run_ledger"]

@@ -33,6 +33,7 @@ def serve(
     import uvicorn
 
     from carbonex.service.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+    from carbonex.service.server import HTTP_PROTOCOL
     from carbonex.store.database import resolve_database
 
     target = resolve_database(database)
@@ -53,6 +54,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        http=HTTP_PROTOCOL,  # TCP_NODELAY, which uvicorn loses with several workers
         log_level="warning",
     )
 

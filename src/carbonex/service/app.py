@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from carbonex import __version__ as version
 from carbonex.ledger import Ledger
 from carbonex.projects.registry import ProjectRegistry
 from carbonex.service import problems, web
-from carbonex.service.deps import Service
+from carbonex.service.deps import Service, refuse_nul_characters
 from carbonex.service.policy import ServicePolicy, load_policy
 from carbonex.service.routes import (
     accounts,
@@ -66,11 +66,12 @@ def create_app(
         "four-eyes approvals and a public explorer. Errors are RFC 9457 problem details "
         "carrying stable codes; every write takes an Idempotency-Key header.",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul_characters)],
     )
     problems.install(app)
     routes = (session, accounts, units, approvals, projects, inclusion, imports, explorer, records)
     for module in routes:
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router, prefix=API_PREFIX, responses=problems.RESPONSES)
     web.install(app, STATIC_DIR)
     return app
 

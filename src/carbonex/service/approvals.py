@@ -35,6 +35,19 @@ APPROVAL_COLUMNS = (
     "outcome",
 )
 APPROVALS_PAGE_SIZE_MAX = 500
+PENDING_RESPONSE: dict[int | str, dict[str, Any]] = {
+    202: {
+        "description": "Waiting for a second authorized person: the pending approval.",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+"""For the OpenAPI document of writes that may wait for a second person."""
+EXECUTED_RESPONSE: dict[int | str, dict[str, Any]] = {
+    201: {
+        "description": "Done at once (when the policy asks for no second person).",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
 LEDGER_COMMAND = "ledger_command"
 PROJECT_ACTION = "project_action"
 
@@ -48,6 +61,8 @@ class Approval:
     account_id: str | None
     requested_by: str
     status: str
+    decided_by: str | None = None
+    outcome: dict[str, Any] | None = None
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -58,6 +73,7 @@ class Approval:
             "account_id": self.account_id,
             "requested_by": self.requested_by,
             "status": self.status,
+            "decided_by": self.decided_by,
         }
 
 
@@ -82,7 +98,7 @@ def may_decide(principal: Principal, approval: Approval) -> bool:
 
 def may_see(principal: Principal, approval: Approval) -> bool:
     return (
-        approval.requested_by == principal.user_id
+        principal.user_id in (approval.requested_by, approval.decided_by)
         or may_decide(principal, approval)
         or principal.has(Role.REGISTRY_ADMINISTRATOR, Role.AUDITOR)
         or (approval.account_id is not None and principal.may_read_account(approval.account_id))
@@ -99,6 +115,8 @@ def _approval(row: tuple[Any, ...]) -> Approval:
         values["account_id"],
         values["requested_by"],
         values["status"],
+        values["decided_by"],
+        None if values["outcome"] is None else orjson.loads(bytes(values["outcome"])),
     )
 
 
@@ -117,6 +135,21 @@ def pending(store: SqlStore, limit: int, after: str = "") -> list[Approval]:
         (after, max(1, min(limit, APPROVALS_PAGE_SIZE_MAX))),
     )
     return [_approval(row) for row in rows]
+
+
+def pending_visible(
+    store: SqlStore, principal: Principal, limit: int, after: str = ""
+) -> list[Approval]:
+    """Up to `limit` pending approvals the principal may see, after `after`: pages of the
+    queue are read until enough are found, so a short page means the end of the queue."""
+    found: list[Approval] = []
+    while len(found) < limit:
+        page = pending(store, APPROVALS_PAGE_SIZE_MAX, after)
+        found += [approval for approval in page if may_see(principal, approval)]
+        if len(page) < APPROVALS_PAGE_SIZE_MAX:
+            break
+        after = page[-1].approval_id
+    return found[:limit]
 
 
 def submit(

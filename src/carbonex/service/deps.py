@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
 
@@ -25,6 +26,7 @@ IDEMPOTENCY_KEY_LENGTH_MAX = 63
 """With a user id of at most 64 characters, `user:key` fits the ledger's 128-character ids."""
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._~-]{1,63}$"
 DEFAULT_PAGE_SIZE = 100
+NUL = "\x00"
 
 
 @dataclass
@@ -43,6 +45,48 @@ class Service:
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _holds_nul(document: Any) -> bool:
+    """Whether a parsed JSON document has a NUL in any string (walked without recursion: JSON
+    may nest deeper than Python's recursion limit)."""
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if NUL in value:
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
+
+
+def _json_holds_nul(body: bytes) -> bool:
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return False  # not JSON: the route refuses it
+    return _holds_nul(document)
+
+
+async def refuse_nul_characters(request: Request) -> None:
+    """Refuse text holding NUL (U+0000) as a malformed request, in the path, the query, the
+    headers and JSON or form bodies: PostgreSQL cannot store it in text columns, so it would
+    otherwise fail deep in the store (and SQLite would keep what PostgreSQL cannot)."""
+    texts = [request.url.path, *request.headers.values()]
+    texts += [text for pair in request.query_params.multi_items() for text in pair]
+    found = any(NUL in text for text in texts)
+    content_type = request.headers.get("content-type", "")
+    if not found and content_type.startswith("application/json"):
+        found = _json_holds_nul(await request.body())
+    elif not found and content_type.startswith("application/x-www-form-urlencoded"):
+        found = b"%00" in await request.body()
+    if found:
+        failure = {"code": "E_REQUEST_INVALID", "message": "text may not contain NUL (U+0000)"}
+        raise Problem(422, "E_REQUEST_INVALID", "the request is malformed", [failure])
 
 
 async def get_service(request: Request) -> Service:

@@ -17,6 +17,34 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 PROBLEM_TYPE_BASE = "https://carbonex.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
 VALIDATION_ERRORS_MAX = 20
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "instance", "code", "failures"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "code": {"type": "string", "description": "Stable code, e.g. E_UNITS_NOT_HELD."},
+        "failures": {
+            "type": "array",
+            "description": "Every failure, in precedence order (a ledger refusal's checks).",
+            "items": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "description": "A refusal, a denial or a malformed request (RFC 9457 problem details).",
+        "content": {MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}},
+    }
+}
+"""For the OpenAPI document: what every API operation may answer besides its success."""
 
 
 class Problem(Exception):  # noqa: N818 (RFC 9457 calls it a problem)
@@ -98,7 +126,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {404: "E_NOT_FOUND", 405: "E_METHOD_NOT_ALLOWED"}.get(error.status_code, "E_HTTP")
-        return _response(Problem(error.status_code, code, str(error.detail)), request)
+        headers = dict(error.headers) if error.headers else None
+        problem = Problem(error.status_code, code, str(error.detail), headers=headers)
+        return _response(problem, request)  # the headers keep a 405's Allow
 
     @app.exception_handler(Exception)
     async def on_bug(request: Request, _error: Exception) -> JSONResponse:

@@ -104,10 +104,13 @@ async def statement(
     principal: UserDep,
     limit: Limit = DEFAULT_PAGE_SIZE,
     after_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    after_position: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
 ) -> list[dict[str, Any]]:
-    """Movements in and out of the account, oldest first, after journal entry `after_seq`."""
+    """Movements in and out of the account, oldest first, after journal entry `after_seq`
+    (or, with `after_position`, after that line of the entry: one entry may move more ranges
+    than a page holds, so the next page starts after the last line's seq and position)."""
     _readable(principal, account_id)
-    return service.ledger.statement(account_id, limit, after_seq)
+    return service.ledger.statement(account_id, limit, after_seq, after_position)
 
 
 def _status_change(
@@ -174,10 +177,16 @@ async def add_representative(
     service: ServiceDep,
     principal: WriterDep,
 ) -> dict[str, str]:
-    """Authorize a user to act for the account (registry administrators)."""
+    """Authorize a user to act for the account (registry administrators). Naming a
+    representative again changes nothing and writes no second audit entry."""
     _administrator(principal)
 
     def work(tx: Transaction) -> tuple[IdentityError | None, bool]:
+        if tx.store.query_one(
+            "SELECT 1 FROM account_representatives WHERE user_id = ? AND account_id = ?",
+            (body.user_id, account_id),
+        ):
+            return None, False
         try:
             identity.add_representative(tx.store, body.user_id, account_id)
         except IdentityError as error:

@@ -25,19 +25,28 @@ async def list_pending(
     limit: Limit = DEFAULT_PAGE_SIZE,
     after: Annotated[str, Query(max_length=160)] = "",
 ) -> list[dict[str, Any]]:
-    """Pending approvals you requested, may decide, or may see."""
-    found = service.ledger.read(lambda store: approvals.pending(store, limit, after))
+    """Pending approvals you requested, may decide, or may see (a page shorter than `limit`
+    is the last one)."""
+    found = service.ledger.read(
+        lambda store: approvals.pending_visible(store, principal, limit, after)
+    )
     return [
         approval.to_record() | {"you_may_decide": approvals.may_decide(principal, approval)}
         for approval in found
-        if approvals.may_see(principal, approval)
     ]
 
 
-def _decidable(tx: Transaction, approval_id: str, principal: Principal) -> Approval:
+def _decidable(
+    tx: Transaction, approval_id: str, principal: Principal, decision: str
+) -> Approval | dict[str, Any]:
+    """The approval to decide, or the answer already given when the same person sends the
+    same decision again (a retry: nothing new happens)."""
     approval = approvals.load(tx.store, approval_id)
     if approval is None or not approvals.may_see(principal, approval):
         raise not_found(f"approval {approval_id}")
+    if approval.status == decision and approval.decided_by == principal.user_id:
+        answer: dict[str, Any] = {"approval_id": approval_id, "status": decision}
+        return answer | ({"outcome": approval.outcome} if decision == "approved" else {})
     if approval.status != "pending":
         raise Problem(409, "E_APPROVAL_DECIDED", f"approval {approval_id} is {approval.status}")
     if not approvals.may_decide(principal, approval):
@@ -70,10 +79,13 @@ def _execute(
 async def approve(
     approval_id: ApprovalId, service: ServiceDep, principal: WriterDep
 ) -> dict[str, Any]:
-    """Approve as the second person: the request runs now, in the same commit."""
+    """Approve as the second person: the request runs now, in the same commit. Approving
+    again returns the first answer."""
 
     def work(tx: Transaction) -> tuple[dict[str, Any], bool]:
-        approval = _decidable(tx, approval_id, principal)
+        approval = _decidable(tx, approval_id, principal, "approved")
+        if isinstance(approval, dict):
+            return approval, False
         outcome = _execute(service, tx, principal, approval)
         approvals.decide(tx.store, approval_id, "approved", principal, tx.now, outcome)
         return {"approval_id": approval_id, "status": "approved", "outcome": outcome}, True
@@ -85,10 +97,12 @@ async def approve(
 async def reject(
     approval_id: ApprovalId, service: ServiceDep, principal: WriterDep
 ) -> dict[str, Any]:
-    """Reject: the request never runs."""
+    """Reject: the request never runs. Rejecting again returns the first answer."""
 
     def work(tx: Transaction) -> tuple[dict[str, Any], bool]:
-        _decidable(tx, approval_id, principal)
+        approval = _decidable(tx, approval_id, principal, "rejected")
+        if isinstance(approval, dict):
+            return approval, False
         approvals.decide(tx.store, approval_id, "rejected", principal, tx.now, {})
         audit.record(tx.store, tx.now, principal, "reject_approval", approval_id, {})
         return {"approval_id": approval_id, "status": "rejected"}, True

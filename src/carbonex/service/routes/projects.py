@@ -133,7 +133,7 @@ def _authorize(principal: Principal, action: Action, project: dict[str, Any]) ->
     return role
 
 
-@router.post("/{project_id}/actions", status_code=201)
+@router.post("/{project_id}/actions", status_code=201, responses=approvals.PENDING_RESPONSE)
 async def act(
     project_id: ProjectId,
     body: ProjectActionIn,
@@ -171,20 +171,30 @@ async def act(
 def _pending_issuance(
     service: ServiceDep, principal: Principal, request_id: str, request: ProjectRequest
 ) -> dict[str, Any]:
-    failures = service.projects.preview(request)
-    if failures:
-        records = [failure.to_record() for failure in failures]
-        raise Problem(409, failures[0].code, "the request was refused; nothing changed", records)
+    """Record the approval as pending (checked against the project now); the same key again
+    returns the recorded one, whatever the project's state has become since."""
     payload = {"request_id": request_id, "request": request.to_record()}
     summary = f"approve the verified issuance of project {request.project_id}"
+    existing = service.ledger.read(lambda store: approvals.load(store, request_id))
+    if existing is None:
+        failures = service.projects.preview(request)
+        if failures:
+            records = [failure.to_record() for failure in failures]
+            raise Problem(
+                409, failures[0].code, "the request was refused; nothing changed", records
+            )
 
     def work(tx: Transaction) -> tuple[approvals.Approval, bool]:
-        return approvals.submit(
+        approval, new = approvals.submit(
             tx.store, request_id, approvals.PROJECT_ACTION, payload, summary, None, principal,
             tx.now,
         )  # fmt: skip
+        if new:
+            audit.record(tx.store, tx.now, principal, "request_approve_issuance",
+                         request.project_id, {"approval_id": request_id})  # fmt: skip
+        return approval, new
 
-    approval = service.ledger.transact(work)
+    approval = existing or service.ledger.transact(work)
     if approval.payload != payload:
         raise Problem(409, "E_IDEMPOTENCY_KEY_REUSED", "this key was used for another request")
     return {"pending_approval": approval.to_record()}

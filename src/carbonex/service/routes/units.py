@@ -12,10 +12,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from carbonex.ledger import Command, Issue, Retire, Selection, SerialRange, Transfer, UnitAttributes
+from carbonex.ledger import (
+    Command,
+    Issue,
+    Refused,
+    Retire,
+    Selection,
+    SerialRange,
+    Transaction,
+    Transfer,
+    UnitAttributes,
+)
 from carbonex.ledger.limits import QUANTITY_MAX, SERIAL_MAX
 from carbonex.ledger.model import CATEGORIES
-from carbonex.service import approvals, commands
+from carbonex.service import approvals, audit, commands
 from carbonex.service.deps import IdempotencyKey, Service, ServiceDep, WriterDep, command_id
 from carbonex.service.identity import Principal, Role
 from carbonex.service.problems import Problem, denied
@@ -75,6 +85,9 @@ class IssuanceIn(BaseModel):
     category: str = Field(default="avoidance", pattern="^(" + "|".join(sorted(CATEGORIES)) + ")$")
 
 
+KEY_REUSED = "this key was used for another request"
+
+
 def _pending(
     service: Service,
     principal: Principal,
@@ -82,24 +95,42 @@ def _pending(
     account_id: str | None,
     response: Response,
 ) -> dict[str, Any]:
-    """Record the command as a pending approval (202), or return the one already recorded."""
+    """Record the command as a pending approval (202), or return the one already recorded.
+    A new request is first tried on the ledger and rolled back, so that one the ledger would
+    refuse now is refused at once instead of waiting for a second person in vain."""
     payload = command.to_record()
 
-    def work(tx: Any) -> tuple[approvals.Approval, bool]:
+    def trial(tx: Transaction) -> tuple[approvals.Approval | Refused | None, bool]:
+        approval = approvals.load(tx.store, command.command_id)
+        if approval is not None:
+            return approval, False
+        if tx.store.find_journal_row(command.command_id) is not None:
+            raise Problem(409, "E_IDEMPOTENCY_KEY_REUSED", KEY_REUSED)
+        outcome = tx.submit(command)
+        return (outcome if isinstance(outcome, Refused) else None), False
+
+    found = service.ledger.transact(trial)  # never kept
+    if isinstance(found, Refused):
+        raise commands.refusal_problem(found)
+
+    def work(tx: Transaction) -> tuple[approvals.Approval, bool]:
         approval, new = approvals.submit(
             tx.store, command.command_id, approvals.LEDGER_COMMAND, payload,
             approvals.summary_of(command), account_id, principal, tx.now,
         )  # fmt: skip
+        if new:
+            audit.record(tx.store, tx.now, principal, f"request_{command.kind}",
+                         command.command_id, {"account_id": account_id})  # fmt: skip
         return approval, new
 
-    approval = service.ledger.transact(work)
+    approval = found if found is not None else service.ledger.transact(work)
     if approval.payload != payload or approval.requested_by != principal.user_id:
-        raise Problem(409, "E_IDEMPOTENCY_KEY_REUSED", "this key was used for another request")
+        raise Problem(409, "E_IDEMPOTENCY_KEY_REUSED", KEY_REUSED)
     response.status_code = 202
     return {"pending_approval": approval.to_record()}
 
 
-@router.post("/transfers", status_code=201)
+@router.post("/transfers", status_code=201, responses=approvals.PENDING_RESPONSE)
 async def transfer(
     body: TransferIn,
     key: IdempotencyKey,
@@ -115,6 +146,8 @@ async def transfer(
     )
     if approvals.transfer_needs_second_person(service.policy, command):
         return _pending(service, principal, command, body.from_account_id, response)
+    if service.ledger.read(lambda store: approvals.load(store, command.command_id)):
+        raise Problem(409, "E_IDEMPOTENCY_KEY_REUSED", KEY_REUSED)  # a large transfer's key
     return commands.accepted_record(commands.run(service, principal, command))
 
 
@@ -132,7 +165,7 @@ async def retire(
     return commands.accepted_record(commands.run(service, principal, command))
 
 
-@router.post("/issuances", status_code=202)
+@router.post("/issuances", status_code=202, responses=approvals.EXECUTED_RESPONSE)
 async def issue(
     body: IssuanceIn,
     key: IdempotencyKey,

@@ -1,0 +1,116 @@
+"""The public explorer (no sign-in): totals and charts, projects, issuances, retirements with
+their beneficiaries, and the provenance of any serial."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from carbonex.ledger.limits import SERIAL_MAX
+from carbonex.service import explorer
+from carbonex.service.deps import Service, ServiceDep
+from carbonex.service.pages import reads
+from carbonex.service.pages.common import Notice, ViewerDep, render
+from carbonex.service.pages.figures import figures
+
+router = APIRouter(prefix="/explorer")
+OVERVIEW_PROJECTS_MAX = 10
+OVERVIEW_RECORDS_MAX = 20
+EXPLORER_PAGE_SIZE = 50
+CODE_LENGTH_MAX = 32
+CODE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+Seq = Annotated[int, Query(ge=0, le=2**63 - 1)]
+CodeQuery = Annotated[str, Query(max_length=CODE_LENGTH_MAX)]
+SerialQuery = Annotated[str, Query(max_length=24)]
+
+
+def _issuances(service: Service, limit: int, after_id: int) -> list[dict[str, Any]]:
+    return service.ledger.read(lambda store: explorer.issuances(store, limit, after_id, None))
+
+
+def _retirements(service: Service, limit: int, after_seq: int) -> list[dict[str, Any]]:
+    return service.ledger.read(lambda store: explorer.retirements(store, limit, after_seq))
+
+
+@router.get("")
+async def overview(
+    request: Request, service: ServiceDep, viewer: ViewerDep, unit_type: CodeQuery = ""
+) -> HTMLResponse:
+    context = figures(service, unit_type or None) | {
+        "projects": service.projects.projects(OVERVIEW_PROJECTS_MAX),
+        "issuances": _issuances(service, OVERVIEW_RECORDS_MAX, 0),
+        "retirements": _retirements(service, OVERVIEW_RECORDS_MAX, 0),
+        "serial_spaces": reads.serial_spaces(service.ledger),
+        "records_max": OVERVIEW_RECORDS_MAX,
+        "nav": "explorer",
+    }
+    return render(request, viewer, "explorer.html", context)
+
+
+@router.get("/issuances")
+async def issuances(
+    request: Request, service: ServiceDep, viewer: ViewerDep, after_id: Seq = 0
+) -> HTMLResponse:
+    found = _issuances(service, EXPLORER_PAGE_SIZE, after_id)
+    following = found[-1]["issuance_id"] if len(found) == EXPLORER_PAGE_SIZE else None
+    context = {"issuances": found, "next_after": following, "nav": "explorer"}
+    return render(request, viewer, "explorer_issuances.html", context)
+
+
+@router.get("/retirements")
+async def retirements(
+    request: Request, service: ServiceDep, viewer: ViewerDep, after_seq: Seq = 0
+) -> HTMLResponse:
+    found = _retirements(service, EXPLORER_PAGE_SIZE, after_seq)
+    following = found[-1]["seq"] if len(found) == EXPLORER_PAGE_SIZE else None
+    context = {"retirements": found, "next_after": following, "nav": "explorer"}
+    return render(request, viewer, "explorer_retirements.html", context)
+
+
+def _serial_problem(registry: str, unit_type: str, serial: str) -> str | None:
+    if not CODE.match(registry) or not CODE.match(unit_type):
+        return "Registry and unit type are codes such as VERRA and VCU."
+    if not serial.isdigit() or not 1 <= int(serial) <= SERIAL_MAX:
+        return f"A serial is a whole number from 1 to {SERIAL_MAX:,}."
+    return None
+
+
+def _not_found(code: str, message: str) -> Notice:
+    return Notice("error", "Serial not found", [{"code": code, "message": message}])
+
+
+def _lookup(
+    service: Service, registry: str, unit_type: str, serial: str
+) -> tuple[dict[str, Any] | None, Notice | None, int]:
+    """(provenance, notice, status) of a serial; codes are matched in upper case."""
+    invalid = _serial_problem(registry, unit_type, serial)
+    if invalid is not None:
+        return None, _not_found("E_REQUEST_INVALID", invalid), 422
+    space = f"{registry.upper()}/{unit_type.upper()}"
+    found = service.ledger.provenance(space, int(serial))
+    if found is None:
+        return None, _not_found("E_NOT_FOUND", f"No serial {serial} in {space}."), 404
+    return found, None, 200
+
+
+@router.get("/serial")
+async def serial(
+    request: Request,
+    service: ServiceDep,
+    viewer: ViewerDep,
+    registry: CodeQuery = "",
+    unit_type: CodeQuery = "",
+    serial: SerialQuery = "",
+) -> HTMLResponse:
+    """The life of one serial: its issuance, every movement, where it is now."""
+    query = {"registry": registry.strip(), "unit_type": unit_type.strip(), "serial": serial.strip()}
+    context: dict[str, Any] = {"query": query, "provenance": None, "nav": "explorer",
+                               "serial_spaces": reads.serial_spaces(service.ledger)}  # fmt: skip
+    if not any(query.values()):
+        return render(request, viewer, "serial.html", context)
+    found, notice, status = _lookup(service, **query)
+    context |= {"provenance": found, "notice": notice}
+    return render(request, viewer, "serial.html", context, status)

@@ -1,0 +1,68 @@
+"""Read-only queries the pages need beyond the ledger's and registries' own reads: display
+names, the start of an account's recent movements, categories per project and vintage, and the
+serial spaces in use. Each runs in one read transaction on the caller's (event loop) thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from carbonex.ledger import Ledger
+from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
+from carbonex.service import charts
+from carbonex.store import SqlStore
+
+SERIAL_SPACES_MAX = 100
+
+
+def display_name(ledger: Ledger, user_id: str) -> str:
+    query = "SELECT display_name FROM users WHERE user_id = ?"
+    row = ledger.read(lambda store: store.query_one(query, (user_id,)))
+    return str(row[0]) if row else user_id
+
+
+def _latest_seqs(store: SqlStore, account_id: str, lines: int) -> list[int]:
+    seqs: set[int] = set()
+    for column in ("from_account", "to_account"):
+        rows = store.query(
+            f"SELECT seq FROM movements WHERE {column} = ? ORDER BY seq DESC LIMIT ?",
+            (account_id, lines),
+        )
+        seqs.update(int(row[0]) for row in rows)
+    return sorted(seqs, reverse=True)[:lines]
+
+
+def recent_movements(ledger: Ledger, account_id: str, lines: int) -> list[dict[str, Any]]:
+    """The account's last `lines` movements, newest first (the statement of its last entries)."""
+    lines = max(1, min(lines, QUERY_PAGE_SIZE_MAX))
+    seqs = ledger.read(lambda store: _latest_seqs(store, account_id, lines))
+    if not seqs:
+        return []
+    statement = ledger.statement(account_id, QUERY_PAGE_SIZE_MAX, min(seqs) - 1)
+    return list(reversed(statement))[:lines]
+
+
+def recent_journal(ledger: Ledger, entries: int) -> list[dict[str, Any]]:
+    """The last `entries` journal entries, newest first."""
+    head = int(ledger.head()["seq"])
+    return list(reversed(ledger.journal(entries, max(0, head - entries))))
+
+
+def categories(ledger: Ledger) -> dict[charts.ProjectVintage, str]:
+    rows = ledger.read(
+        lambda store: store.query(
+            "SELECT unit_type, project_id, vintage_start, vintage_end, category "
+            "FROM unit_attributes GROUP BY unit_type, project_id, vintage_start, vintage_end, "
+            "category"
+        )
+    )
+    return charts.category_map((str(a), str(b), str(c), str(d), str(e)) for a, b, c, d, e in rows)
+
+
+def serial_spaces(ledger: Ledger) -> list[str]:
+    rows = ledger.read(
+        lambda store: store.query(
+            "SELECT DISTINCT serial_space FROM issuances ORDER BY serial_space LIMIT ?",
+            (SERIAL_SPACES_MAX,),
+        )
+    )
+    return [str(row[0]) for row in rows]

@@ -1,0 +1,97 @@
+"""Helpers of the API tests: the database's every row, problem+json answers, demo roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from carbonex.ledger import Ledger
+from carbonex.service.problems import MEDIA_TYPE
+
+API = "/api/v1"
+Rows = dict[str, list[str]]
+
+# The demo's users by what they are (src/carbonex/service/demo.py).
+ADMINS = ("admin", "admin2")
+HOLDERS = ("merlion", "merlion2", "skyways", "amelia", "rhein")
+OTHER_ROLES = ("vera", "stan", "stan2", "audrey", "nadia")
+EVERYONE = ADMINS + HOLDERS + OTHER_ROLES
+READERS_OF_EVERYTHING = ("admin", "admin2", "audrey", "nadia")
+
+# Tables that only sign-in touches (a session row; the failure counter and lockout of a user).
+SIGN_IN_TABLES = frozenset({"sessions", "users"})
+
+
+def every_table(database: str, ignoring: frozenset[str] = frozenset()) -> Rows:
+    """Every row of every table (but Alembic's), sorted, read over a connection of its own:
+    what is committed, not what the app's connection may hold."""
+    with Ledger.open(database) as ledger:
+        store = ledger.store
+        names = sorted(store.table_names() - {"alembic_version"} - ignoring)
+        return {name: sorted(map(repr, store.query(f"SELECT * FROM {name}"))) for name in names}
+
+
+def changed_tables(before: Rows, after: Rows) -> list[str]:
+    names = sorted(before.keys() | after.keys())
+    return [name for name in names if before.get(name) != after.get(name)]
+
+
+@contextmanager
+def nothing_changes(database: str, ignoring: frozenset[str] = frozenset()) -> Iterator[None]:
+    """Asserts that the block commits nothing: every table has the same rows after it."""
+    before = every_table(database, ignoring)
+    yield
+    changed = changed_tables(before, every_table(database, ignoring))
+    assert not changed, f"tables changed: {changed}"
+
+
+def problem(answer: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The answer is an RFC 9457 problem with this status and code; its body."""
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == MEDIA_TYPE
+    body: dict[str, Any] = answer.json()
+    assert body["code"] == code, body
+    assert body["status"] == status
+    assert body["title"] == code
+    assert body["type"].endswith(f"/{code}")
+    assert body["instance"] == answer.request.url.path
+    assert isinstance(body["detail"], str) and isinstance(body["failures"], list)
+    return body
+
+
+def ok(answer: httpx.Response, status: int = 200) -> Any:
+    assert answer.status_code == status, answer.text
+    return answer.json() if answer.content else None
+
+
+def key(value: str) -> dict[str, str]:
+    return {"Idempotency-Key": value}
+
+
+def holding(holdings: list[dict[str, Any]], project_id: str, state: str = "active") -> int:
+    """Units of a project in a state, from GET /accounts/{id}/holdings."""
+    return sum(
+        entry["quantity"]
+        for entry in holdings
+        if entry["project_id"] == project_id and entry["state"] == state and not entry["on_hold"]
+    )
+
+
+def audit_log(database: str) -> list[tuple[str, str, str, str]]:
+    """(actor, via, action, target) of every audit entry, in order."""
+    with Ledger.open(database) as ledger:
+        rows = ledger.store.query(
+            "SELECT actor, via, action, target FROM audit_log ORDER BY audit_seq"
+        )
+    return [(str(a), str(v), str(c), str(t)) for a, v, c, t in rows]
+
+
+def journal_entries(database: str, command_id: str) -> int:
+    with Ledger.open(database) as ledger:
+        row = ledger.store.query_one(
+            "SELECT COUNT(*) FROM journal WHERE command_id = ?", (command_id,)
+        )
+    return int(row[0]) if row else 0

@@ -1,0 +1,92 @@
+"""Restricted records: the journal (registry administrators, auditors, national authorities)
+and the audit log (registry administrators and auditors), which names the actor of every
+accepted write and of nothing else."""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi.testclient import TestClient
+
+from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
+from tests.service.conftest import SignIn, WithKey
+from tests.service.support import API, EVERYONE, audit_log, key, ok, problem
+
+JOURNAL_READERS = ("admin", "admin2", "audrey", "nadia")
+AUDIT_READERS = ("admin", "admin2", "audrey")
+
+
+def test_the_journal_is_for_administrators_auditors_and_national_authorities(
+    public: TestClient, signed_in: SignIn
+) -> None:
+    for user_id in EVERYONE:
+        answer = signed_in(user_id).get(f"{API}/journal")
+        if user_id in JOURNAL_READERS:
+            entries = ok(answer)
+            assert entries[0]["seq"] == 1 and len(entries[0]["entry_hash"]) == 64
+        else:
+            problem(answer, 403, "E_FORBIDDEN")
+    problem(public.get(f"{API}/journal"), 401, "E_UNAUTHENTICATED")
+
+
+def test_the_audit_log_is_for_administrators_and_auditors(
+    public: TestClient, signed_in: SignIn
+) -> None:
+    for user_id in EVERYONE:
+        answer = signed_in(user_id).get(f"{API}/audit")
+        if user_id in AUDIT_READERS:
+            assert ok(answer) == []  # the demo is loaded, not written through the API
+        else:
+            problem(answer, 403, "E_FORBIDDEN")
+    problem(public.get(f"{API}/audit"), 401, "E_UNAUTHENTICATED")
+
+
+def test_the_journal_comes_in_pages_chained_by_hash(signed_in: SignIn) -> None:
+    audrey = signed_in("audrey")
+    first = ok(audrey.get(f"{API}/journal", params={"limit": 3}))
+    second = ok(audrey.get(f"{API}/journal", params={"limit": 3, "after_seq": 3}))
+    assert [entry["seq"] for entry in first + second] == [1, 2, 3, 4, 5, 6]
+    assert second[0]["previous_hash"] == first[-1]["entry_hash"]
+    for path in ("journal", "audit"):
+        for limit in (0, QUERY_PAGE_SIZE_MAX + 1):
+            answer = audrey.get(f"{API}/{path}", params={"limit": limit})
+            problem(answer, 422, "E_REQUEST_INVALID")
+
+
+def test_every_accepted_write_is_audited_with_its_actor_and_refusals_are_not(
+    signed_in: SignIn, with_key: WithKey, demo_database: str
+) -> None:
+    admin, merlion, merlion2 = signed_in("admin"), signed_in("merlion"), signed_in("merlion2")
+    scripted = with_key("merlion")
+    new_account = {"account_id": "NEW-1", "kind": "company_holding", "holder": "New Ltd"}
+    ok(admin.post(f"{API}/accounts", json=new_account, headers=key("a1")), 201)
+    sale = {"from_account_id": "MERLION-DEV", "to_account_id": "NEW-1", "unit_type": "VCU"}
+    ok(scripted.post(f"{API}/transfers", json=sale | {"quantity": 10}, headers=key("t1")), 201)
+    big = sale | {"quantity": 10_000}
+    ok(merlion.post(f"{API}/transfers", json=big, headers=key("t2")), 202)
+    ok(merlion2.post(f"{API}/approvals/merlion:t2/approve"))
+    refused = merlion.post(f"{API}/transfers", json=sale | {"quantity": 10**9}, headers=key("t3"))
+    problem(refused, 409, "E_UNITS_NOT_HELD")
+    problem(merlion.post(f"{API}/accounts", json=new_account, headers=key("a2")), 403,
+            "E_FORBIDDEN")  # fmt: skip
+    document = [{"name": "pdd.pdf", "sha256": hashlib.sha256(b"pdd").hexdigest()}]
+    project = {"project_id": "P-1", "standard": "A6.4M", "name": "P", "host_country": "GH",
+               "methodology": "ACM0002", "proponent_account_id": "SOLAR-GH"}  # fmt: skip
+    ok(merlion.post(f"{API}/projects", json=project, headers=key("p1")), 201)
+    listing = {"action": "list", "documents": document}
+    ok(merlion.post(f"{API}/projects/P-1/actions", json=listing, headers=key("p2")), 201)
+    expected = [
+        ("admin", "session", "open_account", "NEW-1"),
+        ("merlion", "api_key", "transfer", "MERLION-DEV"),
+        ("merlion", "session", "request_transfer", "merlion:t2"),
+        ("merlion2", "session", "transfer", "MERLION-DEV"),
+        ("merlion", "session", "create_project", "P-1"),
+        ("merlion", "session", "list", "P-1"),
+    ]
+    assert audit_log(demo_database) == expected
+    entries = ok(signed_in("audrey").get(f"{API}/audit"))
+    assert [(e["actor"], e["via"], e["action"], e["target"]) for e in entries] == expected
+    assert [e["audit_seq"] for e in entries] == list(range(1, len(expected) + 1))
+    assert entries[1]["detail"]["command_id"] == "merlion:t1"
+    page = ok(signed_in("audrey").get(f"{API}/audit", params={"limit": 2, "after_seq": 2}))
+    assert [e["audit_seq"] for e in page] == [3, 4]
