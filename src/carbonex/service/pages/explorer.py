@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from carbonex.inclusion.service import InclusionRegistry
 from carbonex.ledger.limits import SERIAL_MAX
 from carbonex.service import explorer
 from carbonex.service.deps import Service, ServiceDep
@@ -114,3 +115,35 @@ async def serial(
     found, notice, status = _lookup(service, **query)
     context |= {"provenance": found, "notice": notice}
     return render(request, viewer, "serial.html", context, status)
+
+
+PersonQuery = Annotated[str, Query(max_length=128)]
+
+
+def _inclusion_context(service: Service, person: str, aggregation: str) -> dict[str, Any]:
+    registry = InclusionRegistry(service.ledger)
+    context: dict[str, Any] = {"query": {"person": person, "aggregation": aggregation}}
+    if person:
+        context["points"] = registry.points(person).to_record()
+        context["history"] = registry.history(person, EXPLORER_PAGE_SIZE)
+    if aggregation:
+        found = registry.aggregation(aggregation)
+        context["aggregation"] = found
+        if found is not None:
+            context["contributions"] = registry.contributions(aggregation, EXPLORER_PAGE_SIZE)
+    return context
+
+
+@router.get("/inclusion")
+async def inclusion(
+    request: Request,
+    service: ServiceDep,
+    viewer: ViewerDep,
+    person: PersonQuery = "",
+    aggregation: PersonQuery = "",
+) -> HTMLResponse:
+    """Carbon inclusion, public: a person's points and actions, an aggregation's contributors."""
+    context = _inclusion_context(service, person.strip(), aggregation.strip())
+    context["nav"] = "explorer"
+    missing = aggregation.strip() and context.get("aggregation") is None
+    return render(request, viewer, "explorer_inclusion.html", context, 404 if missing else 200)
