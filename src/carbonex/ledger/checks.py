@@ -14,6 +14,8 @@ def check_text(name: str, value: object, failures: list[Failure], required: bool
         return
     if not isinstance(value, str) or (required and not value.strip()):
         failures.append(Failure(Code.E_INVALID_COMMAND, f"'{name}' must be a non-empty text"))
+    elif "\x00" in value:  # PostgreSQL cannot store it; no registry text needs it
+        failures.append(Failure(Code.E_INVALID_COMMAND, f"'{name}' contains a NUL character"))
     elif len(value) > TEXT_FIELD_LENGTH_MAX:
         failures.append(
             Failure(

@@ -30,8 +30,8 @@ from carbonex.ledger.state import LedgerState
 
 def _check_command_id(command: Command) -> list[Failure]:
     command_id = command.command_id
-    if not isinstance(command_id, str) or not command_id.strip():
-        return [Failure(Code.E_INVALID_COMMAND, "command_id must be a non-empty text")]
+    if not isinstance(command_id, str) or not command_id.strip() or "\x00" in command_id:
+        return [Failure(Code.E_INVALID_COMMAND, "command_id must be a non-empty text, no NUL")]
     if len(command_id) > COMMAND_ID_LENGTH_MAX:
         return [
             Failure(

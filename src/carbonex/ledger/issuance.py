@@ -45,7 +45,8 @@ def check_attributes(context: Context, attributes: UnitAttributes) -> list[Failu
     if attributes.category not in CATEGORIES:
         problems.append(f"category must be one of {sorted(CATEGORIES)}")
     if len(attributes.labels) > LABELS_PER_BLOCK_MAX or not all(
-        isinstance(label, str) and label.strip() for label in attributes.labels
+        isinstance(label, str) and label.strip() and "\x00" not in label
+        for label in attributes.labels
     ):
         problems.append(f"labels must be at most {LABELS_PER_BLOCK_MAX} non-empty texts")
     failures += [Failure(Code.E_INVALID_ATTRIBUTES, problem) for problem in problems]

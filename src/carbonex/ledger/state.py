@@ -109,6 +109,8 @@ class LedgerState:
     # -- reads ----------------------------------------------------------------------------------
 
     def account(self, account_id: str) -> Account | None:
+        if not isinstance(account_id, str) or "\x00" in account_id:
+            return None  # never stored (ids are checked on opening); PostgreSQL refuses NUL
         if account_id not in self.accounts:
             self.flush()
             self.accounts[account_id] = self.loader.load_account(account_id)
@@ -176,6 +178,8 @@ class LedgerState:
         return attributes is not None
 
     def hold(self, hold_id: str) -> Hold | None:
+        if not isinstance(hold_id, str) or "\x00" in hold_id:
+            return None  # never stored: hold ids are checked texts
         if hold_id not in self.holds:
             self.flush()
             self.holds[hold_id] = self.loader.load_hold(hold_id)

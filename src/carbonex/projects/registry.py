@@ -272,6 +272,8 @@ class ProjectRegistry:
         pending = self._pending.get(project_id)
         if pending is not None:
             return pending
+        if not PROJECT_ID_PATTERN.match(project_id):
+            return None  # never stored: ids are checked on creation
         row = store.query_one(
             "SELECT last_event_seq FROM projects WHERE project_id = ?", (project_id,)
         )
