@@ -158,6 +158,11 @@ class Ledger:
             return inner_result
         return self._unit_of_work(self._run_transaction(work))
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a `transact` call is running (a nested one would join it)."""
+        return self._open is not None
+
     def _run_transaction(
         self, work: Callable[[Transaction], tuple[Result, bool]]
     ) -> Callable[[], tuple[Result, bool]]:

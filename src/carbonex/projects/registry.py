@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from carbonex.catalog.standards import ProjectCatalog, default_project_catalog
 from carbonex.ledger import Ledger, Transaction
@@ -50,6 +50,7 @@ PROJECT_EVENTS_MAX = 10_000
 PROJECT_REQUESTS_MAX = 1_000
 """Requests in one all-or-nothing `act_many` call."""
 PROJECT_CACHE_MAX = 100_000
+Result = TypeVar("Result")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +144,8 @@ class ProjectRegistry:
         # commit (`_pending`: what the current transaction changed).
         self._cache: dict[str, CachedProject] = {}
         self._pending: dict[str, CachedProject] = {}
+        self._joined = False
+        """True while working inside a caller's transaction: nothing read then is cached."""
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -165,9 +168,25 @@ class ProjectRegistry:
             self._pending = {}
             return self._one(tx, request_id, request)
 
-        outcome = self.ledger.transact(work)
+        outcome = self._transact(work)
         self._committed(outcome.accepted and not outcome.duplicate)
         return outcome
+
+    def _transact(self, work: Callable[[Transaction], tuple[Result, bool]]) -> Result:
+        """`Ledger.transact`, forgetting what the work cached unless it committed: when it
+        joins a caller's transaction, that one may still roll back."""
+        nested = self.ledger.in_transaction
+        self._joined = nested
+        try:
+            result = self.ledger.transact(work)
+        except BaseException:
+            self._pending = {}
+            raise
+        finally:
+            self._joined = False
+        if nested:
+            self._pending = {}
+        return result
 
     def preview(self, request: ProjectRequest) -> list[ProjectFailure]:
         """What the state machine would say to `request` now (no ledger, nothing written): for
@@ -187,9 +206,12 @@ class ProjectRegistry:
     ) -> ProjectOutcome:
         """One action inside a transaction the caller owns (and commits or rolls back); the
         caller must not keep the transaction when the outcome is refused."""
-        self._pending = {}
-        outcome, _keep = self._one(tx, request_id, request)
-        self._pending = {}  # not cached: the caller's transaction may still roll back
+        self._pending, self._joined = {}, True
+        try:
+            outcome, _keep = self._one(tx, request_id, request)
+        finally:
+            # Not cached: the caller's transaction may still roll back.
+            self._pending, self._joined = {}, False
         return outcome
 
     def _committed(self, kept: bool) -> None:
@@ -216,7 +238,7 @@ class ProjectRegistry:
                     return outcomes, False
             return outcomes, True
 
-        outcomes = self.ledger.transact(work)
+        outcomes = self._transact(work)
         self._committed(all(outcome.accepted for outcome in outcomes))
         return outcomes
 
@@ -284,9 +306,10 @@ class ProjectRegistry:
         if project is None or row is None:
             return None
         loaded = CachedProject(int(row[0]), project, _particulars_of(store, project_id))
-        # Read from committed rows only: had this transaction touched the project, it would be
-        # in `_pending`.
-        self._cache[project_id] = loaded
+        # In its own transaction the registry reads committed rows only (a project it changed
+        # is in `_pending`); inside a caller's, the caller may have changed it.
+        if not self._joined:
+            self._cache[project_id] = loaded
         return loaded
 
     def _decide(
