@@ -13,13 +13,8 @@ The catalog here makes 10 points one unit, so aggregations issue within a few st
 
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import datetime as dt
-import functools
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -33,7 +28,8 @@ from carbonex.inclusion.results import Aggregated, Recorded, Refusal, Reviewed
 from carbonex.inclusion.rules import MILLI_PER_POINT, Code, Plan, aggregate, points_milli
 from carbonex.inclusion.service import PAGE_SIZE_MAX, InclusionRegistry
 from carbonex.ledger import Ledger
-from tests.conftest import FixedClock, drop_postgres_schema, new_postgres_schema
+from tests.conftest import FixedClock
+from tests.databases import OnPostgres, OnSqlite
 from tests.inclusion.support import AGGREGATOR, CATALOG, every_table, open_aggregator
 from tests.ledger.support import HYPOTHESIS_PROFILE
 
@@ -97,18 +93,7 @@ class Model:
         return points, taken
 
 
-@functools.cache
-def migrated_sqlite_template() -> str:
-    directory = tempfile.mkdtemp(prefix="carbonex-inclusion-template-")
-    atexit.register(shutil.rmtree, directory, True)
-    path = os.path.join(directory, "template.db")
-    with Ledger.open(path) as ledger:
-        open_aggregator(ledger)
-        ledger.store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[attr-defined]
-    return path
-
-
-class InclusionMachine(RuleBasedStateMachine):
+class InclusionMachine(OnSqlite, RuleBasedStateMachine):
     """Runs on SQLite; `PostgresInclusionMachine` overrides where the database lives."""
 
     def __init__(self) -> None:
@@ -118,15 +103,6 @@ class InclusionMachine(RuleBasedStateMachine):
         self.registry = InclusionRegistry(self.ledger, TEST_CATALOG)
         self.model = Model()
         self.numbers = iter(range(1, 10**9))
-
-    def new_database(self) -> str:
-        self.directory = tempfile.mkdtemp(prefix="carbonex-inclusion-")
-        path = os.path.join(self.directory, "inclusion.db")
-        shutil.copyfile(migrated_sqlite_template(), path)
-        return path
-
-    def drop_database(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
 
     def teardown(self) -> None:
         try:
@@ -140,8 +116,7 @@ class InclusionMachine(RuleBasedStateMachine):
 
     @initialize()
     def the_aggregator_exists(self) -> None:
-        if self.url.startswith("postgresql"):
-            open_aggregator(self.ledger)
+        open_aggregator(self.ledger)
 
     @initialize(
         charges=st.lists(
@@ -348,13 +323,8 @@ class InclusionMachine(RuleBasedStateMachine):
             assert aggregated_milli == balance.converted_milli + balance.carried_milli
 
 
-class PostgresInclusionMachine(InclusionMachine):
-    def new_database(self) -> str:
-        self.schema, url = new_postgres_schema()
-        return url
-
-    def drop_database(self) -> None:
-        drop_postgres_schema(self.schema)
+class PostgresInclusionMachine(OnPostgres, InclusionMachine):
+    pass
 
 
 TestInclusionAgainstItsModelOnSqlite = InclusionMachine.TestCase
@@ -365,11 +335,3 @@ TestInclusionAgainstItsModelOnPostgres = pytest.mark.postgres(PostgresInclusionM
 TestInclusionAgainstItsModelOnPostgres.settings = settings(
     max_examples=25 * EFFORT, stateful_step_count=30, **_DATABASE_SETTINGS
 )
-
-
-@pytest.fixture(autouse=True)
-def _skip_postgres_when_unreachable(
-    request: pytest.FixtureRequest, postgres_available: bool
-) -> None:
-    if "Postgres" in request.node.nodeid and not postgres_available:
-        pytest.skip("PostgreSQL unreachable (CI requires it)")

@@ -11,13 +11,8 @@ what the other wrote.
 
 from __future__ import annotations
 
-import atexit
 import copy
-import functools
 import itertools
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,7 +50,8 @@ from carbonex.ledger import (
     UnfreezeAccount,
 )
 from carbonex.ledger.failures import FINAL_STATE_CODES
-from tests.conftest import FixedClock, drop_postgres_schema, new_postgres_schema
+from tests.conftest import FixedClock
+from tests.databases import OnPostgres, OnSqlite
 from tests.ledger.support import (
     TABLES,
     VCU,
@@ -324,17 +320,7 @@ def serial_ranges(top: int) -> st.SearchStrategy[tuple[SerialRange, ...]]:
 # -- the machine -----------------------------------------------------------------------------------
 
 
-@functools.cache
-def migrated_sqlite_template() -> str:
-    directory = tempfile.mkdtemp(prefix="carbonex-template-")
-    atexit.register(shutil.rmtree, directory, True)
-    path = os.path.join(directory, "template.db")
-    with Ledger.open(path) as ledger:
-        ledger.store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[attr-defined]
-    return path
-
-
-class LedgerMachine(RuleBasedStateMachine):
+class LedgerMachine(OnSqlite, RuleBasedStateMachine):
     """Runs on SQLite; `PostgresLedgerMachine` overrides where the database lives."""
 
     def __init__(self) -> None:
@@ -348,18 +334,6 @@ class LedgerMachine(RuleBasedStateMachine):
         self.accepted: list[tuple[Command, Accepted]] = []
         self.final: dict[int, tuple[str, str]] = {}
         self.steps = 0
-
-    # -- databases ----------------------------------------------------------------------------
-
-    def new_database(self) -> str:
-        """A copy of an empty, migrated SQLite file (migrating each example would dominate)."""
-        self.directory = tempfile.mkdtemp(prefix="carbonex-stateful-")
-        path = os.path.join(self.directory, "ledger.db")
-        shutil.copyfile(migrated_sqlite_template(), path)
-        return path
-
-    def drop_database(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
 
     def teardown(self) -> None:
         try:
@@ -651,13 +625,8 @@ class LedgerMachine(RuleBasedStateMachine):
             assert report.ok, report.problems
 
 
-class PostgresLedgerMachine(LedgerMachine):
-    def new_database(self) -> str:
-        self.schema, url = new_postgres_schema()
-        return url
-
-    def drop_database(self) -> None:
-        drop_postgres_schema(self.schema)
+class PostgresLedgerMachine(OnPostgres, LedgerMachine):
+    pass
 
 
 TestLedgerAgainstItsModelOnSqlite = LedgerMachine.TestCase
@@ -665,11 +634,3 @@ TestLedgerAgainstItsModelOnSqlite.settings = hypothesis_settings("stateful-sqlit
 
 TestLedgerAgainstItsModelOnPostgres = pytest.mark.postgres(PostgresLedgerMachine.TestCase)
 TestLedgerAgainstItsModelOnPostgres.settings = hypothesis_settings("stateful-postgres")
-
-
-@pytest.fixture(autouse=True)
-def _skip_postgres_when_unreachable(
-    request: pytest.FixtureRequest, postgres_available: bool
-) -> None:
-    if "Postgres" in request.node.nodeid and not postgres_available:
-        pytest.skip("PostgreSQL unreachable (CI requires it)")

@@ -11,9 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -26,10 +23,11 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from carbonex.ledger import Ledger, OpenAccount
 from carbonex.projects.deductions import apply_rate
 from carbonex.projects.events import ProjectRequest
-from carbonex.projects.registry import ProjectOutcome, ProjectParticulars, ProjectRegistry
-from tests.conftest import FixedClock, drop_postgres_schema, new_postgres_schema
+from carbonex.projects.outcomes import ProjectOutcome
+from carbonex.projects.registry import ProjectParticulars, ProjectRegistry
+from tests.conftest import FixedClock
+from tests.databases import OnPostgres, OnSqlite, store_rows
 from tests.ledger.support import HYPOTHESIS_PROFILE, hypothesis_settings
-from tests.projects.test_registry import every_table
 
 DOC = (("doc.pdf", hashlib.sha256(b"doc").hexdigest()),)
 PROPONENT, VVB, ADMIN = (
@@ -57,7 +55,7 @@ class ProjectModel:
     verified_t: int = 0
 
 
-class RegistryMachine(RuleBasedStateMachine):
+class RegistryMachine(OnSqlite, RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.url = self.new_database()
@@ -68,13 +66,6 @@ class RegistryMachine(RuleBasedStateMachine):
         self.buffer_t = 0
         self.requests = 0
         self.accepted: list[tuple[str, ProjectRequest, ProjectOutcome]] = []
-
-    def new_database(self) -> str:
-        self.directory = tempfile.mkdtemp(prefix="carbonex-projects-")
-        return os.path.join(self.directory, "registry.db")
-
-    def drop_database(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
 
     def teardown(self) -> None:
         try:
@@ -89,13 +80,13 @@ class RegistryMachine(RuleBasedStateMachine):
     def send(self, request: ProjectRequest, expected: bool) -> ProjectOutcome:
         self.requests += 1
         request_id = f"r{self.requests}"
-        before = None if expected else every_table(self.ledger)
+        before = None if expected else store_rows(self.ledger.store)
         outcome = self.registry.act(request_id, request)
         assert outcome.accepted == expected, (request, outcome.failures)
         if expected:
             self.accepted.append((request_id, request, outcome))
         else:
-            assert every_table(self.ledger) == before
+            assert store_rows(self.ledger.store) == before
         return outcome
 
     @initialize()
@@ -201,11 +192,11 @@ class RegistryMachine(RuleBasedStateMachine):
         if not self.accepted:
             return
         request_id, request, original = data.draw(st.sampled_from(self.accepted))
-        before = every_table(self.ledger)
+        before = store_rows(self.ledger.store)
         again = self.registry.act(request_id, request)
         assert again.duplicate and again.event_seq == original.event_seq
         assert again.outcome == original.outcome
-        assert every_table(self.ledger) == before
+        assert store_rows(self.ledger.store) == before
 
     @invariant()
     def the_units_issued_are_the_verified_quantities_approved(self) -> None:
@@ -233,13 +224,8 @@ class RegistryMachine(RuleBasedStateMachine):
             assert record["state"] == self.model[project_id].state
 
 
-class PostgresRegistryMachine(RegistryMachine):
-    def new_database(self) -> str:
-        self.schema, url = new_postgres_schema()
-        return url
-
-    def drop_database(self) -> None:
-        drop_postgres_schema(self.schema)
+class PostgresRegistryMachine(OnPostgres, RegistryMachine):
+    pass
 
 
 # Each step reads every table (refusals must change nothing), so fewer examples than the ledger's.
@@ -253,11 +239,3 @@ TestRegistryAgainstItsModelOnPostgres = pytest.mark.postgres(PostgresRegistryMac
 TestRegistryAgainstItsModelOnPostgres.settings = settings(
     hypothesis_settings("stateful-postgres"), max_examples=EXAMPLES[1], stateful_step_count=30
 )
-
-
-@pytest.fixture(autouse=True)
-def _skip_postgres_when_unreachable(
-    request: pytest.FixtureRequest, postgres_available: bool
-) -> None:
-    if "Postgres" in request.node.nodeid and not postgres_available:
-        pytest.skip("PostgreSQL unreachable (CI requires it)")

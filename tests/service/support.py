@@ -10,9 +10,9 @@ import httpx
 
 from carbonex.ledger import Ledger
 from carbonex.service.problems import MEDIA_TYPE
+from tests.databases import Rows, every_table
 
 API = "/api/v1"
-Rows = dict[str, list[str]]
 
 # The demo's users by what they are (src/carbonex/service/demo.py).
 ADMINS = ("admin", "admin2")
@@ -23,15 +23,6 @@ READERS_OF_EVERYTHING = ("admin", "admin2", "audrey", "nadia")
 
 # Tables that only sign-in touches (a session row; the failure counter and lockout of a user).
 SIGN_IN_TABLES = frozenset({"sessions", "users"})
-
-
-def every_table(database: str, ignoring: frozenset[str] = frozenset()) -> Rows:
-    """Every row of every table (but Alembic's), sorted, read over a connection of its own:
-    what is committed, not what the app's connection may hold."""
-    with Ledger.open(database) as ledger:
-        store = ledger.store
-        names = sorted(store.table_names() - {"alembic_version"} - ignoring)
-        return {name: sorted(map(repr, store.query(f"SELECT * FROM {name}"))) for name in names}
 
 
 def changed_tables(before: Rows, after: Rows) -> list[str]:

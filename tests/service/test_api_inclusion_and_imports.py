@@ -5,22 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
 from fastapi.testclient import TestClient
 
 from carbonex.ledger import Ledger, OpenAccount
 from carbonex.service import identity
+from tests.databases import every_table
 from tests.service.conftest import SignIn
+from tests.service.support import SIGN_IN_TABLES
 
 FIXTURES = Path(__file__).parents[1] / "imports" / "fixtures"
 TODAY = dt.date.today().isoformat()
-
-
-def tables(database_url: str) -> dict[str, list[Any]]:
-    with Ledger.open(database_url) as ledger:
-        names = sorted(ledger.store.table_names() - {"alembic_version", "sessions", "users"})
-        return {n: sorted(map(repr, ledger.store.query(f"SELECT * FROM {n}"))) for n in names}
 
 
 def action(action_id: str, person_id: str = "p-1", kwh: str = "100") -> dict[str, str]:
@@ -64,7 +59,7 @@ def test_actions_are_recorded_verified_and_aggregated_into_units_with_contributi
 def test_only_platforms_record_and_only_verification_bodies_review(
     signed_in: SignIn, demo_database: str
 ) -> None:
-    before = tables(demo_database)
+    before = every_table(demo_database, SIGN_IN_TABLES)
     assert signed_in("vera").post("/api/v1/inclusion/actions", json=action("x")).status_code == 403
     assert (
         signed_in("merlion")
@@ -74,7 +69,7 @@ def test_only_platforms_record_and_only_verification_bodies_review(
     )
     refused = signed_in("merlion").post("/api/v1/inclusion/actions", json=action("y", kwh="-1"))
     assert refused.status_code == 422
-    assert tables(demo_database) == before
+    assert every_table(demo_database, SIGN_IN_TABLES) == before
 
 
 def test_a_registry_administrator_imports_the_verra_export_and_nobody_else_may(
@@ -82,16 +77,16 @@ def test_a_registry_administrator_imports_the_verra_export_and_nobody_else_may(
 ) -> None:
     content = (FIXTURES / "vcus_singapore.csv").read_bytes()
     upload = {"file": ("vcus_singapore.csv", content, "text/csv")}
-    before = tables(demo_database)
+    before = every_table(demo_database, SIGN_IN_TABLES)
     denied = signed_in("merlion").post("/api/v1/imports/verra", files=upload,
                                        headers={"Idempotency-Key": "imp-1"})  # fmt: skip
     assert denied.status_code == 403
-    assert tables(demo_database) == before
+    assert every_table(demo_database, SIGN_IN_TABLES) == before
     admin = signed_in("admin")
     malformed = {"file": ("bad.csv", b"a,b\n1,2\n", "text/csv")}
     bad = admin.post("/api/v1/imports/verra", files=malformed, headers={"Idempotency-Key": "i0"})
     assert bad.status_code == 422 and bad.json()["code"] == "E_IMPORT_REFUSED"
-    assert tables(demo_database) == before
+    assert every_table(demo_database, SIGN_IN_TABLES) == before
     imported = admin.post(
         "/api/v1/imports/verra", files=upload, headers={"Idempotency-Key": "imp-1"}
     )

@@ -22,7 +22,8 @@ from carbonex.imports.verra import import_verra
 from carbonex.ledger import Ledger, OpenAccount
 from carbonex.projects.events import ProjectRequest
 from carbonex.projects.methodologies import grid_electricity
-from carbonex.projects.registry import ProjectOutcome, ProjectParticulars, ProjectRegistry
+from carbonex.projects.outcomes import ProjectOutcome
+from carbonex.projects.registry import ProjectParticulars, ProjectRegistry
 
 IMPORT_ROWS = 50_000
 ISSUANCES = 2_000

@@ -16,7 +16,11 @@ from carbonex.cli import render
 from carbonex.cli.exits import EXIT_PROBLEMS_FOUND, EXIT_REFUSED, usage_error
 from carbonex.cli.options import JsonOption
 from carbonex.cli.queries import HISTORY_COLUMNS, render_summary
-from carbonex.cli.scenario import (
+from carbonex.cli.session import open_ledger, redacted
+from carbonex.cli.verification import render_report, verify_with_progress
+from carbonex.ledger import Accepted, Ledger, Refused, VerifyReport
+from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
+from carbonex.scenario import (
     PROVENANCE_SERIAL,
     PROVENANCE_SERIAL_SPACE,
     SCENARIO_START,
@@ -24,10 +28,6 @@ from carbonex.cli.scenario import (
     Step,
     scenario,
 )
-from carbonex.cli.session import open_ledger, redacted
-from carbonex.cli.verification import render_report, verify_with_progress
-from carbonex.ledger import Accepted, Ledger, Refused, VerifyReport
-from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
 
 DEMO_DATABASE = "carbonex-demo.db"
 """The demo's own file, so it never writes into a registry's default database by accident."""

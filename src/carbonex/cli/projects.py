@@ -27,7 +27,8 @@ from carbonex.cli.session import open_ledger
 from carbonex.projects.calculation import CalculationError, calculate
 from carbonex.projects.events import ProjectRequest
 from carbonex.projects.lifecycle import Action, Role
-from carbonex.projects.registry import ProjectOutcome, ProjectParticulars, ProjectRegistry
+from carbonex.projects.outcomes import ProjectOutcome
+from carbonex.projects.registry import ProjectParticulars, ProjectRegistry
 
 project_app = typer.Typer(help="Projects, monitoring reports and issuance.", no_args_is_help=True)
 

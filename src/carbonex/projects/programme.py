@@ -36,19 +36,14 @@ from carbonex.projects.deductions import (
 from carbonex.projects.events import ProjectRequest
 from carbonex.projects.issuance import IssuanceAccounts, issuance_commands
 from carbonex.projects.lifecycle import Project
+from carbonex.projects.outcomes import Decision, ProjectFailure
+from carbonex.projects.outcomes import fail as _fail
 from carbonex.store import SqlStore
 
 ACCOUNT_CANDIDATES_MAX = 50
 REASON_LENGTH_MAX = 1000
 
-Failures = list[Any]  # list[registry.ProjectFailure]; typed loosely to avoid an import cycle
-Decision = tuple[Failures, Project | None, dict[str, Any]]
-
-
-def _fail(code: str, message: str) -> Failures:
-    from carbonex.projects.registry import ProjectFailure
-
-    return [ProjectFailure(code, message)]
+Failures = list[ProjectFailure]
 
 
 def _risk_rating(details: Mapping[str, Any]) -> Decimal | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from carbonex.catalog.standards import ProjectCatalog, default_project_catalog
@@ -39,6 +39,8 @@ from carbonex.projects.events import (
     replay,
 )
 from carbonex.projects.lifecycle import Action, Project, Role
+from carbonex.projects.outcomes import Decision, ProjectFailure, ProjectOutcome
+from carbonex.projects.outcomes import fail as _fail
 from carbonex.store import SqlStore
 
 REQUEST_ID_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -51,46 +53,6 @@ PROJECT_REQUESTS_MAX = 1_000
 """Requests in one all-or-nothing `act_many` call."""
 PROJECT_CACHE_MAX = 100_000
 Result = TypeVar("Result")
-
-
-@dataclass(frozen=True, slots=True)
-class ProjectFailure:
-    code: str
-    message: str
-
-    def to_record(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
-
-
-@dataclass(frozen=True, slots=True)
-class ProjectOutcome:
-    request_id: str
-    project_id: str
-    event_seq: int | None = None
-    state: str | None = None
-    outcome: Mapping[str, Any] = field(default_factory=dict)
-    failures: tuple[ProjectFailure, ...] = ()
-    duplicate: bool = False
-
-    @property
-    def accepted(self) -> bool:
-        return not self.failures
-
-    @property
-    def codes(self) -> list[str]:
-        return [failure.code for failure in self.failures]
-
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "accepted": self.accepted,
-            "request_id": self.request_id,
-            "project_id": self.project_id,
-            "event_seq": self.event_seq,
-            "state": self.state,
-            "outcome": dict(self.outcome),
-            "failures": [failure.to_record() for failure in self.failures],
-            "duplicate": self.duplicate,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +80,6 @@ class ProjectParticulars:
             "other_registrations": list(self.other_registrations),
             "risk_rating": self.risk_rating,
         }
-
-
-Decision = tuple[list[ProjectFailure], Project | None, dict[str, Any]]
-
-
-def _fail(code: str, message: str) -> list[ProjectFailure]:
-    return [ProjectFailure(code, message)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,37 +152,42 @@ def pending_visible(
     return found[:limit]
 
 
+@dataclass(frozen=True, slots=True)
+class PendingRequest:
+    """A request to be approved by a second person, as it is stored."""
+
+    approval_id: str
+    kind: str  # LEDGER_COMMAND | PROJECT_ACTION
+    payload: dict[str, Any]
+    summary: str
+    account_id: str | None = None  # whose representatives decide a transfer
+
+
 def submit(
-    store: SqlStore,
-    approval_id: str,
-    kind: str,
-    payload: dict[str, Any],
-    summary: str,
-    account_id: str | None,
-    principal: Principal,
-    now: dt.datetime,
+    store: SqlStore, pending: PendingRequest, principal: Principal, now: dt.datetime
 ) -> tuple[Approval, bool]:
     """Record a pending approval; (the approval, whether it is new). The same id again returns
     the stored one (idempotency); callers compare payloads for reuse with other content."""
-    existing = load(store, approval_id)
+    existing = load(store, pending.approval_id)
     if existing is not None:
         return existing, False
     store.execute(
         "INSERT INTO approvals (approval_id, kind, payload, summary, account_id, requested_by, "
         "requested_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
         (
-            approval_id,
-            kind,
-            orjson.dumps(payload, option=orjson.OPT_SORT_KEYS),
-            summary,
-            account_id,
+            pending.approval_id,
+            pending.kind,
+            orjson.dumps(pending.payload, option=orjson.OPT_SORT_KEYS),
+            pending.summary,
+            pending.account_id,
             principal.user_id,
             now.isoformat(),
         ),
     )
     approval = Approval(
-        approval_id, kind, payload, summary, account_id, principal.user_id, "pending"
-    )
+        pending.approval_id, pending.kind, pending.payload, pending.summary,
+        pending.account_id, principal.user_id, "pending",
+    )  # fmt: skip
     return approval, True
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from carbonex.ledger import Accepted, Command, Refused, Transaction
-from carbonex.service import audit
+from carbonex.service import approvals, audit
 from carbonex.service.deps import Service
 from carbonex.service.identity import Principal
 from carbonex.service.problems import Problem
@@ -15,6 +16,14 @@ def refusal_problem(refused: Refused) -> Problem:
     failures = [failure.to_record() for failure in refused.failures]
     head = failures[0]["code"] if failures else "E_REFUSED"
     return Problem(409, str(head), "the ledger refused the command; nothing changed", failures)
+
+
+def failures_problem(failures: Sequence[Any]) -> Problem:
+    """A request the rules refused (project registry, carbon inclusion): 409 with the failures
+    in precedence order, the first one's code as the problem's."""
+    records = [failure.to_record() for failure in failures]
+    head = str(records[0]["code"]) if records else "E_REFUSED"
+    return Problem(409, head, "the request was refused; nothing changed", records)
 
 
 def accepted_record(accepted: Accepted) -> dict[str, Any]:
@@ -44,3 +53,28 @@ def run(service: Service, principal: Principal, command: Command) -> Accepted:
     if isinstance(outcome, Refused):
         raise refusal_problem(outcome)
     return outcome
+
+
+def key_reused() -> Problem:
+    """An idempotency key sent again with other content."""
+    return Problem(409, "E_IDEMPOTENCY_KEY_REUSED", "this key was used for another request")
+
+
+def queue_approval(
+    service: Service,
+    principal: Principal,
+    pending: approvals.PendingRequest,
+    audit_action: str,
+    audit_target: str,
+) -> approvals.Approval:
+    """Record a request that waits for a second person, audited in the same commit; the same
+    id again returns the recorded approval (callers refuse one recorded with other content)."""
+
+    def work(tx: Transaction) -> tuple[approvals.Approval, bool]:
+        approval, new = approvals.submit(tx.store, pending, principal, tx.now)
+        if new:
+            detail = {"approval_id": pending.approval_id, "account_id": pending.account_id}
+            audit.record(tx.store, tx.now, principal, audit_action, audit_target, detail)
+        return approval, new
+
+    return service.ledger.transact(work)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from carbonex.cli import scenario
+from carbonex import scenario
 from carbonex.ledger import Ledger, OpenAccount, Selection, Transaction, Transfer
 from carbonex.projects.events import ProjectRequest
 from carbonex.projects.registry import ProjectParticulars, ProjectRegistry
@@ -93,10 +93,11 @@ def _users_and_pending(tx: Transaction) -> None:
         scenario.AIRLINE,
         Selection("VCU", quantity=20_000, project_id="VCS-1736"),
     )
-    approvals.submit(
-        tx.store, sale.command_id, approvals.LEDGER_COMMAND, sale.to_record(),
-        approvals.summary_of(sale), scenario.DEVELOPER, requester, tx.now,
+    pending = approvals.PendingRequest(
+        sale.command_id, approvals.LEDGER_COMMAND, sale.to_record(), approvals.summary_of(sale),
+        scenario.DEVELOPER,
     )  # fmt: skip
+    approvals.submit(tx.store, pending, requester, tx.now)
 
 
 def _solar_project(projects: ProjectRegistry) -> None:

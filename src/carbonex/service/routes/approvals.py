@@ -62,10 +62,7 @@ def _execute(
         request = request_of(approval.payload["request"])
         outcome = service.projects.act_within(tx, approval.payload["request_id"], request)
         if not outcome.accepted:
-            failures = [failure.to_record() for failure in outcome.failures]
-            raise Problem(
-                409, outcome.codes[0], "the request was refused; nothing changed", failures
-            )
+            raise commands.failures_problem(outcome.failures)
         detail = {"requested_by": approval.requested_by, "event_seq": outcome.event_seq}
         audit.record(tx.store, tx.now, principal, "approve_issuance", request.project_id, detail)
         return outcome.to_record()

@@ -14,10 +14,10 @@ from pydantic import BaseModel, Field
 from carbonex.inclusion.results import Refusal
 from carbonex.inclusion.service import InclusionRegistry
 from carbonex.ledger import Transaction
-from carbonex.service import audit
+from carbonex.service import audit, commands
 from carbonex.service.deps import DEFAULT_PAGE_SIZE, Limit, Service, ServiceDep, WriterDep
 from carbonex.service.identity import Principal, Role
-from carbonex.service.problems import Problem, denied, not_found
+from carbonex.service.problems import denied, not_found
 
 router = APIRouter(prefix="/inclusion", tags=["carbon inclusion"])
 Id = Annotated[str, Field(min_length=1, max_length=128)]
@@ -60,8 +60,7 @@ def _audited(
 
     result = service.ledger.transact(work)
     if isinstance(result, Refusal):
-        failures = [failure.to_record() for failure in result.failures]
-        raise Problem(409, result.codes[0], "refused; nothing changed", failures)
+        raise commands.failures_problem(result.failures)
     record: dict[str, Any] = result.to_record()
     return record
 

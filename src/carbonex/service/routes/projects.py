@@ -14,8 +14,9 @@ from carbonex.ledger import Transaction
 from carbonex.projects.events import ProjectRequest
 from carbonex.projects.lifecycle import TRANSITIONS, Action
 from carbonex.projects.lifecycle import Role as ProjectRole
-from carbonex.projects.registry import ProjectOutcome, ProjectParticulars
-from carbonex.service import approvals, audit
+from carbonex.projects.outcomes import ProjectOutcome
+from carbonex.projects.registry import ProjectParticulars
+from carbonex.service import approvals, audit, commands
 from carbonex.service.deps import (
     DEFAULT_PAGE_SIZE,
     IdempotencyKey,
@@ -25,7 +26,7 @@ from carbonex.service.deps import (
     command_id,
 )
 from carbonex.service.identity import Principal, Role
-from carbonex.service.problems import Problem, denied, not_found
+from carbonex.service.problems import denied, not_found
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 ProjectId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -69,12 +70,9 @@ class ProjectActionIn(BaseModel):
     )
 
 
-def _outcome(outcome: ProjectOutcome, status: int = 409) -> dict[str, Any]:
+def _outcome(outcome: ProjectOutcome) -> dict[str, Any]:
     if not outcome.accepted:
-        failures = [failure.to_record() for failure in outcome.failures]
-        raise Problem(
-            status, outcome.codes[0], "the request was refused; nothing changed", failures
-        )
+        raise commands.failures_problem(outcome.failures)
     return outcome.to_record()
 
 
@@ -179,22 +177,12 @@ def _pending_issuance(
     if existing is None:
         failures = service.projects.preview(request)
         if failures:
-            records = [failure.to_record() for failure in failures]
-            raise Problem(
-                409, failures[0].code, "the request was refused; nothing changed", records
-            )
+            raise commands.failures_problem(failures)
 
-    def work(tx: Transaction) -> tuple[approvals.Approval, bool]:
-        approval, new = approvals.submit(
-            tx.store, request_id, approvals.PROJECT_ACTION, payload, summary, None, principal,
-            tx.now,
-        )  # fmt: skip
-        if new:
-            audit.record(tx.store, tx.now, principal, "request_approve_issuance",
-                         request.project_id, {"approval_id": request_id})  # fmt: skip
-        return approval, new
-
-    approval = existing or service.ledger.transact(work)
+    pending = approvals.PendingRequest(request_id, approvals.PROJECT_ACTION, payload, summary)
+    approval = existing or commands.queue_approval(
+        service, principal, pending, "request_approve_issuance", request.project_id
+    )
     if approval.payload != payload:
-        raise Problem(409, "E_IDEMPOTENCY_KEY_REUSED", "this key was used for another request")
+        raise commands.key_reused()
     return {"pending_approval": approval.to_record()}

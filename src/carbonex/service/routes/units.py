@@ -25,10 +25,10 @@ from carbonex.ledger import (
 )
 from carbonex.ledger.limits import QUANTITY_MAX, SERIAL_MAX
 from carbonex.ledger.model import CATEGORIES
-from carbonex.service import approvals, audit, commands
+from carbonex.service import approvals, commands
 from carbonex.service.deps import IdempotencyKey, Service, ServiceDep, WriterDep, command_id
 from carbonex.service.identity import Principal, Role
-from carbonex.service.problems import Problem, denied
+from carbonex.service.problems import denied
 
 router = APIRouter(tags=["units"])
 SERIAL_RANGES_PER_REQUEST_MAX = 1_000
@@ -85,9 +85,6 @@ class IssuanceIn(BaseModel):
     category: str = Field(default="avoidance", pattern="^(" + "|".join(sorted(CATEGORIES)) + ")$")
 
 
-KEY_REUSED = "this key was used for another request"
-
-
 def _pending(
     service: Service,
     principal: Principal,
@@ -105,7 +102,7 @@ def _pending(
         if approval is not None:
             return approval, False
         if tx.store.find_journal_row(command.command_id) is not None:
-            raise Problem(409, "E_IDEMPOTENCY_KEY_REUSED", KEY_REUSED)
+            raise commands.key_reused()
         outcome = tx.submit(command)
         return (outcome if isinstance(outcome, Refused) else None), False
 
@@ -113,19 +110,15 @@ def _pending(
     if isinstance(found, Refused):
         raise commands.refusal_problem(found)
 
-    def work(tx: Transaction) -> tuple[approvals.Approval, bool]:
-        approval, new = approvals.submit(
-            tx.store, command.command_id, approvals.LEDGER_COMMAND, payload,
-            approvals.summary_of(command), account_id, principal, tx.now,
-        )  # fmt: skip
-        if new:
-            audit.record(tx.store, tx.now, principal, f"request_{command.kind}",
-                         command.command_id, {"account_id": account_id})  # fmt: skip
-        return approval, new
-
-    approval = found if found is not None else service.ledger.transact(work)
+    pending = approvals.PendingRequest(
+        command.command_id, approvals.LEDGER_COMMAND, payload, approvals.summary_of(command),
+        account_id,
+    )  # fmt: skip
+    approval = found or commands.queue_approval(
+        service, principal, pending, f"request_{command.kind}", command.command_id
+    )
     if approval.payload != payload or approval.requested_by != principal.user_id:
-        raise Problem(409, "E_IDEMPOTENCY_KEY_REUSED", KEY_REUSED)
+        raise commands.key_reused()
     response.status_code = 202
     return {"pending_approval": approval.to_record()}
 
@@ -147,7 +140,7 @@ async def transfer(
     if approvals.transfer_needs_second_person(service.policy, command):
         return _pending(service, principal, command, body.from_account_id, response)
     if service.ledger.read(lambda store: approvals.load(store, command.command_id)):
-        raise Problem(409, "E_IDEMPOTENCY_KEY_REUSED", KEY_REUSED)  # a large transfer's key
+        raise commands.key_reused()  # a large transfer's key
     return commands.accepted_record(commands.run(service, principal, command))
 
 

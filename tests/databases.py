@@ -1,0 +1,61 @@
+"""Databases and table dumps shared by the tests.
+
+Stateful machines mix in `OnSqlite` (a copy of one migrated, empty SQLite file: migrating every
+example would dominate) or `OnPostgres` (a new schema per example). `every_table` and
+`store_rows` dump every table, for "a refusal changes nothing" comparisons."""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import shutil
+import tempfile
+
+from carbonex.ledger import Ledger
+from carbonex.store import SqlStore
+from tests.conftest import drop_postgres_schema, new_postgres_schema
+
+Rows = dict[str, list[str]]
+
+
+@functools.cache
+def migrated_sqlite_template() -> str:
+    directory = tempfile.mkdtemp(prefix="carbonex-template-")
+    atexit.register(shutil.rmtree, directory, True)
+    path = os.path.join(directory, "template.db")
+    with Ledger.open(path) as ledger:
+        ledger.store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[attr-defined]
+    return path
+
+
+class OnSqlite:
+    def new_database(self) -> str:
+        self.directory = tempfile.mkdtemp(prefix="carbonex-stateful-")
+        path = os.path.join(self.directory, "ledger.db")
+        shutil.copyfile(migrated_sqlite_template(), path)
+        return path
+
+    def drop_database(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class OnPostgres:
+    def new_database(self) -> str:
+        self.schema, url = new_postgres_schema()
+        return url
+
+    def drop_database(self) -> None:
+        drop_postgres_schema(self.schema)
+
+
+def store_rows(store: SqlStore, ignoring: frozenset[str] = frozenset()) -> Rows:
+    """Every row of every table (but Alembic's and `ignoring`), sorted, as seen by `store`."""
+    names = sorted(store.table_names() - {"alembic_version"} - ignoring)
+    return {name: sorted(map(repr, store.query(f"SELECT * FROM {name}"))) for name in names}
+
+
+def every_table(database: str, ignoring: frozenset[str] = frozenset()) -> Rows:
+    """The same over a connection of its own: what is committed, not what another holds."""
+    with Ledger.open(database) as ledger:
+        return store_rows(ledger.store, ignoring)
