@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
 from carbonex.ledger import (
     Cancel,
     Command,
@@ -18,7 +24,9 @@ from carbonex.ledger import (
     Surrender,
     Transfer,
     UnfreezeAccount,
+    live_checks,
 )
+from carbonex.ledger.journal import canonical, chain_hash
 from tests.ledger.support import (
     CER_2014,
     EUA,
@@ -234,3 +242,103 @@ def test_a_movement_rewritten_by_hand_is_caught(ledger: Ledger) -> None:
     realistic(ledger)
     execute_raw(ledger, "UPDATE movements SET to_account = 'A' WHERE to_account = 'B'")
     assert "replay" in invariants_of(ledger)
+
+
+def rewrite_last_entry(ledger: Ledger, change: Callable[[bytes], bytes]) -> None:
+    """Change the newest journal entry and give it a matching hash, as someone rewriting the
+    chain's tip would: only the replay can tell."""
+    row = ledger.store.query_one(
+        "SELECT seq, payload, previous_hash FROM journal ORDER BY seq DESC LIMIT 1"
+    )
+    assert row is not None
+    payload = change(bytes(row[1]))
+    execute_raw(
+        ledger,
+        "UPDATE journal SET payload = ?, entry_hash = ? WHERE seq = ?",
+        (payload, chain_hash(row[2], payload), row[0]),
+    )
+
+
+def reactivate_a_retired_block(payload: bytes, retired: tuple[Any, ...]) -> bytes:
+    entry = orjson.loads(payload)
+    entry["effects"].append(["block", *retired[:6], "active", *retired[7:]])
+    return canonical(entry)
+
+
+def test_an_entry_rewritten_to_change_a_retired_block_breaks_finality(ledger: Ledger) -> None:
+    realistic(ledger)
+    retired = ledger.store.query_one(
+        "SELECT block_id, issuance_id, serial_space, first_serial, last_serial, account_id, "
+        "state, attributes_id, hold_id FROM blocks WHERE state = 'retired'"
+    )
+    assert retired is not None
+    rewrite_last_entry(ledger, lambda payload: reactivate_a_retired_block(payload, retired))
+    report = ledger.verify()
+    assert {"finality", "replay"} <= {problem.invariant for problem in report.problems}
+    assert "chain" not in {problem.invariant for problem in report.problems}
+    assert any(
+        f"block {retired[0]}, which was already retired" in p.message for p in report.problems
+    )
+
+
+def test_an_entry_rewritten_as_garbage_is_not_a_journal_entry(ledger: Ledger) -> None:
+    realistic(ledger)
+    rewrite_last_entry(ledger, lambda payload: b"{" + payload)
+    report = ledger.verify()
+    assert any("payload is not a valid journal entry" in p.message for p in report.problems)
+    assert "replay" in {problem.invariant for problem in report.problems}
+
+
+def test_a_movement_row_duplicated_by_hand_is_caught(ledger: Ledger) -> None:
+    """The same (seq, position) twice: a statement would show the line twice."""
+    realistic(ledger)
+    execute_raw(
+        ledger,
+        "INSERT INTO movements SELECT * FROM movements "
+        "WHERE seq = (SELECT MAX(seq) FROM movements)",
+    )
+    assert "replay" in invariants_of(ledger)
+
+
+def test_a_movement_renumbered_by_hand_is_caught(ledger: Ledger) -> None:
+    """Movements are digested by entry, in position order: the positions themselves still count."""
+    realistic(ledger)
+    execute_raw(
+        ledger,
+        "UPDATE movements SET position = position + 1 WHERE seq = (SELECT MAX(seq) FROM movements)",
+    )
+    assert "replay" in invariants_of(ledger)
+
+
+def test_a_block_copied_by_hand_overlaps_the_original(ledger: Ledger) -> None:
+    """Two blocks starting at the same serial: the overlap check must not depend on their order."""
+    realistic(ledger)
+    row = ledger.store.query_one("SELECT MAX(block_id) FROM blocks")
+    assert row is not None
+    block_id = one_block_id(ledger, "account_id = 'A' AND state = 'active'")
+    execute_raw(
+        ledger,
+        "INSERT INTO blocks (block_id, issuance_id, serial_space, first_serial, last_serial, "
+        "account_id, state, attributes_id, hold_id) SELECT ?, issuance_id, serial_space, "
+        "first_serial, last_serial, account_id, state, attributes_id, hold_id FROM blocks "
+        "WHERE block_id = ?",
+        (row[0] + 1, block_id),
+    )
+    assert {"replay", "conservation", "no_overlap"} <= invariants_of(ledger)
+
+
+def test_the_live_digests_do_not_depend_on_who_renders_the_json(tmp_path: Path) -> None:
+    """SQLite (only SQLite) renders the digested rows itself; they must hash as orjson's
+    rendering does."""
+    with Ledger.open(str(tmp_path / "digests.db")) as ledger:
+        realistic(ledger)
+        quoted = 'Quote "\\ \t ünïcode'
+        accept_all(ledger, [OpenAccount("open-q", "Q", "company_holding", quoted)])
+        store = ledger.store
+        assert live_checks.renders_json(store)
+        store.begin_read()
+        try:
+            for digest in (live_checks.digest_blocks, live_checks.digest_movements):
+                assert digest(store, True).hexdigest() == digest(store, False).hexdigest()
+        finally:
+            store.rollback()

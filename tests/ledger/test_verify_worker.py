@@ -1,4 +1,4 @@
-"""Large ledgers verify with a second process digesting the live tables; the verdict is the same."""
+"""Large ledgers verify with a second process replaying the journal; the verdict is the same."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from carbonex.ledger import Ledger
 from carbonex.ledger import verify as verify_module
 from tests.ledger.support import execute_raw, invariants_of
-from tests.ledger.test_verify import realistic
+from tests.ledger.test_verify import realistic, rewrite_last_entry
 
 
 @pytest.fixture
@@ -43,3 +43,27 @@ def test_the_worker_digest_catches_a_movement_rewritten_by_hand(ledger: Ledger) 
         "(SELECT MAX(seq) FROM movements)",
     )
     assert "replay" in invariants_of(ledger)
+
+
+@pytest.mark.usefixtures("always_parallel")
+def test_the_worker_reports_what_the_replay_finds(ledger: Ledger) -> None:
+    """The replay runs in the worker: its problems must reach the report."""
+    realistic(ledger)
+    rewrite_last_entry(ledger, lambda payload: b"{" + payload)
+    report = ledger.verify()
+    assert any("payload is not a valid journal entry" in p.message for p in report.problems)
+
+
+@pytest.mark.usefixtures("always_parallel")
+def test_a_worker_that_saw_another_head_is_not_believed(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer committed between the two read transactions: the replay is redone here."""
+    realistic(ledger)
+    stale = verify_module.ReplaySummary(
+        head_seq=1, issuances=0, block_digest="stale", movement_digest="stale", problems=[]
+    )
+    monkeypatch.setattr(verify_module.ReplayWorker, "result", lambda self: stale)
+    report = ledger.verify()
+    assert report.ok, report.problems
+    assert report.issuances == 4

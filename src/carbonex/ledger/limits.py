@@ -28,6 +28,11 @@ UNFLUSHED_BLOCKS_SCAN_MAX = 64
 """Blocks changed since the last flush that a serial-range lookup scans in memory; past this
 the cache flushes them and lets the store's index answer."""
 
+PENDING_ENTRIES_FLUSH = 100
+"""Accepted entries queued in memory before the cache hands them to the store, inside the same
+transaction: memory stays bounded in a large group commit, and a store that sends writes without
+waiting (PostgreSQL's pipeline) applies them while the next commands are decided."""
+
 CATCH_UP_ENTRIES_MAX = 5_000
 """Journal entries a cache replays to catch up with other writers before it reloads instead."""
 

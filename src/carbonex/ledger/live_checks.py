@@ -1,39 +1,59 @@
-"""The live side of `verify`: digests of the live tables and the invariants checked in SQL.
+"""The live side of `verify`: digests of the live tables and the invariants checked on them.
 
-Run in the verifying process, or, for large ledgers, in a second process (its own connection and
-read transaction) while the first replays the journal: the two halves take about as long, and the
-machine has more than one core. Row digests are SHA-256 over the canonical JSON of consecutive
-chunks of rows, so the replayed state can be compared without holding both sides in memory.
+Runs in the verifying process; for large ledgers a second process replays the journal meanwhile
+(`verify.ReplayWorker`). Row digests are SHA-256 over the compact JSON of each row in order, so
+the replayed state can be compared without holding both sides in one process.
 """
 
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
-from collections.abc import Iterable
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import orjson
 
-from carbonex.store import SqlStore, open_store
+from carbonex.store import SqlStore
+from carbonex.store.sql import BLOCK_COLUMNS
+from carbonex.store.sqlite import SqliteStore
 
 DIGEST_CHUNK_ROWS = 10_000
 PROBLEM_ROWS_MAX = 20
-WORKER_SECONDS_MAX = 3_600
 
-BLOCKS_BY_ID = (
-    "SELECT block_id, issuance_id, serial_space, first_serial, last_serial, account_id, state, "
-    "attributes_id, hold_id FROM blocks ORDER BY block_id"
+MOVEMENT_COLUMNS = (
+    "seq, position, action, serial_space, first_serial, last_serial, from_account, to_account"
 )
-MOVEMENTS_IN_ORDER = (
-    "SELECT seq, position, action, serial_space, first_serial, last_serial, from_account, "
-    "to_account FROM movements ORDER BY seq, position"
+MOVEMENTS_IN_ORDER = f"SELECT {MOVEMENT_COLUMNS} FROM movements ORDER BY seq, position"
+
+# Digested rows are in the form the replay holds them, so that it copies nothing: a block as its
+# journal effect ("block", block_id, ...); movements by entry, as (seq, its "move" effects).
+BLOCK_ROW = f"'block', {BLOCK_COLUMNS}"
+BLOCKS_TO_DIGEST = f"SELECT {BLOCK_ROW} FROM blocks ORDER BY block_id"
+MOVE_EFFECT = "'move', action, serial_space, first_serial, last_serial, from_account, to_account"
+MOVEMENTS_TO_DIGEST = f"SELECT seq, position, {MOVE_EFFECT} FROM movements ORDER BY seq, position"
+MOVEMENTS_AS_JSON = (
+    f"SELECT seq, position, json_array({MOVE_EFFECT}) FROM movements ORDER BY seq, position"
+)
+# The first chunk of blocks as JSON, then the chunk after a given block_id.
+BLOCKS_AS_JSON = (
+    "SELECT COUNT(*), group_concat(row_json, ','), MAX(block_id) FROM (SELECT block_id, "
+    f"json_array({BLOCK_ROW}) AS row_json FROM blocks ORDER BY block_id LIMIT ?)"
+)
+BLOCKS_AS_JSON_AFTER = BLOCKS_AS_JSON.replace(
+    "FROM blocks ORDER BY", "FROM blocks WHERE block_id > ? ORDER BY"
+)
+
+BLOCKS_IN_SERIAL_ORDER = (
+    "SELECT serial_space, first_serial, last_serial, block_id FROM blocks "
+    "ORDER BY serial_space, first_serial"
 )
 
 # Each check: (invariant, SQL returning offending rows, message built from one row).
-SQL_CHECKS: tuple[tuple[str, str, str], ...] = (
+SqlCheck = tuple[str, str, str]
+CONSERVATION_CHECKS: tuple[SqlCheck, ...] = (
     (
         "conservation",
         "SELECT b.block_id, b.issuance_id FROM blocks b LEFT JOIN issuances i "
@@ -51,17 +71,8 @@ SQL_CHECKS: tuple[tuple[str, str, str], ...] = (
         "WHERE COALESCE(t.covered, 0) <> i.last_serial - i.first_serial + 1 LIMIT ?",
         "issuance {0} issued {1} serials but its blocks cover {2}",
     ),
-    (
-        "no_overlap",
-        "SELECT previous_block_id, block_id, serial_space, first_serial FROM ("
-        "SELECT block_id, serial_space, first_serial, "
-        "LAG(block_id) OVER (PARTITION BY serial_space ORDER BY first_serial) "
-        "AS previous_block_id, "
-        "LAG(last_serial) OVER (PARTITION BY serial_space ORDER BY first_serial) "
-        "AS previous_last FROM blocks) ordered_blocks "
-        "WHERE previous_last >= first_serial LIMIT ?",
-        "blocks {0} and {1} overlap in {2} at serial {3}",
-    ),
+)
+REFERENCE_CHECKS: tuple[SqlCheck, ...] = (
     (
         "references",
         "SELECT b.block_id, b.account_id FROM blocks b LEFT JOIN accounts a "
@@ -77,105 +88,151 @@ SQL_CHECKS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-class RowDigest:
-    """SHA-256 over rows in order, fed to the hash a chunk of canonical JSON at a time."""
+def chunks(rows: Iterable[Any], size: int = DIGEST_CHUNK_ROWS) -> Iterator[list[Any]]:
+    """Consecutive lists of up to `size` rows (built in C, not one Python call per row)."""
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
-    __slots__ = ("chunk", "count", "hash")
+
+class RowDigest:
+    """SHA-256 over rows in order, each row as a compact JSON array followed by a comma. The
+    bytes do not depend on how the rows are grouped into chunks."""
+
+    __slots__ = ("count", "hash", "spoiled")
 
     def __init__(self) -> None:
         self.hash = hashlib.sha256()
-        self.chunk: list[Any] = []
         self.count = 0
+        self.spoiled = False
+        """Set when the rows cannot be what any replay makes: the digest then matches none."""
 
-    def add(self, row: Any) -> None:
-        self.chunk.append(row)
-        if len(self.chunk) == DIGEST_CHUNK_ROWS:
-            self._flush()
+    def add_rows(self, rows: Sequence[Any]) -> None:
+        if rows:
+            # orjson encodes the chunk as one array: drop its brackets, keep the commas.
+            self.hash.update(memoryview(orjson.dumps(rows))[1:-1])
+            self.hash.update(b",")
+            self.count += len(rows)
 
-    def add_all(self, rows: Iterable[Any]) -> RowDigest:
-        for row in rows:
-            self.add(row)
-        return self
+    def add_row(self, row: Any) -> None:
+        self.hash.update(orjson.dumps(row))
+        self.hash.update(b",")
+        self.count += 1
 
-    def _flush(self) -> None:
-        self.hash.update(orjson.dumps(self.chunk))
-        self.count += len(self.chunk)
-        self.chunk = []
+    def add_json(self, rows_json: str, count: int) -> None:
+        """`count` rows the database already rendered as compact JSON arrays joined by commas."""
+        if count:
+            self.hash.update(rows_json.encode())
+            self.hash.update(b",")
+            self.count += count
 
     def hexdigest(self) -> str:
-        if self.chunk:
-            self._flush()
-        return self.hash.hexdigest()
+        return "spoiled" if self.spoiled else self.hash.hexdigest()
 
 
 @dataclass(slots=True)
 class LiveSummary:
-    head_seq: int
     blocks: int
     block_digest: str
-    movements: int
     movement_digest: str
     problems: list[tuple[str, str]] = field(default_factory=list)
 
 
+def renders_json(store: SqlStore) -> bool:
+    """SQLite's json_array writes integers, text and NULL byte for byte as orjson does, and
+    saves building a Python object per column."""
+    if not isinstance(store, SqliteStore):
+        return False
+    try:
+        store.query("SELECT json_array(1)")
+    except sqlite3.OperationalError:  # built without JSON functions
+        return False
+    return True
+
+
+def digest_blocks(store: SqlStore, as_json: bool) -> RowDigest:
+    """With `as_json`, SQLite renders and joins each chunk of blocks itself, walking the primary
+    key a chunk at a time: Python sees one string per chunk instead of ten objects per block.
+    (group_concat takes the rows in the order of a subquery with ORDER BY and LIMIT; were that
+    ever to change, the digests would disagree and verify would compare row by row.)"""
+    digest = RowDigest()
+    if not as_json:
+        for chunk in chunks(store.stream(BLOCKS_TO_DIGEST)):
+            digest.add_rows(chunk)
+        return digest
+    count, rows_json, last_id = store.query(BLOCKS_AS_JSON, (DIGEST_CHUNK_ROWS,))[0]
+    while count:
+        digest.add_json(rows_json, count)
+        after = (last_id, DIGEST_CHUNK_ROWS)
+        count, rows_json, last_id = store.query(BLOCKS_AS_JSON_AFTER, after)[0]
+    return digest
+
+
+def digest_movements(store: SqlStore, as_json: bool) -> RowDigest:
+    """One row per entry, (seq, its "move" effects in position order), as the replay digests
+    them. Positions must run 1, 2, 3... within an entry, as the journal numbers them; where they
+    do not, the digest is spoiled and verify compares row by row."""
+    digest = RowDigest()
+    seq: Any = None
+    moves: list[Any] = []
+    for chunk in chunks(store.stream(MOVEMENTS_AS_JSON if as_json else MOVEMENTS_TO_DIGEST)):
+        for row in chunk:
+            if row[0] != seq:
+                _add_entry_movements(digest, seq, moves, as_json)
+                seq, moves = row[0], []
+            if row[1] != len(moves) + 1:
+                digest.spoiled = True
+            moves.append(row[2] if as_json else row[2:])
+    _add_entry_movements(digest, seq, moves, as_json)
+    return digest
+
+
+def _add_entry_movements(digest: RowDigest, seq: Any, moves: list[Any], as_json: bool) -> None:
+    if not moves:
+        return
+    if as_json:
+        digest.add_json(f"[{seq},[{','.join(moves)}]]", 1)
+    else:
+        digest.add_row((seq, moves))
+
+
+def overlapping_blocks(store: SqlStore) -> list[tuple[str, str]]:
+    """Invariant 2: blocks of a serial space never overlap. One ordered pass, each block against
+    the one before it (any overlap makes some neighbouring pair overlap); cheaper than a window
+    query over every block."""
+    problems: list[tuple[str, str]] = []
+    previous_space, previous_last, previous_id = None, 0, None
+    for chunk in chunks(store.stream(BLOCKS_IN_SERIAL_ORDER)):
+        for space, first, last, block_id in chunk:
+            if first <= previous_last and space == previous_space:
+                message = f"blocks {previous_id} and {block_id} overlap in {space}"
+                problems.append(("no_overlap", f"{message} at serial {first}"))
+                if len(problems) >= PROBLEM_ROWS_MAX:
+                    return problems
+            previous_space, previous_last, previous_id = space, last, block_id
+    return problems
+
+
 def summarize_live(store: SqlStore) -> LiveSummary:
-    """Digest the live blocks and movements and run the SQL invariant checks (in the caller's
+    """Digest the live blocks and movements and check the invariants on them (in the caller's
     read transaction)."""
-    blocks = RowDigest().add_all(store.stream(BLOCKS_BY_ID))
-    movements = RowDigest().add_all(store.stream(MOVEMENTS_IN_ORDER))
+    as_json = renders_json(store)
+    blocks = digest_blocks(store, as_json)
+    movements = digest_movements(store, as_json)
     summary = LiveSummary(
-        head_seq=store.load_head().seq,
-        blocks=0,
+        blocks=blocks.count,
         block_digest=blocks.hexdigest(),
-        movements=0,
         movement_digest=movements.hexdigest(),
     )
-    summary.blocks, summary.movements = blocks.count, movements.count
-    for invariant, sql, message in SQL_CHECKS:
-        for row in store.query(sql, (PROBLEM_ROWS_MAX,)):
-            summary.problems.append((invariant, message.format(*row)))
+    summary.problems += run_checks(store, CONSERVATION_CHECKS)
+    summary.problems += overlapping_blocks(store)
+    summary.problems += run_checks(store, REFERENCE_CHECKS)
     return summary
 
 
-def summarize_live_at(database: str) -> LiveSummary:
-    """The worker's entry point: its own connection and read transaction."""
-    store = open_store(database, migrate=False)
-    try:
-        store.begin_read()
-        return summarize_live(store)
-    finally:
-        store.rollback()
-        store.close()
-
-
-class LiveSummaryWorker:
-    """`summarize_live_at` in a child interpreter (`python -m carbonex.ledger.live_worker`): no
-    fork of a process that may hold connections or threads, and no re-import of the caller's
-    main module. The database URL goes through stdin, never the process list."""
-
-    def __init__(self, database: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "carbonex.ledger.live_worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        if self.process.stdin is None:
-            raise RuntimeError("the worker's stdin was not opened")
-        self.process.stdin.write(database.encode())
-        self.process.stdin.close()
-
-    def result(self) -> LiveSummary:
-        if self.process.stdout is None:
-            raise RuntimeError("the worker's stdout was not opened")
-        output = self.process.stdout.read()
-        self.process.wait(timeout=WORKER_SECONDS_MAX)
-        if self.process.returncode != 0:
-            raise RuntimeError(f"the verify worker exited with {self.process.returncode}")
-        record = orjson.loads(output)
-        record["problems"] = [tuple(problem) for problem in record["problems"]]
-        return LiveSummary(**record)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+def run_checks(store: SqlStore, checks: Iterable[SqlCheck]) -> list[tuple[str, str]]:
+    return [
+        (invariant, message.format(*row))
+        for invariant, sql, message in checks
+        for row in store.query(sql, (PROBLEM_ROWS_MAX,))
+    ]

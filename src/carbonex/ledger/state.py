@@ -20,7 +20,11 @@ from carbonex.ledger.effects import (
     hold_from_effect,
 )
 from carbonex.ledger.journal import JournalRow, decode_payload
-from carbonex.ledger.limits import CATCH_UP_ENTRIES_MAX, UNFLUSHED_BLOCKS_SCAN_MAX
+from carbonex.ledger.limits import (
+    CATCH_UP_ENTRIES_MAX,
+    PENDING_ENTRIES_FLUSH,
+    UNFLUSHED_BLOCKS_SCAN_MAX,
+)
 from carbonex.ledger.model import FINAL_STATES, Account, Block, Hold, UnitAttributes
 from carbonex.ledger.ports import PendingEntry, PendingWrite, StateLoader
 
@@ -74,6 +78,7 @@ class LedgerState:
                 self.look_up_command_ids = look_up
                 self.head_hash = self.loader.load_entry_hash(head.seq)
         self.head_known = True
+        self.pending_commands = {}  # kept across flushes: a call's repeated ids stay in memory
         self.seq = head.seq
         self.next_block_id = head.next_block_id
         self.next_issuance_id = head.next_issuance_id
@@ -96,7 +101,6 @@ class LedgerState:
             self.pending, self.next_block_id, self.next_issuance_id, self.first_new_block_id
         )
         self.pending = []
-        self.pending_commands = {}
         self.first_new_block_id = self.next_block_id
         return pending
 
@@ -105,6 +109,8 @@ class LedgerState:
         self.pending_commands[row.command_id] = row
         self.seq = row.seq
         self.head_hash = row.entry_hash
+        if len(self.pending) >= PENDING_ENTRIES_FLUSH:
+            self.flush()
 
     # -- reads ----------------------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ compare it with the live tables, and check the ledger's invariants (ARCHITECTURE
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,19 +21,20 @@ import orjson
 
 from carbonex.ledger.journal import ChainChecker, canonical
 from carbonex.ledger.live_checks import (
+    DIGEST_CHUNK_ROWS,
     MOVEMENTS_IN_ORDER,
-    LiveSummaryWorker,
     RowDigest,
     summarize_live,
 )
 from carbonex.ledger.model import FINAL_STATES, UnitAttributes
-from carbonex.store import SqlStore
-from carbonex.store.sql import ATTRIBUTES_COLUMNS, attributes_row
+from carbonex.store import SqlStore, open_store
+from carbonex.store.sql import ATTRIBUTES_COLUMNS, BLOCK_COLUMNS, attributes_row
 
 PROBLEMS_REPORTED_MAX = 50
 PROGRESS_EVERY_ENTRIES = 50_000
 PARALLEL_VERIFY_BLOCKS_MIN = 200_000
-"""From this many blocks ever made, the live half of verify runs in a second process."""
+"""From this many blocks ever made, the replay runs in a second process."""
+WORKER_SECONDS_MAX = 3_600
 Progress = Callable[[int, int], None]
 """Called with (entries checked, entries in the journal) every PROGRESS_EVERY_ENTRIES."""
 
@@ -67,76 +70,111 @@ class VerifyReport:
         }
 
 
+BLOCK_STATE_INDEX = 7
+"""Where a block effect ("block", block_id, issuance_id, serial_space, first_serial, last_serial,
+account_id, state, attributes_id, hold_id) holds the state."""
+
+
 @dataclass(slots=True)
 class ReplayState:
-    """The state rebuilt from effects alone, as plain tuples keyed by id."""
+    """The state rebuilt from effects alone, as plain tuples (blocks: their effects) keyed by id."""
 
     accounts: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     attributes: dict[str, bytes] = field(default_factory=dict)
     """attributes_id -> the canonical bytes of the attribute record."""
     issuances: dict[int, tuple[Any, ...]] = field(default_factory=dict)
-    blocks: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    blocks: dict[int, list[Any]] = field(default_factory=dict)
+    """block_id -> the block's last effect, as decoded: kept, not copied into a tuple."""
     holds: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     movement_digest: RowDigest = field(default_factory=RowDigest)
-    """Movements in journal order, as the live table lists them ordered by (seq, position)."""
+    """Each entry's movements, as (seq, its "move" effects in order): see digest_movements."""
     movements: dict[tuple[int, int], tuple[Any, ...]] | None = None
     """Kept only for a detailed comparison, after the digests disagreed."""
 
     def apply(self, seq: int, effects: Iterable[list[Any]], report: VerifyReport) -> None:
         blocks = self.blocks
-        position = 0
+        moves: list[list[Any]] = []
         for effect in effects:
             tag = effect[0]
-            if tag == "block" or tag == "unblock":
+            if tag == "block":
                 old = blocks.get(effect[1])
-                if old is not None and old[6] in FINAL_STATES:
-                    report.add(
-                        "finality",
-                        f"entry {seq} changes block {effect[1]}, which was already {old[6]}",
-                    )
-                if tag == "block":
-                    blocks[effect[1]] = tuple(effect[1:])
-                else:
-                    blocks.pop(effect[1], None)
-            elif tag == "account":
-                self.accounts[effect[1]] = tuple(effect[1:])
-            elif tag == "hold":
-                self.holds[effect[1]] = tuple(effect[1:])
+                if old is not None and old[BLOCK_STATE_INDEX] in FINAL_STATES:
+                    _changed_final(seq, old, report)
+                blocks[effect[1]] = effect
             elif tag == "move":
-                position += 1
-                movement = (seq, position, *effect[1:])
-                self.movement_digest.add(movement)
-                if self.movements is not None:
-                    self.movements[(seq, position)] = movement
-            elif tag == "issuance":
-                self.issuances[effect[1]] = (*effect[1:8], seq)
-            elif tag == "attributes":
-                self.attributes[effect[1]] = canonical(effect[2])
+                moves.append(effect)
+            elif tag == "unblock":
+                old = blocks.pop(effect[1], None)
+                if old is not None and old[BLOCK_STATE_INDEX] in FINAL_STATES:
+                    _changed_final(seq, old, report)
+            else:
+                self._apply_rare(seq, tag, effect)
+        if moves:
+            # Digested at once, while the entry's objects are fresh in the cache: keeping a
+            # chunk of them for later cost more than half a second per 700,000 movements.
+            self.movement_digest.add_row((seq, moves))
+            if self.movements is not None:
+                for position, move in enumerate(moves, 1):
+                    self.movements[(seq, position)] = (seq, position, *move[1:])
+
+    def _apply_rare(self, seq: int, tag: str, effect: list[Any]) -> None:
+        if tag == "account":
+            self.accounts[effect[1]] = tuple(effect[1:])
+        elif tag == "hold":
+            self.holds[effect[1]] = tuple(effect[1:])
+        elif tag == "issuance":
+            self.issuances[effect[1]] = (*effect[1:8], seq)
+        elif tag == "attributes":
+            self.attributes[effect[1]] = canonical(effect[2])
+
+    def block_digest(self) -> str:
+        blocks = self.blocks
+        block_ids = list(blocks)
+        # Blocks are made in block_id order and keep their place when changed: the dictionary is
+        # usually in order already, and sorting a sorted list takes linear time.
+        if block_ids == sorted(block_ids):
+            in_order = list(blocks.values())
+        else:
+            in_order = [blocks[block_id] for block_id in sorted(block_ids)]
+        digest = RowDigest()
+        for start in range(0, len(in_order), DIGEST_CHUNK_ROWS):
+            digest.add_rows(in_order[start : start + DIGEST_CHUNK_ROWS])
+        return digest.hexdigest()
 
 
-def _replay_journal(
-    store: SqlStore, report: VerifyReport, progress: Progress | None, detailed: bool = False
-) -> ReplayState:
-    """One pass over the journal: check each link of the chain and apply each entry's effects."""
-    total_entries = store.load_head().seq
-    replay = ReplayState(movements={} if detailed else None)
+def _changed_final(seq: int, old: list[Any], report: VerifyReport) -> None:
+    report.add(
+        "finality",
+        f"entry {seq} changes block {old[1]}, which was already {old[BLOCK_STATE_INDEX]}",
+    )
+
+
+JOURNAL_QUERY = "SELECT seq, payload, previous_hash, entry_hash FROM journal ORDER BY seq"
+
+
+def _check_chain(
+    store: SqlStore, report: VerifyReport, total_entries: int, progress: Progress | None
+) -> None:
+    """Check each link of the hash chain (SHA-256 over the stored bytes, no decoding)."""
     checker = ChainChecker()
-    loads = orjson.loads
-    for seq, payload, previous_hash, entry_hash in store.stream(
-        "SELECT seq, payload, previous_hash, entry_hash FROM journal ORDER BY seq"
-    ):
-        payload = bytes(payload)
-        problem = checker.check(seq, payload, previous_hash, entry_hash)
+    for seq, payload, previous_hash, entry_hash in store.stream(JOURNAL_QUERY):
+        problem = checker.check(seq, bytes(payload), previous_hash, entry_hash)
         if problem is not None:
             report.add("chain", problem)
-        try:
-            entry = loads(payload)
-            replay.apply(seq, entry["effects"], report)
-        except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
-            report.add("chain", f"entry {seq}: payload is not a valid journal entry")
         report.entries += 1
         if progress is not None and report.entries % PROGRESS_EVERY_ENTRIES == 0:
             progress(report.entries, total_entries)
+
+
+def _replay_journal(store: SqlStore, report: VerifyReport, detailed: bool = False) -> ReplayState:
+    """Apply each entry's effects, in order, to an empty state."""
+    replay = ReplayState(movements={} if detailed else None)
+    loads = orjson.loads
+    for seq, payload in store.stream("SELECT seq, payload FROM journal ORDER BY seq"):
+        try:
+            replay.apply(seq, loads(bytes(payload))["effects"], report)
+        except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
+            report.add("chain", f"entry {seq}: payload is not a valid journal entry")
     return replay
 
 
@@ -162,17 +200,12 @@ def _compare(
         )
 
 
-BLOCK_QUERY = (
-    "SELECT block_id, issuance_id, serial_space, first_serial, last_serial, account_id, state, "
-    "attributes_id, hold_id FROM blocks"
-)
+BLOCK_QUERY = f"SELECT {BLOCK_COLUMNS} FROM blocks"
 
 
-def _live_state(store: SqlStore, with_blocks: bool) -> ReplayState:
+def _live_state(store: SqlStore) -> ReplayState:
+    """The live tables small enough to compare row by row (blocks and movements are digested)."""
     live = ReplayState()
-    if with_blocks:
-        for row in store.stream(BLOCK_QUERY):
-            live.blocks[row[0]] = row
     for row in store.stream(
         "SELECT issuance_id, serial_space, first_serial, last_serial, "
         "attributes_id, account_id, lineage, seq FROM issuances"
@@ -222,6 +255,79 @@ def _check_holds(
             )
 
 
+@dataclass(slots=True)
+class ReplaySummary:
+    """What verify needs from the replay: digests to compare with the live tables' digests, and
+    the problems found while replaying and comparing the small tables."""
+
+    head_seq: int
+    issuances: int
+    block_digest: str
+    movement_digest: str
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+def summarize_replay(store: SqlStore) -> tuple[ReplaySummary, ReplayState]:
+    """Replay the journal and compare the small tables, in the caller's read transaction. The
+    state comes back too: a worker about to exit keeps it rather than free it object by object."""
+    report = VerifyReport()
+    head_seq = store.load_head().seq
+    replayed = _replay_journal(store, report)
+    _compare_small_tables(store, replayed, report)
+    summary = ReplaySummary(
+        head_seq=head_seq,
+        issuances=report.issuances,
+        block_digest=replayed.block_digest(),
+        movement_digest=replayed.movement_digest.hexdigest(),
+        problems=[(problem.invariant, problem.message) for problem in report.problems],
+    )
+    return summary, replayed
+
+
+def summarize_replay_at(database: str) -> tuple[ReplaySummary, ReplayState]:
+    """The worker's entry point: its own connection and read transaction."""
+    store = open_store(database, migrate=False)
+    try:
+        store.begin_read()
+        return summarize_replay(store)
+    finally:
+        store.rollback()
+        store.close()
+
+
+class ReplayWorker:
+    """`summarize_replay_at` in a child interpreter (`python -m carbonex.ledger.replay_worker`):
+    no fork of a process that may hold connections or threads, and no re-import of the caller's
+    main module. The database URL goes through stdin, never the process list."""
+
+    def __init__(self, database: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "carbonex.ledger.replay_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        if self.process.stdin is None:
+            raise RuntimeError("the worker's stdin was not opened")
+        self.process.stdin.write(database.encode())
+        self.process.stdin.close()
+
+    def result(self) -> ReplaySummary:
+        if self.process.stdout is None:
+            raise RuntimeError("the worker's stdout was not opened")
+        output = self.process.stdout.read()
+        self.process.wait(timeout=WORKER_SECONDS_MAX)
+        if self.process.returncode != 0:
+            raise RuntimeError(f"the verify worker exited with {self.process.returncode}")
+        record = orjson.loads(output)
+        record["problems"] = [tuple(problem) for problem in record["problems"]]
+        return ReplaySummary(**record)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
 def verify_store(store: SqlStore, progress: Progress | None = None) -> VerifyReport:
     # Verify builds millions of tuples that are never cyclic garbage; letting the collector
     # rescan them costs about a third of the run.
@@ -235,39 +341,36 @@ def verify_store(store: SqlStore, progress: Progress | None = None) -> VerifyRep
 
 
 def _verify(store: SqlStore, progress: Progress | None) -> VerifyReport:
+    """For a large ledger the replay, which holds every block in memory, runs in a second process
+    while this one checks the chain and the live tables."""
     report = VerifyReport()
     head = store.load_head()
     worker = None
     if head.next_block_id > PARALLEL_VERIFY_BLOCKS_MIN and ":memory:" not in store.url:
-        worker = LiveSummaryWorker(store.url)
+        worker = ReplayWorker(store.url)
     try:
-        replayed = _replay_journal(store, report, progress)
-        live = worker.result() if worker is not None else summarize_live(store)
+        _check_chain(store, report, head.seq, progress)
+        live = summarize_live(store)
+        replayed = worker.result() if worker is not None else summarize_replay(store)[0]
     finally:
         if worker is not None:
             worker.stop()
-    if live.head_seq != head.seq:  # a writer committed between the two read transactions
-        live = summarize_live(store)
-    report.blocks = live.blocks
-    for invariant, message in live.problems:
+    if replayed.head_seq != head.seq:  # a writer committed between the two read transactions
+        replayed = summarize_replay(store)[0]
+    report.blocks, report.issuances = live.blocks, replayed.issuances
+    for invariant, message in (*replayed.problems, *live.problems):
         report.add(invariant, message)
-    _compare_small_tables(store, replayed, report)
     if (
-        live.block_digest != _block_digest(replayed)
-        or live.movement_digest != replayed.movement_digest.hexdigest()
+        live.block_digest != replayed.block_digest
+        or live.movement_digest != replayed.movement_digest
     ):
         _compare_in_detail(store, report)
     return report
 
 
-def _block_digest(replayed: ReplayState) -> str:
-    blocks = replayed.blocks
-    return RowDigest().add_all(blocks[block_id] for block_id in sorted(blocks)).hexdigest()
-
-
 def _compare_small_tables(store: SqlStore, replayed: ReplayState, report: VerifyReport) -> None:
     """Issuances, accounts, holds and attributes: few enough rows to compare one by one."""
-    live = _live_state(store, with_blocks=False)
+    live = _live_state(store)
     report.issuances = len(live.issuances)
     _compare("issuance", live.issuances, replayed.issuances, report)
     _compare("account", live.accounts, replayed.accounts, report)
@@ -280,8 +383,12 @@ def _compare_small_tables(store: SqlStore, replayed: ReplayState, report: Verify
 
 def _compare_in_detail(store: SqlStore, report: VerifyReport) -> None:
     """The digests disagree: replay again keeping everything, and name the differences."""
-    replayed = _replay_journal(store, VerifyReport(), None, detailed=True)
-    live = _live_state(store, with_blocks=True)
-    _compare("block", live.blocks, replayed.blocks, report)
-    live_movements = {(row[0], row[1]): row for row in store.stream(MOVEMENTS_IN_ORDER)}
+    replayed = _replay_journal(store, VerifyReport(), detailed=True)
+    live_blocks = {row[0]: row for row in store.stream(BLOCK_QUERY)}
+    replayed_blocks = {block_id: tuple(effect[1:]) for block_id, effect in replayed.blocks.items()}
+    _compare("block", live_blocks, replayed_blocks, report)
+    live_rows = store.query(MOVEMENTS_IN_ORDER)
+    live_movements = {(row[0], row[1]): row for row in live_rows}
+    if len(live_movements) != len(live_rows):
+        report.add("replay", "the live movements list some (seq, position) more than once")
     _compare("movement", live_movements, replayed.movements or {}, report)

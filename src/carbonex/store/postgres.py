@@ -5,6 +5,7 @@ double spend, whatever units concurrent commands touch. Commits stay durable."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 import psycopg
@@ -12,10 +13,47 @@ import psycopg
 from carbonex.ledger.journal import JournalRow
 from carbonex.ledger.limits import CATCH_UP_ENTRIES_MAX
 from carbonex.ledger.ports import PendingWrite
-from carbonex.store.sql import JOURNAL_COLUMNS, META_QUERY, SqlStore, journal_row
+from carbonex.store.sql import (
+    BLOCK_COLUMNS,
+    JOURNAL_COLUMNS,
+    META_QUERY,
+    UPSERT_BLOCK,
+    SqlStore,
+    WriteRows,
+    journal_row,
+)
 
 WRITER_LOCK_KEY = 0x43524258  # "CRBX": one key for the whole ledger
 STREAM_ROWS_PER_FETCH = 10_000
+_UPSERT_BLOCK_SET = UPSERT_BLOCK[UPSERT_BLOCK.index(" ON CONFLICT") :]
+WRITE_CORE = (
+    "WITH deleted AS (DELETE FROM blocks WHERE block_id = ANY(%b::bigint[])), "
+    f"upserted AS (INSERT INTO blocks ({BLOCK_COLUMNS}) SELECT * FROM unnest(%b::bigint[], "
+    "%b::bigint[], %b::text[], %b::bigint[], %b::bigint[], %b::text[], %b::text[], %b::text[], "
+    f"%b::text[]){_UPSERT_BLOCK_SET}), "
+    f"journaled AS (INSERT INTO journal ({JOURNAL_COLUMNS}) SELECT * FROM unnest(%b::bigint[], "
+    "%b::text[], %b::text[], %b::bytea[], %b::text[], %b::text[], %b::text[])), "
+    "moved AS (INSERT INTO movements (seq, position, action, serial_space, first_serial, "
+    "last_serial, from_account, to_account) SELECT * FROM unnest(%b::bigint[], %b::integer[], "
+    "%b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::text[], %b::text[])) "
+    "INSERT INTO ledger_meta (name, value) SELECT * FROM unnest(%b::text[], %b::bigint[]) "
+    "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+)
+"""A flush's writes to the tables every command touches, as one statement over column arrays
+sent in binary (psycopg dumps binary arrays ~13x faster than text ones): one execution that the
+server plans once, whatever the number of rows. The block ids deleted and upserted are
+disjoint, so the statement never touches a row twice."""
+ARRAY_ENTRIES_MIN = 8
+"""From this many journal entries a flush goes as WRITE_CORE; below, a statement per table and
+row costs the server less (measured: ~550 against ~650 µs of server CPU per single command)."""
+BLOCK_WIDTH, JOURNAL_WIDTH, MOVEMENT_WIDTH, META_WIDTH = 9, 7, 8, 2
+
+
+def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows turned into `width` column lists (empty lists when there are no rows)."""
+    if not rows:
+        return [[] for _ in range(width)]
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 class PostgresStore(SqlStore):
@@ -26,6 +64,9 @@ class PostgresStore(SqlStore):
         self.url = url
         self.connection = psycopg.connect(url, autocommit=True)
         self._pipeline_failed = False
+        self._pipeline: ExitStack | None = None
+        """Open from the writer lock to COMMIT: a flush goes out without waiting for its
+        results, so the server applies it while this process decides the next commands."""
         self._stream_number = 0
         self._prefetched_meta: dict[str, int] | None = None
         self._prefetched_rows: tuple[int, list[JournalRow]] | None = None
@@ -36,6 +77,17 @@ class PostgresStore(SqlStore):
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self.connection.cursor() as cursor:
             cursor.executemany(sql, rows)
+
+    def _write_core(self, rows: WriteRows) -> None:
+        if len(rows.journal) < ARRAY_ENTRIES_MIN:
+            super()._write_core(rows)
+            return
+        parameters = [[row[0] for row in rows.deleted]]
+        parameters += _columns(rows.written_blocks(), BLOCK_WIDTH)
+        parameters += _columns(rows.journal, JOURNAL_WIDTH)
+        parameters += _columns(rows.movements, MOVEMENT_WIDTH)
+        parameters += _columns(rows.meta, META_WIDTH)
+        self.connection.execute(WRITE_CORE, parameters)
 
     def begin_write(self, known_seq: int | None = None) -> None:
         """BEGIN, take the writer lock, read the head and the journal entries other writers
@@ -57,6 +109,18 @@ class PostgresStore(SqlStore):
         self._prefetched_meta = dict(results[1])
         if known_seq is not None:
             self._prefetched_rows = (known_seq, [journal_row(row) for row in results[2]])
+        self._pipeline = ExitStack()
+        self._pipeline.enter_context(self.connection.pipeline())
+
+    def _leave_pipeline(self) -> None:
+        """Send what is queued and wait for every result; a statement's error rises here."""
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            try:
+                pipeline.close()
+            except BaseException:
+                self._pipeline_failed = True
+                raise
 
     def journal_rows_after(self, seq: int, limit: int) -> list[JournalRow]:
         prefetched, self._prefetched_rows = self._prefetched_rows, None
@@ -65,22 +129,29 @@ class PostgresStore(SqlStore):
         return super().journal_rows_after(seq, limit)
 
     def write_and_commit(self, pending: PendingWrite | None) -> None:
-        """The flush and the COMMIT in one pipeline: one round trip."""
+        """The last flush and the COMMIT in the transaction's pipeline, then one sync: one
+        round trip."""
+        if self._pipeline is None:
+            raise RuntimeError("write_and_commit outside a write transaction")
         try:
-            with self.connection.pipeline():
-                if pending is not None:
-                    SqlStore.write(self, pending)
-                self.connection.execute("COMMIT")
+            if pending is not None:
+                SqlStore.write(self, pending)
+            self.connection.execute("COMMIT")
         except BaseException:
             self._pipeline_failed = True
             raise
+        self._leave_pipeline()
 
     def load_meta(self) -> dict[str, int]:
         meta, self._prefetched_meta = self._prefetched_meta, None
         return meta if meta is not None else super().load_meta()
 
     def write(self, pending: PendingWrite) -> None:
-        """All of a flush's statements in one pipeline: one round trip instead of one each."""
+        """All of a flush's statements in one pipeline: one round trip instead of one each.
+        Inside a write transaction they join its pipeline, and nobody waits for them here."""
+        if self._pipeline is not None:
+            super().write(pending)
+            return
         try:
             with self.connection.pipeline():
                 super().write(pending)
@@ -93,10 +164,15 @@ class PostgresStore(SqlStore):
 
     def commit(self) -> None:
         self.connection.execute("COMMIT")
+        self._leave_pipeline()
 
     def rollback(self) -> None:
         self._prefetched_meta = None
         self._prefetched_rows = None
+        try:
+            self._leave_pipeline()
+        except Exception:  # the error that made us roll back, or its echo: already handled
+            self._pipeline_failed = True
         if self._pipeline_failed:
             # A statement the driver prepared inside a pipeline that then failed (a resubmitted
             # command id hitting the journal's unique index) may be gone on the server while the

@@ -54,6 +54,7 @@ INSERT_ISSUANCE = (
     "INSERT INTO issuances (issuance_id, serial_space, first_serial, last_serial, attributes_id, "
     "account_id, seq, lineage) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
+DELETE_BLOCK = "DELETE FROM blocks WHERE block_id = ?"
 INSERT_JOURNAL = f"INSERT INTO journal ({JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 INSERT_MOVEMENT = (
     "INSERT INTO movements (seq, position, action, serial_space, first_serial, last_serial, "
@@ -120,6 +121,9 @@ class WriteRows:
             for block_id, row in self.blocks.items()
             if row is None and block_id < pending.first_new_block_id
         ]
+
+    def written_blocks(self) -> list[tuple[Any, ...]]:
+        return [row for row in self.blocks.values() if row is not None]
 
     def _add_effects(self, seq: int, effects: Sequence[Sequence[Any]]) -> None:
         position = 0
@@ -305,15 +309,21 @@ class SqlStore(ABC):
 
     def write(self, pending: PendingWrite) -> None:
         rows = WriteRows(pending)
-        deleted = rows.deleted
-        written = [row for row in rows.blocks.values() if row is not None]
         for statement, batch in (
             (INSERT_ATTRIBUTES, rows.attributes),
             (UPSERT_ACCOUNT, list(rows.accounts.values())),
             (INSERT_ISSUANCE, rows.issuances),
-            ("DELETE FROM blocks WHERE block_id = ?", deleted),
-            (UPSERT_BLOCK, written),
             (UPSERT_HOLD, list(rows.holds.values())),
+        ):
+            if batch:
+                self._executemany(self.sql(statement), batch)
+        self._write_core(rows)
+
+    def _write_core(self, rows: WriteRows) -> None:
+        """The tables every command writes: blocks, journal, movements and the head."""
+        for statement, batch in (
+            (DELETE_BLOCK, rows.deleted),
+            (UPSERT_BLOCK, rows.written_blocks()),
             (INSERT_JOURNAL, rows.journal),
             (INSERT_MOVEMENT, rows.movements),
             (UPSERT_META, rows.meta),
