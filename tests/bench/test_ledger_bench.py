@@ -14,9 +14,11 @@ TINY_SCALE = 0.001
 POSTGRES_FIELDS = (
     "pg_ops_per_s_batched",
     "pg_ops_per_s_single_4_clients",
+    "pg_ops_per_s_single_4_clients_direct",
     "pg_failed_commands",
     "pg_batched_verified",
     "pg_single_4_clients_verified",
+    "pg_single_4_clients_direct_verified",
 )
 REQUIRED_NUMERIC = (
     "sqlite_ops_per_s_batched",
@@ -43,6 +45,7 @@ VERIFIED_FLAGS = (
     "sqlite_single_verified",
     "pg_batched_verified",
     "pg_single_4_clients_verified",
+    "pg_single_4_clients_direct_verified",
     "memory_10e9_verified",
     "blocks_verified",
     "chain_verify_ok",
@@ -92,3 +95,11 @@ def test_no_command_failed_and_the_huge_issuance_stays_two_blocks(
 def test_the_blocks_phase_reached_its_target(results: dict[str, Any]) -> None:
     assert results["blocks"] >= 1_000
     assert results["chain_verify_large_entries_entries"] == results["journal_entries"]
+
+
+def test_both_ways_of_four_clients_accepted_commands(results: dict[str, Any]) -> None:
+    """Through the writer process and each client on its own: neither phase sat idle."""
+    if "pg_skipped" in results:
+        pytest.skip("PostgreSQL unreachable (CI requires it)")
+    assert results["pg_single_4_clients_accepted"] > 0
+    assert results["pg_single_4_clients_direct_accepted"] > 0

@@ -3,10 +3,12 @@ submitting single commands at once. Each runs on a fresh schema, dropped afterwa
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Sequence
 
 from carbonex.bench.common import progress_bar, rate_per_s
-from carbonex.bench.pg_clients import ClientResults, ClientRun, run_clients
+from carbonex.bench.pg_clients import ClientResults, ClientRun, run_clients, writer_process
 from carbonex.bench.phases import (
     PHASE_SECONDS_MAX,
     Fields,
@@ -32,32 +34,51 @@ def postgres_phases(
     with fresh_schema(server_url) as url:
         batched, tally = transfers_phase(url, accounts, specs, "pg_batched", per_commit)
     with fresh_schema(server_url) as url:
-        clients, client_results = _clients_phase(url, accounts, client_seconds)
+        direct, direct_results = _clients_phase(url, accounts, client_seconds, through_writer=False)
+    with fresh_schema(server_url) as url:
+        clients, client_results = _clients_phase(url, accounts, client_seconds, through_writer=True)
     client_tally = client_results.tally
+    direct_tally = direct_results.tally
     return (
         batched
+        | direct
         | clients
         | {
             "pg_ops_per_s_batched": rate_per_s(tally.accepted, tally.seconds),
             "pg_ops_per_s_single_4_clients": rate_per_s(
                 client_tally.accepted, client_tally.seconds
             ),
-            "pg_failed_commands": tally.failed + client_tally.failed,
+            "pg_ops_per_s_single_4_clients_direct": rate_per_s(
+                direct_tally.accepted, direct_tally.seconds
+            ),
+            "pg_failed_commands": tally.failed + client_tally.failed + direct_tally.failed,
             "pg_client_peak_rss_mb": client_results.peak_rss_mb,
         }
     )
 
 
-def _clients_phase(url: str, accounts: int, seconds: float) -> tuple[Fields, ClientResults]:
+def _clients_phase(
+    url: str, accounts: int, seconds: float, through_writer: bool
+) -> tuple[Fields, ClientResults]:
+    """Client processes submitting single commands: each committing its own (direct), or all
+    through one writer process (`carbonex writer`) that group-commits them."""
     with Ledger.open(url) as ledger:
         submit_all_accepted(ledger, setup_commands(accounts))
     seconds = min(seconds, PHASE_SECONDS_MAX)
-    with progress_bar(f"{PG_CLIENTS} PostgreSQL client processes, {seconds:.0f} s", None):
-        results = run_clients(ClientRun(url, PG_CLIENTS, accounts, seconds))
+    how = "through a writer process" if through_writer else "each committing its own"
+    prefix = "pg_single_4_clients" if through_writer else "pg_single_4_clients_direct"
+    with (
+        progress_bar(f"{PG_CLIENTS} PostgreSQL clients {how}, {seconds:.0f} s", None),
+        tempfile.TemporaryDirectory(prefix="carbonex-writer-") as directory,
+    ):
+        if through_writer:
+            socket_path = os.path.join(directory, "writer.sock")
+            with writer_process(url, socket_path):
+                results = run_clients(ClientRun(url, PG_CLIENTS, accounts, seconds, socket_path))
+        else:
+            results = run_clients(ClientRun(url, PG_CLIENTS, accounts, seconds))
     with Ledger.open(url) as ledger:
-        fields = tally_fields("pg_single_4_clients", results.tally) | verified(
-            ledger, "pg_single_4_clients"
-        )
+        fields = tally_fields(prefix, results.tally) | verified(ledger, prefix)
     return fields, results
 
 

@@ -8,9 +8,14 @@ accounts for a fixed time. The parent sums what they accepted and what failed.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import random
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event
 from typing import Any
@@ -31,6 +36,30 @@ CLIENT_FINISH_GRACE_SECONDS = 60.0
 """Time allowed past the run for a client to finish its last command and report."""
 CLIENT_SEED_BASE = 7_000
 READY_POLL_SECONDS = 0.5
+WRITER_START_SECONDS_MAX = 60.0
+WRITER_STOP_SECONDS_MAX = 30.0
+WRITER_POLL_SECONDS = 0.05
+
+
+@contextmanager
+def writer_process(url: str, socket_path: str) -> Iterator[None]:
+    """`carbonex writer` on `url`, serving `socket_path` until the block ends."""
+    command = [sys.executable, "-m", "carbonex.cli", "writer", "--db", url]
+    process = subprocess.Popen([*command, "--socket", socket_path], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + WRITER_START_SECONDS_MAX
+        while not os.path.exists(socket_path):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the writer process did not start (exit {process.poll()})")
+            time.sleep(WRITER_POLL_SECONDS)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(WRITER_STOP_SECONDS_MAX)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @dataclass(slots=True)
@@ -46,15 +75,16 @@ class ClientRun:
     clients: int
     accounts: int
     seconds: float
+    writer_socket: str | None = None
+    """Submit through this writer process (`carbonex writer`) instead of each on its own."""
 
 
-def client_main(
-    url: str, client: int, accounts: int, seconds: float, ready: Any, go: Event, results: Any
-) -> None:
-    """One client process: transfers among all accounts until `seconds` have passed."""
+def client_main(run: ClientRun, client: int, ready: Any, go: Event, results: Any) -> None:
+    """One client process: transfers among all accounts until `run.seconds` have passed."""
     rng = random.Random(CLIENT_SEED_BASE + client)
     tally = Tally()
-    with Ledger.open(url) as ledger:
+    accounts, seconds = run.accounts, run.seconds
+    with Ledger.open(run.url, writer_socket=run.writer_socket) as ledger:
         ready.put(client)
         if not go.wait(CLIENT_START_SECONDS_MAX):
             results.put((client, tally.to_record(), process_peak_rss_mb()))
@@ -82,7 +112,7 @@ def run_clients(run: ClientRun) -> ClientResults:
     processes = [
         context.Process(
             target=client_main,
-            args=(run.url, client, run.accounts, run.seconds, ready, go, results),
+            args=(run, client, ready, go, results),
             daemon=True,
         )
         for client in range(run.clients)

@@ -32,6 +32,7 @@ from carbonex.cli.projects import project_app
 from carbonex.cli.reports import report_app
 from carbonex.cli.service import serve, user_app
 from carbonex.cli.verification import verify
+from carbonex.cli.writer import writer
 
 app = typer.Typer(
     name="carbonex",
@@ -66,6 +67,7 @@ for command in (
     bench,
     demo,
     serve,
+    writer,
 ):
     app.command()(command)
 

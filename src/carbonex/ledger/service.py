@@ -24,6 +24,7 @@ from carbonex.ledger.limits import BATCH_COMMANDS_MAX
 from carbonex.ledger.outcomes import Accepted, Outcome, Refused
 from carbonex.ledger.state import LedgerState
 from carbonex.ledger.verify import VerifyReport, verify_store
+from carbonex.ledger.writer import WriterClient, sendable
 from carbonex.store import SqlStore, open_store
 
 WRITE_ATTEMPTS_MAX = 5
@@ -45,22 +46,35 @@ def _is_retryable(error: BaseException) -> bool:
 
 class Ledger:
     def __init__(
-        self, store: SqlStore, catalog: Catalog | None = None, clock: Clock = utc_now
+        self,
+        store: SqlStore,
+        catalog: Catalog | None = None,
+        clock: Clock = utc_now,
+        writer_socket: str | None = None,
     ) -> None:
         self.store = store
         self.catalog = catalog or default_catalog()
         self.clock = clock
+        self.writer_socket = writer_socket
+        """A writer process's socket (`carbonex writer`): `submit` goes through it."""
+        self._writer: WriterClient | None = None
         self.state = LedgerState(store)
         self._open: Transaction | None = None
         """The transaction `transact` has open, which nested `transact` calls join."""
 
     @classmethod
     def open(
-        cls, database: str | None = None, catalog: Catalog | None = None, clock: Clock = utc_now
+        cls,
+        database: str | None = None,
+        catalog: Catalog | None = None,
+        clock: Clock = utc_now,
+        writer_socket: str | None = None,
     ) -> Ledger:
-        return cls(open_store(database), catalog, clock)
+        return cls(open_store(database), catalog, clock, writer_socket)
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
         self.store.close()
 
     def __enter__(self) -> Ledger:
@@ -100,6 +114,13 @@ class Ledger:
         self.state.reset()
 
     def submit(self, command: Command) -> Outcome:
+        """One command, one commit; with a `writer_socket`, the writer process decides it in a
+        group commit with other clients' commands (its clock stamps the entry)."""
+        record = sendable(command) if self.writer_socket is not None else None
+        if record is not None and self._open is None:
+            if self._writer is None:
+                self._writer = WriterClient(str(self.writer_socket))
+            return self._writer.submit(record)
         now = self.clock()
         return self._unit_of_work(lambda: (execute(self.state, self.catalog, command, now), True))
 
