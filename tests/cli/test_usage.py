@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,21 @@ def test_file_that_is_not_a_database_exits_two(tmp_path: Path) -> None:
     result = invoke("account", "list", "--db", str(path))
     assert result.exit_code == EXIT_USAGE
     assert "cannot open database" in result.stderr
+
+
+def test_a_database_from_a_newer_carbonex_exits_two_and_stays_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    assert invoke("summary", "--db", str(path)).exit_code == 0
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    result = invoke("summary", "--db", str(path))
+    assert result.exit_code == EXIT_USAGE
+    assert "revision 9999" in result.stderr and "newer Carbonex" in result.stderr
+    assert "Traceback" not in result.output
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            ("9999",)
+        ]
 
 
 def test_unreachable_postgres_exits_two_without_printing_its_password() -> None:

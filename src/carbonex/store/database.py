@@ -13,9 +13,10 @@ ENVIRONMENT_VARIABLE = "CARBONEX_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Revisions are numbered files (`0002_projects.py` has revision "0002", down_revision "0001"), so
 # the head is the highest number: no Alembic import on the common path of an up-to-date database.
-SCHEMA_HEAD = max(
+SCHEMA_REVISIONS = frozenset(
     path.name.split("_", 1)[0] for path in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py")
 )
+SCHEMA_HEAD = max(SCHEMA_REVISIONS)
 MIGRATION_LOCK_KEY = 0x43524259
 
 
@@ -67,7 +68,11 @@ def open_store(database: str | None = None, migrate: bool = True) -> SqlStore:
         message = str(error).replace(target, redacted(target))
         raise StoreError(f"cannot open database {redacted(target)}: {message}") from error
     if migrate:
-        upgrade_schema(store)
+        try:
+            upgrade_schema(store)
+        except BaseException:
+            store.close()
+            raise
     return store
 
 
@@ -80,8 +85,14 @@ def _current_revision(store: SqlStore) -> str | None:
 
 def upgrade_schema(store: SqlStore) -> None:
     """Run Alembic's migrations up to head, unless the schema is already there."""
-    if _current_revision(store) == SCHEMA_HEAD:
+    current = _current_revision(store)
+    if current == SCHEMA_HEAD:
         return
+    if current is not None and current not in SCHEMA_REVISIONS:
+        raise StoreError(
+            f"database schema is at revision {current}, which this version of Carbonex does not "
+            f"know (it knows up to {SCHEMA_HEAD}): the database was written by a newer Carbonex"
+        )
     import sqlalchemy
     from alembic import command
     from alembic.config import Config
