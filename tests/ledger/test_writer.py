@@ -17,10 +17,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from carbonex.ledger import Accepted, Ledger, Refused, Selection, Transfer
-from carbonex.ledger.failures import Code
+from carbonex.ledger import Accepted, Ledger, Refused, Selection, Transfer, writer
+from carbonex.ledger.failures import Code, Failure
+from carbonex.ledger.outcomes import outcome_from_record
 from carbonex.ledger.writer import (
-    WRITER_FRAME_BYTES_MAX,
+    WRITER_REQUEST_BYTES_MAX,
     WriterClient,
     WriterError,
     WriterServer,
@@ -138,11 +139,11 @@ def test_an_oversized_frame_closes_only_that_connection(ledger: Ledger, database
         hostile = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         hostile.settimeout(START_SECONDS_MAX)
         hostile.connect(server.socket_path)
-        hostile.sendall(struct.pack(">I", WRITER_FRAME_BYTES_MAX + 1))
+        hostile.sendall(struct.pack(">I", WRITER_REQUEST_BYTES_MAX + 1))
         assert hostile.recv(16) == b""  # closed by the writer
         hostile.close()
         with pytest.raises(WriterError):
-            frame(b"x" * (WRITER_FRAME_BYTES_MAX + 1))
+            frame(b"x" * (WRITER_REQUEST_BYTES_MAX + 1))
         with Ledger.open(database_url, writer_socket=server.socket_path) as client:
             assert client.submit(one_unit("after")).accepted
 
@@ -197,6 +198,23 @@ def test_the_writer_command_serves_until_terminated(ledger: Ledger, database_url
     assert held(ledger, "B") == 3
 
 
-def test_outcome_records_read_back() -> None:
-    record = orjson.loads(orjson.dumps(Refused("x", ()).to_record()))
-    assert record == {"accepted": False, "command_id": "x", "failures": []}
+def test_outcomes_read_back_from_their_records() -> None:
+    accepted = Accepted("t-1", 7, "ab" * 32, [("move", "VCU", 1, 5, "A", "B")], duplicate=True)
+    refused = Refused("t-2", (Failure(Code.E_UNITS_NOT_HELD, "A holds 0 of 5", ("A",)),))
+    for outcome in (accepted, refused):
+        assert outcome_from_record(orjson.loads(orjson.dumps(outcome.to_record()))) == outcome
+
+
+def test_an_answer_too_large_to_send_is_an_error_and_the_writer_serves_on(
+    ledger: Ledger, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    funded(ledger)
+    with serving(database_url) as server:
+        monkeypatch.setattr(writer, "WRITER_ANSWER_BYTES_MAX", 100)
+        with Ledger.open(database_url, writer_socket=server.socket_path) as client:
+            with pytest.raises(WriterError, match="exceeds 100; the command was decided"):
+                client.submit(one_unit("large-answer"))
+            monkeypatch.setattr(writer, "WRITER_ANSWER_BYTES_MAX", 256_000_000)
+            again = client.submit(one_unit("large-answer"))
+    assert isinstance(again, Accepted) and again.duplicate  # it had been committed
+    assert held(ledger, "B") == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class Code(StrEnum):
@@ -67,6 +68,10 @@ class Failure:
 
     def to_record(self) -> dict[str, object]:
         return {"code": self.code.value, "message": self.message, "ids": list(self.ids)}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Failure:
+        return cls(Code(record["code"]), record["message"], tuple(record["ids"]))
 
 
 def in_precedence_order(failures: list[Failure]) -> tuple[Failure, ...]:

@@ -51,3 +51,14 @@ class Refused:
 
 
 Outcome = Accepted | Refused
+
+
+def outcome_from_record(record: dict[str, Any]) -> Outcome:
+    """The outcome `to_record` wrote (effects come back as tuples, as the ledger makes them)."""
+    if record["accepted"]:
+        effects = [tuple(effect) for effect in record["effects"]]
+        return Accepted(
+            record["command_id"], record["seq"], record["entry_hash"], effects, record["duplicate"]
+        )
+    failures = tuple(Failure.from_record(failure) for failure in record["failures"])
+    return Refused(record["command_id"], failures)

@@ -9,7 +9,8 @@ commit. Each command is accepted or refused on its own merits, exactly as `submi
 
 Frames on the socket: a 4-byte big-endian length, then JSON. A request is a command record
 (`Command.to_record`); an answer is an outcome record (`Outcome.to_record`) or {"error": text}
-when the writer could not run the batch (the command was then not applied).
+when the writer could not run the batch (the command was then not applied) or could not send
+the answer.
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ import orjson
 
 from carbonex.ledger.commands import Command, CommandFormatError, command_from_record
 from carbonex.ledger.failures import Code, Failure
-from carbonex.ledger.outcomes import Accepted, Outcome, Refused
+from carbonex.ledger.outcomes import Outcome, Refused, outcome_from_record
 
 WRITER_CLIENTS_MAX = 256
 """Connections the writer serves at once; more are refused at accept."""
-WRITER_FRAME_BYTES_MAX = 4_000_000
-"""Largest request or answer; a longer frame closes the connection."""
+WRITER_REQUEST_BYTES_MAX = 4_000_000
+"""Largest request (a command naming 10,000 serial ranges takes ~0.5 MB); a longer frame closes
+the connection."""
+WRITER_ANSWER_BYTES_MAX = 256_000_000
+"""Largest answer: an accepted command's effects may name up to 100,000 blocks, tens of MB. A
+longer one is replaced by an error answer (the command stands; `Ledger.journal` shows it)."""
 WRITER_BATCH_MAX = 1_000
 """Commands one group commit takes; the rest wait for the next."""
 WRITER_POLL_S = 0.5
@@ -49,21 +54,8 @@ class WriterError(RuntimeError):
     """The writer could not decide a command (its batch failed, or the connection broke)."""
 
 
-def encode_outcome(outcome: Outcome) -> bytes:
+def _encoded(outcome: Outcome) -> bytes:
     return orjson.dumps(outcome.to_record())
-
-
-def decode_outcome(record: dict[str, Any]) -> Outcome:
-    if record["accepted"]:
-        effects = [tuple(effect) for effect in record["effects"]]
-        return Accepted(
-            record["command_id"], record["seq"], record["entry_hash"], effects, record["duplicate"]
-        )
-    failures = tuple(
-        Failure(Code(failure["code"]), failure["message"], tuple(failure["ids"]))
-        for failure in record["failures"]
-    )
-    return Refused(record["command_id"], failures)
 
 
 def sendable(command: Command) -> bytes | None:
@@ -77,9 +69,9 @@ def sendable(command: Command) -> bytes | None:
     return record if same else None
 
 
-def frame(payload: bytes) -> bytes:
-    if len(payload) > WRITER_FRAME_BYTES_MAX:
-        raise WriterError(f"frame of {len(payload)} bytes exceeds {WRITER_FRAME_BYTES_MAX}")
+def frame(payload: bytes, limit: int = WRITER_REQUEST_BYTES_MAX) -> bytes:
+    if len(payload) > limit:
+        raise WriterError(f"frame of {len(payload)} bytes exceeds {limit}")
     return FRAME_HEADER.pack(len(payload)) + payload
 
 
@@ -93,7 +85,7 @@ class _Connection:
         frames = []
         while len(self.received) >= FRAME_HEADER.size:
             (size,) = FRAME_HEADER.unpack_from(self.received)
-            if size > WRITER_FRAME_BYTES_MAX:
+            if size > WRITER_REQUEST_BYTES_MAX:
                 return None
             if len(self.received) < FRAME_HEADER.size + size:
                 break
@@ -144,12 +136,12 @@ class WriterServer:
                 commands.append((index, command_from_record(orjson.loads(payload))))
             except (CommandFormatError, ValueError) as error:
                 failure = Failure(Code.E_INVALID_COMMAND, f"unreadable command: {error}")
-                answers[index] = encode_outcome(Refused("", (failure,)))
+                answers[index] = _encoded(Refused("", (failure,)))
         if commands:
             answers |= self._submit(commands)
         for index, (connection, _) in enumerate(requests):
             try:
-                connection.sock.sendall(frame(answers[index]))
+                connection.sock.sendall(_answer_frame(answers[index]))
             except OSError:  # the client went away: its command stands, as any commit does
                 _close(connection, selector)
 
@@ -162,9 +154,16 @@ class WriterServer:
         self.batches += 1
         self.commands += len(commands)
         return {
-            index: encode_outcome(outcome)
-            for (index, _), outcome in zip(commands, outcomes, strict=True)
+            index: _encoded(outcome) for (index, _), outcome in zip(commands, outcomes, strict=True)
         }
+
+
+def _answer_frame(answer: bytes) -> bytes:
+    limit = WRITER_ANSWER_BYTES_MAX
+    if len(answer) > limit:
+        message = f"the answer ({len(answer)} bytes) exceeds {limit}; the command was decided"
+        answer = orjson.dumps({"error": message})
+    return frame(answer, limit)
 
 
 def _listen(socket_path: str) -> socket.socket:
@@ -235,14 +234,14 @@ class WriterClient:
         try:
             self.sock.sendall(frame(record))
             (size,) = FRAME_HEADER.unpack(self._read(FRAME_HEADER.size))
-            if size > WRITER_FRAME_BYTES_MAX:
-                raise WriterError(f"answer of {size} bytes exceeds {WRITER_FRAME_BYTES_MAX}")
+            if size > WRITER_ANSWER_BYTES_MAX:
+                raise WriterError(f"answer of {size} bytes exceeds {WRITER_ANSWER_BYTES_MAX}")
             answer = orjson.loads(self._read(size))
         except OSError as error:
             raise WriterError(f"writer connection failed: {error}") from error
         if "error" in answer:
             raise WriterError(answer["error"])
-        return decode_outcome(answer)
+        return outcome_from_record(answer)
 
     def _read(self, size: int) -> bytes:
         chunks = bytearray()
