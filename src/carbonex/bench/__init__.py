@@ -10,6 +10,7 @@ from carbonex.bench.api import run_api
 from carbonex.bench.crash import run_crash
 from carbonex.bench.ledger import run_ledger
 from carbonex.bench.projects import run_import, run_issuance
+from carbonex.bench.writer_crash import run_writer_crash
 
 Suite = Callable[..., dict[str, Any]]
 
@@ -19,6 +20,16 @@ SUITES: dict[str, Suite] = {
     "import": run_import,
     "issuance": run_issuance,
     "api": run_api,
+    "writer-crash": run_writer_crash,
 }
 
-__all__ = ["SUITES", "Suite", "run_api", "run_crash", "run_import", "run_issuance", "run_ledger"]
+__all__ = [
+    "SUITES",
+    "Suite",
+    "run_api",
+    "run_crash",
+    "run_import",
+    "run_issuance",
+    "run_ledger",
+    "run_writer_crash",
+]

@@ -20,16 +20,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from carbonex.bench.common import Deadline, progress_bar
-from carbonex.bench.crash_writer import crash_account_id
 from carbonex.bench.postgres import fresh_schema
-from carbonex.bench.workload import ACCOUNT_KIND, attributes_for, submit_all_accepted
+from carbonex.bench.workload import (
+    ACCOUNT_KIND,
+    attributes_for,
+    crash_account_id,
+    submit_all_accepted,
+)
 from carbonex.ledger import Command, Issue, Ledger, OpenAccount
 
 ITERATIONS_DEFAULT = 200
@@ -53,6 +57,10 @@ class WriterLog:
     intents: dict[int, list[str]] = field(default_factory=dict)
     acks: dict[int, list[str]] = field(default_factory=dict)
     refused: int = 0
+    refused_batches: set[int] = field(default_factory=set)
+    writer_gone: bool = False
+    resubmitted: int = 0
+    resubmitted_duplicates: int = 0
 
     @classmethod
     def parse(cls, text: bytes) -> WriterLog:
@@ -70,6 +78,16 @@ class WriterLog:
             self.acks[record["ack"]] = record["ids"]
         elif "refused" in record:
             self.refused += 1
+            self.refused_batches.add(record["refused"])
+        elif "writer_gone" in record:
+            self.writer_gone = True
+        elif "resubmitted" in record:
+            self.resubmitted += 1
+            self.resubmitted_duplicates += bool(record["duplicate"])
+
+    def undecided(self) -> list[int]:
+        """Batches begun whose outcome the process never learnt."""
+        return [n for n in self.intents if n not in self.acks and n not in self.refused_batches]
 
 
 @dataclass(slots=True)
@@ -83,14 +101,23 @@ class Totals:
     verify_failures: int = 0
     writer_failures: int = 0
     refused_batches: int = 0
+    resubmitted_commands: int = 0
+    resubmitted_already_committed: int = 0
     first_problem: str = ""
 
     def problem(self, text: str) -> None:
         if not self.first_problem:
             self.first_problem = text[:PROBLEM_TEXT_LENGTH_MAX]
 
+    def count(self, log: WriterLog) -> None:
+        """Add what one process's log says it began, saw acknowledged and saw refused."""
+        self.acknowledged_batches += len(log.acks)
+        self.acknowledged_commands += sum(len(ids) for ids in log.acks.values())
+        self.begun_batches += len(log.intents)
+        self.refused_batches += log.refused
 
-def _setup(url: str) -> None:
+
+def setup_accounts(url: str) -> None:
     commands: list[Command] = [
         OpenAccount(f"crash-open-{i}", crash_account_id(i), ACCOUNT_KIND, f"Crash {i}")
         for i in range(CRASH_ACCOUNTS)
@@ -104,7 +131,7 @@ def _setup(url: str) -> None:
 
 
 @contextmanager
-def _database(directory: Path, number: int, postgres_url: str | None) -> Iterator[str]:
+def crash_database(directory: Path, number: int, postgres_url: str | None) -> Iterator[str]:
     if postgres_url:
         with fresh_schema(postgres_url) as url:
             yield url
@@ -112,7 +139,7 @@ def _database(directory: Path, number: int, postgres_url: str | None) -> Iterato
         yield str(directory / f"crash-{number}.db")
 
 
-def _wait_ready(process: subprocess.Popen[bytes], log_path: Path) -> bool:
+def wait_ready(process: subprocess.Popen[bytes], log_path: Path) -> bool:
     deadline = Deadline(WRITER_READY_SECONDS_MAX)
     while not deadline.expired:
         if b'"ready"' in log_path.read_bytes():
@@ -143,7 +170,7 @@ def _run_and_kill(
     with open(log_path, "wb") as out, open(error_path, "wb") as err:
         process = subprocess.Popen(command, stdout=out, stderr=err)
         try:
-            if _wait_ready(process, log_path):
+            if wait_ready(process, log_path):
                 time.sleep(rng.uniform(0.0, KILL_DELAY_MAX_SECONDS))
         finally:
             process.kill()  # SIGKILL on POSIX
@@ -155,30 +182,33 @@ def _run_and_kill(
     )
 
 
-def _check(url: str, log: WriterLog, totals: Totals) -> None:
+def check_logs(url: str, logs: list[WriterLog], totals: Totals) -> None:
     """Verify the ledger; count lost acknowledged commands and partially applied batches."""
     with Ledger.open(url) as ledger:
         report = ledger.verify()
         if not report.ok:
             totals.verify_failures += 1
             totals.problem(f"verify: {report.problems[0].message}")
-        for number, ids in log.intents.items():
-            present = sum(
-                1
-                for command_id in ids
-                if ledger.store.query_one(
-                    "SELECT 1 FROM journal WHERE command_id = ?", (command_id,)
-                )
-                is not None
+        for log in logs:
+            _check_log(ledger, log, totals)
+
+
+def _check_log(ledger: Ledger, log: WriterLog, totals: Totals) -> None:
+    for number, ids in log.intents.items():
+        present = sum(
+            1
+            for command_id in ids
+            if ledger.store.query_one("SELECT 1 FROM journal WHERE command_id = ?", (command_id,))
+            is not None
+        )
+        if 0 < present < len(ids):
+            totals.partial_batches += 1
+            totals.problem(f"batch {number}: {present} of {len(ids)} commands present")
+        if number in log.acks and present < len(ids):
+            totals.lost_commands += len(ids) - present
+            totals.problem(
+                f"batch {number} was acknowledged but {len(ids) - present} commands are missing"
             )
-            if 0 < present < len(ids):
-                totals.partial_batches += 1
-                totals.problem(f"batch {number}: {present} of {len(ids)} commands present")
-            if number in log.acks and present < len(ids):
-                totals.lost_commands += len(ids) - present
-                totals.problem(
-                    f"batch {number} was acknowledged but {len(ids) - present} commands are missing"
-                )
 
 
 def _iteration(url: str, number: int, directory: Path, rng: random.Random, totals: Totals) -> None:
@@ -187,41 +217,55 @@ def _iteration(url: str, number: int, directory: Path, rng: random.Random, total
     if not log.ready or returncode not in (-9, None):
         totals.writer_failures += 1
         totals.problem(f"writer {prefix} exited with {returncode}: {stderr[-200:]}")
-    _check(url, log, totals)
+    check_logs(url, [log], totals)
     totals.iterations += 1
-    totals.acknowledged_batches += len(log.acks)
-    totals.acknowledged_commands += sum(len(ids) for ids in log.acks.values())
-    totals.begun_batches += len(log.intents)
-    totals.refused_batches += log.refused
+    totals.count(log)
+
+
+Iteration = Callable[[str, int, Path, random.Random, Totals], None]
+"""One kill-and-check round: (database url, iteration number, scratch directory, rng, totals)."""
+
+
+def soak(
+    iteration: Iteration, wanted: int, postgres_url: str | None, label: str
+) -> tuple[Totals, float]:
+    """Run `wanted` iterations, on a fresh database every ITERATIONS_PER_DATABASE, until done or
+    SOAK_SECONDS_MAX passes; the totals and the seconds taken."""
+    rng = random.Random(RANDOM_SEED)
+    totals = Totals()
+    deadline = Deadline(SOAK_SECONDS_MAX)
+    with (
+        tempfile.TemporaryDirectory(prefix="carbonex-crash-") as name,
+        progress_bar(label, wanted) as bar,
+    ):
+        directory = Path(name)
+        for start in range(0, wanted, ITERATIONS_PER_DATABASE):
+            if deadline.expired:
+                break
+            with crash_database(directory, start, postgres_url) as url:
+                setup_accounts(url)
+                for number in range(start, min(start + ITERATIONS_PER_DATABASE, wanted)):
+                    iteration(url, number, directory, rng, totals)
+                    bar.advance()
+                    if deadline.expired:
+                        break
+    return totals, time.perf_counter() - deadline.started
+
+
+def iterations_wanted(scale: float, iterations: int | None) -> int:
+    return iterations if iterations is not None else max(1, round(ITERATIONS_DEFAULT * scale))
 
 
 def run_crash(
     *, scale: float = 1.0, iterations: int | None = None, postgres_url: str | None = None
 ) -> dict[str, Any]:
     """The crash soak; `iterations` defaults to ITERATIONS_DEFAULT scaled by `scale`."""
-    wanted = iterations if iterations is not None else max(1, round(ITERATIONS_DEFAULT * scale))
-    rng = random.Random(RANDOM_SEED)
-    totals = Totals()
-    deadline = Deadline(SOAK_SECONDS_MAX)
-    with (
-        tempfile.TemporaryDirectory(prefix="carbonex-crash-") as name,
-        progress_bar("crash iterations", wanted) as bar,
-    ):
-        directory = Path(name)
-        for start in range(0, wanted, ITERATIONS_PER_DATABASE):
-            if deadline.expired:
-                break
-            with _database(directory, start, postgres_url) as url:
-                _setup(url)
-                for number in range(start, min(start + ITERATIONS_PER_DATABASE, wanted)):
-                    _iteration(url, number, directory, rng, totals)
-                    bar.advance()
-                    if deadline.expired:
-                        break
-    return _results(totals, wanted, postgres_url, time.perf_counter() - deadline.started)
+    wanted = iterations_wanted(scale, iterations)
+    totals, seconds = soak(_iteration, wanted, postgres_url, "crash iterations")
+    return results(totals, wanted, postgres_url, seconds)
 
 
-def _results(
+def results(
     totals: Totals, wanted: int, postgres_url: str | None, seconds: float
 ) -> dict[str, Any]:
     return {

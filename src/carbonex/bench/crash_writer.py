@@ -1,6 +1,11 @@
 """The process the crash test kills: submits all-or-nothing batches in a loop.
 
     python -m carbonex.bench.crash_writer DATABASE --prefix P --seed S --accounts N
+        [--writer-socket PATH]
+
+With `--writer-socket` it is instead a client of a `carbonex writer` process (the one the
+writer-crash test kills): it submits single commands through that writer, each its own "batch"
+of one id, until the writer goes away; then it resubmits its command in flight directly.
 
 Writes one JSON line per event to stdout, flushed at once:
 
@@ -8,6 +13,8 @@ Writes one JSON line per event to stdout, flushed at once:
     {"intent": B, "ids": [...]}              batch B is about to be submitted
     {"ack": B, "ids": [...]}                 batch B was accepted (only after submit returned)
     {"refused": B, "codes": [...]}           batch B was refused whole (the workload avoids it)
+    {"writer_gone": B}                       the writer went away while B was in flight
+    {"resubmitted": B, "duplicate": D}       B, submitted again directly: D if it had committed
 
 Stops by itself after `WRITER_SECONDS_MAX` or `WRITER_BATCHES_MAX`, whichever comes first.
 """
@@ -21,7 +28,18 @@ import sys
 import time
 from collections.abc import Sequence
 
-from carbonex.ledger import Command, Ledger, PlaceHold, Refused, Retire, Selection, Transfer
+from carbonex.bench.workload import crash_account_id
+from carbonex.ledger import (
+    Accepted,
+    Command,
+    Ledger,
+    PlaceHold,
+    Refused,
+    Retire,
+    Selection,
+    Transfer,
+)
+from carbonex.ledger.writer import WriterError
 
 WRITER_SECONDS_MAX = 120.0
 WRITER_BATCHES_MAX = 100_000
@@ -33,10 +51,6 @@ UNIT_TYPE = "VCU"
 TRANSFER_SHARE = 0.6
 RETIRE_SHARE = 0.2
 """The rest of the commands place holds."""
-
-
-def crash_account_id(index: int) -> str:
-    return f"CRASH-{index:03d}"
 
 
 def random_command(rng: random.Random, command_id: str, accounts: int) -> Command:
@@ -78,7 +92,47 @@ def run(database: str, prefix: str, seed: int, accounts: int) -> None:
 def submit_one(ledger: Ledger, batch: Sequence[Command], number: int) -> None:
     ids = [command.command_id for command in batch]
     emit({"intent": number, "ids": ids})
-    outcome = ledger.submit_batch(batch)
+    _emit_outcome(ledger.submit_batch(batch), number, ids)
+
+
+def run_through_writer(
+    database: str, writer_socket: str, prefix: str, seed: int, accounts: int
+) -> None:
+    """Single commands through the writer until it goes away; then the one in flight again,
+    directly: a client that lost its answer learns its command's fate by resubmitting it."""
+    with Ledger.open(database, writer_socket=writer_socket) as ledger:
+        emit({"ready": True})
+        in_flight = _submit_until_writer_gone(ledger, random.Random(seed), prefix, accounts)
+    if in_flight is None:
+        return
+    number, command = in_flight
+    with Ledger.open(database) as direct:
+        outcome = direct.submit(command)
+    duplicate = isinstance(outcome, Accepted) and outcome.duplicate
+    emit({"resubmitted": number, "duplicate": duplicate})
+    _emit_outcome(outcome, number, [command.command_id])
+
+
+def _submit_until_writer_gone(
+    ledger: Ledger, rng: random.Random, prefix: str, accounts: int
+) -> tuple[int, Command] | None:
+    """The command in flight when the writer went away (None: it never did, time ran out)."""
+    started = time.perf_counter()
+    for number in range(WRITER_BATCHES_MAX):
+        if time.perf_counter() - started >= WRITER_SECONDS_MAX:
+            break
+        command = random_command(rng, f"{prefix}-c{number}", accounts)
+        emit({"intent": number, "ids": [command.command_id]})
+        try:
+            outcome = ledger.submit(command)
+        except WriterError:
+            emit({"writer_gone": number})
+            return number, command
+        _emit_outcome(outcome, number, [command.command_id])
+    return None
+
+
+def _emit_outcome(outcome: object, number: int, ids: list[str]) -> None:
     if isinstance(outcome, Refused):
         emit({"refused": number, "codes": outcome.codes})
     else:
@@ -91,8 +145,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--prefix", required=True)
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--accounts", type=int, required=True)
+    parser.add_argument("--writer-socket")
     arguments = parser.parse_args(argv)
-    run(arguments.database, arguments.prefix, arguments.seed, arguments.accounts)
+    if arguments.writer_socket:
+        run_through_writer(
+            arguments.database,
+            arguments.writer_socket,
+            arguments.prefix,
+            arguments.seed,
+            arguments.accounts,
+        )
+    else:
+        run(arguments.database, arguments.prefix, arguments.seed, arguments.accounts)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,11 @@ def account_id(index: int) -> str:
     return f"ACC{index:06d}"
 
 
+def crash_account_id(index: int) -> str:
+    """The crash soaks' accounts (their processes import this module, never `crash`)."""
+    return f"CRASH-{index:03d}"
+
+
 def attributes_for(index: int) -> UnitAttributes:
     year = VINTAGE_FIRST_YEAR + index % VINTAGES
     return UnitAttributes(
