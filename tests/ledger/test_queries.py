@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from carbonex.ledger import (
     Cancel,
     Convert,
@@ -11,7 +13,9 @@ from carbonex.ledger import (
     PlaceHold,
     Retire,
     Selection,
+    Transaction,
     Transfer,
+    queries,
 )
 from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
 from tests.ledger.support import (
@@ -61,6 +65,56 @@ def test_the_summary_adds_up_issued_held_on_hold_and_final_units(ledger: Ledger)
     for totals in [summary["totals"], *summary["by_unit_type"].values()]:
         final = sum(totals[s] for s in ("retired", "cancelled", "surrendered", "expired"))
         assert totals["issued"] == totals["held"] + final + totals["converted"]
+
+
+def _counting_summaries(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    computed = queries.summary
+
+    def counted(store: object) -> object:
+        calls.append(1)
+        return computed(store)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(queries, "summary", counted)
+    return calls
+
+
+def test_the_summary_is_computed_again_only_when_the_journal_moves(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_accounts(ledger, "A")
+    issue(ledger, "A", 100, vintage(2020))
+    calls = _counting_summaries(monkeypatch)
+    first = ledger.summary()
+    first["totals"]["issued"] = -1  # a caller's change never reaches the next caller
+    assert ledger.summary()["totals"]["issued"] == 100
+    assert len(calls) == 1
+    issue(ledger, "A", 20, vintage(2021))
+    assert ledger.summary()["totals"]["issued"] == 120
+    assert len(calls) == 2
+
+
+def test_another_writers_commit_refreshes_the_summary(database_url: str) -> None:
+    with Ledger.open(database_url) as reader, Ledger.open(database_url) as writer:
+        open_accounts(writer, "A")
+        issue(writer, "A", 100, vintage(2020))
+        assert reader.summary()["totals"]["issued"] == 100
+        issue(writer, "A", 5, vintage(2020))
+        assert reader.summary()["totals"]["issued"] == 105
+
+
+def test_a_summary_inside_a_transaction_that_rolls_back_is_never_served_later(
+    ledger: Ledger,
+) -> None:
+    open_accounts(ledger, "A")
+    issue(ledger, "A", 100, vintage(2020))
+
+    def issue_and_look(tx: Transaction) -> tuple[int, bool]:
+        tx.submit(Issue("inside", "A", 50, vintage(2022)))
+        return ledger.summary()["totals"]["issued"], False
+
+    assert ledger.transact(issue_and_look) == 150
+    assert ledger.summary()["totals"]["issued"] == 100
 
 
 def test_an_empty_ledger_summarises_to_zero(ledger: Ledger) -> None:

@@ -11,6 +11,7 @@ nothing of the unit of work; an accepted command is durable once the call return
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -61,6 +62,8 @@ class Ledger:
         self.state = LedgerState(store)
         self._open: Transaction | None = None
         """The transaction `transact` has open, which nested `transact` calls join."""
+        self._summary: tuple[str, dict[str, Any]] | None = None
+        """The last committed summary and the journal head hash it was computed at."""
 
     @classmethod
     def open(
@@ -242,7 +245,18 @@ class Ledger:
         return self.read(queries.head)
 
     def summary(self) -> dict[str, Any]:
-        return self.read(queries.summary)
+        """`queries.summary`, which reads every block, computed again only when the journal's head
+        has moved: every change of holdings is a journal entry, and the head's hash names the
+        whole chain. Inside `transact` it reads the uncommitted state and caches nothing."""
+        if self._open is not None:
+            return self.read(queries.summary)
+        return copy.deepcopy(self.read(self._summary_at_head))
+
+    def _summary_at_head(self, store: SqlStore) -> dict[str, Any]:
+        head_hash = store.load_entry_hash(store.load_head().seq)
+        if self._summary is None or self._summary[0] != head_hash:
+            self._summary = (head_hash, queries.summary(store))
+        return self._summary[1]
 
     def journal(self, limit: int = 100, after_seq: int = 0) -> list[dict[str, Any]]:
         return self.read(lambda store: queries.journal(store, limit, after_seq))
