@@ -35,11 +35,14 @@ COMMANDS_PER_CLIENT = 25
 START_SECONDS_MAX = 30.0
 
 
+def short_socket_path() -> str:
+    return str(Path(tempfile.mkdtemp(prefix="cx-", dir="/tmp")) / "w.sock")
+
+
 @contextmanager
-def serving(database_url: str) -> Iterator[WriterServer]:
+def serving(database_url: str, socket_path: str | None = None) -> Iterator[WriterServer]:
     """A writer on its own thread (and its own connection), on a short socket path."""
-    directory = tempfile.mkdtemp(prefix="cx-", dir="/tmp")
-    socket_path = str(Path(directory) / "w.sock")
+    socket_path = socket_path or short_socket_path()
     ready = threading.Event()
     servers: list[WriterServer] = []
 
@@ -218,3 +221,18 @@ def test_an_answer_too_large_to_send_is_an_error_and_the_writer_serves_on(
             again = client.submit(one_unit("large-answer"))
     assert isinstance(again, Accepted) and again.duplicate  # it had been committed
     assert held(ledger, "B") == 1
+
+
+def test_a_client_reconnects_to_a_restarted_writer(ledger: Ledger, database_url: str) -> None:
+    funded(ledger)
+    socket_path = short_socket_path()
+    with Ledger.open(database_url, writer_socket=socket_path) as client:
+        with serving(database_url, socket_path):
+            assert isinstance(client.submit(one_unit("before")), Accepted)
+        with pytest.raises(WriterError):
+            client.submit(one_unit("while-down"))
+        with serving(database_url, socket_path):
+            assert isinstance(client.submit(one_unit("after")), Accepted)
+            again = client.submit(one_unit("before"))
+    assert isinstance(again, Accepted) and again.duplicate
+    assert held(ledger, "B") == 2

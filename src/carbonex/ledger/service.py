@@ -25,7 +25,7 @@ from carbonex.ledger.limits import BATCH_COMMANDS_MAX
 from carbonex.ledger.outcomes import Accepted, Outcome, Refused
 from carbonex.ledger.state import LedgerState
 from carbonex.ledger.verify import VerifyReport, verify_store
-from carbonex.ledger.writer import WriterClient, sendable
+from carbonex.ledger.writer import WriterClient, WriterError, sendable
 from carbonex.store import SqlStore, open_store
 
 WRITE_ATTEMPTS_MAX = 5
@@ -121,11 +121,22 @@ class Ledger:
         group commit with other clients' commands (its clock stamps the entry)."""
         record = sendable(command) if self.writer_socket is not None else None
         if record is not None and self._open is None:
-            if self._writer is None:
-                self._writer = WriterClient(str(self.writer_socket))
-            return self._writer.submit(record)
+            return self._submit_through_writer(record)
         now = self.clock()
         return self._unit_of_work(lambda: (execute(self.state, self.catalog, command, now), True))
+
+    def _submit_through_writer(self, record: bytes) -> Outcome:
+        """Over the writer connection, made again after one failed (a restarted writer is found
+        by the next call; the failed call raises: resubmit its id to learn its fate)."""
+        if self._writer is None:
+            self._writer = WriterClient(str(self.writer_socket))
+        try:
+            return self._writer.submit(record)
+        except WriterError:
+            if self._writer.broken:
+                self._writer.close()
+                self._writer = None
+            raise
 
     def submit_many(self, commands: Sequence[Command]) -> list[Outcome]:
         """Group commit: every command is accepted or refused on its own; one commit for all."""

@@ -219,9 +219,11 @@ def _close(connection: _Connection, selector: selectors.BaseSelector) -> None:
 
 
 class WriterClient:
-    """A client's end: sends one command, waits for its outcome."""
+    """A client's end: sends one command, waits for its outcome. Once the connection fails
+    (`broken`), its stream may be cut mid-frame: the client must not be used again."""
 
     def __init__(self, socket_path: str, timeout_s: float = WRITER_ANSWER_TIMEOUT_S) -> None:
+        self.broken = False
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout_s)
         try:
@@ -231,14 +233,22 @@ class WriterClient:
             raise WriterError(f"no writer at {socket_path}: {error}") from error
 
     def submit(self, record: bytes) -> Outcome:
+        request = frame(record)
         try:
-            self.sock.sendall(frame(record))
+            self.sock.sendall(request)
             (size,) = FRAME_HEADER.unpack(self._read(FRAME_HEADER.size))
             if size > WRITER_ANSWER_BYTES_MAX:
                 raise WriterError(f"answer of {size} bytes exceeds {WRITER_ANSWER_BYTES_MAX}")
             answer = orjson.loads(self._read(size))
         except OSError as error:
+            self.broken = True
             raise WriterError(f"writer connection failed: {error}") from error
+        except WriterError:
+            self.broken = True
+            raise
+        except ValueError as error:  # not JSON: the stream is out of step
+            self.broken = True
+            raise WriterError(f"unreadable answer from the writer: {error}") from error
         if "error" in answer:
             raise WriterError(answer["error"])
         return outcome_from_record(answer)
