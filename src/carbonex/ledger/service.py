@@ -29,6 +29,8 @@ from carbonex.ledger.writer import WriterClient, WriterError, sendable
 from carbonex.store import SqlStore, open_store
 
 WRITE_ATTEMPTS_MAX = 5
+READ_ATTEMPTS_MAX = 2
+"""A read is tried again once, on a new connection, when the server dropped the old one."""
 Result = TypeVar("Result")
 Clock = Callable[[], dt.datetime]
 
@@ -94,6 +96,7 @@ class Ledger:
         if self._open is not None:
             raise RuntimeError("submit inside transact: use the Transaction's submit instead")
         for attempt in range(1, WRITE_ATTEMPTS_MAX + 1):
+            committing = False
             try:
                 self.state.look_up_command_ids = attempt > 1
                 state = self.state
@@ -101,13 +104,18 @@ class Ledger:
                 state.begin()
                 result, keep = work()
                 if keep:
+                    committing = True
                     self.store.write_and_commit(state.take_pending())
                 else:
                     self._abandon()
                 return result
             except BaseException as error:
+                # A connection lost before COMMIT was sent committed nothing: try again on a new
+                # one. Lost during COMMIT, the outcome is unknown: it rises (resubmitting the
+                # same command ids then tells what happened).
+                lost = not committing and self.store.is_connection_lost(error)
                 self._abandon()
-                retry = _is_retryable(error) or self.store.is_duplicate_command_error(error)
+                retry = lost or _is_retryable(error) or self.store.is_duplicate_command_error(error)
                 if attempt == WRITE_ATTEMPTS_MAX or not retry:
                     raise
         raise RuntimeError("unreachable: the loop returns or raises")
@@ -217,11 +225,16 @@ class Ledger:
         if self._open is not None:  # inside `transact`: read what this transaction wrote
             self.state.flush()
             return query(self.store)
-        self.store.begin_read()
-        try:
-            return query(self.store)
-        finally:
-            self.store.rollback()
+        for attempt in range(1, READ_ATTEMPTS_MAX + 1):
+            try:
+                self.store.begin_read()
+                return query(self.store)
+            except Exception as error:
+                if attempt == READ_ATTEMPTS_MAX or not self.store.is_connection_lost(error):
+                    raise
+            finally:
+                self.store.rollback()  # connects again if the connection was lost
+        raise RuntimeError("unreachable: the loop returns or raises")
 
     def account(self, account_id: str) -> dict[str, Any] | None:
         return self.read(lambda store: queries.account(store, account_id))

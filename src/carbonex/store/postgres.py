@@ -5,7 +5,7 @@ double spend, whatever units concurrent commands touch. Commits stay durable."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from typing import Any
 
 import psycopg
@@ -62,7 +62,7 @@ class PostgresStore(SqlStore):
     def __init__(self, url: str) -> None:
         super().__init__()
         self.url = url
-        self.connection = psycopg.connect(url, autocommit=True)
+        self.connection = self._connect()
         self._pipeline_failed = False
         self._pipeline: ExitStack | None = None
         """Open from the writer lock to COMMIT: a flush goes out without waiting for its
@@ -70,6 +70,9 @@ class PostgresStore(SqlStore):
         self._stream_number = 0
         self._prefetched_meta: dict[str, int] | None = None
         self._prefetched_rows: tuple[int, list[JournalRow]] | None = None
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.url, autocommit=True)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.connection.execute(sql, params)
@@ -169,6 +172,15 @@ class PostgresStore(SqlStore):
     def rollback(self) -> None:
         self._prefetched_meta = None
         self._prefetched_rows = None
+        if self.connection.closed or self.connection.broken:
+            # The server went away (restart, failover, an administrator's terminate): the next
+            # transaction gets a new connection.
+            with suppress(Exception):
+                self._leave_pipeline()
+            self._pipeline_failed = False
+            self.connection.close()
+            self.connection = self._connect()
+            return
         try:
             self._leave_pipeline()
         except Exception:  # the error that made us roll back, or its echo: already handled
@@ -179,7 +191,7 @@ class PostgresStore(SqlStore):
             # driver still counts it as prepared; a new connection starts clean. Rare by design.
             self._pipeline_failed = False
             self.connection.close()
-            self.connection = psycopg.connect(self.url, autocommit=True)
+            self.connection = self._connect()
             return
         if self.connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             self.connection.execute("ROLLBACK")
@@ -194,6 +206,11 @@ class PostgresStore(SqlStore):
             cursor.itersize = STREAM_ROWS_PER_FETCH
             cursor.execute(self.sql(sql), params)
             yield from cursor
+
+    def is_connection_lost(self, error: BaseException) -> bool:
+        return isinstance(error, psycopg.OperationalError) and (
+            self.connection.closed or bool(self.connection.broken)
+        )
 
     def is_duplicate_command_error(self, error: BaseException) -> bool:
         return (

@@ -194,6 +194,11 @@ class SqlStore(ABC):
     @abstractmethod
     def is_duplicate_command_error(self, error: BaseException) -> bool: ...
 
+    def is_connection_lost(self, error: BaseException) -> bool:
+        """`error` came from a connection to a database server that is gone (ask before
+        `rollback`, which connects again). An embedded database has no connection to lose."""
+        return False
+
     def sql(self, statement: str) -> str:
         translated = self._sql_cache.get(statement)
         if translated is None:
