@@ -342,3 +342,21 @@ def test_the_live_digests_do_not_depend_on_who_renders_the_json(tmp_path: Path) 
                 assert digest(store, True).hexdigest() == digest(store, False).hexdigest()
         finally:
             store.rollback()
+
+
+def test_an_entry_rewritten_to_remove_a_retired_block_breaks_finality(ledger: Ledger) -> None:
+    realistic(ledger)
+    retired = ledger.store.query_one("SELECT block_id FROM blocks WHERE state = 'retired'")
+    assert retired is not None
+
+    def remove_retired(payload: bytes) -> bytes:
+        entry = orjson.loads(payload)
+        entry["effects"].append(["unblock", retired[0]])
+        return canonical(entry)
+
+    rewrite_last_entry(ledger, remove_retired)
+    report = ledger.verify()
+    assert any(
+        p.invariant == "finality" and f"block {retired[0]}, which was already retired" in p.message
+        for p in report.problems
+    )
