@@ -56,8 +56,7 @@ class WriterLog:
     ready: bool = False
     intents: dict[int, list[str]] = field(default_factory=dict)
     acks: dict[int, list[str]] = field(default_factory=dict)
-    refused: int = 0
-    refused_batches: set[int] = field(default_factory=set)
+    refused: set[int] = field(default_factory=set)
     writer_gone: bool = False
     resubmitted: int = 0
     resubmitted_duplicates: int = 0
@@ -77,8 +76,7 @@ class WriterLog:
         elif "ack" in record:
             self.acks[record["ack"]] = record["ids"]
         elif "refused" in record:
-            self.refused += 1
-            self.refused_batches.add(record["refused"])
+            self.refused.add(record["refused"])
         elif "writer_gone" in record:
             self.writer_gone = True
         elif "resubmitted" in record:
@@ -87,7 +85,7 @@ class WriterLog:
 
     def undecided(self) -> list[int]:
         """Batches begun whose outcome the process never learnt."""
-        return [n for n in self.intents if n not in self.acks and n not in self.refused_batches]
+        return [n for n in self.intents if n not in self.acks and n not in self.refused]
 
 
 @dataclass(slots=True)
@@ -114,7 +112,7 @@ class Totals:
         self.acknowledged_batches += len(log.acks)
         self.acknowledged_commands += sum(len(ids) for ids in log.acks.values())
         self.begun_batches += len(log.intents)
-        self.refused_batches += log.refused
+        self.refused_batches += len(log.refused)
 
 
 def setup_accounts(url: str) -> None:
