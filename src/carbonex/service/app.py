@@ -25,6 +25,7 @@ from carbonex.service.routes import (
     accounts,
     approvals,
     explorer,
+    health,
     imports,
     inclusion,
     projects,
@@ -69,7 +70,18 @@ def create_app(
         dependencies=[Depends(refuse_nul_characters)],
     )
     problems.install(app)
-    routes = (session, accounts, units, approvals, projects, inclusion, imports, explorer, records)
+    routes = (
+        session,
+        accounts,
+        units,
+        approvals,
+        projects,
+        inclusion,
+        imports,
+        explorer,
+        records,
+        health,
+    )
     for module in routes:
         app.include_router(module.router, prefix=API_PREFIX, responses=problems.RESPONSES)
     web.install(app, STATIC_DIR)
