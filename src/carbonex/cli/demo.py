@@ -16,7 +16,7 @@ from carbonex.cli import render
 from carbonex.cli.exits import EXIT_PROBLEMS_FOUND, EXIT_REFUSED, usage_error
 from carbonex.cli.options import JsonOption
 from carbonex.cli.queries import HISTORY_COLUMNS, render_summary
-from carbonex.cli.session import open_ledger, redacted
+from carbonex.cli.session import open_ledger
 from carbonex.cli.verification import render_report, verify_with_progress
 from carbonex.ledger import Accepted, Ledger, Refused, VerifyReport
 from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
@@ -28,6 +28,7 @@ from carbonex.scenario import (
     Step,
     scenario,
 )
+from carbonex.store.database import redacted
 
 DEMO_DATABASE = "carbonex-demo.db"
 """The demo's own file, so it never writes into a registry's default database by accident."""

@@ -4,7 +4,7 @@ carbonex account open|close|freeze|unfreeze|list|show
 carbonex issue | transfer | retire | cancel | surrender | expire | convert
 carbonex hold place|release|consume
 carbonex batch FILE
-carbonex holdings | blocks | statement | provenance | journal | summary | verify
+carbonex holdings | blocks | statement | provenance | journal | summary | verify | backup
 carbonex project create|act|show|list
 carbonex report double-issuance
 carbonex inclusion record|verify|reject|points|aggregate|contributions|history|factors
@@ -22,6 +22,7 @@ import typer
 
 from carbonex.cli import queries, units
 from carbonex.cli.accounts import account_app
+from carbonex.cli.backup import backup
 from carbonex.cli.batch import batch
 from carbonex.cli.bench import bench
 from carbonex.cli.demo import demo
@@ -64,6 +65,7 @@ for command in (
     queries.journal,
     queries.summary,
     verify,
+    backup,
     bench,
     demo,
     serve,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
@@ -18,15 +17,7 @@ from carbonex.cli.exits import EXIT_REFUSED, usage_error
 from carbonex.ledger import Command, Ledger, Outcome
 from carbonex.ledger.service import Clock, utc_now
 from carbonex.store import StoreError, resolve_database
-
-
-def redacted(target: str) -> str:
-    """The database target with any password in its URL replaced by ***."""
-    parts = urlsplit(target)
-    if parts.password is None:
-        return target
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+from carbonex.store.database import redacted
 
 
 def _driver_errors() -> tuple[type[BaseException], ...]:

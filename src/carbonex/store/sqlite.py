@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from carbonex.store.sql import SqlStore
@@ -90,6 +92,29 @@ class SqliteStore(SqlStore):
 
     def is_duplicate_command_error(self, error: BaseException) -> bool:
         return isinstance(error, sqlite3.IntegrityError) and "journal.command_id" in str(error)
+
+    def backup(self, destination: str) -> None:
+        """A consistent copy of the whole database at `destination`, which must not exist. One
+        backup step copies every page inside one read transaction (writers carry on in WAL
+        mode, and the copy never restarts); it is written to DESTINATION.partial, checkpointed,
+        synced and renamed, so `destination` is either complete or absent."""
+        partial = Path(destination + ".partial")
+        partial.unlink(missing_ok=True)
+        copy = sqlite3.connect(partial)
+        try:
+            self.connection.backup(copy)
+            copy.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+        finally:
+            copy.close()
+        with open(partial, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(partial, destination)
+        directory = os.open(Path(destination).parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
     def table_names(self) -> set[str]:
         rows = self.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
