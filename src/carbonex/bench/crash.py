@@ -148,12 +148,9 @@ def wait_ready(process: subprocess.Popen[bytes], log_path: Path) -> bool:
     return False
 
 
-def _run_and_kill(
-    url: str, prefix: str, seed: int, directory: Path, rng: random.Random
-) -> tuple[WriterLog, int | None, str]:
-    """Start a writer, kill it at a random moment; its log, exit code and stderr."""
-    log_path, error_path = directory / f"{prefix}.out", directory / f"{prefix}.err"
-    command = [
+def crash_writer_command(url: str, prefix: str, seed: int) -> list[str]:
+    """The command line of a `carbonex.bench.crash_writer` process."""
+    return [
         sys.executable,
         "-m",
         "carbonex.bench.crash_writer",
@@ -165,6 +162,14 @@ def _run_and_kill(
         "--accounts",
         str(CRASH_ACCOUNTS),
     ]
+
+
+def _run_and_kill(
+    url: str, prefix: str, seed: int, directory: Path, rng: random.Random
+) -> tuple[WriterLog, int | None, str]:
+    """Start a writer, kill it at a random moment; its log, exit code and stderr."""
+    log_path, error_path = directory / f"{prefix}.out", directory / f"{prefix}.err"
+    command = crash_writer_command(url, prefix, seed)
     with open(log_path, "wb") as out, open(error_path, "wb") as err:
         process = subprocess.Popen(command, stdout=out, stderr=err)
         try:

@@ -27,13 +27,13 @@ from typing import Any
 
 from carbonex.bench.common import Deadline
 from carbonex.bench.crash import (
-    CRASH_ACCOUNTS,
     KILL_DELAY_MAX_SECONDS,
     READY_POLL_SECONDS,
     WRITER_READY_SECONDS_MAX,
     Totals,
     WriterLog,
     check_logs,
+    crash_writer_command,
     iterations_wanted,
     results,
     soak,
@@ -54,23 +54,6 @@ def _writer_listening(process: subprocess.Popen[bytes], socket_path: Path) -> bo
             return True
         time.sleep(READY_POLL_SECONDS)
     return False
-
-
-def _client_command(url: str, socket_path: Path, prefix: str, seed: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "carbonex.bench.crash_writer",
-        url,
-        "--prefix",
-        prefix,
-        "--seed",
-        str(seed),
-        "--accounts",
-        str(CRASH_ACCOUNTS),
-        "--writer-socket",
-        str(socket_path),
-    ]
 
 
 def _run_and_kill_writer(
@@ -98,7 +81,8 @@ def _run_and_kill_writer(
                 out = files.enter_context(open(log_path, "wb"))
                 err = files.enter_context(open(log_path.with_suffix(".err"), "wb"))
                 seed = number * WRITER_CLIENTS + client
-                command = _client_command(url, socket_path, f"w{number}c{client}", seed)
+                command = crash_writer_command(url, f"w{number}c{client}", seed)
+                command += ["--writer-socket", str(socket_path)]
                 clients.append((subprocess.Popen(command, stdout=out, stderr=err), log_path))
             if all(wait_ready(process, log_path) for process, log_path in clients):
                 time.sleep(rng.uniform(0.0, KILL_DELAY_MAX_SECONDS))
