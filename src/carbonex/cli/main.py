@@ -5,6 +5,7 @@ carbonex issue | transfer | retire | cancel | surrender | expire | convert
 carbonex hold place|release|consume
 carbonex batch FILE
 carbonex holdings | blocks | statement | provenance | journal | summary | verify | backup
+carbonex journal-export FILE | journal-check FILE [--head-hash H]
 carbonex project create|act|show|list
 carbonex report double-issuance
 carbonex inclusion record|verify|reject|points|aggregate|contributions|history|factors
@@ -29,6 +30,7 @@ from carbonex.cli.demo import demo
 from carbonex.cli.holds import hold_app
 from carbonex.cli.imports import import_app
 from carbonex.cli.inclusion import inclusion_app
+from carbonex.cli.journal_file import journal_check, journal_export
 from carbonex.cli.projects import project_app
 from carbonex.cli.reports import report_app
 from carbonex.cli.service import serve, user_app
@@ -66,6 +68,8 @@ for command in (
     queries.summary,
     verify,
     backup,
+    journal_export,
+    journal_check,
     bench,
     demo,
     serve,

@@ -1,0 +1,117 @@
+"""`carbonex journal-export FILE` and `carbonex journal-check FILE`: the journal as a file an
+auditor checks on their own machine, without the operator's database (see
+`carbonex.ledger.journal_export`). Exit codes: 0 written / the file checks out, 1 the file does
+not check out, 2 bad usage."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from carbonex.cli import render
+from carbonex.cli.exits import EXIT_PROBLEMS_FOUND, usage_error
+from carbonex.cli.options import DatabaseOption, JsonOption
+from carbonex.cli.session import open_ledger
+from carbonex.ledger import queries
+from carbonex.ledger.journal_export import (
+    EXPORT_LINE_BYTES_MAX,
+    TOTAL_NAMES,
+    ExportCheck,
+    check_export,
+    export_lines,
+)
+from carbonex.store import SqlStore
+
+FileArgument = Annotated[Path, typer.Argument(metavar="FILE")]
+HEX_DIGITS = frozenset("0123456789abcdef")
+PROGRESS_EVERY_ENTRIES = 10_000
+
+
+def journal_export(file: FileArgument, database: DatabaseOption = None) -> None:
+    """Write every journal entry to FILE (JSON lines; a new file, written whole or not at all)."""
+    if file.exists():
+        usage_error(f"{file} exists; an export never overwrites a file")
+    if not file.parent.is_dir():
+        usage_error(f"directory {file.parent} does not exist")
+    partial = file.with_name(file.name + ".partial")
+    with open_ledger(database) as ledger, open(partial, "wb") as out:
+
+        def export(store: SqlStore) -> tuple[dict[str, Any], int]:
+            out.seek(0)  # a read tried again on a new connection starts the file again
+            out.truncate()
+            head = queries.head(store)  # the same snapshot as the lines
+            return head, _write(export_lines(store), out, head["seq"])
+
+        head, entries = ledger.read(export)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(partial, file)
+    render.line(
+        f"Exported {entries:,} entries to {file}; head {head['entry_hash']}", style="green bold"
+    )
+
+
+def _write(lines: Iterator[bytes], out: BinaryIO, total: int) -> int:
+    written = 0
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=render.stderr_console(), transient=True) as progress:
+        task = progress.add_task("Exporting the journal", total=total)
+        for line in lines:
+            out.write(line)
+            written += 1
+            if written % PROGRESS_EVERY_ENTRIES == 0:
+                progress.update(task, completed=written)
+    return written
+
+
+def journal_check(
+    file: FileArgument,
+    head_hash: Annotated[
+        str | None,
+        typer.Option("--head-hash", help="The head hash the registry published (64 hex)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check an exported journal alone: the hash chain from genesis, the published head, and the
+    totals per unit type its effects add up to."""
+    if head_hash is not None and (len(head_hash) != 64 or not set(head_hash) <= HEX_DIGITS):
+        usage_error("--head-hash takes 64 lowercase hexadecimal characters")
+    if not file.is_file():
+        usage_error(f"{file} is not a file")
+    with open(file, "rb") as lines:
+        check = check_export(_bounded(lines), head_hash)
+    if as_json:
+        render.json_document(check.to_record())
+    else:
+        _render(check)
+    if not check.ok:
+        raise typer.Exit(EXIT_PROBLEMS_FOUND)
+
+
+def _bounded(stream: BinaryIO) -> Iterator[bytes]:
+    """The file's lines, each read at most EXPORT_LINE_BYTES_MAX + 1 bytes at a time: a longer
+    line comes out cut (the check refuses it) and its rest is skipped, so a hostile file is never
+    held in memory whole."""
+    while line := stream.readline(EXPORT_LINE_BYTES_MAX + 1):
+        if len(line) > EXPORT_LINE_BYTES_MAX and not line.endswith(b"\n"):
+            while (rest := stream.readline(EXPORT_LINE_BYTES_MAX + 1)) and not rest.endswith(b"\n"):
+                pass
+        yield line
+
+
+def _render(check: ExportCheck) -> None:
+    summary = f"{check.entries:,} entries, head {check.head_seq:,} ({check.head_hash})"
+    if check.ok:
+        render.line(f"OK: {summary}; the chain is unbroken", style="green bold")
+    else:
+        render.line(f"FAILED: {len(check.problems)} problems in {summary}", style="red bold")
+        for problem in check.problems:
+            render.line(f"  {problem}")
+    rows = [{"unit_type": unit_type} | totals for unit_type, totals in check.totals.items()]
+    columns = [("unit_type", "unit type")] + [(name, name) for name in TOTAL_NAMES]
+    render.print_table(render.records_table("Totals replayed from the file", columns, rows))

@@ -1,0 +1,162 @@
+"""The journal as a file anyone can check without the operator's database.
+
+`export_lines` writes one JSON line per entry: seq, command_id, command_kind, recorded_at,
+previous_hash, entry_hash and the payload as a string holding its exact stored bytes (the chain
+hashes those bytes, so nothing is re-encoded). `check_export` reads such a file alone: the chain
+from the genesis hash, an optional head hash published by the registry, and the totals per unit
+type that replaying the entries' effects gives, to compare with the registry's published totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from carbonex.ledger.journal import GENESIS_HASH, ChainChecker
+from carbonex.ledger.model import BlockState
+from carbonex.ledger.verify import ReplayState, VerifyReport
+from carbonex.store import SqlStore
+
+EXPORT_LINE_BYTES_MAX = 64_000_000
+"""A longer line is refused unread (an entry naming 100,000 blocks takes ~15 MB)."""
+EXPORT_QUERY = (
+    "SELECT seq, command_id, command_kind, recorded_at, previous_hash, entry_hash, payload "
+    "FROM journal ORDER BY seq"
+)
+LINE_FIELDS = ("seq", "command_id", "command_kind", "recorded_at", "previous_hash", "entry_hash")
+PROBLEMS_MAX = 50
+TOTAL_NAMES = (
+    "issued",
+    "held",
+    "on_hold",
+    *(s.value for s in BlockState if s is not BlockState.ACTIVE),
+)
+# Where a block effect ("block", block_id, issuance_id, serial_space, first_serial, last_serial,
+# account_id, state, attributes_id, hold_id) and an issuance record keep what the totals need.
+BLOCK_FIRST, BLOCK_LAST, BLOCK_STATE, BLOCK_ATTRIBUTES, BLOCK_HOLD = 4, 5, 7, 8, 9
+ISSUANCE_FIRST, ISSUANCE_LAST, ISSUANCE_ATTRIBUTES = 2, 3, 4
+
+
+def export_lines(store: SqlStore) -> Iterator[bytes]:
+    """Every journal entry as one line, in sequence order (in the caller's read transaction)."""
+    for row in store.stream(EXPORT_QUERY):
+        record = dict(zip(LINE_FIELDS, row[:6], strict=True))
+        record["payload"] = bytes(row[6]).decode()
+        yield orjson.dumps(record) + b"\n"
+
+
+@dataclass(slots=True)
+class ExportCheck:
+    entries: int = 0
+    head_seq: int = 0
+    head_hash: str = GENESIS_HASH
+    problems: list[str] = field(default_factory=list)
+    totals: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Unit type -> issued, held, on_hold, retired, ... replayed from the effects alone."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, problem: str) -> None:
+        if len(self.problems) < PROBLEMS_MAX:
+            self.problems.append(problem)
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "head_seq": self.head_seq,
+            "head_hash": self.head_hash,
+            "problems": self.problems,
+            "totals_by_unit_type": self.totals,
+        }
+
+
+def check_export(lines: Iterable[bytes], expected_head_hash: str | None = None) -> ExportCheck:
+    """Check an exported journal: each line well formed, the chain unbroken from genesis, the
+    last entry's hash equal to `expected_head_hash` if given; replay the effects for totals."""
+    check, chain, replay, replay_report = (
+        ExportCheck(),
+        ChainChecker(),
+        ReplayState(),
+        VerifyReport(),
+    )
+    for number, line in enumerate(lines, 1):
+        entry = _read_line(number, line, check)
+        if entry is None:
+            continue
+        seq, payload, previous_hash, entry_hash = entry
+        problem = chain.check(seq, payload, previous_hash, entry_hash)
+        if problem is not None:
+            check.add(problem)
+        _replay_entry(seq, payload, replay, replay_report, check)
+        check.entries, check.head_seq, check.head_hash = check.entries + 1, seq, entry_hash
+    if expected_head_hash is not None and check.head_hash != expected_head_hash:
+        check.add(
+            f"the last entry's hash {check.head_hash} is not the published head "
+            f"{expected_head_hash}: the file is incomplete or its history was rewritten"
+        )
+    for found in replay_report.problems:
+        check.add(f"{found.invariant}: {found.message}")
+    check.totals = replayed_totals(replay)
+    return check
+
+
+def _read_line(number: int, line: bytes, check: ExportCheck) -> tuple[int, bytes, str, str] | None:
+    if len(line) > EXPORT_LINE_BYTES_MAX:
+        check.add(f"line {number}: longer than {EXPORT_LINE_BYTES_MAX} bytes")
+        return None
+    try:
+        record = orjson.loads(line)
+        entry = (
+            record["seq"],
+            record["payload"].encode(),
+            record["previous_hash"],
+            record["entry_hash"],
+        )
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+        check.add(f"line {number}: not an exported journal entry")
+        return None
+    if not isinstance(entry[0], int) or not all(isinstance(h, str) for h in entry[2:]):
+        check.add(f"line {number}: not an exported journal entry")
+        return None
+    return entry
+
+
+def _replay_entry(
+    seq: int, payload: bytes, replay: ReplayState, report: VerifyReport, check: ExportCheck
+) -> None:
+    try:
+        replay.apply(seq, orjson.loads(payload)["effects"], report)
+    except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
+        check.add(f"entry {seq}: payload is not a valid journal entry")
+
+
+def replayed_totals(replay: ReplayState) -> dict[str, dict[str, int]]:
+    """Totals per unit type from the replayed issuances and blocks, as `Ledger.summary` gives
+    them per unit type from the live tables."""
+    unit_types = {
+        attributes_id: str(orjson.loads(record).get("unit_type"))
+        for attributes_id, record in replay.attributes.items()
+    }
+    totals: dict[str, dict[str, int]] = {}
+
+    def bucket(attributes_id: Any) -> dict[str, int]:
+        unit_type = unit_types.get(attributes_id, "unknown")
+        return totals.setdefault(unit_type, dict.fromkeys(TOTAL_NAMES, 0))
+
+    for issuance in replay.issuances.values():
+        quantity = issuance[ISSUANCE_LAST] - issuance[ISSUANCE_FIRST] + 1
+        bucket(issuance[ISSUANCE_ATTRIBUTES])["issued"] += quantity
+    for block in replay.blocks.values():
+        quantity = block[BLOCK_LAST] - block[BLOCK_FIRST] + 1
+        state = block[BLOCK_STATE]
+        counts = bucket(block[BLOCK_ATTRIBUTES])
+        counts["held" if state == BlockState.ACTIVE.value else state] += quantity
+        if block[BLOCK_HOLD] is not None:
+            counts["on_hold"] += quantity
+    return dict(sorted(totals.items()))

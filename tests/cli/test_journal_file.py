@@ -1,0 +1,119 @@
+"""The journal as a file: exported whole, and checked alone (no database) by anyone holding it,
+against the head hash the registry publishes, with the totals its effects add up to."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+
+from carbonex.ledger import Ledger, Retire, Selection, Transfer
+from carbonex.ledger.journal import chain_hash
+from carbonex.ledger.journal_export import EXPORT_LINE_BYTES_MAX, check_export
+from tests.cli.helpers import EXIT_USAGE, invoke, invoke_json, seed
+
+EXIT_PROBLEMS_FOUND = 1
+SUMMARY_NAMES = ("issued", "held", "on_hold", "retired", "cancelled", "surrendered", "expired")
+
+
+def _exported(tmp_path: Path, database: str | None = None) -> tuple[str, Path]:
+    database = database or str(tmp_path / "ledger.db")
+    seed(database)
+    with Ledger.open(database) as ledger:
+        ledger.submit(Transfer("t", "DEV", "BUYER", Selection("VCU", quantity=300)))
+        ledger.submit(Retire("r", "BUYER", Selection("VCU", quantity=100), "Buyer plc", "2026"))
+    export = tmp_path / "journal.jsonl"
+    result = invoke("journal-export", str(export), "--db", database)
+    assert result.exit_code == 0, result.output
+    return database, export
+
+
+def _head_hash(database: str) -> str:
+    with Ledger.open(database) as ledger:
+        return str(ledger.head()["entry_hash"])
+
+
+def test_an_exported_journal_checks_out_alone_with_the_registrys_totals(
+    tmp_path: Path, database_url: str
+) -> None:
+    database, export = _exported(tmp_path, database_url)
+    record = invoke_json("journal-check", str(export), "--head-hash", _head_hash(database))
+    assert record["ok"] is True and record["entries"] == 6
+    with Ledger.open(database) as ledger:
+        published = ledger.summary()["by_unit_type"]
+    replayed = record["totals_by_unit_type"]
+    assert {name: replayed["VCU"][name] for name in SUMMARY_NAMES} == {
+        name: published["VCU"][name] for name in SUMMARY_NAMES
+    }
+    assert replayed["VCU"]["retired"] == 100
+
+
+def _rewrite(export: Path, number: int, change: object) -> None:
+    lines = export.read_bytes().splitlines(keepends=True)
+    lines[number] = change(lines[number])  # type: ignore[operator]
+    export.write_bytes(b"".join(lines))
+
+
+def _more_retired(line: bytes) -> bytes:
+    record = json.loads(line)
+    record["payload"] = record["payload"].replace('"quantity":100', '"quantity":99')
+    return orjson.dumps(record) + b"\n"
+
+
+def test_an_altered_entry_is_named(tmp_path: Path) -> None:
+    database, export = _exported(tmp_path)
+    _rewrite(export, 5, _more_retired)
+    result = invoke("journal-check", str(export), "--head-hash", _head_hash(database), "--json")
+    assert result.exit_code == EXIT_PROBLEMS_FOUND
+    problems = json.loads(result.stdout)["problems"]
+    assert any("entry 6: hash does not match its content" in p for p in problems)
+
+
+def test_a_history_rewritten_with_fresh_hashes_fails_against_the_published_head(
+    tmp_path: Path,
+) -> None:
+    """Whoever rewrites an entry can recompute every later hash; the published head exposes it."""
+    database, export = _exported(tmp_path)
+
+    def rehashed(line: bytes) -> bytes:
+        record = json.loads(_more_retired(line))
+        record["entry_hash"] = chain_hash(record["previous_hash"], record["payload"].encode())
+        return orjson.dumps(record) + b"\n"
+
+    _rewrite(export, 5, rehashed)
+    assert invoke_json("journal-check", str(export))["ok"] is True  # consistent on its own
+    result = invoke("journal-check", str(export), "--head-hash", _head_hash(database))
+    assert result.exit_code == EXIT_PROBLEMS_FOUND
+    assert "not the published head" in result.stdout
+
+
+def test_a_missing_or_garbled_line_is_named(tmp_path: Path) -> None:
+    _, export = _exported(tmp_path)
+    lines = export.read_bytes().splitlines(keepends=True)
+    export.write_bytes(b"".join([*lines[:2], b"not json\n", *lines[3:]]))
+    record = json.loads(invoke("journal-check", str(export), "--json").stdout)
+    assert "line 3: not an exported journal entry" in record["problems"]
+    assert any("sequence jumps from 2 to 4" in p for p in record["problems"])
+
+
+def test_an_overlong_line_is_refused_unread() -> None:
+    check = check_export([b"x" * (EXPORT_LINE_BYTES_MAX + 1)])
+    assert check.problems == [f"line 1: longer than {EXPORT_LINE_BYTES_MAX} bytes"]
+
+
+def test_an_export_never_overwrites_and_a_check_needs_a_well_formed_head(tmp_path: Path) -> None:
+    database, export = _exported(tmp_path)
+    before = export.read_bytes()
+    assert invoke("journal-export", str(export), "--db", database).exit_code == EXIT_USAGE
+    assert export.read_bytes() == before
+    for bad in ("abc", "Z" * 64):
+        assert invoke("journal-check", str(export), "--head-hash", bad).exit_code == EXIT_USAGE
+    assert invoke("journal-check", str(tmp_path / "none.jsonl")).exit_code == EXIT_USAGE
+
+
+@pytest.mark.parametrize("lines", [[], [b"{}\n"], [b'{"seq": "1", "payload": 5}\n']])
+def test_hostile_files_fail_the_check_without_an_exception(lines: list[bytes]) -> None:
+    check = check_export(lines, "0" * 64 if not lines else None)
+    assert check.ok is (lines == [])
