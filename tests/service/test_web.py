@@ -407,3 +407,11 @@ def test_categories_of_mixed_keys() -> None:
         ("VCU", "P", "a", "b"): charts.MIXED_CATEGORY,
         ("VCU", "Q", "a", "b"): "removal",
     }
+
+
+def test_the_explorer_shows_the_journal_head_to_check_copies_against(public: TestClient) -> None:
+    health = public.get("/api/v1/health").json()
+    page = public.get("/explorer").text
+    assert 'data-testid="journal-head"' in page
+    assert f"Entry <strong>{health['journal_seq']:,}</strong>" in page
+    assert f"--head-hash {health['journal_head_hash']}" in page

@@ -45,6 +45,7 @@ async def overview(
         "issuances": _issuances(service, OVERVIEW_RECORDS_MAX, 0),
         "retirements": _retirements(service, OVERVIEW_RECORDS_MAX, 0),
         "serial_spaces": reads.serial_spaces(service.ledger),
+        "head": service.ledger.head(),
         "records_max": OVERVIEW_RECORDS_MAX,
         "nav": "explorer",
     }
