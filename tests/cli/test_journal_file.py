@@ -62,6 +62,13 @@ def _more_retired(line: bytes) -> bytes:
     return orjson.dumps(record) + b"\n"
 
 
+def _rehashed(line: bytes) -> bytes:
+    """The entry altered, and its hash recomputed to match (as a forger would)."""
+    record = json.loads(_more_retired(line))
+    record["entry_hash"] = chain_hash(record["previous_hash"], record["payload"].encode())
+    return orjson.dumps(record) + b"\n"
+
+
 def test_an_altered_entry_is_named(tmp_path: Path) -> None:
     database, export = _exported(tmp_path)
     _rewrite(export, 5, _more_retired)
@@ -77,12 +84,7 @@ def test_a_history_rewritten_with_fresh_hashes_fails_against_the_published_head(
     """Whoever rewrites an entry can recompute every later hash; the published head exposes it."""
     database, export = _exported(tmp_path)
 
-    def rehashed(line: bytes) -> bytes:
-        record = json.loads(_more_retired(line))
-        record["entry_hash"] = chain_hash(record["previous_hash"], record["payload"].encode())
-        return orjson.dumps(record) + b"\n"
-
-    _rewrite(export, 5, rehashed)
+    _rewrite(export, 5, _rehashed)
     assert invoke_json("journal-check", str(export))["ok"] is True  # consistent on its own
     result = invoke("journal-check", str(export), "--head-hash", _head_hash(database))
     assert result.exit_code == EXIT_PROBLEMS_FOUND
@@ -117,3 +119,34 @@ def test_an_export_never_overwrites_and_a_check_needs_a_well_formed_head(tmp_pat
 def test_hostile_files_fail_the_check_without_an_exception(lines: list[bytes]) -> None:
     check = check_export(lines, "0" * 64 if not lines else None)
     assert check.ok is (lines == [])
+
+
+def _entry_hash(database: str, seq: int) -> str:
+    with Ledger.open(database) as ledger:
+        return str(ledger.journal(limit=1, after_seq=seq - 1)[0]["entry_hash"])
+
+
+def test_entries_recorded_earlier_must_still_be_in_the_history(tmp_path: Path) -> None:
+    database, export = _exported(tmp_path)
+    third = f"3:{_entry_hash(database, 3)}"
+    assert invoke_json("journal-check", str(export), "--anchor", third)["ok"] is True
+    lines = export.read_bytes().splitlines(keepends=True)
+    export.write_bytes(b"".join(lines[:2]))  # a copy cut short before entry 3
+    record = json.loads(invoke("journal-check", str(export), "--anchor", third, "--json").stdout)
+    assert record["problems"] == ["entry 3, recorded earlier, is not in the file"]
+
+
+def test_an_anchor_exposes_a_rewrite_even_with_every_hash_recomputed(tmp_path: Path) -> None:
+    database, export = _exported(tmp_path)
+    sixth = f"6:{_entry_hash(database, 6)}"
+
+    _rewrite(export, 5, _rehashed)
+    result = invoke("journal-check", str(export), "--anchor", sixth)
+    assert result.exit_code == EXIT_PROBLEMS_FOUND
+    assert "entry 6: hash differs from the one recorded earlier" in result.stdout
+
+
+@pytest.mark.parametrize("anchor", ["3", "x:" + "0" * 64, "0:" + "0" * 64, "²:" + "0" * 64])
+def test_a_malformed_anchor_is_bad_usage(tmp_path: Path, anchor: str) -> None:
+    _, export = _exported(tmp_path)
+    assert invoke("journal-check", str(export), "--anchor", anchor).exit_code == EXIT_USAGE

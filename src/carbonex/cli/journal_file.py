@@ -30,6 +30,7 @@ from carbonex.store import SqlStore
 FileArgument = Annotated[Path, typer.Argument(metavar="FILE")]
 HEX_DIGITS = frozenset("0123456789abcdef")
 PROGRESS_EVERY_ENTRIES = 10_000
+ANCHORS_MAX = 1_000
 
 
 def journal_export(file: FileArgument, database: DatabaseOption = None) -> None:
@@ -75,22 +76,48 @@ def journal_check(
         str | None,
         typer.Option("--head-hash", help="The head hash the registry published (64 hex)."),
     ] = None,
+    anchor: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--anchor",
+            metavar="SEQ:HASH",
+            help="An entry's hash recorded earlier (e.g. last month's head); repeatable.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Check an exported journal alone: the hash chain from genesis, the published head, and the
-    totals per unit type its effects add up to."""
-    if head_hash is not None and (len(head_hash) != 64 or not set(head_hash) <= HEX_DIGITS):
+    """Check an exported journal alone: the hash chain from genesis, the published head, entries
+    recorded earlier, and the totals per unit type its effects add up to."""
+    if head_hash is not None and not _is_hash(head_hash):
         usage_error("--head-hash takes 64 lowercase hexadecimal characters")
+    anchors = _anchors(anchor or [])
     if not file.is_file():
         usage_error(f"{file} is not a file")
     with open(file, "rb") as lines:
-        check = check_export(_bounded(lines), head_hash)
+        check = check_export(_bounded(lines), head_hash, anchors)
     if as_json:
         render.json_document(check.to_record())
     else:
         _render(check)
     if not check.ok:
         raise typer.Exit(EXIT_PROBLEMS_FOUND)
+
+
+def _is_hash(text: str) -> bool:
+    return len(text) == 64 and set(text) <= HEX_DIGITS
+
+
+def _anchors(texts: list[str]) -> dict[int, str]:
+    if len(texts) > ANCHORS_MAX:
+        usage_error(f"at most {ANCHORS_MAX} --anchor options")
+    anchors: dict[int, str] = {}
+    for text in texts:
+        seq, _, entry_hash = text.partition(":")
+        valid_seq = seq.isascii() and seq.isdigit() and 0 < int(seq) < 2**63
+        if not valid_seq or not _is_hash(entry_hash):
+            usage_error(f"--anchor {text!r}: expected SEQ:HASH (a positive entry number, 64 hex)")
+        anchors[int(seq)] = entry_hash
+    return anchors
 
 
 def _bounded(stream: BinaryIO) -> Iterator[bytes]:

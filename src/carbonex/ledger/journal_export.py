@@ -9,7 +9,7 @@ type that replaying the entries' effects gives, to compare with the registry's p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,15 +76,22 @@ class ExportCheck:
         }
 
 
-def check_export(lines: Iterable[bytes], expected_head_hash: str | None = None) -> ExportCheck:
+def check_export(
+    lines: Iterable[bytes],
+    expected_head_hash: str | None = None,
+    anchors: Mapping[int, str] | None = None,
+) -> ExportCheck:
     """Check an exported journal: each line well formed, the chain unbroken from genesis, the
-    last entry's hash equal to `expected_head_hash` if given; replay the effects for totals."""
+    last entry's hash equal to `expected_head_hash` if given, and each anchor (seq -> the hash
+    recorded for that entry earlier, e.g. a head published last month) still in the history;
+    replay the effects for the totals."""
     check, chain, replay, replay_report = (
         ExportCheck(),
         ChainChecker(),
         ReplayState(),
         VerifyReport(),
     )
+    unmet = dict(anchors or {})
     for number, line in enumerate(lines, 1):
         entry = _read_line(number, line, check)
         if entry is None:
@@ -93,8 +100,14 @@ def check_export(lines: Iterable[bytes], expected_head_hash: str | None = None) 
         problem = chain.check(seq, payload, previous_hash, entry_hash)
         if problem is not None:
             check.add(problem)
+        if seq in unmet and unmet.pop(seq) != entry_hash:
+            check.add(
+                f"entry {seq}: hash differs from the one recorded earlier (history rewritten)"
+            )
         _replay_entry(seq, payload, replay, replay_report, check)
         check.entries, check.head_seq, check.head_hash = check.entries + 1, seq, entry_hash
+    for seq in sorted(unmet):
+        check.add(f"entry {seq}, recorded earlier, is not in the file")
     if expected_head_hash is not None and check.head_hash != expected_head_hash:
         check.add(
             f"the last entry's hash {check.head_hash} is not the published head "
