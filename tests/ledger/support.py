@@ -308,12 +308,14 @@ _PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "dev": {
         "stateful-sqlite": {"max_examples": 200, "stateful_step_count": 50, **_DATABASE},
         "stateful-postgres": {"max_examples": 25, "stateful_step_count": 30, **_DATABASE},
+        "stateful-writer": {"max_examples": 20, "stateful_step_count": 30, **_DATABASE},
         "pure": {"max_examples": 200, **_COMMON},
         "pure-stateful": {"max_examples": 60, "stateful_step_count": 40, **_COMMON},
     },
     "ci": {
         "stateful-sqlite": {"max_examples": 1_000, "stateful_step_count": 100, **_DATABASE},
         "stateful-postgres": {"max_examples": 150, "stateful_step_count": 60, **_DATABASE},
+        "stateful-writer": {"max_examples": 60, "stateful_step_count": 60, **_DATABASE},
         "pure": {"max_examples": 2_000, **_COMMON},
         "pure-stateful": {"max_examples": 500, "stateful_step_count": 100, **_COMMON},
     },
@@ -324,6 +326,6 @@ for _profile, _purposes in _PROFILES.items():
 
 
 def hypothesis_settings(purpose: str) -> settings:
-    """Settings of the active profile for `purpose`: stateful-sqlite, stateful-postgres, pure or
-    pure-stateful."""
+    """Settings of the active profile for `purpose`: stateful-sqlite, stateful-postgres,
+    stateful-writer, pure or pure-stateful."""
     return settings(settings.get_profile(f"carbonex-{HYPOTHESIS_PROFILE}-{purpose}"))
