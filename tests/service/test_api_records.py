@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from fastapi.testclient import TestClient
 
+from carbonex.ledger.journal_export import check_export
 from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
+from carbonex.service.routes import records
+from carbonex.service.routes.records import NDJSON
 from tests.service.conftest import SignIn, WithKey
 from tests.service.support import API, EVERYONE, audit_log, key, ok, problem
 
@@ -90,3 +94,31 @@ def test_every_accepted_write_is_audited_with_its_actor_and_refusals_are_not(
     assert entries[1]["detail"]["command_id"] == "merlion:t1"
     page = ok(signed_in("audrey").get(f"{API}/audit", params={"limit": 2, "after_seq": 2}))
     assert [e["audit_seq"] for e in page] == [3, 4]
+
+
+def test_the_journal_exports_in_pages_that_concatenate_into_a_checkable_file(
+    public: TestClient, signed_in: SignIn
+) -> None:
+    audrey = signed_in("audrey")
+    pages, after_seq = [], 0
+    while True:
+        answer = audrey.get(f"{API}/journal/lines", params={"limit": 4, "after_seq": after_seq})
+        assert answer.status_code == 200 and answer.headers["content-type"] == NDJSON
+        if not answer.content:
+            break
+        pages.append(answer.content)
+        after_seq = int(answer.headers["x-last-seq"])
+    head = ok(public.get(f"{API}/health"))
+    check = check_export(b"".join(pages).splitlines(keepends=True), head["journal_head_hash"])
+    assert check.ok, check.problems
+    assert check.entries == head["journal_seq"] and len(pages) == -(-check.entries // 4)
+    problem(signed_in("merlion").get(f"{API}/journal/lines"), 403, "E_FORBIDDEN")
+    problem(public.get(f"{API}/journal/lines"), 401, "E_UNAUTHENTICATED")
+
+
+def test_a_page_of_lines_stops_at_its_byte_limit_but_never_sends_nothing(
+    signed_in: SignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(records, "JOURNAL_LINES_BYTES_MAX", 1)
+    answer = signed_in("nadia").get(f"{API}/journal/lines", params={"limit": 50})
+    assert len(answer.content.splitlines()) == 1 and answer.headers["x-last-seq"] == "1"

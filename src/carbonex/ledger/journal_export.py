@@ -9,7 +9,7 @@ type that replaying the entries' effects gives, to compare with the registry's p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,9 @@ EXPORT_QUERY = (
     "SELECT seq, command_id, command_kind, recorded_at, previous_hash, entry_hash, payload "
     "FROM journal ORDER BY seq"
 )
+EXPORT_PAGE_QUERY = EXPORT_QUERY.replace(
+    "FROM journal ORDER BY", "FROM journal WHERE seq > ? ORDER BY"
+)
 LINE_FIELDS = ("seq", "command_id", "command_kind", "recorded_at", "previous_hash", "entry_hash")
 PROBLEMS_MAX = 50
 TOTAL_NAMES = (
@@ -40,12 +43,32 @@ BLOCK_FIRST, BLOCK_LAST, BLOCK_STATE, BLOCK_ATTRIBUTES, BLOCK_HOLD = 4, 5, 7, 8,
 ISSUANCE_FIRST, ISSUANCE_LAST, ISSUANCE_ATTRIBUTES = 2, 3, 4
 
 
+def _line(row: Sequence[Any]) -> bytes:
+    record = dict(zip(LINE_FIELDS, row[:6], strict=True))
+    record["payload"] = bytes(row[6]).decode()
+    return orjson.dumps(record) + b"\n"
+
+
 def export_lines(store: SqlStore) -> Iterator[bytes]:
     """Every journal entry as one line, in sequence order (in the caller's read transaction)."""
     for row in store.stream(EXPORT_QUERY):
-        record = dict(zip(LINE_FIELDS, row[:6], strict=True))
-        record["payload"] = bytes(row[6]).decode()
-        yield orjson.dumps(record) + b"\n"
+        yield _line(row)
+
+
+def export_page(
+    store: SqlStore, after_seq: int, limit: int, bytes_max: int
+) -> tuple[list[bytes], int]:
+    """The lines of up to `limit` entries after `after_seq`, stopping once `bytes_max` is
+    reached (always at least one entry, whatever its size), and the last seq sent (`after_seq`
+    if none): pages a client concatenates into the file `check_export` reads."""
+    lines: list[bytes] = []
+    size, last_seq = 0, after_seq
+    for row in store.stream(EXPORT_PAGE_QUERY, (after_seq,)):
+        if len(lines) >= limit or (lines and size >= bytes_max):
+            break
+        lines.append(_line(row))
+        size, last_seq = size + len(lines[-1]), row[0]
+    return lines, last_seq
 
 
 @dataclass(slots=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
+from carbonex.ledger.journal_export import export_page
 from carbonex.service import audit
 from carbonex.service.deps import DEFAULT_PAGE_SIZE, Limit, ServiceDep, UserDep
 from carbonex.service.identity import READ_EVERYTHING, Role
@@ -14,6 +15,9 @@ from carbonex.service.problems import denied
 
 router = APIRouter(tags=["records"])
 AfterSeq = Annotated[int, Query(ge=0, le=2**63 - 1)]
+NDJSON = "application/x-ndjson"
+JOURNAL_LINES_BYTES_MAX = 16_000_000
+"""A page of exported lines stops growing past this size (one larger entry is still sent)."""
 
 
 @router.get("/journal")
@@ -27,6 +31,28 @@ async def journal(
     if not principal.has(*READ_EVERYTHING):
         raise denied("registry administrators, auditors and national authorities")
     return service.ledger.journal(limit, after_seq)
+
+
+@router.get(
+    "/journal/lines",
+    response_class=Response,
+    responses={200: {"content": {NDJSON: {}}, "description": "One exported entry per line."}},
+)
+async def journal_lines(
+    service: ServiceDep,
+    principal: UserDep,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    after_seq: AfterSeq = 0,
+) -> Response:
+    """Entries as `carbonex journal-export` writes them (each payload its exact stored bytes),
+    at most `limit` entries or about JOURNAL_LINES_BYTES_MAX bytes: concatenated in order, the
+    pages are a file `carbonex journal-check` reads. `X-Last-Seq` names the last entry sent."""
+    if not principal.has(*READ_EVERYTHING):
+        raise denied("registry administrators, auditors and national authorities")
+    lines, last_seq = service.ledger.read(
+        lambda store: export_page(store, after_seq, limit, JOURNAL_LINES_BYTES_MAX)
+    )
+    return Response(b"".join(lines), media_type=NDJSON, headers={"X-Last-Seq": str(last_seq)})
 
 
 @router.get("/audit")
