@@ -15,6 +15,7 @@ from carbonex.bench.workload import (
     transfer_specs,
 )
 from carbonex.ledger import Ledger
+from carbonex.store import sqlite as sqlite_store
 from tests.cli.helpers import EXIT_USAGE, invoke, invoke_json, seed
 from tests.conftest import POSTGRES_URL
 from tests.databases import every_table
@@ -85,3 +86,20 @@ def test_postgres_backups_are_left_to_its_own_tools(postgres_available: bool) ->
     assert result.exit_code == EXIT_USAGE
     assert "pg_dump" in result.stderr
     assert not Path("/tmp/never-written.db").exists()
+
+
+def test_a_backup_that_fails_midway_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = str(tmp_path / "ledger.db")
+    seed(source)
+    copy = tmp_path / "copy.db"
+
+    def disk_full(connection: object, path: Path) -> None:
+        path.write_bytes(b"half a copy")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sqlite_store, "_copy_into", disk_full)
+    result = invoke("backup", str(copy), "--db", source)
+    assert result.exit_code == EXIT_USAGE and "No space left" in result.stderr
+    assert not copy.exists() and not Path(f"{copy}.partial").exists()

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 import pytest
 
+from carbonex.cli import journal_file
 from carbonex.ledger import Ledger, Retire, Selection, Transfer
 from carbonex.ledger.journal import chain_hash
 from carbonex.ledger.journal_export import EXPORT_LINE_BYTES_MAX, check_export
@@ -150,3 +152,20 @@ def test_an_anchor_exposes_a_rewrite_even_with_every_hash_recomputed(tmp_path: P
 def test_a_malformed_anchor_is_bad_usage(tmp_path: Path, anchor: str) -> None:
     _, export = _exported(tmp_path)
     assert invoke("journal-check", str(export), "--anchor", anchor).exit_code == EXIT_USAGE
+
+
+def test_an_export_that_fails_midway_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = str(tmp_path / "ledger.db")
+    seed(database)
+    export = tmp_path / "journal.jsonl"
+
+    def disk_full(lines: object, out: BinaryIO, total: int) -> int:
+        out.write(b"half a line")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(journal_file, "_write", disk_full)
+    result = invoke("journal-export", str(export), "--db", database)
+    assert result.exit_code == EXIT_USAGE and "No space left" in result.stderr
+    assert not export.exists() and not Path(f"{export}.partial").exists()

@@ -43,7 +43,10 @@ def backup(
         _check_destination(destination, ledger.store.path)
         status = f"Copying {ledger.store.path} to {destination}"
         with nullcontext() if as_json else render.stderr_console().status(status):
-            ledger.store.backup(destination)
+            try:
+                ledger.store.backup(destination)
+            except OSError as error:
+                usage_error(f"cannot write {destination}: {error}")
     with open_ledger(destination) as copy:
         head = copy.head()
         report = verify_with_progress(copy, show_progress=not as_json) if check else None

@@ -40,6 +40,20 @@ def journal_export(file: FileArgument, database: DatabaseOption = None) -> None:
     if not file.parent.is_dir():
         usage_error(f"directory {file.parent} does not exist")
     partial = file.with_name(file.name + ".partial")
+    try:
+        head, entries = _export_to(partial, database)
+    except BaseException as error:
+        partial.unlink(missing_ok=True)  # FILE stays absent: all or nothing
+        if isinstance(error, OSError):
+            usage_error(f"cannot write {file}: {error}")
+        raise
+    os.replace(partial, file)
+    render.line(
+        f"Exported {entries:,} entries to {file}; head {head['entry_hash']}", style="green bold"
+    )
+
+
+def _export_to(partial: Path, database: str | None) -> tuple[dict[str, Any], int]:
     with open_ledger(database) as ledger, open(partial, "wb") as out:
 
         def export(store: SqlStore) -> tuple[dict[str, Any], int]:
@@ -51,10 +65,7 @@ def journal_export(file: FileArgument, database: DatabaseOption = None) -> None:
         head, entries = ledger.read(export)
         out.flush()
         os.fsync(out.fileno())
-    os.replace(partial, file)
-    render.line(
-        f"Exported {entries:,} entries to {file}; head {head['entry_hash']}", style="green bold"
-    )
+    return head, entries
 
 
 def _write(lines: Iterator[bytes], out: BinaryIO, total: int) -> int:

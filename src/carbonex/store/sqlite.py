@@ -22,6 +22,18 @@ WAL_CHECKPOINT_PAGES = 20_000
 WRITE_LOCK_POLL_S = 0.0001
 
 
+def _copy_into(source: sqlite3.Connection, path: Path) -> None:
+    copy = sqlite3.connect(path)
+    try:
+        source.backup(copy)
+        copy.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+    finally:
+        copy.close()
+    with open(path, "rb") as written:
+        os.fsync(written.fileno())
+
+
 def _is_busy(error: sqlite3.OperationalError) -> bool:
     message = str(error)
     return "locked" in message or "busy" in message
@@ -100,15 +112,11 @@ class SqliteStore(SqlStore):
         synced and renamed, so `destination` is either complete or absent."""
         partial = Path(destination + ".partial")
         partial.unlink(missing_ok=True)
-        copy = sqlite3.connect(partial)
         try:
-            self.connection.backup(copy)
-            copy.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
-        finally:
-            copy.close()
-        with open(partial, "rb") as written:
-            os.fsync(written.fileno())
+            _copy_into(self.connection, partial)
+        except BaseException:
+            partial.unlink(missing_ok=True)  # `destination` stays absent: all or nothing
+            raise
         os.replace(partial, destination)
         directory = os.open(Path(destination).parent, os.O_RDONLY)
         try:
