@@ -17,6 +17,7 @@ import orjson
 
 from carbonex.ledger.journal import GENESIS_HASH, ChainChecker
 from carbonex.ledger.model import BlockState
+from carbonex.ledger.queries import empty_totals
 from carbonex.ledger.verify import ReplayState, VerifyReport
 from carbonex.store import SqlStore
 
@@ -31,12 +32,7 @@ EXPORT_PAGE_QUERY = EXPORT_QUERY.replace(
 )
 LINE_FIELDS = ("seq", "command_id", "command_kind", "recorded_at", "previous_hash", "entry_hash")
 PROBLEMS_MAX = 50
-TOTAL_NAMES = (
-    "issued",
-    "held",
-    "on_hold",
-    *(s.value for s in BlockState if s is not BlockState.ACTIVE),
-)
+TOTAL_NAMES = tuple(empty_totals())
 # Where a block effect ("block", block_id, issuance_id, serial_space, first_serial, last_serial,
 # account_id, state, attributes_id, hold_id) and an issuance record keep what the totals need.
 BLOCK_FIRST, BLOCK_LAST, BLOCK_STATE, BLOCK_ATTRIBUTES, BLOCK_HOLD = 4, 5, 7, 8, 9
@@ -146,21 +142,24 @@ def _read_line(number: int, line: bytes, check: ExportCheck) -> tuple[int, bytes
     if len(line) > EXPORT_LINE_BYTES_MAX:
         check.add(f"line {number}: longer than {EXPORT_LINE_BYTES_MAX} bytes")
         return None
+    entry = _entry_of(line)
+    if entry is None:
+        check.add(f"line {number}: not an exported journal entry")
+    return entry
+
+
+def _entry_of(line: bytes) -> tuple[int, bytes, str, str] | None:
+    """(seq, payload bytes, previous hash, entry hash) of a well-formed line, else None."""
     try:
         record = orjson.loads(line)
-        entry = (
-            record["seq"],
-            record["payload"].encode(),
-            record["previous_hash"],
-            record["entry_hash"],
-        )
-    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-        check.add(f"line {number}: not an exported journal entry")
+        seq, payload = record["seq"], record["payload"]
+        previous_hash, entry_hash = record["previous_hash"], record["entry_hash"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
         return None
-    if not isinstance(entry[0], int) or not all(isinstance(h, str) for h in entry[2:]):
-        check.add(f"line {number}: not an exported journal entry")
+    texts = (payload, previous_hash, entry_hash)
+    if not isinstance(seq, int) or not all(isinstance(text, str) for text in texts):
         return None
-    return entry
+    return seq, payload.encode(), previous_hash, entry_hash
 
 
 def _replay_entry(
@@ -183,7 +182,7 @@ def replayed_totals(replay: ReplayState) -> dict[str, dict[str, int]]:
 
     def bucket(attributes_id: Any) -> dict[str, int]:
         unit_type = unit_types.get(attributes_id, "unknown")
-        return totals.setdefault(unit_type, dict.fromkeys(TOTAL_NAMES, 0))
+        return totals.setdefault(unit_type, empty_totals())
 
     for issuance in replay.issuances.values():
         quantity = issuance[ISSUANCE_LAST] - issuance[ISSUANCE_FIRST] + 1

@@ -223,16 +223,17 @@ def provenance(store: SqlStore, serial_space: str, serial: int) -> dict[str, Any
     }
 
 
-def _empty_totals() -> dict[str, int]:
+def empty_totals() -> dict[str, int]:
+    """The counters of a summary bucket, each at zero (also used by `journal_export`)."""
     return {"issued": 0, "held": 0, "on_hold": 0} | dict.fromkeys(STATES[1:], 0)
 
 
 def summary(store: SqlStore) -> dict[str, Any]:
     """Totals issued, held (active), on hold, retired, cancelled, surrendered, expired and
     converted: overall, per unit type, and per unit type, project and vintage."""
-    totals = _empty_totals()
-    by_type: dict[str, dict[str, int]] = defaultdict(_empty_totals)
-    by_project: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(_empty_totals)
+    totals = empty_totals()
+    by_type: dict[str, dict[str, int]] = defaultdict(empty_totals)
+    by_project: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(empty_totals)
     for unit_type, project, start, end, quantity in store.query(
         "SELECT a.unit_type, a.project_id, a.vintage_start, a.vintage_end, "
         "SUM(i.last_serial - i.first_serial + 1) FROM issuances i JOIN unit_attributes a "
