@@ -19,13 +19,16 @@ TABLES = (
     "issuances",
     "journal",
     "ledger_meta",
-    "movements",
+    "account_history",
+    "serial_history",
     "unit_attributes",
 )
 
 
 def snapshot(ledger: Ledger) -> dict[str, Any]:
-    """Every row of every table, sorted, so two snapshots compare equal iff nothing changed."""
+    """Every row of every table, sorted, so two snapshots compare equal iff nothing changed
+    (after projecting, so that a projection is not mistaken for a change)."""
+    ledger.project()
     ledger.store.begin_read()
     try:
         return {

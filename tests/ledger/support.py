@@ -129,7 +129,8 @@ TABLES: dict[str, str] = {
     "blocks": "block_id",
     "holds": "hold_id",
     "journal": "seq",
-    "movements": "seq, position",
+    "account_history": "account_id, last_seq",
+    "serial_history": "serial_space, level, bucket, last_seq",
     "ledger_meta": "name",
 }
 
@@ -139,6 +140,14 @@ def _plain(value: Any) -> Any:
 
 
 def table_rows(ledger: Ledger, table: str) -> list[tuple[Any, ...]]:
+    """The table's rows, read behind the ledger's back: after projecting, so that the read
+    models show every committed entry."""
+    ledger.project()
+    return raw_table_rows(ledger, table)
+
+
+def raw_table_rows(ledger: Ledger, table: str) -> list[tuple[Any, ...]]:
+    """The table's rows as they are, the read models perhaps behind the journal."""
     rows = ledger.store.query(f"SELECT * FROM {table} ORDER BY {TABLES[table]}")
     return [tuple(_plain(value) for value in row) for row in rows]
 
@@ -183,6 +192,7 @@ def blocks(ledger: Ledger) -> list[dict[str, Any]]:
         "attributes_id",
         "hold_id",
     )
+    ledger.project()
     rows = ledger.store.query(
         "SELECT block_id, issuance_id, serial_space, first_serial, last_serial, account_id, "
         "state, attributes_id, hold_id FROM blocks ORDER BY serial_space, first_serial"
@@ -280,7 +290,9 @@ def assert_unchanged(
 
 
 def execute_raw(ledger: Ledger, statement: str, params: Sequence[Any] = ()) -> None:
-    """Change rows behind the ledger's back (the connections are in autocommit mode)."""
+    """Change rows behind the ledger's back (the connections are in autocommit mode), once the
+    read models show every committed entry."""
+    ledger.project()
     store = ledger.store
     store.connection.execute(store.sql(statement), params)  # type: ignore[attr-defined]
 

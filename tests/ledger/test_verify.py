@@ -26,6 +26,7 @@ from carbonex.ledger import (
     UnfreezeAccount,
     live_checks,
 )
+from carbonex.ledger.history import pack_moves, unpack_moves
 from carbonex.ledger.journal import canonical, chain_hash
 from tests.ledger.support import (
     CER_2014,
@@ -68,6 +69,7 @@ def realistic(ledger: Ledger) -> None:
     accept_all(ledger, commands[:5])
     for command in commands[5:]:
         accept_all(ledger, [command])
+    ledger.project()  # the tests read and change the tables behind the ledger's back
 
 
 def one_block_id(ledger: Ledger, where: str) -> int:
@@ -236,11 +238,25 @@ def test_an_issuance_lineage_rewritten_by_hand_is_caught(ledger: Ledger) -> None
     assert "replay" in invariants_of(ledger)
 
 
-def test_a_movement_rewritten_by_hand_is_caught(ledger: Ledger) -> None:
-    """Statements and provenance are read from the movements: a forged line would mislead
-    every auditor who reads them."""
+def test_an_account_history_rewritten_by_hand_is_caught(ledger: Ledger) -> None:
+    """Statements read the entries an account's history names: a forged posting would show an
+    auditor another account's movements, or hide some."""
     realistic(ledger)
-    execute_raw(ledger, "UPDATE movements SET to_account = 'A' WHERE to_account = 'B'")
+    execute_raw(ledger, "UPDATE account_history SET account_id = 'Z' WHERE account_id = 'B'")
+    assert "replay" in invariants_of(ledger)
+
+
+def test_a_serial_history_rewritten_by_hand_is_caught(ledger: Ledger) -> None:
+    """Provenance reads the entries a serial bucket names: a forged posting hides a move."""
+    realistic(ledger)
+    row = ledger.store.query_one("SELECT moves FROM serial_history ORDER BY last_seq LIMIT 1")
+    assert row is not None
+    seq, first, last = next(unpack_moves(bytes(row[0])))
+    execute_raw(
+        ledger,
+        "UPDATE serial_history SET moves = ? WHERE moves = ?",
+        (pack_moves([seq, first, last + 1]), bytes(row[0])),
+    )
     assert "replay" in invariants_of(ledger)
 
 
@@ -289,25 +305,31 @@ def test_an_entry_rewritten_as_garbage_is_not_a_journal_entry(ledger: Ledger) ->
     assert "replay" in {problem.invariant for problem in report.problems}
 
 
-def test_a_movement_row_duplicated_by_hand_is_caught(ledger: Ledger) -> None:
-    """The same (seq, position) twice: a statement would show the line twice."""
+def test_a_history_posting_duplicated_by_hand_is_caught(ledger: Ledger) -> None:
+    """The same entries filed twice for an account: a statement would show them twice."""
     realistic(ledger)
     execute_raw(
         ledger,
-        "INSERT INTO movements SELECT * FROM movements "
-        "WHERE seq = (SELECT MAX(seq) FROM movements)",
+        "INSERT INTO account_history (account_id, last_seq, seqs) SELECT account_id, "
+        "last_seq + 1000, seqs FROM account_history WHERE account_id = 'A'",
     )
-    assert "replay" in invariants_of(ledger)
+    assert {"history", "replay"} <= invariants_of(ledger)
 
 
-def test_a_movement_renumbered_by_hand_is_caught(ledger: Ledger) -> None:
-    """Movements are digested by entry, in position order: the positions themselves still count."""
+def test_a_history_posting_that_is_not_a_packed_list_is_caught(ledger: Ledger) -> None:
     realistic(ledger)
-    execute_raw(
-        ledger,
-        "UPDATE movements SET position = position + 1 WHERE seq = (SELECT MAX(seq) FROM movements)",
-    )
-    assert "replay" in invariants_of(ledger)
+    execute_raw(ledger, "UPDATE account_history SET seqs = ? WHERE account_id = 'A'", (b"\x01",))
+    report = ledger.verify()
+    assert any("not a packed list" in p.message for p in report.problems)
+    assert "replay" in {problem.invariant for problem in report.problems}
+
+
+def test_read_models_left_behind_by_hand_are_reported(ledger: Ledger) -> None:
+    """The meta row saying how far the read models go, moved back by hand: whoever reads next
+    projects those entries again, and what was filed twice shows (or cannot be filed)."""
+    realistic(ledger)
+    execute_raw(ledger, "UPDATE ledger_meta SET value = value - 12 WHERE name = 'projected_seq'")
+    assert invariants_of(ledger) & {"history", "projection"}
 
 
 def test_a_block_copied_by_hand_overlaps_the_original(ledger: Ledger) -> None:
@@ -338,8 +360,8 @@ def test_the_live_digests_do_not_depend_on_who_renders_the_json(tmp_path: Path) 
         assert live_checks.renders_json(store)
         store.begin_read()
         try:
-            for digest in (live_checks.digest_blocks, live_checks.digest_movements):
-                assert digest(store, True).hexdigest() == digest(store, False).hexdigest()
+            digest = live_checks.digest_blocks
+            assert digest(store, True).hexdigest() == digest(store, False).hexdigest()
         finally:
             store.rollback()
 

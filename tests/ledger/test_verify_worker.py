@@ -35,12 +35,10 @@ def test_the_worker_digest_catches_a_block_moved_by_hand_and_names_it(ledger: Le
 
 
 @pytest.mark.usefixtures("always_parallel")
-def test_the_worker_digest_catches_a_movement_rewritten_by_hand(ledger: Ledger) -> None:
+def test_the_worker_digest_catches_a_history_rewritten_by_hand(ledger: Ledger) -> None:
     realistic(ledger)
     execute_raw(
-        ledger,
-        "UPDATE movements SET to_account = 'ELSEWHERE' WHERE seq = "
-        "(SELECT MAX(seq) FROM movements)",
+        ledger, "UPDATE account_history SET account_id = 'ELSEWHERE' WHERE account_id = 'C'"
     )
     assert "replay" in invariants_of(ledger)
 
@@ -61,7 +59,12 @@ def test_a_worker_that_saw_another_head_is_not_believed(
     """A writer committed between the two read transactions: the replay is redone here."""
     realistic(ledger)
     stale = verify_module.ReplaySummary(
-        head_seq=1, issuances=0, block_digest="stale", movement_digest="stale", problems=[]
+        head_seq=1,
+        issuances=0,
+        block_digest="stale",
+        account_history_digest="stale",
+        serial_history_digest="stale",
+        problems=[],
     )
     monkeypatch.setattr(verify_module.ReplayWorker, "result", lambda self: stale)
     report = ledger.verify()

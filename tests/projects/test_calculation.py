@@ -11,7 +11,7 @@ from carbonex.ledger import Ledger
 from carbonex.projects.calculation import CalculationError, calculate
 from carbonex.projects.events import ProjectRequest
 from carbonex.projects.registry import ProjectRegistry
-from tests.databases import store_rows
+from tests.databases import ledger_rows
 from tests.projects.test_registry import (
     DOC,
     PROPONENT,
@@ -85,12 +85,12 @@ def test_a_report_may_not_claim_more_than_its_data_support(
     registry: ProjectRegistry, ledger: Ledger
 ) -> None:
     project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))
-    before = store_rows(ledger.store)
+    before = ledger_rows(ledger)
     assert registry.act("r1", report(project_id, 9_601, GRID)).codes == [
         "E_CLAIM_EXCEEDS_CALCULATION"
     ]
     assert registry.act("r2", report(project_id, 10, ["x"])).codes == ["E_DETAILS_INVALID"]
-    assert store_rows(ledger.store) == before
+    assert ledger_rows(ledger) == before
     accepted = ok(registry.act("r3", report(project_id, 9_600, GRID)))
     assert accepted.outcome["calculation"]["claimable_t"] == 9_600
     stray = ProjectRequest(project_id, "verify", "v", "validation_verification_body", DOC,

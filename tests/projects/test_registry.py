@@ -12,7 +12,7 @@ from carbonex.ledger import FreezeAccount, Ledger
 from carbonex.projects.events import ProjectRequest
 from carbonex.projects.outcomes import ProjectOutcome
 from carbonex.projects.registry import ProjectParticulars, ProjectRegistry
-from tests.databases import store_rows
+from tests.databases import ledger_rows
 
 DOC = (("report.pdf", hashlib.sha256(b"report").hexdigest()),)
 PROPONENT, VVB, ADMIN = (
@@ -111,13 +111,13 @@ def test_a_second_issuance_for_an_overlapping_monitoring_period_is_refused_and_c
     project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))
     verified(registry, project_id, ("2026-01-01", "2027-01-01"), 10_000, "c1")
     ok(step(registry, "c1/issue", project_id, "approve_issuance", ADMIN, documents=()))
-    before = store_rows(ledger.store)
+    before = ledger_rows(ledger)
     again = step(
         registry, "c2/mr", project_id, "submit_monitoring_report", PROPONENT,
         ("2026-06-01", "2027-06-01"), 5_000,
     )  # fmt: skip
     assert again.codes == ["E_MONITORING_PERIOD_OVERLAPS"]
-    assert store_rows(ledger.store) == before
+    assert ledger_rows(ledger) == before
 
 
 def test_issuance_waits_for_evidence_that_the_cdm_registration_was_cancelled(
@@ -126,10 +126,10 @@ def test_issuance_waits_for_evidence_that_the_cdm_registration_was_cancelled(
     particulars = solar(other_registrations=("CDM:1234",))
     project_id = registered(registry, particulars, ("2026-01-01", "2031-01-01"))
     verified(registry, project_id, ("2026-01-01", "2027-01-01"), 1_000, "c1")
-    before = store_rows(ledger.store)
+    before = ledger_rows(ledger)
     refused = step(registry, "c1/issue", project_id, "approve_issuance", ADMIN, documents=())
     assert refused.codes == ["E_CROSS_REGISTRY_EVIDENCE_MISSING"]
-    assert store_rows(ledger.store) == before
+    assert ledger_rows(ledger) == before
     ok(
         step(
             registry, "c1/evidence", project_id, "record_cross_registry_evidence", ADMIN,
@@ -157,10 +157,10 @@ def test_a_removal_project_contributes_to_the_buffer_and_a_reversal_cancels_from
     assert ok(reversal).outcome["buffer_account_id"] == "VERRA-BUFFER"
     assert held(ledger, "VERRA-BUFFER") == 51
     assert held(ledger, "VERRA-BUFFER", "cancelled") == 100
-    before = store_rows(ledger.store)
+    before = ledger_rows(ledger)
     too_much = step(registry, "fire-2", project_id, "record_reversal", ADMIN, quantity_t=52)
     assert too_much.codes[0] == "E_LEDGER_REFUSED"
-    assert store_rows(ledger.store) == before
+    assert ledger_rows(ledger) == before
     assert registry.verify() == [] and ledger.verify().ok
 
 
@@ -175,10 +175,10 @@ def test_a_refused_ledger_batch_refuses_the_approval_and_keeps_the_report_verifi
     project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))
     verified(registry, project_id, ("2026-01-01", "2027-01-01"), 1_000, "c1")
     assert ledger.submit(FreezeAccount("freeze", "SOLAR-GH", "sanctions screening")).accepted
-    before = store_rows(ledger.store)
+    before = ledger_rows(ledger)
     refused = step(registry, "c1/issue", project_id, "approve_issuance", ADMIN, documents=())
     assert refused.codes[0] == "E_LEDGER_REFUSED" and "E_ACCOUNT_FROZEN" in refused.codes
-    assert store_rows(ledger.store) == before
+    assert ledger_rows(ledger) == before
     assert registry.project(project_id)["state"] == "verified"  # type: ignore[index]
 
 
@@ -197,14 +197,14 @@ def test_a_repeated_request_returns_the_original_outcome_and_writes_nothing(
     project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))
     verified(registry, project_id, ("2026-01-01", "2027-01-01"), 1_000, "c1")
     first = ok(step(registry, "c1/issue", project_id, "approve_issuance", ADMIN, documents=()))
-    before = store_rows(ledger.store)
+    before = ledger_rows(ledger)
     again = ok(step(registry, "c1/issue", project_id, "approve_issuance", ADMIN, documents=()))
     assert again.duplicate and again.event_seq == first.event_seq
     assert again.outcome == first.outcome
-    assert store_rows(ledger.store) == before
+    assert ledger_rows(ledger) == before
     other = step(registry, "c1/issue", project_id, "complete", ADMIN, documents=())
     assert other.codes == ["E_REQUEST_ID_REUSED"]
-    assert store_rows(ledger.store) == before
+    assert ledger_rows(ledger) == before
 
 
 @pytest.mark.parametrize(
@@ -224,10 +224,10 @@ def test_a_repeated_request_returns_the_original_outcome_and_writes_nothing(
 def test_bad_particulars_are_refused_with_their_code_and_change_nothing(
     registry: ProjectRegistry, ledger: Ledger, overrides: dict[str, Any], code: str
 ) -> None:
-    before = store_rows(ledger.store)
+    before = ledger_rows(ledger)
     outcome = registry.create("create", solar(**overrides), "pp")
     assert outcome.codes == [code]
-    assert store_rows(ledger.store) == before
+    assert ledger_rows(ledger) == before
 
 
 def test_unknown_projects_actions_and_request_ids_are_refused(registry: ProjectRegistry) -> None:
@@ -240,7 +240,7 @@ def test_unknown_projects_actions_and_request_ids_are_refused(registry: ProjectR
 
 def test_act_many_is_all_or_nothing(registry: ProjectRegistry, ledger: Ledger) -> None:
     project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))
-    before = store_rows(ledger.store)
+    before = ledger_rows(ledger)
     requests = [
         ("m1", ProjectRequest(project_id, "submit_monitoring_report", "pp", PROPONENT, DOC,
                               ("2026-01-01", "2027-01-01"), 100)),
@@ -248,7 +248,7 @@ def test_act_many_is_all_or_nothing(registry: ProjectRegistry, ledger: Ledger) -
     ]  # fmt: skip
     outcomes = registry.act_many(requests)
     assert outcomes[-1].codes == ["E_VERIFIED_EXCEEDS_CLAIMED"]
-    assert store_rows(ledger.store) == before
+    assert ledger_rows(ledger) == before
     fixed = [requests[0], ("m2", ProjectRequest(project_id, "verify", "vvb", VVB, DOC, None, 100))]
     assert all(outcome.accepted for outcome in registry.act_many(fixed))
     assert registry.project(project_id)["state"] == "verified"  # type: ignore[index]

@@ -26,7 +26,7 @@ from carbonex.projects.events import ProjectRequest
 from carbonex.projects.outcomes import ProjectOutcome
 from carbonex.projects.registry import ProjectParticulars, ProjectRegistry
 from tests.conftest import FixedClock
-from tests.databases import OnPostgres, OnSqlite, store_rows
+from tests.databases import OnPostgres, OnSqlite, ledger_rows
 from tests.ledger.support import HYPOTHESIS_PROFILE, hypothesis_settings
 
 DOC = (("doc.pdf", hashlib.sha256(b"doc").hexdigest()),)
@@ -80,13 +80,13 @@ class RegistryMachine(OnSqlite, RuleBasedStateMachine):
     def send(self, request: ProjectRequest, expected: bool) -> ProjectOutcome:
         self.requests += 1
         request_id = f"r{self.requests}"
-        before = None if expected else store_rows(self.ledger.store)
+        before = None if expected else ledger_rows(self.ledger)
         outcome = self.registry.act(request_id, request)
         assert outcome.accepted == expected, (request, outcome.failures)
         if expected:
             self.accepted.append((request_id, request, outcome))
         else:
-            assert store_rows(self.ledger.store) == before
+            assert ledger_rows(self.ledger) == before
         return outcome
 
     @initialize()
@@ -192,11 +192,11 @@ class RegistryMachine(OnSqlite, RuleBasedStateMachine):
         if not self.accepted:
             return
         request_id, request, original = data.draw(st.sampled_from(self.accepted))
-        before = store_rows(self.ledger.store)
+        before = ledger_rows(self.ledger)
         again = self.registry.act(request_id, request)
         assert again.duplicate and again.event_seq == original.event_seq
         assert again.outcome == original.outcome
-        assert store_rows(self.ledger.store) == before
+        assert ledger_rows(self.ledger) == before
 
     @invariant()
     def the_units_issued_are_the_verified_quantities_approved(self) -> None:

@@ -110,7 +110,7 @@ def _setup_sources(ledger: Ledger, sources: int) -> list[SourceSplitter]:
 
 
 def block_count(ledger: Ledger) -> int:
-    row = ledger.store.query_one("SELECT COUNT(*) FROM blocks")
+    row = ledger.read(lambda store: store.query_one("SELECT COUNT(*) FROM blocks"))
     return int(row[0]) if row else 0
 
 

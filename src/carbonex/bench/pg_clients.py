@@ -79,6 +79,15 @@ class ClientRun:
     """Submit through this writer process (`carbonex writer`) instead of each on its own."""
 
 
+def _project_counted(ledger: Ledger, tally: Tally) -> None:
+    """Bring the read models up to the journal's head inside the timed run (whichever client
+    comes first does it, from the journal; the others find nothing left)."""
+    try:
+        ledger.project()
+    except Exception as error:  # reported with the tally
+        tally.fail(f"projecting: {type(error).__name__}: {error}", 0)
+
+
 def client_main(run: ClientRun, client: int, ready: Any, go: Event, results: Any) -> None:
     """One client process: transfers among all accounts until `run.seconds` have passed."""
     rng = random.Random(CLIENT_SEED_BASE + client)
@@ -101,6 +110,7 @@ def client_main(run: ClientRun, client: int, ready: Any, go: Event, results: Any
             except Exception as error:  # counted as a failed command and reported
                 tally.commands += 1
                 tally.fail(f"{type(error).__name__}: {error}")
+        _project_counted(ledger, tally)
         tally.seconds = time.perf_counter() - started
     results.put((client, tally.to_record(), process_peak_rss_mb()))
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, ClassVar
 
 from carbonex.ledger.model import UnitAttributes
@@ -51,7 +53,9 @@ class Selection:
 
     @property
     def has_filters(self) -> bool:
-        return any(f is not None for f in (self.vintage_year, self.project_id, self.label))
+        return (
+            self.vintage_year is not None or self.project_id is not None or self.label is not None
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +64,19 @@ class Command:
     command_id: str
 
     def to_record(self) -> dict[str, Any]:
-        record: dict[str, Any] = {"kind": self.kind}
-        for name in _field_names(type(self)):
-            record[name] = _encode(getattr(self, name))
+        names, values_of, encoded = _record_plan(type(self))
+        record: dict[str, Any] = dict(zip(names, values_of(self), strict=True))
+        record["kind"] = self.kind
+        for name in encoded:
+            record[name] = _encode(record[name])
         return record
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_RECORD_PLANS: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]], tuple[str, ...]]]
+_RECORD_PLANS = {}
+_ENCODED_TYPES = ("Selection", "UnitAttributes", "date")
+"""Fields whose declared type names one of these hold records or dates, encoded by `_encode`."""
 
 
 def _field_names(command_type: type) -> tuple[str, ...]:
@@ -75,6 +85,24 @@ def _field_names(command_type: type) -> tuple[str, ...]:
     if names is None:
         names = _FIELD_NAMES[command_type] = tuple(f.name for f in dataclasses.fields(command_type))
     return names
+
+
+def _record_plan(
+    command_type: type,
+) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]], tuple[str, ...]]:
+    """Per command type, computed once: its field names, a getter of all their values at once,
+    and the fields whose values are encoded (nested records and dates)."""
+    plan = _RECORD_PLANS.get(command_type)
+    if plan is None:
+        fields = dataclasses.fields(command_type)
+        names = tuple(f.name for f in fields)
+        getter = attrgetter(*names)
+        values_of = getter if len(names) > 1 else lambda command: (getter(command),)
+        encoded = tuple(
+            f.name for f in fields if any(name in str(f.type) for name in _ENCODED_TYPES)
+        )
+        plan = _RECORD_PLANS[command_type] = (names, values_of, encoded)
+    return plan
 
 
 def _encode(value: Any) -> Any:

@@ -24,17 +24,35 @@ TEXT_FIELD_LENGTH_MAX = 1_000
 LABELS_PER_BLOCK_MAX = 32
 ACCOUNT_ID_LENGTH_MAX = 64
 
-UNFLUSHED_BLOCKS_SCAN_MAX = 64
-"""Blocks changed since the last flush that a serial-range lookup scans in memory; past this
-the cache flushes them and lets the store's index answer."""
+UNPROJECTED_BLOCKS_SCAN_MAX = 64
+"""Blocks changed since the last projection that a serial-range lookup scans in memory; past
+this the cache projects them and lets the store's index answer."""
+
+UNPROJECTED_BLOCKS_LOAD_SCAN_MAX = 20_000
+"""The same when the cache loads an account's blocks (rarer: once per account)."""
 
 PENDING_ENTRIES_FLUSH = 100
 """Accepted entries queued in memory before the cache hands them to the store, inside the same
 transaction: memory stays bounded in a large group commit, and a store that sends writes without
 waiting (PostgreSQL's pipeline) applies them while the next commands are decided."""
 
+PROJECTION_LAG_ENTRIES_MAX = 10_000
+"""Journal entries a writer may commit before the read models (blocks and the history indexes)
+must show them: past this, the next commit projects them in the same transaction. Projecting in
+bulk writes each changed block once however often it changed, and one history row per account
+touched; every read projects first, so nobody sees the lag."""
+
+PROJECTION_LAG_EFFECTS_MAX = 200_000
+"""Effects of unprojected entries a writer keeps in memory (one command can move many blocks)."""
+
+PROJECTION_CHUNK_ENTRIES = 5_000
+"""Entries read from the journal per step when projecting entries this process does not hold."""
+
 CATCH_UP_ENTRIES_MAX = 5_000
 """Journal entries a cache replays to catch up with other writers before it reloads instead."""
 
 QUERY_PAGE_SIZE_MAX = 1_000
 """Rows one query page returns at most."""
+
+HISTORY_ROWS_READ_MAX = 100_000
+"""History posting rows one provenance query reads per serial bucket."""

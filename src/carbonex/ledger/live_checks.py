@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import islice, pairwise
 from typing import Any
 
 import orjson
 
+from carbonex.ledger.history import HistoryPostings, unpack_moves, unpack_seqs
 from carbonex.store import SqlStore
 from carbonex.store.sql import BLOCK_COLUMNS
 from carbonex.store.sqlite import SqliteStore
@@ -23,20 +24,18 @@ from carbonex.store.sqlite import SqliteStore
 DIGEST_CHUNK_ROWS = 10_000
 PROBLEM_ROWS_MAX = 20
 
-MOVEMENT_COLUMNS = (
-    "seq, position, action, serial_space, first_serial, last_serial, from_account, to_account"
+ACCOUNT_HISTORY_IN_ORDER = (
+    "SELECT account_id, last_seq, seqs FROM account_history ORDER BY account_id, last_seq"
 )
-MOVEMENTS_IN_ORDER = f"SELECT {MOVEMENT_COLUMNS} FROM movements ORDER BY seq, position"
+SERIAL_HISTORY_IN_ORDER = (
+    "SELECT serial_space, level, bucket, last_seq, moves FROM serial_history "
+    "ORDER BY serial_space, level, bucket, last_seq"
+)
 
 # Digested rows are in the form the replay holds them, so that it copies nothing: a block as its
-# journal effect ("block", block_id, ...); movements by entry, as (seq, its "move" effects).
+# journal effect ("block", block_id, ...).
 BLOCK_ROW = f"'block', {BLOCK_COLUMNS}"
 BLOCKS_TO_DIGEST = f"SELECT {BLOCK_ROW} FROM blocks ORDER BY block_id"
-MOVE_EFFECT = "'move', action, serial_space, first_serial, last_serial, from_account, to_account"
-MOVEMENTS_TO_DIGEST = f"SELECT seq, position, {MOVE_EFFECT} FROM movements ORDER BY seq, position"
-MOVEMENTS_AS_JSON = (
-    f"SELECT seq, position, json_array({MOVE_EFFECT}) FROM movements ORDER BY seq, position"
-)
 # The first chunk of blocks as JSON, then the chunk after a given block_id.
 BLOCKS_AS_JSON = (
     "SELECT COUNT(*), group_concat(row_json, ','), MAX(block_id) FROM (SELECT block_id, "
@@ -134,7 +133,8 @@ class RowDigest:
 class LiveSummary:
     blocks: int
     block_digest: str
-    movement_digest: str
+    account_history_digest: str
+    serial_history_digest: str
     problems: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -168,32 +168,63 @@ def digest_blocks(store: SqlStore, as_json: bool) -> RowDigest:
     return digest
 
 
-def digest_movements(store: SqlStore, as_json: bool) -> RowDigest:
-    """One row per entry, (seq, its "move" effects in position order), as the replay digests
-    them. Positions must run 1, 2, 3... within an entry, as the journal numbers them; where they
-    do not, the digest is spoiled and verify compares row by row."""
-    digest = RowDigest()
-    seq: Any = None
-    moves: list[Any] = []
-    for chunk in chunks(store.stream(MOVEMENTS_AS_JSON if as_json else MOVEMENTS_TO_DIGEST)):
-        for row in chunk:
-            if row[0] != seq:
-                _add_entry_movements(digest, seq, moves, as_json)
-                seq, moves = row[0], []
-            if row[1] != len(moves) + 1:
-                digest.spoiled = True
-            moves.append(row[2] if as_json else row[2:])
-    _add_entry_movements(digest, seq, moves, as_json)
-    return digest
+def history_digests(postings: HistoryPostings) -> tuple[str, str]:
+    """Digests of the history postings, whatever rows they were filed in: per account in account
+    order (account_id, [seq, ...]), per serial bucket in key order (space, level, bucket,
+    [seq, first, last, ...])."""
+    accounts, serials = RowDigest(), RowDigest()
+    for account_id in sorted(postings.accounts):
+        accounts.add_row((account_id, postings.accounts[account_id]))
+    for key in sorted(postings.serials):
+        serials.add_row((*key, postings.serials[key]))
+    return accounts.hexdigest(), serials.hexdigest()
 
 
-def _add_entry_movements(digest: RowDigest, seq: Any, moves: list[Any], as_json: bool) -> None:
-    if not moves:
-        return
-    if as_json:
-        digest.add_json(f"[{seq},[{','.join(moves)}]]", 1)
-    else:
-        digest.add_row((seq, moves))
+def live_history(store: SqlStore) -> tuple[HistoryPostings, list[tuple[str, str]]]:
+    """The posting rows joined per account and per bucket, and what is wrong with their filing:
+    every row's entries in order after the row before it, and its last entry its key."""
+    postings = HistoryPostings()
+    problems: list[tuple[str, str]] = []
+    for account_id, last_seq, packed in store.stream(ACCOUNT_HISTORY_IN_ORDER):
+        seqs = postings.accounts.setdefault(account_id, [])
+        filed = _unpacked(unpack_seqs, packed, problems, f"account {account_id}")
+        if not _in_order(seqs[-1:], list(filed), last_seq, 1):
+            problems.append(("history", f"history of account {account_id} is out of order"))
+        seqs.extend(filed)
+    for space, level, bucket, last_seq, packed in store.stream(SERIAL_HISTORY_IN_ORDER):
+        moves = postings.serials.setdefault((space, level, bucket), [])
+        where = f"serial bucket {space} {level}/{bucket}"
+        filed = [
+            value for move in _unpacked(unpack_moves, packed, problems, where) for value in move
+        ]
+        if not _in_order(moves[-3:-2], filed[::3], last_seq, 0):
+            problems.append(("history", f"history of {where} is out of order"))
+        moves.extend(filed)
+    return postings, problems[:PROBLEM_ROWS_MAX]
+
+
+def _unpacked(
+    unpack: Callable[[bytes], Iterable[Any]],
+    packed: Any,
+    problems: list[tuple[str, str]],
+    where: str,
+) -> list[Any]:
+    try:
+        return list(unpack(bytes(packed)))
+    except ValueError:
+        problems.append(("history", f"history of {where}: a row is not a packed list"))
+        return []
+
+
+def _in_order(before: list[int], seqs: list[int], last_seq: int, gap_min: int) -> bool:
+    """`seqs` non-empty, each at least `gap_min` after the one before (the row before's last
+    included), and ending at the row's key `last_seq`."""
+    run = before + seqs
+    return (
+        bool(seqs)
+        and seqs[-1] == last_seq
+        and all(later - earlier >= gap_min for earlier, later in pairwise(run))
+    )
 
 
 def overlapping_blocks(store: SqlStore) -> list[tuple[str, str]]:
@@ -214,15 +245,17 @@ def overlapping_blocks(store: SqlStore) -> list[tuple[str, str]]:
 
 
 def summarize_live(store: SqlStore) -> LiveSummary:
-    """Digest the live blocks and movements and check the invariants on them (in the caller's
+    """Digest the live blocks and history and check the invariants on them (in the caller's
     read transaction)."""
-    as_json = renders_json(store)
-    blocks = digest_blocks(store, as_json)
-    movements = digest_movements(store, as_json)
+    blocks = digest_blocks(store, renders_json(store))
+    history, history_problems = live_history(store)
+    account_digest, serial_digest = history_digests(history)
     summary = LiveSummary(
         blocks=blocks.count,
         block_digest=blocks.hexdigest(),
-        movement_digest=movements.hexdigest(),
+        account_history_digest=account_digest,
+        serial_history_digest=serial_digest,
+        problems=history_problems,
     )
     summary.problems += run_checks(store, CONSERVATION_CHECKS)
     summary.problems += overlapping_blocks(store)

@@ -13,11 +13,13 @@ from carbonex.ledger.model import Account, Block, Hold, UnitAttributes
 
 @dataclass(frozen=True, slots=True)
 class Head:
-    """The journal's head sequence number and the id counters, as committed."""
+    """The journal's head sequence number and the id counters, as committed, and how far the
+    read models (blocks and the history indexes) have been projected."""
 
     seq: int
     next_block_id: int
     next_issuance_id: int
+    projected_seq: int
 
 
 class PendingEntry(NamedTuple):
@@ -25,13 +27,28 @@ class PendingEntry(NamedTuple):
     effects: list[Effect]
 
 
+ProjectedEntry = tuple[int, list[Effect]]
+"""(seq, effects) of a journal entry whose effects the read models do not show yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """Entries to apply to the read models, in journal order, ending at `through_seq`."""
+
+    entries: list[ProjectedEntry]
+    through_seq: int
+    first_new_block_id: int | None
+    """Blocks numbered from here were made after the last projection: none is stored yet
+    (None: not known, so every block merged away is deleted)."""
+
+
 @dataclass(frozen=True, slots=True)
 class PendingWrite:
     entries: list[PendingEntry]
+    """Journal rows not written yet, with the effects the tables written with them need."""
     next_block_id: int
     next_issuance_id: int
-    first_new_block_id: int
-    """Blocks numbered from here were created since the last write: none is stored yet."""
+    projection: Projection | None = None
 
 
 class StateLoader(Protocol):
@@ -50,3 +67,4 @@ class StateLoader(Protocol):
     def is_duplicate_command_error(self, error: BaseException) -> bool: ...
     def journal_rows_after(self, seq: int, limit: int) -> Sequence[JournalRow]: ...
     def write(self, pending: PendingWrite) -> None: ...
+    def project_journal(self, after_seq: int, through_seq: int) -> None: ...

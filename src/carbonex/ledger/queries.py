@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from carbonex.ledger.history import keys_holding, unpack_moves, unpack_seqs
 from carbonex.ledger.journal import decode_payload
-from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
+from carbonex.ledger.limits import HISTORY_ROWS_READ_MAX, QUERY_PAGE_SIZE_MAX
 from carbonex.store import SqlStore
 
 STATES = ("active", "retired", "cancelled", "surrendered", "expired", "converted")
@@ -93,12 +94,43 @@ def blocks(
     return [dict(zip(keys, row, strict=True)) | {"quantity": row[4] - row[3] + 1} for row in rows]
 
 
-def _command_of(seq: int, payload: bytes, decoded: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    """The entry's command, decoded once per query however many lines it gives."""
-    command = decoded.get(seq)
-    if command is None:
-        command = decoded[seq] = decode_payload(payload)["command"]
-    return command
+def account_entry_seqs(
+    store: SqlStore, account_id: str, after_seq: int, limit: int, newest_first: bool = False
+) -> list[int]:
+    """Entries that moved units in or out of the account, from its history postings: after
+    `after_seq` oldest first, or the newest first; at most `limit`."""
+    order = "DESC" if newest_first else ""
+    rows = store.query(
+        "SELECT seqs FROM account_history WHERE account_id = ? AND last_seq > ? "
+        f"ORDER BY last_seq {order} LIMIT ?",
+        (account_id, after_seq, limit),
+    )
+    seqs: list[int] = []
+    for (packed,) in rows:
+        filed = [seq for seq in unpack_seqs(bytes(packed)) if seq > after_seq]
+        seqs += reversed(filed) if newest_first else filed
+        if len(seqs) >= limit:
+            break
+    return seqs[:limit]
+
+
+def _entries(store: SqlStore, seqs: list[int]) -> list[tuple[int, str, str, dict[str, Any]]]:
+    """(seq, recorded_at, command_id, decoded payload) of the entries, in seq order."""
+    if not seqs:
+        return []
+    marks = ", ".join("?" * len(seqs))
+    rows = store.query(
+        f"SELECT seq, recorded_at, command_id, payload FROM journal WHERE seq IN ({marks}) "
+        "ORDER BY seq",
+        seqs,
+    )
+    return [(row[0], row[1], row[2], decode_payload(bytes(row[3]))) for row in rows]
+
+
+def _moves(payload: dict[str, Any]) -> list[tuple[int, list[Any]]]:
+    """The entry's "move" effects with their positions (1, 2, ... in effect order)."""
+    moves = [effect for effect in payload["effects"] if effect[0] == "move"]
+    return list(enumerate(moves, 1))
 
 
 def statement(
@@ -107,39 +139,63 @@ def statement(
     """Every movement in or out of the account, oldest first, with the command's details.
     Pages resume after (seq, position) of the last line seen, since one entry may move many
     ranges; without a position, after the whole entry `after_seq`."""
-    position = AFTER_WHOLE_ENTRY if after_position is None else after_position
-    rows = store.query(
-        "SELECT m.seq, m.position, j.recorded_at, j.command_id, m.action, m.serial_space, "
-        "m.first_serial, m.last_serial, m.from_account, m.to_account, j.payload "
-        "FROM movements m JOIN journal j ON j.seq = m.seq "
-        "WHERE (m.from_account = ? OR m.to_account = ?) "
-        "AND (m.seq > ? OR (m.seq = ? AND m.position > ?)) "
-        "ORDER BY m.seq, m.position LIMIT ?",
-        (account_id, account_id, after_seq, after_seq, position, _page(limit)),
-    )
-    lines = []
-    decoded: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        quantity = row[7] - row[6] + 1
-        incoming = row[9] == account_id and row[8] != account_id
-        lines.append(
-            {
-                "seq": row[0],
-                "position": row[1],
-                "recorded_at": row[2],
-                "command_id": row[3],
-                "action": row[4],
-                "serial_space": row[5],
-                "first_serial": row[6],
-                "last_serial": row[7],
-                "quantity": quantity,
-                "from_account": row[8],
-                "to_account": row[9],
-                "direction": "in" if incoming else "out",
-                "details": _details(_command_of(row[0], bytes(row[10]), decoded)),
-            }
-        )
+    limit = _page(limit)
+    position_after = AFTER_WHOLE_ENTRY if after_position is None else after_position
+    start = after_seq if after_position is None else after_seq - 1
+    # Every entry the history names moves some of the account's units, so `limit` lines lie
+    # within `limit` entries, one more when the page resumes inside an entry.
+    entries = limit if after_position is None else limit + 1
+    lines: list[dict[str, Any]] = []
+    for seq, recorded_at, command_id, payload in _entries(
+        store, account_entry_seqs(store, account_id, start, entries)
+    ):
+        details = _details(payload["command"])
+        for position, move in _moves(payload):
+            _, action, space, first, last, from_account, to_account = move
+            if account_id not in (from_account, to_account):
+                continue
+            if seq == after_seq and position <= position_after:
+                continue
+            incoming = to_account == account_id and from_account != account_id
+            lines.append(
+                {
+                    "seq": seq,
+                    "position": position,
+                    "recorded_at": recorded_at,
+                    "command_id": command_id,
+                    "action": action,
+                    "serial_space": space,
+                    "first_serial": first,
+                    "last_serial": last,
+                    "quantity": last - first + 1,
+                    "from_account": from_account,
+                    "to_account": to_account,
+                    "direction": "in" if incoming else "out",
+                    "details": details,
+                }
+            )
+            if len(lines) == limit:
+                return lines
     return lines
+
+
+def serial_entry_seqs(store: SqlStore, serial_space: str, serial: int) -> tuple[list[int], bool]:
+    """Entries that moved `serial`, from the serial history postings, oldest first; and whether
+    that is all of them (each bucket is read up to HISTORY_ROWS_READ_MAX posting rows)."""
+    seqs: set[int] = set()
+    complete = True
+    for _space, level, bucket in keys_holding(serial_space, serial):
+        rows = store.query(
+            "SELECT moves FROM serial_history WHERE serial_space = ? AND level = ? AND bucket = ? "
+            "ORDER BY last_seq LIMIT ?",
+            (serial_space, level, bucket, HISTORY_ROWS_READ_MAX),
+        )
+        complete = complete and len(rows) < HISTORY_ROWS_READ_MAX
+        for (packed,) in rows:
+            seqs.update(
+                seq for seq, first, last in unpack_moves(bytes(packed)) if first <= serial <= last
+            )
+    return sorted(seqs), complete
 
 
 DETAIL_FIELDS = (
@@ -175,14 +231,8 @@ def provenance(store: SqlStore, serial_space: str, serial: int) -> dict[str, Any
         "WHERE serial_space = ? AND first_serial <= ? ORDER BY first_serial DESC LIMIT 1",
         (serial_space, serial),
     )
-    history = store.query(
-        "SELECT m.seq, j.recorded_at, j.command_id, m.action, m.first_serial, m.last_serial, "
-        "m.from_account, m.to_account, j.payload FROM movements m JOIN journal j ON "
-        "j.seq = m.seq WHERE m.serial_space = ? AND m.last_serial >= ? AND m.first_serial <= ? "
-        "ORDER BY m.seq, m.position LIMIT ?",
-        (serial_space, serial, serial, QUERY_PAGE_SIZE_MAX),
-    )
-    decoded: dict[int, dict[str, Any]] = {}
+    seqs, complete = serial_entry_seqs(store, serial_space, serial)
+    history = _serial_history(store, serial, seqs[:QUERY_PAGE_SIZE_MAX])
     return {
         "serial_space": serial_space,
         "serial": serial,
@@ -205,22 +255,31 @@ def provenance(store: SqlStore, serial_space: str, serial: int) -> dict[str, Any
             "state": current[4],
             "hold_id": current[5],
         },
-        "history_complete": len(history) < QUERY_PAGE_SIZE_MAX,
-        "history": [
-            {
-                "seq": row[0],
-                "recorded_at": row[1],
-                "command_id": row[2],
-                "action": row[3],
-                "first_serial": row[4],
-                "last_serial": row[5],
-                "from_account": row[6],
-                "to_account": row[7],
-                "details": _details(_command_of(row[0], bytes(row[8]), decoded)),
-            }
-            for row in history
-        ],
+        "history_complete": complete and len(seqs) <= QUERY_PAGE_SIZE_MAX,
+        "history": history,
     }
+
+
+def _serial_history(store: SqlStore, serial: int, seqs: list[int]) -> list[dict[str, Any]]:
+    lines = []
+    for seq, recorded_at, command_id, payload in _entries(store, seqs):
+        for _position, move in _moves(payload):
+            _, action, _space, first, last, from_account, to_account = move
+            if first <= serial <= last:
+                lines.append(
+                    {
+                        "seq": seq,
+                        "recorded_at": recorded_at,
+                        "command_id": command_id,
+                        "action": action,
+                        "first_serial": first,
+                        "last_serial": last,
+                        "from_account": from_account,
+                        "to_account": to_account,
+                        "details": _details(payload["command"]),
+                    }
+                )
+    return lines
 
 
 def empty_totals() -> dict[str, int]:

@@ -6,7 +6,9 @@
     outcome = ledger.submit_batch(commands)      # all or nothing, one commit
 
 Only this class writes holdings. Refused commands change nothing; a crash before commit leaves
-nothing of the unit of work; an accepted command is durable once the call returns.
+nothing of the unit of work; an accepted command is durable once the call returns (its journal
+entry is committed). The read models (blocks, history) are projected from the journal in bulk,
+before any read of them (see `state`), so every read sees every accepted command.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from carbonex.catalog import Catalog, default_catalog
 from carbonex.ledger import queries
 from carbonex.ledger.commands import Command
 from carbonex.ledger.engine import batch_refusal, check_batch_size, execute
-from carbonex.ledger.limits import BATCH_COMMANDS_MAX
+from carbonex.ledger.limits import BATCH_COMMANDS_MAX, PROJECTION_LAG_ENTRIES_MAX
 from carbonex.ledger.outcomes import Accepted, Outcome, Refused
 from carbonex.ledger.state import LedgerState
 from carbonex.ledger.verify import VerifyReport, verify_store
@@ -39,6 +41,13 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _applies(outcome: Outcome) -> bool:
+    """Whether an outcome changes the ledger: a refusal or a resubmission changes nothing, and
+    its unit of work rolls back whatever else it wrote (a projection of the read models), so
+    that the database stays exactly as it was."""
+    return isinstance(outcome, Accepted) and not outcome.duplicate
+
+
 def _is_retryable(error: BaseException) -> bool:
     """Serialization failures, deadlocks and a locked SQLite file are worth another attempt."""
     if isinstance(error, sqlite3.OperationalError):
@@ -54,6 +63,7 @@ class Ledger:
         catalog: Catalog | None = None,
         clock: Clock = utc_now,
         writer_socket: str | None = None,
+        projection_lag_entries: int = PROJECTION_LAG_ENTRIES_MAX,
     ) -> None:
         self.store = store
         self.catalog = catalog or default_catalog()
@@ -62,6 +72,11 @@ class Ledger:
         """A writer process's socket (`carbonex writer`): `submit` goes through it."""
         self._writer: WriterClient | None = None
         self.state = LedgerState(store)
+        self.state.projection_lag_entries_max = min(
+            max(0, projection_lag_entries), PROJECTION_LAG_ENTRIES_MAX
+        )
+        """0 projects at every commit (as an interactive service may prefer); at most the
+        library's bound."""
         self._open: Transaction | None = None
         """The transaction `transact` has open, which nested `transact` calls join."""
         self._summary: tuple[str, dict[str, Any]] | None = None
@@ -74,10 +89,20 @@ class Ledger:
         catalog: Catalog | None = None,
         clock: Clock = utc_now,
         writer_socket: str | None = None,
+        projection_lag_entries: int = PROJECTION_LAG_ENTRIES_MAX,
     ) -> Ledger:
-        return cls(open_store(database), catalog, clock, writer_socket)
+        return cls(open_store(database), catalog, clock, writer_socket, projection_lag_entries)
 
     def close(self) -> None:
+        """Project what this process committed and did not project yet (so that tools reading
+        the tables directly see it too), then close the store."""
+        try:
+            if self.state.unprojected and self._open is None:
+                self.project()
+        finally:
+            self._close_connections()
+
+    def _close_connections(self) -> None:
         if self._writer is not None:
             self._writer.close()
         self.store.close()
@@ -85,14 +110,21 @@ class Ledger:
     def __enter__(self) -> Ledger:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, error_type: object, *exc_info: object) -> None:
+        if error_type is None:
+            self.close()
+        else:  # leave the journal as committed; whoever reads next projects it
+            self._close_connections()
 
     # -- writes ---------------------------------------------------------------------------------
 
-    def _unit_of_work(self, work: Callable[[], tuple[Result, bool]]) -> Result:
+    def _unit_of_work(
+        self, work: Callable[[], tuple[Result, bool]], project: bool = False
+    ) -> Result:
         """Run `work` in one write transaction; it returns (result, keep). Keep=False rolls the
-        whole unit back. Retries transient conflicts; any other exception rolls back and rises."""
+        whole unit back. The read models are brought up to the head at commit when `project` or
+        when enough entries wait. Retries transient conflicts; any other exception rolls back
+        and rises."""
         if self._open is not None:
             raise RuntimeError("submit inside transact: use the Transaction's submit instead")
         for attempt in range(1, WRITE_ATTEMPTS_MAX + 1):
@@ -105,9 +137,12 @@ class Ledger:
                 result, keep = work()
                 if keep:
                     committing = True
-                    self.store.write_and_commit(state.take_pending())
-                else:
+                    pending = state.take_pending(project or state.projection_due)
+                    self.store.write_and_commit(pending)
+                elif state.dirty:
                     self._abandon()
+                else:  # nothing recorded or written: the cache is as committed
+                    self.store.rollback()
                 return result
             except BaseException as error:
                 # A connection lost before COMMIT was sent committed nothing: try again on a new
@@ -131,7 +166,12 @@ class Ledger:
         if record is not None and self._open is None:
             return self._submit_through_writer(record)
         now = self.clock()
-        return self._unit_of_work(lambda: (execute(self.state, self.catalog, command, now), True))
+
+        def work() -> tuple[Outcome, bool]:
+            outcome = execute(self.state, self.catalog, command, now)
+            return outcome, _applies(outcome)
+
+        return self._unit_of_work(work)
 
     def _submit_through_writer(self, record: bytes) -> Outcome:
         """Over the writer connection, made again after one failed (a restarted writer is found
@@ -157,7 +197,8 @@ class Ledger:
 
         def work() -> tuple[list[Outcome], bool]:
             state, catalog = self.state, self.catalog
-            return [execute(state, catalog, c, now, recorded_at) for c in commands], True
+            outcomes = [execute(state, catalog, c, now, recorded_at) for c in commands]
+            return outcomes, any(_applies(outcome) for outcome in outcomes)
 
         return self._unit_of_work(work)
 
@@ -221,13 +262,25 @@ class Ledger:
 
     # -- reads ----------------------------------------------------------------------------------
 
-    def read(self, query: Callable[[SqlStore], Result]) -> Result:
+    def project(self) -> None:
+        """Bring the read models (blocks, history) up to the journal's head now. Reads do this
+        themselves; call it before reading the tables behind the ledger's back."""
+        self._unit_of_work(lambda: (None, True), project=True)
+
+    def read(self, query: Callable[[SqlStore], Result], read_models: bool = True) -> Result:
+        """Run `query` in one read transaction. With `read_models` (the default) the blocks and
+        history it reads show every committed entry: if they lag behind the journal, they are
+        projected first. Queries of tables the ledger does not project (a service's own) may
+        pass False and skip that check."""
         if self._open is not None:  # inside `transact`: read what this transaction wrote
-            self.state.flush()
+            self.state.project()
             return query(self.store)
         for attempt in range(1, READ_ATTEMPTS_MAX + 1):
             try:
                 self.store.begin_read()
+                if read_models and self._read_models_lag():
+                    self.store.rollback()
+                    self._project_then_read(query)
                 return query(self.store)
             except Exception as error:
                 if attempt == READ_ATTEMPTS_MAX or not self.store.is_connection_lost(error):
@@ -235,6 +288,22 @@ class Ledger:
             finally:
                 self.store.rollback()  # connects again if the connection was lost
         raise RuntimeError("unreachable: the loop returns or raises")
+
+    def _read_models_lag(self) -> bool:
+        head = self.store.load_head()
+        return head.projected_seq != head.seq
+
+    def _project_then_read(self, query: Callable[[SqlStore], Result]) -> None:
+        """Project in a write transaction, then open the read transaction the caller runs its
+        query in; should another writer have committed meanwhile (without projecting), the
+        query runs inside a write transaction that projected first, and rolls back."""
+        self.project()
+        self.store.begin_read()
+        if self._read_models_lag():
+            self.store.rollback()
+            self.store.begin_write(None)
+            head = self.store.load_head()
+            self.store.project_journal(head.projected_seq, head.seq)  # rolled back after the read
 
     def account(self, account_id: str) -> dict[str, Any] | None:
         return self.read(lambda store: queries.account(store, account_id))
@@ -286,7 +355,16 @@ class Ledger:
         return self.read(lambda store: queries.journal(store, limit, after_seq))
 
     def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
-        return self.read(lambda store: verify_store(store, progress))
+        """Check the chain, the invariants, and that replaying the journal gives the tables. A
+        journal whose entries cannot be projected (a damaged payload) is reported, not raised."""
+        try:
+            return self.read(lambda store: verify_store(store, progress))
+        except Exception as error:
+            report = self.read(lambda store: verify_store(store, progress), read_models=False)
+            report.add(
+                "projection", f"the read models cannot be brought up to the journal: {error}"
+            )
+            return report
 
 
 class Transaction:

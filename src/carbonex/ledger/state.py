@@ -1,9 +1,18 @@
 """The write-side cache: what the ledger knows of the state inside one writer.
 
 Loaded lazily from the store, account by account, and kept across transactions. Effects are
-applied to it as commands are accepted and queued as pending writes, flushed in bulk at commit
-(or before any read that could see them). Other writers' commits are caught up from the journal
-at the start of each transaction. Any rollback drops the whole cache (`reset`).
+applied to it as commands are accepted. Two kinds of writes follow, at two paces:
+
+* the journal rows (and the rarely written accounts, holds, issuances and attributes) are queued
+  and flushed in bulk inside the command's transaction: a commit makes them durable;
+* the read models (blocks and the history indexes) are *projected* from the entries' effects
+  later, in bulk: at the latest when PROJECTION_LAG_ENTRIES_MAX entries wait, before any read of
+  them, and whenever this cache must load blocks from the store. `ledger_meta.projected_seq`
+  says how far they go; whoever finds them behind entries it does not hold projects those from
+  the journal first (another process's writes, or a process that crashed before projecting).
+
+Other writers' commits are caught up from the journal at the start of each transaction. Any
+rollback drops the whole cache (`reset`).
 """
 
 from __future__ import annotations
@@ -23,15 +32,26 @@ from carbonex.ledger.journal import JournalRow, decode_payload
 from carbonex.ledger.limits import (
     CATCH_UP_ENTRIES_MAX,
     PENDING_ENTRIES_FLUSH,
-    UNFLUSHED_BLOCKS_SCAN_MAX,
+    PROJECTION_LAG_EFFECTS_MAX,
+    PROJECTION_LAG_ENTRIES_MAX,
+    UNPROJECTED_BLOCKS_LOAD_SCAN_MAX,
+    UNPROJECTED_BLOCKS_SCAN_MAX,
 )
 from carbonex.ledger.model import FINAL_STATES, Account, Block, Hold, UnitAttributes
-from carbonex.ledger.ports import PendingEntry, PendingWrite, StateLoader
+from carbonex.ledger.ports import (
+    Head,
+    PendingEntry,
+    PendingWrite,
+    ProjectedEntry,
+    Projection,
+    StateLoader,
+)
 
 
 class LedgerState:
     def __init__(self, loader: StateLoader) -> None:
         self.loader = loader
+        self.projection_lag_entries_max = PROJECTION_LAG_ENTRIES_MAX
         self.reset()
 
     def reset(self) -> None:
@@ -42,20 +62,28 @@ class LedgerState:
         self.attributes: dict[str, UnitAttributes] = {}
         self.holds: dict[str, Hold | None] = {}
         self.last_issued_serial: dict[str, int] = {}
-        self.stored_last_serial: dict[str, int] = {}
-        """The same as of the last flush: no stored block lies above it."""
-        self.unflushed_blocks: dict[int, Block | None] = {}
-        """Block id -> its latest version (None: merged away) since the last flush: what the
-        store's block rows do not show yet."""
         """Serial space -> its highest issued serial, once loaded; kept current by `apply`."""
+        self.projected_last_serial: dict[str, int] = {}
+        """The same as of the last projection: no block row of the store lies above it."""
+        self.unprojected_blocks: dict[int, Block | None] = {}
+        """Block id -> its latest version (None: merged away) since the last projection: what
+        the store's block rows do not show yet."""
         self.pending: list[PendingEntry] = []
         self.pending_commands: dict[str, JournalRow] = {}
+        self.unprojected: list[ProjectedEntry] = []
+        """Entries after `projected_seq`, in order: what the next projection applies."""
+        self.unprojected_effects = 0
+        self.projected_seq: int | None = None
+        """How far the store's read models go, as this cache knows it (None: not known)."""
         self.head_known = False
         self.seq = 0
         self.head_hash = ""
         self.next_block_id = 1
         self.next_issuance_id = 1
-        self.first_new_block_id = 1
+        self.first_unprojected_block_id: int | None = 1
+        self.dirty = False
+        """Set when this transaction recorded an entry or wrote to the store: rolling it back
+        then means forgetting the cache."""
         # Optimistic idempotency: skip the per-command journal lookup and let the journal's
         # unique command id catch a resubmission at write time; the service then redoes the
         # unit of work with lookups on (see Ledger._unit_of_work).
@@ -64,13 +92,17 @@ class LedgerState:
     # -- transactions -------------------------------------------------------------------------
 
     def begin(self) -> None:
-        """Catch up with the committed head: replay other writers' entries, or reload."""
+        """Catch up with the committed head (replay other writers' entries, or reload), then make
+        sure the store's read models plus this cache's unprojected entries show the head."""
+        self.dirty = False
         head = self.loader.load_head()
         if not self.head_known or head.seq != self.seq:
             behind = head.seq - self.seq
             if self.head_known and 0 < behind <= CATCH_UP_ENTRIES_MAX:
                 for row in self.loader.journal_rows_after(self.seq, behind):
-                    self.apply_all(decode_payload(row.payload)["effects"])
+                    effects = decode_payload(row.payload)["effects"]
+                    self.apply_all(effects)
+                    self._hold_unprojected(row.seq, effects)
                     self.head_hash = row.entry_hash
             else:
                 look_up = self.look_up_command_ids
@@ -82,31 +114,86 @@ class LedgerState:
         self.seq = head.seq
         self.next_block_id = head.next_block_id
         self.next_issuance_id = head.next_issuance_id
-        self.first_new_block_id = head.next_block_id
-        self.unflushed_blocks = {}  # caught-up entries are committed: the store has them
-        self.stored_last_serial = dict(self.last_issued_serial)
+        self._reconcile_projection(head)
+
+    def _reconcile_projection(self, head: Head) -> None:
+        if head.projected_seq == head.seq:
+            self._projected(head.seq)
+            return
+        held_from = self.projected_seq
+        held_to = self.unprojected[-1][0] if self.unprojected else held_from
+        if held_from is None or held_to != head.seq or held_from > head.projected_seq:
+            # The read models lag behind entries this cache does not hold (another process's,
+            # or one that stopped before projecting them): project those from the journal.
+            self.dirty = True
+            self.loader.project_journal(head.projected_seq, head.seq)
+            self._projected(head.seq)
+        elif held_from < head.projected_seq:
+            # Another process projected part of what this cache holds: keep the rest. Blocks
+            # made since this cache's last projection may now be stored, so none is presumed
+            # absent (the block overlay stays right: it holds each block's latest version).
+            self.unprojected = [
+                entry for entry in self.unprojected if entry[0] > head.projected_seq
+            ]
+            self.unprojected_effects = sum(len(effects) for _, effects in self.unprojected)
+            self.projected_seq = head.projected_seq
+            self.first_unprojected_block_id = None
+
+    def _projected(self, seq: int) -> None:
+        """The store's read models now show every entry up to `seq` (this cache's head)."""
+        self.projected_seq = seq
+        self.unprojected = []
+        self.unprojected_effects = 0
+        self.unprojected_blocks = {}
+        self.projected_last_serial = dict(self.last_issued_serial)
+        self.first_unprojected_block_id = self.next_block_id
+
+    def _hold_unprojected(self, seq: int, effects: list[Effect]) -> None:
+        self.unprojected.append((seq, effects))
+        self.unprojected_effects += len(effects)
+
+    @property
+    def projection_due(self) -> bool:
+        """Whether the next commit should bring the read models up to the head."""
+        return (
+            len(self.unprojected) >= self.projection_lag_entries_max
+            or self.unprojected_effects >= PROJECTION_LAG_EFFECTS_MAX
+        )
 
     def flush(self) -> None:
-        pending = self.take_pending()
+        """Write the queued journal rows (and the tables written with them), not the read
+        models: before reading accounts, holds, issuances or attributes from the store."""
+        pending = self.take_pending(project=False)
         if pending is not None:
+            self.dirty = True
             self.loader.write(pending)
 
-    def take_pending(self) -> PendingWrite | None:
-        """The writes queued since the last flush, handed over (and forgotten here)."""
-        self.unflushed_blocks = {}
-        self.stored_last_serial = dict(self.last_issued_serial)
-        if not self.pending:
+    def project(self) -> None:
+        """Write everything queued and bring the read models up to this cache's head: before
+        reading blocks or history from the store."""
+        pending = self.take_pending(project=True)
+        if pending is not None:
+            self.dirty = True
+            self.loader.write(pending)
+
+    def take_pending(self, project: bool) -> PendingWrite | None:
+        """The writes queued since the last flush (with the projection when `project`), handed
+        over and forgotten here."""
+        projection = None
+        if project and self.unprojected:
+            projection = Projection(self.unprojected, self.seq, self.first_unprojected_block_id)
+            self._projected(self.seq)
+        if not self.pending and projection is None:
             return None
-        pending = PendingWrite(
-            self.pending, self.next_block_id, self.next_issuance_id, self.first_new_block_id
-        )
+        pending = PendingWrite(self.pending, self.next_block_id, self.next_issuance_id, projection)
         self.pending = []
-        self.first_new_block_id = self.next_block_id
         return pending
 
     def record(self, row: JournalRow, effects: list[Effect]) -> None:
+        self.dirty = True
         self.pending.append(PendingEntry(row, effects))
         self.pending_commands[row.command_id] = row
+        self._hold_unprojected(row.seq, effects)
         self.seq = row.seq
         self.head_hash = row.entry_hash
         if len(self.pending) >= PENDING_ENTRIES_FLUSH:
@@ -126,24 +213,43 @@ class LedgerState:
         """Blocks of the account that are not in a final state, in serial order."""
         blocks = self.account_blocks.get(account_id)
         if blocks is None:
-            self.flush()
-            loaded = self.loader.load_active_blocks(account_id)
+            loaded = self._load_active_blocks(account_id)
             blocks = AccountBlocks(loaded)
             self.account_blocks[account_id] = blocks
             for block in loaded:
                 self.blocks[block.block_id] = block
         return blocks
 
+    def _load_active_blocks(self, account_id: str) -> list[Block]:
+        """The store's rows corrected by the blocks changed since the last projection: entries
+        caught up from other writers may have moved blocks into or out of an account this cache
+        had not loaded."""
+        if len(self.unprojected_blocks) > UNPROJECTED_BLOCKS_LOAD_SCAN_MAX:
+            self.project()
+        changed = self.unprojected_blocks
+        stored = self.loader.load_active_blocks(account_id)
+        if not changed:
+            return stored
+        loaded = [block for block in stored if block.block_id not in changed]
+        loaded += [
+            block
+            for block in changed.values()
+            if block is not None
+            and block.account_id == account_id
+            and block.state not in FINAL_STATES
+        ]
+        return loaded
+
     def blocks_overlapping(self, space: str, first: int, last: int) -> list[Block]:
         """Blocks holding any of `first`..`last`, in serial order: the store's rows, corrected by
-        the blocks changed since the last flush (flushing only when those grow many, so that
-        commands naming serials do not each cost a write)."""
-        if len(self.unflushed_blocks) > UNFLUSHED_BLOCKS_SCAN_MAX:
-            self.flush()
-        changed = self.unflushed_blocks
-        stored_last = self.stored_last_serial.get(space)
+        the blocks changed since the last projection (projecting only when those grow many, so
+        that commands naming serials do not each cost a write)."""
+        if len(self.unprojected_blocks) > UNPROJECTED_BLOCKS_SCAN_MAX:
+            self.project()
+        changed = self.unprojected_blocks
+        stored_last = self.projected_last_serial.get(space)
         if stored_last is not None and first > stored_last:
-            found = []  # above every stored serial: only unflushed blocks can hold these
+            found = []  # above every stored serial: only unprojected blocks can hold these
         else:
             found = self.loader.load_blocks_overlapping(space, first, last)
         blocks = [
@@ -205,7 +311,9 @@ class LedgerState:
         if known_last is None:
             self.flush()
             known_last = self.last_issued_serial[space] = self.loader.max_issued_serial(space)
-            self.stored_last_serial[space] = known_last
+            # Issuances are written with their command, blocks projected later: the stored blocks
+            # lie at or below this, which is all a lookup needs to know.
+            self.projected_last_serial[space] = known_last
         return known_last
 
     def committed_journal_row(self, command_id: str) -> JournalRow | None:
@@ -242,7 +350,7 @@ class LedgerState:
             self.put_block(block_from_effect(effect))
         elif tag == "unblock":
             self._drop_block(effect[1])
-            self.unflushed_blocks[effect[1]] = None
+            self.unprojected_blocks[effect[1]] = None
         elif tag == "account":
             self.accounts[effect[1]] = account_from_effect(effect)
         elif tag == "hold":
@@ -256,7 +364,7 @@ class LedgerState:
 
     def put_block(self, block: Block) -> Effect:
         """Write a block into the cache and return its effect."""
-        self.unflushed_blocks[block.block_id] = block
+        self.unprojected_blocks[block.block_id] = block
         old = self.blocks.get(block.block_id)
         if (
             old is not None

@@ -13,17 +13,19 @@ from __future__ import annotations
 import gc
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from carbonex.ledger.history import HistoryPostings
 from carbonex.ledger.journal import ChainChecker, canonical
 from carbonex.ledger.live_checks import (
     DIGEST_CHUNK_ROWS,
-    MOVEMENTS_IN_ORDER,
     RowDigest,
+    history_digests,
+    live_history,
     summarize_live,
 )
 from carbonex.ledger.model import FINAL_STATES, UnitAttributes
@@ -86,14 +88,12 @@ class ReplayState:
     blocks: dict[int, list[Any]] = field(default_factory=dict)
     """block_id -> the block's last effect, as decoded: kept, not copied into a tuple."""
     holds: dict[str, tuple[Any, ...]] = field(default_factory=dict)
-    movement_digest: RowDigest = field(default_factory=RowDigest)
-    """Each entry's movements, as (seq, its "move" effects in order): see digest_movements."""
-    movements: dict[tuple[int, int], tuple[Any, ...]] | None = None
-    """Kept only for a detailed comparison, after the digests disagreed."""
+    history: HistoryPostings = field(default_factory=HistoryPostings)
+    """The history indexes as one projection of the whole journal would file them."""
 
-    def apply(self, seq: int, effects: Iterable[list[Any]], report: VerifyReport) -> None:
+    def apply(self, seq: int, effects: list[list[Any]], report: VerifyReport) -> None:
         blocks = self.blocks
-        moves: list[list[Any]] = []
+        moved = False
         for effect in effects:
             tag = effect[0]
             if tag == "block":
@@ -102,20 +102,15 @@ class ReplayState:
                     _changed_final(seq, old, report)
                 blocks[effect[1]] = effect
             elif tag == "move":
-                moves.append(effect)
+                moved = True
             elif tag == "unblock":
                 old = blocks.pop(effect[1], None)
                 if old is not None and old[BLOCK_STATE_INDEX] in FINAL_STATES:
                     _changed_final(seq, old, report)
             else:
                 self._apply_rare(seq, tag, effect)
-        if moves:
-            # Digested at once, while the entry's objects are fresh in the cache: keeping a
-            # chunk of them for later cost more than half a second per 700,000 movements.
-            self.movement_digest.add_row((seq, moves))
-            if self.movements is not None:
-                for position, move in enumerate(moves, 1):
-                    self.movements[(seq, position)] = (seq, position, *move[1:])
+        if moved:
+            self.history.add_entry(seq, effects)
 
     def _apply_rare(self, seq: int, tag: str, effect: list[Any]) -> None:
         if tag == "account":
@@ -166,9 +161,9 @@ def _check_chain(
             progress(report.entries, total_entries)
 
 
-def _replay_journal(store: SqlStore, report: VerifyReport, detailed: bool = False) -> ReplayState:
+def _replay_journal(store: SqlStore, report: VerifyReport) -> ReplayState:
     """Apply each entry's effects, in order, to an empty state."""
-    replay = ReplayState(movements={} if detailed else None)
+    replay = ReplayState()
     loads = orjson.loads
     for seq, payload in store.stream("SELECT seq, payload FROM journal ORDER BY seq"):
         try:
@@ -204,7 +199,7 @@ BLOCK_QUERY = f"SELECT {BLOCK_COLUMNS} FROM blocks"
 
 
 def _live_state(store: SqlStore) -> ReplayState:
-    """The live tables small enough to compare row by row (blocks and movements are digested)."""
+    """The live tables small enough to compare row by row (blocks and history are digested)."""
     live = ReplayState()
     for row in store.stream(
         "SELECT issuance_id, serial_space, first_serial, last_serial, "
@@ -263,7 +258,8 @@ class ReplaySummary:
     head_seq: int
     issuances: int
     block_digest: str
-    movement_digest: str
+    account_history_digest: str
+    serial_history_digest: str
     problems: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -274,11 +270,13 @@ def summarize_replay(store: SqlStore) -> tuple[ReplaySummary, ReplayState]:
     head_seq = store.load_head().seq
     replayed = _replay_journal(store, report)
     _compare_small_tables(store, replayed, report)
+    account_digest, serial_digest = history_digests(replayed.history)
     summary = ReplaySummary(
         head_seq=head_seq,
         issuances=report.issuances,
         block_digest=replayed.block_digest(),
-        movement_digest=replayed.movement_digest.hexdigest(),
+        account_history_digest=account_digest,
+        serial_history_digest=serial_digest,
         problems=[(problem.invariant, problem.message) for problem in report.problems],
     )
     return summary, replayed
@@ -345,6 +343,12 @@ def _verify(store: SqlStore, progress: Progress | None) -> VerifyReport:
     while this one checks the chain and the live tables."""
     report = VerifyReport()
     head = store.load_head()
+    if head.projected_seq != head.seq:
+        report.add(
+            "projection",
+            f"the read models show entries up to {head.projected_seq}; the journal goes to "
+            f"{head.seq}",
+        )
     worker = None
     if head.next_block_id > PARALLEL_VERIFY_BLOCKS_MIN and ":memory:" not in store.url:
         worker = ReplayWorker(store.url)
@@ -362,7 +366,8 @@ def _verify(store: SqlStore, progress: Progress | None) -> VerifyReport:
         report.add(invariant, message)
     if (
         live.block_digest != replayed.block_digest
-        or live.movement_digest != replayed.movement_digest
+        or live.account_history_digest != replayed.account_history_digest
+        or live.serial_history_digest != replayed.serial_history_digest
     ):
         _compare_in_detail(store, report)
     return report
@@ -383,12 +388,10 @@ def _compare_small_tables(store: SqlStore, replayed: ReplayState, report: Verify
 
 def _compare_in_detail(store: SqlStore, report: VerifyReport) -> None:
     """The digests disagree: replay again keeping everything, and name the differences."""
-    replayed = _replay_journal(store, VerifyReport(), detailed=True)
+    replayed = _replay_journal(store, VerifyReport())
     live_blocks = {row[0]: row for row in store.stream(BLOCK_QUERY)}
     replayed_blocks = {block_id: tuple(effect[1:]) for block_id, effect in replayed.blocks.items()}
     _compare("block", live_blocks, replayed_blocks, report)
-    live_rows = store.query(MOVEMENTS_IN_ORDER)
-    live_movements = {(row[0], row[1]): row for row in live_rows}
-    if len(live_movements) != len(live_rows):
-        report.add("replay", "the live movements list some (seq, position) more than once")
-    _compare("movement", live_movements, replayed.movements or {}, report)
+    live, _problems = live_history(store)
+    _compare("history of account", live.accounts, replayed.history.accounts, report)
+    _compare("history of serial bucket", live.serials, replayed.history.serials, report)

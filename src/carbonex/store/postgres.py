@@ -18,35 +18,44 @@ from carbonex.store.sql import (
     JOURNAL_COLUMNS,
     META_QUERY,
     UPSERT_BLOCK,
+    JournalRows,
+    ProjectionRows,
     SqlStore,
-    WriteRows,
     journal_row,
 )
 
 WRITER_LOCK_KEY = 0x43524258  # "CRBX": one key for the whole ledger
 STREAM_ROWS_PER_FETCH = 10_000
 _UPSERT_BLOCK_SET = UPSERT_BLOCK[UPSERT_BLOCK.index(" ON CONFLICT") :]
-WRITE_CORE = (
+_UPSERT_META_SET = " ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+JOURNAL_CORE = (
+    f"WITH journaled AS (INSERT INTO journal ({JOURNAL_COLUMNS}) SELECT * FROM "
+    "unnest(%b::bigint[], %b::text[], %b::text[], %b::bytea[], %b::text[], %b::text[], "
+    "%b::text[])) INSERT INTO ledger_meta (name, value) SELECT * FROM "
+    f"unnest(%b::text[], %b::bigint[]){_UPSERT_META_SET}"
+)
+"""A flush's journal rows and the head as one statement over column arrays sent in binary
+(psycopg dumps binary arrays ~13x faster than text ones): one execution that the server plans
+once, whatever the number of rows."""
+PROJECTION_CORE = (
     "WITH deleted AS (DELETE FROM blocks WHERE block_id = ANY(%b::bigint[])), "
     f"upserted AS (INSERT INTO blocks ({BLOCK_COLUMNS}) SELECT * FROM unnest(%b::bigint[], "
     "%b::bigint[], %b::text[], %b::bigint[], %b::bigint[], %b::text[], %b::text[], %b::text[], "
     f"%b::text[]){_UPSERT_BLOCK_SET}), "
-    f"journaled AS (INSERT INTO journal ({JOURNAL_COLUMNS}) SELECT * FROM unnest(%b::bigint[], "
-    "%b::text[], %b::text[], %b::bytea[], %b::text[], %b::text[], %b::text[])), "
-    "moved AS (INSERT INTO movements (seq, position, action, serial_space, first_serial, "
-    "last_serial, from_account, to_account) SELECT * FROM unnest(%b::bigint[], %b::integer[], "
-    "%b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::text[], %b::text[])) "
-    "INSERT INTO ledger_meta (name, value) SELECT * FROM unnest(%b::text[], %b::bigint[]) "
-    "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+    "accounts_filed AS (INSERT INTO account_history (account_id, last_seq, seqs) "
+    "SELECT * FROM unnest(%b::text[], %b::bigint[], %b::bytea[])), "
+    "serials_filed AS (INSERT INTO serial_history (serial_space, level, bucket, last_seq, moves) "
+    "SELECT * FROM unnest(%b::text[], %b::smallint[], %b::bigint[], %b::bigint[], %b::bytea[])) "
+    f"INSERT INTO ledger_meta (name, value) VALUES ('projected_seq', %b){_UPSERT_META_SET}"
 )
-"""A flush's writes to the tables every command touches, as one statement over column arrays
-sent in binary (psycopg dumps binary arrays ~13x faster than text ones): one execution that the
-server plans once, whatever the number of rows. The block ids deleted and upserted are
-disjoint, so the statement never touches a row twice."""
-ARRAY_ENTRIES_MIN = 8
-"""From this many journal entries a flush goes as WRITE_CORE; below, a statement per table and
-row costs the server less (measured: ~550 against ~650 µs of server CPU per single command)."""
-BLOCK_WIDTH, JOURNAL_WIDTH, MOVEMENT_WIDTH, META_WIDTH = 9, 7, 8, 2
+"""A projection's writes to the read models as one statement. The block ids deleted and
+upserted are disjoint, so the statement never touches a row twice."""
+ARRAY_ROWS_MIN = 8
+"""From this many journal entries (or block rows) a write goes as one array statement; below, a
+statement per table and row costs the server less (measured: ~550 against ~650 µs of server CPU
+per single command)."""
+BLOCK_WIDTH, JOURNAL_WIDTH, META_WIDTH = 9, 7, 2
+ACCOUNT_HISTORY_WIDTH, SERIAL_HISTORY_WIDTH = 3, 5
 
 
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
@@ -81,16 +90,23 @@ class PostgresStore(SqlStore):
         with self.connection.cursor() as cursor:
             cursor.executemany(sql, rows)
 
-    def _write_core(self, rows: WriteRows) -> None:
-        if len(rows.journal) < ARRAY_ENTRIES_MIN:
-            super()._write_core(rows)
+    def _write_journal(self, rows: JournalRows) -> None:
+        if len(rows.journal) < ARRAY_ROWS_MIN:
+            super()._write_journal(rows)
             return
-        parameters = [[row[0] for row in rows.deleted]]
-        parameters += _columns(rows.written_blocks(), BLOCK_WIDTH)
-        parameters += _columns(rows.journal, JOURNAL_WIDTH)
-        parameters += _columns(rows.movements, MOVEMENT_WIDTH)
-        parameters += _columns(rows.meta, META_WIDTH)
-        self.connection.execute(WRITE_CORE, parameters)
+        parameters = _columns(rows.journal, JOURNAL_WIDTH) + _columns(rows.meta, META_WIDTH)
+        self.connection.execute(JOURNAL_CORE, parameters)
+
+    def _write_projection(self, rows: ProjectionRows) -> None:
+        if len(rows.blocks) < ARRAY_ROWS_MIN:
+            super()._write_projection(rows)
+            return
+        parameters: list[Any] = [[row[0] for row in rows.deleted]]
+        parameters += _columns(rows.blocks, BLOCK_WIDTH)
+        parameters += _columns(rows.account_history, ACCOUNT_HISTORY_WIDTH)
+        parameters += _columns(rows.serial_history, SERIAL_HISTORY_WIDTH)
+        parameters.append(rows.meta[0][1])
+        self.connection.execute(PROJECTION_CORE, parameters)
 
     def begin_write(self, known_seq: int | None = None) -> None:
         """BEGIN, take the writer lock, read the head and the journal entries other writers

@@ -14,9 +14,11 @@ from typing import Any
 
 import orjson
 
-from carbonex.ledger.journal import GENESIS_HASH, JournalRow
+from carbonex.ledger.history import HistoryPostings
+from carbonex.ledger.journal import GENESIS_HASH, JournalRow, decode_payload
+from carbonex.ledger.limits import PROJECTION_CHUNK_ENTRIES
 from carbonex.ledger.model import Account, Block, Hold, UnitAttributes
-from carbonex.ledger.ports import Head, PendingWrite
+from carbonex.ledger.ports import Head, PendingWrite, Projection
 
 BLOCK_COLUMNS = (
     "block_id, issuance_id, serial_space, first_serial, last_serial, account_id, "
@@ -56,9 +58,10 @@ INSERT_ISSUANCE = (
 )
 DELETE_BLOCK = "DELETE FROM blocks WHERE block_id = ?"
 INSERT_JOURNAL = f"INSERT INTO journal ({JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
-INSERT_MOVEMENT = (
-    "INSERT INTO movements (seq, position, action, serial_space, first_serial, last_serial, "
-    "from_account, to_account) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_ACCOUNT_HISTORY = "INSERT INTO account_history (account_id, last_seq, seqs) VALUES (?, ?, ?)"
+INSERT_SERIAL_HISTORY = (
+    "INSERT INTO serial_history (serial_space, level, bucket, last_seq, moves) "
+    "VALUES (?, ?, ?, ?, ?)"
 )
 META_QUERY = "SELECT name, value FROM ledger_meta"
 UPSERT_META = (
@@ -85,17 +88,16 @@ def attributes_row(attributes_id: str, record: dict[str, Any]) -> tuple[Any, ...
     )
 
 
-class WriteRows:
-    """Pending effects coalesced into the rows one flush writes (last write of a row wins)."""
+class JournalRows:
+    """What a flush writes with the commands: journal rows, the rarely written tables
+    (accounts, holds, issuances, attributes; last write of a row wins) and the head."""
 
     def __init__(self, pending: PendingWrite) -> None:
-        self.blocks: dict[int, tuple[Any, ...] | None] = {}
         self.accounts: dict[str, tuple[Any, ...]] = {}
         self.holds: dict[str, tuple[Any, ...]] = {}
         self.attributes: list[tuple[Any, ...]] = []
         self.issuances: list[tuple[Any, ...]] = []
         self.journal: list[tuple[Any, ...]] = []
-        self.movements: list[tuple[Any, ...]] = []
         for entry in pending.entries:
             row = entry.row
             self.journal.append(
@@ -110,33 +112,20 @@ class WriteRows:
                 )
             )
             self._add_effects(row.seq, entry.effects)
-        self.meta = [
-            ("next_block_id", pending.next_block_id),
-            ("next_issuance_id", pending.next_issuance_id),
-            ("head_seq", pending.entries[-1].row.seq),
-        ]
-        # A block made and merged away again since the last write was never stored.
-        self.deleted = [
-            (block_id,)
-            for block_id, row in self.blocks.items()
-            if row is None and block_id < pending.first_new_block_id
-        ]
-
-    def written_blocks(self) -> list[tuple[Any, ...]]:
-        return [row for row in self.blocks.values() if row is not None]
+        self.meta: list[tuple[str, int]] = []
+        if pending.entries:
+            self.meta = [
+                ("next_block_id", pending.next_block_id),
+                ("next_issuance_id", pending.next_issuance_id),
+                ("head_seq", pending.entries[-1].row.seq),
+            ]
 
     def _add_effects(self, seq: int, effects: Sequence[Sequence[Any]]) -> None:
-        position = 0
         for effect in effects:
             tag = effect[0]
-            if tag == "block":
-                self.blocks[effect[1]] = tuple(effect[1:])
-            elif tag == "unblock":
-                self.blocks[effect[1]] = None
-            elif tag == "move":
-                position += 1
-                self.movements.append((seq, position, *effect[1:]))
-            elif tag == "account":
+            if tag in ("block", "unblock", "move"):
+                continue
+            if tag == "account":
                 self.accounts[effect[1]] = tuple(effect[1:])
             elif tag == "hold":
                 self.holds[effect[1]] = tuple(effect[1:])
@@ -144,6 +133,34 @@ class WriteRows:
                 self.issuances.append((*effect[1:7], seq, effect[7]))
             elif tag == "attributes":
                 self.attributes.append(attributes_row(effect[1], effect[2]))
+
+
+class ProjectionRows:
+    """What a projection writes to the read models: each block changed, as its last version
+    (or deleted), the history postings, and how far the read models now go."""
+
+    def __init__(self, projection: Projection) -> None:
+        blocks: dict[int, tuple[Any, ...] | None] = {}
+        history = HistoryPostings()
+        for seq, effects in projection.entries:
+            for effect in effects:
+                tag = effect[0]
+                if tag == "block":
+                    blocks[effect[1]] = tuple(effect[1:])
+                elif tag == "unblock":
+                    blocks[effect[1]] = None
+            history.add_entry(seq, effects)
+        self.blocks = [row for row in blocks.values() if row is not None]
+        # A block made and merged away again since the last projection was never stored.
+        first_new = projection.first_new_block_id
+        self.deleted = [
+            (block_id,)
+            for block_id, row in blocks.items()
+            if row is None and (first_new is None or block_id < first_new)
+        ]
+        self.account_history = history.account_rows()
+        self.serial_history = history.serial_rows()
+        self.meta = [("projected_seq", projection.through_seq)]
 
 
 class SqlStore(ABC):
@@ -228,10 +245,12 @@ class SqlStore(ABC):
 
     def load_head(self) -> Head:
         meta = self.load_meta()
+        seq = meta.get("head_seq", 0)
         return Head(
-            seq=meta.get("head_seq", 0),
+            seq=seq,
             next_block_id=meta.get("next_block_id", 1),
             next_issuance_id=meta.get("next_issuance_id", 1),
+            projected_seq=meta.get("projected_seq", 0),
         )
 
     def load_entry_hash(self, seq: int) -> str:
@@ -313,7 +332,7 @@ class SqlStore(ABC):
         ]
 
     def write(self, pending: PendingWrite) -> None:
-        rows = WriteRows(pending)
+        rows = JournalRows(pending)
         for statement, batch in (
             (INSERT_ATTRIBUTES, rows.attributes),
             (UPSERT_ACCOUNT, list(rows.accounts.values())),
@@ -322,19 +341,42 @@ class SqlStore(ABC):
         ):
             if batch:
                 self._executemany(self.sql(statement), batch)
-        self._write_core(rows)
+        if rows.journal:
+            self._write_journal(rows)
+        if pending.projection is not None:
+            self._write_projection(ProjectionRows(pending.projection))
 
-    def _write_core(self, rows: WriteRows) -> None:
-        """The tables every command writes: blocks, journal, movements and the head."""
+    def _write_journal(self, rows: JournalRows) -> None:
+        """The table every command writes, and the head."""
+        self._executemany(self.sql(INSERT_JOURNAL), rows.journal)
+        self._executemany(self.sql(UPSERT_META), rows.meta)
+
+    def _write_projection(self, rows: ProjectionRows) -> None:
         for statement, batch in (
             (DELETE_BLOCK, rows.deleted),
-            (UPSERT_BLOCK, rows.written_blocks()),
-            (INSERT_JOURNAL, rows.journal),
-            (INSERT_MOVEMENT, rows.movements),
+            (UPSERT_BLOCK, rows.blocks),
+            (INSERT_ACCOUNT_HISTORY, rows.account_history),
+            (INSERT_SERIAL_HISTORY, rows.serial_history),
             (UPSERT_META, rows.meta),
         ):
             if batch:
                 self._executemany(self.sql(statement), batch)
+
+    def project_journal(self, after_seq: int, through_seq: int) -> None:
+        """Bring the read models from entry `after_seq` up to `through_seq`, reading the entries'
+        effects from the journal (in the caller's write transaction)."""
+        seq = after_seq
+        while seq < through_seq:
+            rows = self.query(
+                "SELECT seq, payload FROM journal WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                (seq, through_seq, PROJECTION_CHUNK_ENTRIES),
+            )
+            if not rows or rows[0][0] != seq + 1:
+                raise LookupError(f"the journal has no entry {seq + 1} to project")
+            entries = [(row[0], decode_payload(bytes(row[1]))["effects"]) for row in rows]
+            seq = entries[-1][0]
+            # Which blocks are stored is not known here: every block merged away is deleted.
+            self._write_projection(ProjectionRows(Projection(entries, seq, None)))
 
 
 def journal_row(row: Sequence[Any]) -> JournalRow:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from carbonex.ledger import Ledger
+from carbonex.ledger import Ledger, queries
 from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
 from carbonex.service import charts
-from carbonex.store import SqlStore
 
 SERIAL_SPACES_MAX = 100
 
@@ -20,21 +19,12 @@ def display_name(ledger: Ledger, user_id: str) -> str:
     return str(row[0]) if row else user_id
 
 
-def _latest_seqs(store: SqlStore, account_id: str, lines: int) -> list[int]:
-    seqs: set[int] = set()
-    for column in ("from_account", "to_account"):
-        rows = store.query(
-            f"SELECT seq FROM movements WHERE {column} = ? ORDER BY seq DESC LIMIT ?",
-            (account_id, lines),
-        )
-        seqs.update(int(row[0]) for row in rows)
-    return sorted(seqs, reverse=True)[:lines]
-
-
 def recent_movements(ledger: Ledger, account_id: str, lines: int) -> list[dict[str, Any]]:
     """The account's last `lines` movements, newest first (the statement of its last entries)."""
     lines = max(1, min(lines, QUERY_PAGE_SIZE_MAX))
-    seqs = ledger.read(lambda store: _latest_seqs(store, account_id, lines))
+    seqs = ledger.read(
+        lambda store: queries.account_entry_seqs(store, account_id, 0, lines, newest_first=True)
+    )
     if not seqs:
         return []
     statement = ledger.statement(account_id, QUERY_PAGE_SIZE_MAX, min(seqs) - 1)
