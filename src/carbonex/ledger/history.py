@@ -65,13 +65,15 @@ class HistoryPostings:
 
     def add_entry(self, seq: int, effects: Iterable[Sequence[Any]]) -> None:
         """File the entry's "move" effects: ("move", action, space, first, last, from, to)."""
+        self.add_moves(seq, [effect for effect in effects if effect[0] == "move"])
+
+    def add_moves(self, seq: int, moves: Iterable[Sequence[Any]]) -> None:
+        """File the "move" effects of entry `seq`, in the entry's order."""
         accounts = self.accounts
         serials = self.serials
-        for effect in effects:
-            if effect[0] != "move":
-                continue
-            space, first, last = effect[2], effect[3], effect[4]
-            for account_id in (effect[5], effect[6]):
+        for move in moves:
+            space, first, last = move[2], move[3], move[4]
+            for account_id in (move[5], move[6]):
                 if account_id is None:
                     continue
                 seqs = accounts.get(account_id)
@@ -81,11 +83,11 @@ class HistoryPostings:
                     seqs.append(seq)
             level = max(SERIAL_BUCKET_BITS_MIN, (first ^ last).bit_length())
             key = (space, level, first >> level)
-            moves = serials.get(key)
-            if moves is None:
+            filed = serials.get(key)
+            if filed is None:
                 serials[key] = [seq, first, last]
             else:
-                moves += (seq, first, last)
+                filed += (seq, first, last)
 
     def account_rows(self) -> list[tuple[str, int, bytes]]:
         """(account_id, last seq, packed seqs) per account, in key order."""

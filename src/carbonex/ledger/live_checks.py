@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import islice, pairwise
+from itertools import islice
 from typing import Any
 
 import orjson
 
-from carbonex.ledger.history import HistoryPostings, unpack_moves, unpack_seqs
+from carbonex.ledger.history import (
+    MOVE,
+    SEQ,
+    HistoryPostings,
+    pack_moves,
+    pack_seqs,
+    unpack_moves,
+    unpack_seqs,
+)
 from carbonex.store import SqlStore
 from carbonex.store.sql import BLOCK_COLUMNS
 from carbonex.store.sqlite import SqliteStore
@@ -98,13 +106,11 @@ class RowDigest:
     """SHA-256 over rows in order, each row as a compact JSON array followed by a comma. The
     bytes do not depend on how the rows are grouped into chunks."""
 
-    __slots__ = ("count", "hash", "spoiled")
+    __slots__ = ("count", "hash")
 
     def __init__(self) -> None:
         self.hash = hashlib.sha256()
         self.count = 0
-        self.spoiled = False
-        """Set when the rows cannot be what any replay makes: the digest then matches none."""
 
     def add_rows(self, rows: Sequence[Any]) -> None:
         if rows:
@@ -126,7 +132,7 @@ class RowDigest:
             self.count += count
 
     def hexdigest(self) -> str:
-        return "spoiled" if self.spoiled else self.hash.hexdigest()
+        return self.hash.hexdigest()
 
 
 @dataclass(slots=True)
@@ -168,63 +174,94 @@ def digest_blocks(store: SqlStore, as_json: bool) -> RowDigest:
     return digest
 
 
+class PostingsDigest:
+    """SHA-256 over history postings joined per key, in key order: each key as JSON, then the
+    byte length of its joined packed list, then the list. The bytes do not depend on how the
+    postings were split into rows, so a replay that files the whole journal at once and the
+    live rows, filed projection by projection, digest alike."""
+
+    __slots__ = ("hash",)
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+
+    def add(self, key: Any, packed: bytes) -> None:
+        self.hash.update(orjson.dumps(key))
+        self.hash.update(len(packed).to_bytes(8, "little"))
+        self.hash.update(packed)
+
+    def hexdigest(self) -> str:
+        return self.hash.hexdigest()
+
+
 def history_digests(postings: HistoryPostings) -> tuple[str, str]:
-    """Digests of the history postings, whatever rows they were filed in: per account in account
-    order (account_id, [seq, ...]), per serial bucket in key order (space, level, bucket,
-    [seq, first, last, ...])."""
-    accounts, serials = RowDigest(), RowDigest()
+    """The replay's side: its postings, packed as the live rows pack them."""
+    accounts, serials = PostingsDigest(), PostingsDigest()
     for account_id in sorted(postings.accounts):
-        accounts.add_row((account_id, postings.accounts[account_id]))
+        accounts.add(account_id, pack_seqs(postings.accounts[account_id]))
     for key in sorted(postings.serials):
-        serials.add_row((*key, postings.serials[key]))
+        serials.add(list(key), pack_moves(postings.serials[key]))
     return accounts.hexdigest(), serials.hexdigest()
 
 
+@dataclass(slots=True)
+class JoinedPostings:
+    """Posting rows joined per key, and what is wrong with how they were filed."""
+
+    joined: dict[Any, list[bytes]] = field(default_factory=dict)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+    def digest(self) -> str:
+        digest = PostingsDigest()
+        for key in sorted(self.joined):
+            digest.add(list(key) if isinstance(key, tuple) else key, b"".join(self.joined[key]))
+        return digest.hexdigest()
+
+
+def join_postings(rows: Iterable[Sequence[Any]], item_bytes: int, strictly: bool) -> JoinedPostings:
+    """Rows (key..., last_seq, packed), each key's rows in last_seq order. Each row must hold
+    whole items, end with the entry its key names, and start after the row before it ended
+    (strictly after for accounts, which list an entry once; serial buckets may list several
+    moves of one entry). What the items say is the replay's to check."""
+    result = JoinedPostings()
+    previous: dict[Any, int] = {}
+    for row in rows:
+        key = row[0] if len(row) == 3 else tuple(row[:-2])
+        last_seq, packed = row[-2], bytes(row[-1])
+        if not packed or len(packed) % item_bytes:
+            result.problems.append(("history", f"history of {key}: a row is not a packed list"))
+            continue
+        first_filed = SEQ.unpack_from(packed, 0)[0]
+        last_filed = SEQ.unpack_from(packed, len(packed) - item_bytes)[0]
+        after = previous.get(key)
+        if last_filed != last_seq or (
+            after is not None and (first_filed <= after if strictly else first_filed < after)
+        ):
+            result.problems.append(("history", f"history of {key} is out of order"))
+        previous[key] = last_filed
+        result.joined.setdefault(key, []).append(packed)
+    del result.problems[PROBLEM_ROWS_MAX:]
+    return result
+
+
+def live_history_digests(store: SqlStore) -> tuple[str, str, list[tuple[str, str]]]:
+    accounts = join_postings(store.stream(ACCOUNT_HISTORY_IN_ORDER), SEQ.size, strictly=True)
+    serials = join_postings(store.stream(SERIAL_HISTORY_IN_ORDER), MOVE.size, strictly=False)
+    return accounts.digest(), serials.digest(), accounts.problems + serials.problems
+
+
 def live_history(store: SqlStore) -> tuple[HistoryPostings, list[tuple[str, str]]]:
-    """The posting rows joined per account and per bucket, and what is wrong with their filing:
-    every row's entries in order after the row before it, and its last entry its key."""
+    """The posting rows unpacked per account and per bucket (for naming what differs), and what
+    is wrong with their filing."""
     postings = HistoryPostings()
-    problems: list[tuple[str, str]] = []
-    for account_id, last_seq, packed in store.stream(ACCOUNT_HISTORY_IN_ORDER):
-        seqs = postings.accounts.setdefault(account_id, [])
-        filed = _unpacked(unpack_seqs, packed, problems, f"account {account_id}")
-        if not _in_order(seqs[-1:], list(filed), last_seq, 1):
-            problems.append(("history", f"history of account {account_id} is out of order"))
-        seqs.extend(filed)
-    for space, level, bucket, last_seq, packed in store.stream(SERIAL_HISTORY_IN_ORDER):
-        moves = postings.serials.setdefault((space, level, bucket), [])
-        where = f"serial bucket {space} {level}/{bucket}"
-        filed = [
-            value for move in _unpacked(unpack_moves, packed, problems, where) for value in move
-        ]
-        if not _in_order(moves[-3:-2], filed[::3], last_seq, 0):
-            problems.append(("history", f"history of {where} is out of order"))
-        moves.extend(filed)
-    return postings, problems[:PROBLEM_ROWS_MAX]
-
-
-def _unpacked(
-    unpack: Callable[[bytes], Iterable[Any]],
-    packed: Any,
-    problems: list[tuple[str, str]],
-    where: str,
-) -> list[Any]:
-    try:
-        return list(unpack(bytes(packed)))
-    except ValueError:
-        problems.append(("history", f"history of {where}: a row is not a packed list"))
-        return []
-
-
-def _in_order(before: list[int], seqs: list[int], last_seq: int, gap_min: int) -> bool:
-    """`seqs` non-empty, each at least `gap_min` after the one before (the row before's last
-    included), and ending at the row's key `last_seq`."""
-    run = before + seqs
-    return (
-        bool(seqs)
-        and seqs[-1] == last_seq
-        and all(later - earlier >= gap_min for earlier, later in pairwise(run))
-    )
+    accounts = join_postings(store.stream(ACCOUNT_HISTORY_IN_ORDER), SEQ.size, strictly=True)
+    serials = join_postings(store.stream(SERIAL_HISTORY_IN_ORDER), MOVE.size, strictly=False)
+    for account_id, chunks in accounts.joined.items():
+        postings.accounts[account_id] = list(unpack_seqs(b"".join(chunks)))
+    for key, chunks in serials.joined.items():
+        moves = unpack_moves(b"".join(chunks))
+        postings.serials[key] = [value for move in moves for value in move]
+    return postings, accounts.problems + serials.problems
 
 
 def overlapping_blocks(store: SqlStore) -> list[tuple[str, str]]:
@@ -248,8 +285,7 @@ def summarize_live(store: SqlStore) -> LiveSummary:
     """Digest the live blocks and history and check the invariants on them (in the caller's
     read transaction)."""
     blocks = digest_blocks(store, renders_json(store))
-    history, history_problems = live_history(store)
-    account_digest, serial_digest = history_digests(history)
+    account_digest, serial_digest, history_problems = live_history_digests(store)
     summary = LiveSummary(
         blocks=blocks.count,
         block_digest=blocks.hexdigest(),

@@ -26,15 +26,17 @@ def place(
 ) -> None:
     """Move each portion to (to_account, to_state, to_hold), emitting block and move effects."""
     state = context.state
-    emit_block = context.emit_block
+    effects = context.effects
+    put = state.put_block
+    merging = to_state == ACTIVE and to_hold is None
     for picked, first, last in portions:
         block = current_block(context, picked, first, last)
         remainder_id = block.block_id
         if first > block.first_serial:
-            emit_block(block.with_range(block.first_serial, first - 1, remainder_id))
+            effects.append(put(block.with_range(block.first_serial, first - 1, remainder_id)))
             remainder_id = state.take_block_id()
         if last < block.last_serial:
-            emit_block(block.with_range(last + 1, block.last_serial, remainder_id))
+            effects.append(put(block.with_range(last + 1, block.last_serial, remainder_id)))
             remainder_id = state.take_block_id()
         moved = Block(
             remainder_id,
@@ -47,10 +49,10 @@ def place(
             block.attributes_id,
             to_hold,
         )
-        emit_block(moved)
-        if to_state == ACTIVE and to_hold is None:
+        effects.append(put(moved))
+        if merging:
             merge_neighbours(context, moved)
-        context.effects.append(
+        effects.append(
             ("move", action, block.serial_space, first, last, block.account_id, to_account)
         )
 

@@ -24,7 +24,6 @@ from carbonex.ledger.block_index import AccountBlocks
 from carbonex.ledger.effects import (
     Effect,
     account_from_effect,
-    block_effect,
     block_from_effect,
     hold_from_effect,
 )
@@ -364,24 +363,28 @@ class LedgerState:
 
     def put_block(self, block: Block) -> Effect:
         """Write a block into the cache and return its effect."""
-        self.unprojected_blocks[block.block_id] = block
-        old = self.blocks.get(block.block_id)
-        if (
-            old is not None
-            and old.account_id == block.account_id
-            and old.serial_space == block.serial_space
-            and block.state not in FINAL_STATES
-        ):
-            self.account_blocks[old.account_id].replace(old, block)
-            self.blocks[block.block_id] = block
-            return block_effect(block)
-        self._drop_block(block.block_id)
-        if block.state not in FINAL_STATES:
+        block_id = block.block_id
+        self.unprojected_blocks[block_id] = block
+        blocks = self.blocks
+        old = blocks.get(block_id)
+        final = block.state in FINAL_STATES
+        if old is not None:
+            if (
+                old.account_id == block.account_id
+                and old.serial_space == block.serial_space
+                and not final
+            ):
+                self.account_blocks[old.account_id].replace(old, block)
+                blocks[block_id] = block
+                return ("block", *block)
+            del blocks[block_id]
+            self.account_blocks[old.account_id].remove(old)
+        if not final:
             index = self.account_blocks.get(block.account_id)
             if index is not None:
                 index.add(block)
-                self.blocks[block.block_id] = block
-        return block_effect(block)
+                blocks[block_id] = block
+        return ("block", *block)
 
     def _drop_block(self, block_id: int) -> None:
         old = self.blocks.pop(block_id, None)

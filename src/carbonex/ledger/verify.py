@@ -93,7 +93,7 @@ class ReplayState:
 
     def apply(self, seq: int, effects: list[list[Any]], report: VerifyReport) -> None:
         blocks = self.blocks
-        moved = False
+        moves = []
         for effect in effects:
             tag = effect[0]
             if tag == "block":
@@ -102,15 +102,15 @@ class ReplayState:
                     _changed_final(seq, old, report)
                 blocks[effect[1]] = effect
             elif tag == "move":
-                moved = True
+                moves.append(effect)
             elif tag == "unblock":
                 old = blocks.pop(effect[1], None)
                 if old is not None and old[BLOCK_STATE_INDEX] in FINAL_STATES:
                     _changed_final(seq, old, report)
             else:
                 self._apply_rare(seq, tag, effect)
-        if moved:
-            self.history.add_entry(seq, effects)
+        if moves:
+            self.history.add_moves(seq, moves)
 
     def _apply_rare(self, seq: int, tag: str, effect: list[Any]) -> None:
         if tag == "account":
