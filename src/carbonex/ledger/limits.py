@@ -36,7 +36,7 @@ PENDING_ENTRIES_FLUSH = 100
 transaction: memory stays bounded in a large group commit, and a store that sends writes without
 waiting (PostgreSQL's pipeline) applies them while the next commands are decided."""
 
-PROJECTION_LAG_ENTRIES_MAX = 10_000
+PROJECTION_LAG_ENTRIES_MAX = 20_000
 """Journal entries a writer may commit before the read models (blocks and the history indexes)
 must show them: past this, the next commit projects them in the same transaction. Projecting in
 bulk writes each changed block once however often it changed, and one history row per account

@@ -88,6 +88,10 @@ def attributes_row(attributes_id: str, record: dict[str, Any]) -> tuple[Any, ...
     )
 
 
+PROJECTED_TAGS = frozenset({"block", "unblock", "move"})
+"""Effects the read models take, in bulk; the others are written with their command."""
+
+
 class JournalRows:
     """What a flush writes with the commands: journal rows, the rarely written tables
     (accounts, holds, issuances, attributes; last write of a row wins) and the head."""
@@ -99,19 +103,9 @@ class JournalRows:
         self.issuances: list[tuple[Any, ...]] = []
         self.journal: list[tuple[Any, ...]] = []
         for entry in pending.entries:
-            row = entry.row
-            self.journal.append(
-                (
-                    row.seq,
-                    row.command_id,
-                    row.command_kind,
-                    row.payload,
-                    row.previous_hash,
-                    row.entry_hash,
-                    row.recorded_at,
-                )
-            )
-            self._add_effects(row.seq, entry.effects)
+            # The journal's columns, in order (a plain tuple: sqlite3 binds those fastest).
+            self.journal.append(tuple(entry.row))
+            self._add_effects(entry.row.seq, entry.effects)
         self.meta: list[tuple[str, int]] = []
         if pending.entries:
             self.meta = [
@@ -123,7 +117,7 @@ class JournalRows:
     def _add_effects(self, seq: int, effects: Sequence[Sequence[Any]]) -> None:
         for effect in effects:
             tag = effect[0]
-            if tag in ("block", "unblock", "move"):
+            if tag in PROJECTED_TAGS:
                 continue
             if tag == "account":
                 self.accounts[effect[1]] = tuple(effect[1:])
@@ -143,13 +137,17 @@ class ProjectionRows:
         blocks: dict[int, tuple[Any, ...] | None] = {}
         history = HistoryPostings()
         for seq, effects in projection.entries:
+            moves = []
             for effect in effects:
                 tag = effect[0]
                 if tag == "block":
-                    blocks[effect[1]] = tuple(effect[1:])
+                    blocks[effect[1]] = effect[1:]
+                elif tag == "move":
+                    moves.append(effect)
                 elif tag == "unblock":
                     blocks[effect[1]] = None
-            history.add_entry(seq, effects)
+            if moves:
+                history.add_moves(seq, moves)
         self.blocks = [row for row in blocks.values() if row is not None]
         # A block made and merged away again since the last projection was never stored.
         first_new = projection.first_new_block_id
