@@ -273,7 +273,10 @@ class Ledger:
         projected first. Queries of tables the ledger does not project (a service's own) may
         pass False and skip that check."""
         if self._open is not None:  # inside `transact`: read what this transaction wrote
-            self.state.project()
+            if read_models:
+                self.state.project()
+            else:
+                self.state.flush()
             return query(self.store)
         for attempt in range(1, READ_ATTEMPTS_MAX + 1):
             try:

@@ -110,13 +110,17 @@ async def get_principal(request: Request, service: ServiceDep) -> Principal:
     key = _bearer(request)
     now = service.now()
     if key is not None:
-        principal = service.ledger.read(lambda store: identity.api_key_principal(store, key))
+        principal = service.ledger.read(
+            lambda store: identity.api_key_principal(store, key), read_models=False
+        )
         if principal is None:
             raise Problem(401, "E_API_KEY_INVALID", "the API key is unknown or revoked")
         return principal
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        found = service.ledger.read(lambda store: identity.session_principal(store, token, now))
+        found = service.ledger.read(
+            lambda store: identity.session_principal(store, token, now), read_models=False
+        )
         if found is not None:
             return found
     return PUBLIC

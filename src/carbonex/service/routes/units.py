@@ -139,7 +139,9 @@ async def transfer(
     )
     if approvals.transfer_needs_second_person(service.policy, command):
         return _pending(service, principal, command, body.from_account_id, response)
-    if service.ledger.read(lambda store: approvals.load(store, command.command_id)):
+    if service.ledger.read(
+        lambda store: approvals.load(store, command.command_id), read_models=False
+    ):
         raise commands.key_reused()  # a large transfer's key
     return commands.accepted_record(commands.run(service, principal, command))
 
