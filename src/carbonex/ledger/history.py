@@ -67,22 +67,22 @@ class HistoryPostings:
         """File the entry's "move" effects: ("move", action, space, first, last, from, to)."""
         self.add_moves(seq, [effect for effect in effects if effect[0] == "move"])
 
-    def add_moves(self, seq: int, moves: Iterable[Sequence[Any]]) -> None:
+    def add_moves(self, seq: int, moves: Sequence[Sequence[Any]]) -> None:
         """File the "move" effects of entry `seq`, in the entry's order."""
         accounts = self.accounts
+        for account_id in {move[5] for move in moves} | {move[6] for move in moves}:
+            if account_id is None:
+                continue
+            seqs = accounts.get(account_id)
+            if seqs is None:
+                accounts[account_id] = [seq]
+            elif seqs[-1] != seq:
+                seqs.append(seq)
         serials = self.serials
         for move in moves:
-            space, first, last = move[2], move[3], move[4]
-            for account_id in (move[5], move[6]):
-                if account_id is None:
-                    continue
-                seqs = accounts.get(account_id)
-                if seqs is None:
-                    accounts[account_id] = [seq]
-                elif seqs[-1] != seq:
-                    seqs.append(seq)
+            first, last = move[3], move[4]
             level = max(SERIAL_BUCKET_BITS_MIN, (first ^ last).bit_length())
-            key = (space, level, first >> level)
+            key = (move[2], level, first >> level)
             filed = serials.get(key)
             if filed is None:
                 serials[key] = [seq, first, last]
