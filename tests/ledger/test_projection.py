@@ -70,7 +70,7 @@ def test_entries_a_stopped_process_never_projected_are_projected_by_the_next(
     open_accounts(crashed, "A", "B")
     issue(crashed, "A", 100)
     move(crashed, "t-1", 30)
-    crashed._close_connections()  # as if killed: its unprojected entries are only in the journal
+    crashed.close(project=False)  # as if killed: its unprojected entries are only in the journal
     with Ledger.open(database_url, clock=clock) as survivor:
         assert projected_seq(survivor) < head_seq(survivor)
         assert held(survivor, "A") == 70
@@ -156,4 +156,4 @@ def test_a_damaged_entry_that_cannot_be_projected_is_reported_by_verify(
         assert "projection" in {problem.invariant for problem in report.problems}
         with pytest.raises(Exception):  # noqa: B017 - any read must refuse to run on it
             ledger.holdings("B")
-        ledger._close_connections()
+        ledger.close(project=False)

@@ -50,8 +50,12 @@ def open_ledger(database: str | None, clock: Clock = utc_now) -> Iterator[Ledger
     try:
         yield ledger
     except _driver_errors() as error:
+        ledger.close(project=False)
         usage_error(f"database {redacted(target)} failed: {error}")
-    finally:
+    except BaseException:
+        ledger.close(project=False)  # whoever reads next projects what this run committed
+        raise
+    else:
         ledger.close()
 
 

@@ -93,28 +93,23 @@ class Ledger:
     ) -> Ledger:
         return cls(open_store(database), catalog, clock, writer_socket, projection_lag_entries)
 
-    def close(self) -> None:
+    def close(self, project: bool = True) -> None:
         """Project what this process committed and did not project yet (so that tools reading
-        the tables directly see it too), then close the store."""
+        the tables directly see it too), then close the store. On an error path, `project=False`
+        leaves that to whoever reads next."""
         try:
-            if self.state.unprojected and self._open is None:
+            if project and self.state.unprojected and self._open is None:
                 self.project()
         finally:
-            self._close_connections()
-
-    def _close_connections(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-        self.store.close()
+            if self._writer is not None:
+                self._writer.close()
+            self.store.close()
 
     def __enter__(self) -> Ledger:
         return self
 
     def __exit__(self, error_type: object, *exc_info: object) -> None:
-        if error_type is None:
-            self.close()
-        else:  # leave the journal as committed; whoever reads next projects it
-            self._close_connections()
+        self.close(project=error_type is None)
 
     # -- writes ---------------------------------------------------------------------------------
 
