@@ -33,7 +33,7 @@ def test_a_move_across_a_bucket_boundary_goes_one_level_up() -> None:
 
 def test_a_billion_unit_move_is_one_posting() -> None:
     postings = HistoryPostings()
-    postings.add_entry(7, [("move", "transfer", "S", 1, 10**9, "A", "B")])
+    postings.add_moves(7, [("move", "transfer", "S", 1, 10**9, "A", "B")])
     assert len(postings.serials) == 1
     assert postings.account_rows() == [("A", 7, pack_seqs([7])), ("B", 7, pack_seqs([7]))]
 
@@ -41,8 +41,8 @@ def test_a_billion_unit_move_is_one_posting() -> None:
 def test_an_entry_is_filed_once_per_account_however_many_ranges_it_moves() -> None:
     postings = HistoryPostings()
     moves = [("move", "transfer", "S", first, first + 1, "A", "B") for first in (1, 10, 100)]
-    postings.add_entry(3, [("block", 1), *moves])
-    postings.add_entry(4, [("move", "retire", "S", 50, 50, "B", "B")])
+    postings.add_moves(3, moves)
+    postings.add_moves(4, [("move", "retire", "S", 50, 50, "B", "B")])
     assert postings.accounts == {"A": [3], "B": [3, 4]}
     ((key, flat),) = postings.serials.items()
     assert flat == [3, 1, 2, 3, 10, 11, 3, 100, 101, 4, 50, 50]
@@ -51,7 +51,7 @@ def test_an_entry_is_filed_once_per_account_however_many_ranges_it_moves() -> No
 
 def test_issuance_moves_name_no_sender() -> None:
     postings = HistoryPostings()
-    postings.add_entry(1, [("move", "issue", "S", 1, 100, None, "A")])
+    postings.add_moves(1, [("move", "issue", "S", 1, 100, None, "A")])
     assert postings.accounts == {"A": [1]}
 
 
@@ -76,7 +76,7 @@ def test_the_buckets_of_a_serial_find_exactly_the_moves_that_contain_it(
 ) -> None:
     postings = HistoryPostings()
     for seq, (first, last) in enumerate(moves, 1):
-        postings.add_entry(seq, [("move", "transfer", "S", first, last, "A", "B")])
+        postings.add_moves(seq, [("move", "transfer", "S", first, last, "A", "B")])
     serials = {first for first, _ in moves} | {probe}
     for serial in serials:
         found = {

@@ -29,15 +29,20 @@ def head_seq(ledger: Ledger) -> int:
     return ledger.store.load_head().seq
 
 
+def a_transfer(ledger: Ledger) -> None:
+    """Accounts A and B, 100 units issued to A, 10 of them moved to B (entry "t-1")."""
+    open_accounts(ledger, "A", "B")
+    issue(ledger, "A", 100)
+    move(ledger, "t-1", 10)
+
+
 def move(ledger: Ledger, command_id: str, quantity: int, source: str = "A") -> None:
     target = "B" if source == "A" else "A"
     accept(ledger, Transfer(command_id, source, target, Selection("VCU", quantity=quantity)))
 
 
 def test_commits_leave_the_read_models_behind_until_a_read(ledger: Ledger) -> None:
-    open_accounts(ledger, "A", "B")
-    issue(ledger, "A", 100)
-    move(ledger, "t-1", 10)
+    a_transfer(ledger)
     assert projected_seq(ledger) < head_seq(ledger)
     assert held(ledger, "B") == 10  # the read projects first
     assert projected_seq(ledger) == head_seq(ledger)
@@ -50,9 +55,7 @@ def test_a_reader_sees_what_another_writer_has_not_projected(
         Ledger.open(database_url, clock=clock) as writer,
         Ledger.open(database_url, clock=clock) as reader,
     ):
-        open_accounts(writer, "A", "B")
-        issue(writer, "A", 100)
-        move(writer, "t-1", 10)
+        a_transfer(writer)
         assert held(reader, "B") == 10
         assert reader.statement("B")[-1]["command_id"] == "t-1"
         provenance = reader.provenance("VERRA/VCU", 5)
@@ -103,9 +106,7 @@ def test_a_lag_of_zero_projects_at_every_commit(database_url: str, clock: FixedC
 
 def test_closing_projects_what_this_process_committed(database_url: str, clock: FixedClock) -> None:
     with Ledger.open(database_url, clock=clock) as ledger:
-        open_accounts(ledger, "A", "B")
-        issue(ledger, "A", 100)
-        move(ledger, "t-1", 10)
+        a_transfer(ledger)
     with Ledger.open(database_url, clock=clock) as reopened:
         assert projected_seq(reopened) == head_seq(reopened)
 
@@ -119,9 +120,7 @@ def test_a_refusal_leaves_the_read_models_as_they_were_even_where_it_projected(
         Ledger.open(database_url, clock=clock) as writer,
         Ledger.open(database_url, clock=clock) as other,
     ):
-        open_accounts(writer, "A", "B")
-        issue(writer, "A", 100)
-        move(writer, "t-1", 10)
+        a_transfer(writer)
         before = {table: raw_table_rows(other, table) for table in READ_MODELS}
         meta_before = raw_table_rows(other, "ledger_meta")
         refused = other.submit(Transfer("too-much", "A", "B", Selection("VCU", quantity=1000)))
@@ -137,9 +136,7 @@ def test_a_damaged_entry_that_cannot_be_projected_is_reported_by_verify(
     database_url: str, clock: FixedClock
 ) -> None:
     with Ledger.open(database_url, clock=clock) as ledger:
-        open_accounts(ledger, "A", "B")
-        issue(ledger, "A", 100)
-        move(ledger, "t-1", 10)
+        a_transfer(ledger)
         row = ledger.store.query_one(
             "SELECT seq, payload, previous_hash FROM journal ORDER BY seq DESC LIMIT 1"
         )

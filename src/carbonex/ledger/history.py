@@ -19,7 +19,7 @@ Pure: standard library only.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 SERIAL_BUCKET_BITS_MIN = 20
@@ -63,12 +63,9 @@ class HistoryPostings:
         self.serials: dict[SerialKey, list[int]] = {}
         """Flat (seq, first, last, seq, first, last, ...) per bucket."""
 
-    def add_entry(self, seq: int, effects: Iterable[Sequence[Any]]) -> None:
-        """File the entry's "move" effects: ("move", action, space, first, last, from, to)."""
-        self.add_moves(seq, [effect for effect in effects if effect[0] == "move"])
-
     def add_moves(self, seq: int, moves: Sequence[Sequence[Any]]) -> None:
-        """File the "move" effects of entry `seq`, in the entry's order."""
+        """File the "move" effects of entry `seq`, in the entry's order: ("move", action, space,
+        first, last, from, to)."""
         accounts = self.accounts
         for account_id in {move[5] for move in moves} | {move[6] for move in moves}:
             if account_id is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -174,34 +174,26 @@ def digest_blocks(store: SqlStore, as_json: bool) -> RowDigest:
     return digest
 
 
-class PostingsDigest:
+def postings_digest(joined: Mapping[Any, bytes]) -> str:
     """SHA-256 over history postings joined per key, in key order: each key as JSON, then the
     byte length of its joined packed list, then the list. The bytes do not depend on how the
     postings were split into rows, so a replay that files the whole journal at once and the
     live rows, filed projection by projection, digest alike."""
-
-    __slots__ = ("hash",)
-
-    def __init__(self) -> None:
-        self.hash = hashlib.sha256()
-
-    def add(self, key: Any, packed: bytes) -> None:
-        self.hash.update(orjson.dumps(key))
-        self.hash.update(len(packed).to_bytes(8, "little"))
-        self.hash.update(packed)
-
-    def hexdigest(self) -> str:
-        return self.hash.hexdigest()
+    digest = hashlib.sha256()
+    for key in sorted(joined):
+        packed = joined[key]
+        digest.update(orjson.dumps(list(key) if isinstance(key, tuple) else key))
+        digest.update(len(packed).to_bytes(8, "little"))
+        digest.update(packed)
+    return digest.hexdigest()
 
 
 def history_digests(postings: HistoryPostings) -> tuple[str, str]:
     """The replay's side: its postings, packed as the live rows pack them."""
-    accounts, serials = PostingsDigest(), PostingsDigest()
-    for account_id in sorted(postings.accounts):
-        accounts.add(account_id, pack_seqs(postings.accounts[account_id]))
-    for key in sorted(postings.serials):
-        serials.add(list(key), pack_moves(postings.serials[key]))
-    return accounts.hexdigest(), serials.hexdigest()
+    return (
+        postings_digest({key: pack_seqs(seqs) for key, seqs in postings.accounts.items()}),
+        postings_digest({key: pack_moves(moves) for key, moves in postings.serials.items()}),
+    )
 
 
 @dataclass(slots=True)
@@ -212,10 +204,7 @@ class JoinedPostings:
     problems: list[tuple[str, str]] = field(default_factory=list)
 
     def digest(self) -> str:
-        digest = PostingsDigest()
-        for key in sorted(self.joined):
-            digest.add(list(key) if isinstance(key, tuple) else key, b"".join(self.joined[key]))
-        return digest.hexdigest()
+        return postings_digest({key: b"".join(rows) for key, rows in self.joined.items()})
 
 
 def join_postings(rows: Iterable[Sequence[Any]], item_bytes: int, strictly: bool) -> JoinedPostings:
