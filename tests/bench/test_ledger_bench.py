@@ -29,6 +29,7 @@ REQUIRED_NUMERIC = (
     "pg_ops_per_s_single_4_clients",
     "pg_failed_commands",
     "verify_seconds_1m_blocks",
+    "verify_seconds_1m_blocks_repeated",
     "chain_verify_entries_per_s",
     "peak_rss_mb",
     "memory_10e9_issuance_blocks",

@@ -286,6 +286,7 @@ def summarize_replay_at(database: str) -> tuple[ReplaySummary, ReplayState]:
     """The worker's entry point: its own connection and read transaction."""
     store = open_store(database, migrate=False)
     try:
+        store.read_once_through()
         store.begin_read()
         return summarize_replay(store)
     finally:

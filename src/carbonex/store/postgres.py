@@ -228,6 +228,9 @@ class PostgresStore(SqlStore):
             self.connection.closed or bool(self.connection.broken)
         )
 
+    def read_once_through(self) -> None:
+        """Pages are cached by the server, not in this process: nothing to limit."""
+
     def is_duplicate_command_error(self, error: BaseException) -> bool:
         return (
             isinstance(error, psycopg.errors.UniqueViolation)

@@ -209,6 +209,11 @@ class SqlStore(ABC):
     @abstractmethod
     def is_duplicate_command_error(self, error: BaseException) -> bool: ...
 
+    @abstractmethod
+    def read_once_through(self) -> None:
+        """This connection will read what it reads once, in one pass (verify's replay): a
+        database that caches pages in the process keeps only a few."""
+
     def is_connection_lost(self, error: BaseException) -> bool:
         """`error` came from a connection to a database server that is gone (ask before
         `rollback`, which connects again). An embedded database has no connection to lose."""

@@ -14,6 +14,9 @@ from carbonex.store.sql import SqlStore
 
 BUSY_TIMEOUT_MS = 30_000
 CACHE_SIZE_KIB = 262_144
+ONE_PASS_CACHE_SIZE_KIB = 8_192
+"""Page cache of a connection that reads the journal once through: the default cache would fill
+with pages read once (a quarter of a gigabyte of memory for a large journal)."""
 PAGE_SIZE_BYTES = 8192
 """Applies when the file is created. A command's transaction writes its journal row and the head
 (the read models follow in bulk), so most of what a commit writes is journal pages: 8 KiB pages
@@ -64,6 +67,9 @@ class SqliteStore(SqlStore):
         page_size = int(self.connection.execute("PRAGMA page_size").fetchone()[0])
         checkpoint_pages = WAL_CHECKPOINT_BYTES // page_size
         self.connection.execute(f"PRAGMA wal_autocheckpoint = {checkpoint_pages}")
+
+    def read_once_through(self) -> None:
+        self.connection.execute(f"PRAGMA cache_size = -{ONE_PASS_CACHE_SIZE_KIB}")
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.connection.execute(sql, params)
