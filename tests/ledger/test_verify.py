@@ -305,6 +305,26 @@ def test_an_entry_rewritten_as_garbage_is_not_a_journal_entry(ledger: Ledger) ->
     assert "replay" in {problem.invariant for problem in report.problems}
 
 
+def test_an_entry_rewritten_with_a_number_for_an_account_is_not_a_journal_entry(
+    ledger: Ledger,
+) -> None:
+    realistic(ledger)
+    block = ledger.store.query_one(
+        "SELECT block_id, issuance_id, serial_space, first_serial, last_serial, account_id, "
+        "state, attributes_id, hold_id FROM blocks WHERE state = 'active'"
+    )
+    assert block is not None
+
+    def give_the_block_a_number_for_its_account(payload: bytes) -> bytes:
+        entry = orjson.loads(payload)
+        entry["effects"].append(["block", *block[:5], 42, *block[6:]])
+        return canonical(entry)
+
+    rewrite_last_entry(ledger, give_the_block_a_number_for_its_account)
+    report = ledger.verify()
+    assert any("payload is not a valid journal entry" in p.message for p in report.problems)
+
+
 def test_a_history_posting_duplicated_by_hand_is_caught(ledger: Ledger) -> None:
     """The same entries filed twice for an account: a statement would show them twice."""
     realistic(ledger)
