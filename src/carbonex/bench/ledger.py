@@ -121,12 +121,13 @@ def sqlite_phases(directory: Path, sizes: Sizes) -> Fields:
 
 def blocks_phase(path: Path, sizes: Sizes) -> Fields:
     """Grow the batched ledger to `sizes.blocks` blocks, then time verify (twice) and the chain
-    check on the ledger opened again, as `carbonex verify` opens it: not inside the process that
-    built it, still holding the builder's cache of every block.
+    check on the ledger opened again, as `carbonex verify` opens it: not through the `Ledger`
+    that built it, which holds a cache of every block.
 
-    The first verify is the figure compared with the target. The second shows what the first
-    paid for memory the machine had not touched since it started: on a virtual machine, the
-    first touch of a page can cost several times what reusing one does (docs/performance.md)."""
+    The first verify is the figure compared with the target. The second, reported beside it,
+    shows how much of the first depends on the state of the machine (on a virtual machine, memory
+    touched for the first time costs several times what reused memory does: docs/performance.md).
+    """
     with Ledger.open(str(path)) as ledger, progress_bar("building blocks", sizes.blocks) as bar:
         build = grow_to_blocks(ledger, sizes.blocks, Deadline(PHASE_SECONDS_MAX), bar)
     with Ledger.open(str(path)) as ledger:
