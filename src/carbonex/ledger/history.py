@@ -19,7 +19,7 @@ Pure: standard library only.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 SERIAL_BUCKET_BITS_MIN = 20
@@ -67,7 +67,13 @@ class HistoryPostings:
         """File the "move" effects of entry `seq`, in the entry's order: ("move", action, space,
         first, last, from, to)."""
         accounts = self.accounts
-        for account_id in {move[5] for move in moves} | {move[6] for move in moves}:
+        # An account already filed for this entry ends with its seq, so it is filed once however
+        # often it is named; the sets only save lookups when an entry names many moves.
+        if len(moves) == 1:
+            named: Iterable[str | None] = moves[0][5:7]
+        else:
+            named = {move[5] for move in moves} | {move[6] for move in moves}
+        for account_id in named:
             if account_id is None:
                 continue
             seqs = accounts.get(account_id)

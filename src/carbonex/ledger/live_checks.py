@@ -208,29 +208,43 @@ class JoinedPostings:
 
 
 def join_postings(rows: Iterable[Sequence[Any]], item_bytes: int, strictly: bool) -> JoinedPostings:
-    """Rows (key..., last_seq, packed), each key's rows in last_seq order. Each row must hold
-    whole items, end with the entry its key names, and start after the row before it ended
-    (strictly after for accounts, which list an entry once; serial buckets may list several
-    moves of one entry). What the items say is the replay's to check."""
+    """Rows (key..., last_seq, packed), in key order and each key's rows in last_seq order. Each
+    row must hold whole items, end with the entry its key names, and start after the row before
+    it ended (strictly after for accounts, which list an entry once; serial buckets may list
+    several moves of one entry). What the items say is the replay's to check."""
     result = JoinedPostings()
-    previous: dict[Any, int] = {}
+    problems = result.problems
+    first_of = SEQ.unpack_from
+    # A key's rows come together (the query orders by key): the row before is the only one to
+    # compare with, and a key is hashed once, not once per row.
+    key: Any = None
+    filed: list[bytes] = []
+    after: int | None = None
     for row in rows:
-        key = row[0] if len(row) == 3 else tuple(row[:-2])
+        row_key = row[0] if len(row) == 3 else tuple(row[:-2])
         last_seq, packed = row[-2], bytes(row[-1])
         if not packed or len(packed) % item_bytes:
-            result.problems.append(("history", f"history of {key}: a row is not a packed list"))
+            _add_problem(problems, f"history of {row_key}: a row is not a packed list")
             continue
-        first_filed = SEQ.unpack_from(packed, 0)[0]
-        last_filed = SEQ.unpack_from(packed, len(packed) - item_bytes)[0]
-        after = previous.get(key)
+        if row_key != key:
+            key, after = row_key, None
+            if key in result.joined:
+                _add_problem(problems, f"history of {key}: its rows are not together")
+            filed = result.joined.setdefault(key, [])
+        first_filed = first_of(packed, 0)[0]
+        last_filed = first_of(packed, len(packed) - item_bytes)[0]
         if last_filed != last_seq or (
             after is not None and (first_filed <= after if strictly else first_filed < after)
         ):
-            result.problems.append(("history", f"history of {key} is out of order"))
-        previous[key] = last_filed
-        result.joined.setdefault(key, []).append(packed)
-    del result.problems[PROBLEM_ROWS_MAX:]
+            _add_problem(problems, f"history of {key} is out of order")
+        after = last_filed
+        filed.append(packed)
     return result
+
+
+def _add_problem(problems: list[tuple[str, str]], message: str) -> None:
+    if len(problems) < PROBLEM_ROWS_MAX:
+        problems.append(("history", message))
 
 
 def live_history_digests(store: SqlStore) -> tuple[str, str, list[tuple[str, str]]]:
