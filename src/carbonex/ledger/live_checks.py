@@ -207,6 +207,10 @@ class JoinedPostings:
         return postings_digest({key: b"".join(rows) for key, rows in self.joined.items()})
 
 
+_NO_KEY = object()
+"""The key before the first row: equal to no key a row can have."""
+
+
 def join_postings(rows: Iterable[Sequence[Any]], item_bytes: int, strictly: bool) -> JoinedPostings:
     """Rows (key..., last_seq, packed), in key order and each key's rows in last_seq order. Each
     row must hold whole items, end with the entry its key names, and start after the row before
@@ -217,7 +221,7 @@ def join_postings(rows: Iterable[Sequence[Any]], item_bytes: int, strictly: bool
     first_of = SEQ.unpack_from
     # A key's rows come together (the query orders by key): the row before is the only one to
     # compare with, and a key is hashed once, not once per row.
-    key: Any = None
+    key: Any = _NO_KEY
     filed: list[bytes] = []
     after: int | None = None
     for row in rows:
