@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from carbonex.catalog import Catalog, default_catalog
 from carbonex.ledger import queries
+from carbonex.ledger.collector import collector_paused
 from carbonex.ledger.commands import Command
 from carbonex.ledger.engine import batch_refusal, check_batch_size, execute
 from carbonex.ledger.limits import BATCH_COMMANDS_MAX, PROJECTION_LAG_ENTRIES_MAX
@@ -122,6 +123,12 @@ class Ledger:
         and rises."""
         if self._open is not None:
             raise RuntimeError("submit inside transact: use the Transaction's submit instead")
+        with collector_paused():
+            return self._attempt_unit_of_work(work, project)
+
+    def _attempt_unit_of_work(
+        self, work: Callable[[], tuple[Result, bool]], project: bool
+    ) -> Result:
         for attempt in range(1, WRITE_ATTEMPTS_MAX + 1):
             committing = False
             try:

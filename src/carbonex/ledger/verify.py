@@ -10,7 +10,6 @@ compare it with the live tables, and check the ledger's invariants (ARCHITECTURE
 
 from __future__ import annotations
 
-import gc
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -19,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from carbonex.ledger.collector import collector_paused
 from carbonex.ledger.history import HistoryPostings
 from carbonex.ledger.journal import ChainChecker, canonical
 from carbonex.ledger.live_checks import (
@@ -338,13 +338,8 @@ class ReplayWorker:
 def verify_store(store: SqlStore, progress: Progress | None = None) -> VerifyReport:
     # Verify builds millions of tuples that are never cyclic garbage; letting the collector
     # rescan them costs about a third of the run.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return _verify(store, progress)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _verify(store: SqlStore, progress: Progress | None) -> VerifyReport:
