@@ -27,6 +27,8 @@ GRID_POWER = UnitAttributes(
     methodology="AM0029",
 )
 ISSUED_QUANTITY = 1_000
+OPEN_ACME = ("account", "open", "ACME", "--kind", "company_holding", "--holder", "Acme")
+"""Opening one account: the smallest command that makes a new ledger file."""
 
 
 def invoke(*args: str, env: Mapping[str, str | None] | None = None) -> Result:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.helpers import EXIT_REFUSED, holdings, invoke, invoke_json, snapshot
+from tests.cli.helpers import EXIT_REFUSED, OPEN_ACME, holdings, invoke, invoke_json, snapshot
 
 
 def open_account(database_url: str, account_id: str, *extra: str) -> None:
@@ -119,6 +119,7 @@ def test_refused_command_with_json_prints_the_refusal_on_stdout(database_url: st
 
 
 def test_account_show_of_an_unknown_account_exits_one(database_url: str) -> None:
+    open_account(database_url, "ACME")
     result = invoke("account", "show", "NOBODY", "--db", database_url, "--json")
     assert result.exit_code == EXIT_REFUSED
     assert json.loads(result.stdout) is None
@@ -176,6 +177,8 @@ def test_database_defaults_to_carbonex_db_in_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    result = invoke("account", "list", "--json", env={"CARBONEX_DATABASE_URL": None})
-    assert result.exit_code == 0
+    opened = invoke(*OPEN_ACME, env={"CARBONEX_DATABASE_URL": None})
+    assert opened.exit_code == 0, opened.output
     assert (tmp_path / "carbonex.db").exists()
+    result = invoke("account", "list", "--json", env={"CARBONEX_DATABASE_URL": None})
+    assert [a["account_id"] for a in json.loads(result.stdout)] == ["ACME"]

@@ -89,6 +89,7 @@ def test_malformed_periods_hashes_and_documents_are_usage_errors(database_url: s
 
 
 def test_show_of_an_unknown_project_exits_1(database_url: str) -> None:
+    Ledger.open(database_url).close()
     result = invoke("project", "show", "NOPE", "--db", database_url, "--json")
     assert result.exit_code == 1 and result.stdout.strip() == "null"
 

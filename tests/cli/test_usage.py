@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.cli.helpers import EXIT_USAGE, invoke
+import pytest
+
+from tests.cli.helpers import EXIT_USAGE, OPEN_ACME, invoke
 
 SUBPROCESS_TIMEOUT_SECONDS = 60
 
@@ -34,6 +36,55 @@ def test_database_in_a_missing_directory_exits_two(tmp_path: Path) -> None:
     assert "does not exist" in result.stderr
 
 
+READ_ONLY_COMMANDS = [
+    ("verify",),
+    ("summary",),
+    ("holdings", "ACME"),
+    ("blocks", "ACME"),
+    ("statement", "ACME"),
+    ("provenance", "VERRA/VCU", "1"),
+    ("journal",),
+    ("account", "list"),
+    ("account", "show", "ACME"),
+    ("project", "list"),
+    ("project", "show", "P-1"),
+    ("inclusion", "points", "person-1"),
+    ("inclusion", "history", "person-1"),
+    ("report", "double-issuance"),
+]
+
+
+@pytest.mark.parametrize("command", READ_ONLY_COMMANDS, ids=" ".join)
+def test_a_command_that_only_reads_refuses_a_missing_file_and_creates_none(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """A mistyped path must not become a new empty ledger (which would then verify as OK)."""
+    path = tmp_path / "typo.db"
+    result = invoke(*command, "--db", str(path))
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert f"database file {path} does not exist" in result.stderr
+    assert not path.exists()
+
+
+def test_export_and_backup_refuse_a_missing_source_and_create_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    for command in (
+        ("journal-export", str(tmp_path / "out.jsonl")),
+        ("backup", str(tmp_path / "copy.db")),
+    ):
+        result = invoke(*command, "--db", str(missing))
+        assert result.exit_code == EXIT_USAGE, result.output
+        assert "does not exist" in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+def test_a_command_that_writes_creates_a_new_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    result = invoke(*OPEN_ACME, "--db", str(path))
+    assert result.exit_code == 0, result.output
+    assert invoke("verify", "--db", str(path)).exit_code == 0
+
+
 def test_file_that_is_not_a_database_exits_two(tmp_path: Path) -> None:
     path = tmp_path / "notes.db"
     path.write_text("not a database, just notes\n" * 100)
@@ -44,7 +95,7 @@ def test_file_that_is_not_a_database_exits_two(tmp_path: Path) -> None:
 
 def test_a_database_from_a_newer_carbonex_exits_two_and_stays_as_it_was(tmp_path: Path) -> None:
     path = tmp_path / "newer.db"
-    assert invoke("summary", "--db", str(path)).exit_code == 0
+    assert invoke(*OPEN_ACME, "--db", str(path)).exit_code == 0
     with sqlite3.connect(path) as connection:
         connection.execute("UPDATE alembic_version SET version_num = '9999'")
     result = invoke("summary", "--db", str(path))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from carbonex.store import open_store
+import pytest
+
+from carbonex.ledger.verify import ReplayWorker
+from carbonex.store import StoreError, open_store
 from carbonex.store.sqlite import (
     CACHE_SIZE_KIB,
     ONE_PASS_CACHE_SIZE_KIB,
@@ -37,3 +40,25 @@ def test_a_connection_reading_once_through_keeps_a_small_page_cache(tmp_path: Pa
         assert ONE_PASS_CACHE_SIZE_KIB < CACHE_SIZE_KIB
     finally:
         store.close()
+
+
+def test_a_reader_refuses_a_missing_file_and_creates_none(tmp_path: Path) -> None:
+    path = tmp_path / "typo.db"
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store(str(path), must_exist=True)
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store(f"sqlite:///{path}", migrate=False, must_exist=True)
+    assert not path.exists()
+
+
+def test_the_verify_worker_reads_a_url_given_with_a_trailing_newline(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    open_store(str(path)).close()
+    worker = ReplayWorker(f"sqlite:///{path}\n")
+    try:
+        summary = worker.result()
+    finally:
+        worker.stop()
+    assert summary.head_seq == 0 and summary.problems == []
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["ledger.db"]
+

@@ -102,7 +102,7 @@ def list_accounts(
     as_json: JsonOption = False,
 ) -> None:
     """List accounts in id order, one page at a time."""
-    with open_ledger(database) as ledger:
+    with open_ledger(database, must_exist=True) as ledger:
         accounts = ledger.accounts(limit, after)
     if as_json:
         render.json_document(accounts)
@@ -119,7 +119,7 @@ def show_account(
     as_json: JsonOption = False,
 ) -> None:
     """Show an account and what it holds."""
-    with open_ledger(database) as ledger:
+    with open_ledger(database, must_exist=True) as ledger:
         account = ledger.account(account_id)
         holdings = ledger.holdings(account_id) if account is not None else []
     if account is None:

@@ -37,7 +37,7 @@ def backup(
 ) -> None:
     """Copy a SQLite ledger while it runs (one consistent snapshot), then verify the copy."""
     target = resolve_database(database)
-    with open_ledger(target) as ledger:
+    with open_ledger(target, must_exist=True) as ledger:
         if not isinstance(ledger.store, SqliteStore):
             usage_error(f"{redacted(target)} is not a SQLite file: {POSTGRES_ADVICE}")
         _check_destination(destination, ledger.store.path)
@@ -47,7 +47,7 @@ def backup(
                 ledger.store.backup(destination)
             except OSError as error:
                 usage_error(f"cannot write {destination}: {error}")
-    with open_ledger(destination) as copy:
+    with open_ledger(destination, must_exist=True) as copy:
         head = copy.head()
         report = verify_with_progress(copy, show_progress=not as_json) if check else None
     record: dict[str, Any] = {

@@ -225,7 +225,7 @@ def points(
     as_json: JsonOption = False,
 ) -> None:
     """A person's points: available (verified, not yet converted), pending, converted."""
-    with open_ledger(database) as ledger:
+    with open_ledger(database, must_exist=True) as ledger:
         balance = InclusionRegistry(ledger).points(person_id)
     record = balance.to_record()
     if as_json:
@@ -269,7 +269,7 @@ def contributions(
     as_json: JsonOption = False,
 ) -> None:
     """Who contributed how many points to an aggregation, by person id, one page at a time."""
-    with open_ledger(database) as ledger:
+    with open_ledger(database, must_exist=True) as ledger:
         registry = InclusionRegistry(ledger)
         found = registry.aggregation(aggregation_id)
         rows = registry.contributions(aggregation_id, limit, after) if found else []
@@ -302,7 +302,7 @@ def history(
         if not separator:
             usage_error(f"--after takes DAY/ACTION_ID, e.g. 2026-02-27/TRIP-1, got {after!r}")
         cursor = (day, action_id)
-    with open_ledger(database) as ledger:
+    with open_ledger(database, must_exist=True) as ledger:
         rows = InclusionRegistry(ledger).history(person_id, limit, cursor)
     if as_json:
         render.json_document(rows)

@@ -54,7 +54,7 @@ def journal_export(file: FileArgument, database: DatabaseOption = None) -> None:
 
 
 def _export_to(partial: Path, database: str | None) -> tuple[dict[str, Any], int]:
-    with open_ledger(database) as ledger, open(partial, "wb") as out:
+    with open_ledger(database, must_exist=True) as ledger, open(partial, "wb") as out:
 
         def export(store: SqlStore) -> tuple[dict[str, Any], int]:
             out.seek(0)  # a read tried again on a new connection starts the file again

@@ -257,7 +257,7 @@ def show(
     project_id: ProjectIdArgument, database: DatabaseOption = None, as_json: JsonOption = False
 ) -> None:
     """A project: its particulars, monitoring reports and full history."""
-    with open_ledger(database) as ledger:
+    with open_ledger(database, must_exist=True) as ledger:
         record = ProjectRegistry(ledger).project(project_id)
     if record is None:
         not_found(f"no project '{project_id}'", as_json)
@@ -282,7 +282,7 @@ def list_projects(
     as_json: JsonOption = False,
 ) -> None:
     """Projects in id order, one page at a time."""
-    with open_ledger(database) as ledger:
+    with open_ledger(database, must_exist=True) as ledger:
         records = ProjectRegistry(ledger).projects(limit, after)
     if as_json:
         render.json_document(records)

@@ -91,7 +91,7 @@ def holdings(
     account_id: AccountArgument, database: DatabaseOption = None, as_json: JsonOption = False
 ) -> None:
     """Quantities an account holds, by unit type, project, vintage and state."""
-    with open_ledger(database) as ledger:
+    with open_ledger(database, must_exist=True) as ledger:
         require_account(ledger, account_id, as_json)
         rows = ledger.holdings(account_id)
     if as_json:
@@ -110,7 +110,7 @@ def blocks(
     as_json: JsonOption = False,
 ) -> None:
     """The serial blocks an account holds (any state), in block id order."""
-    with open_ledger(database) as ledger:
+    with open_ledger(database, must_exist=True) as ledger:
         require_account(ledger, account_id, as_json)
         rows = ledger.blocks(account_id, limit, after)
     if as_json:
@@ -129,7 +129,7 @@ def statement(
     as_json: JsonOption = False,
 ) -> None:
     """Every movement in or out of an account, oldest first."""
-    with open_ledger(database) as ledger:
+    with open_ledger(database, must_exist=True) as ledger:
         require_account(ledger, account_id, as_json)
         rows = ledger.statement(account_id, limit, after_seq, after_position)
     if as_json:
@@ -166,7 +166,7 @@ def provenance(
         usage_error(
             f"serial space must look like REGISTRY/UNIT_TYPE, e.g. VERRA/VCU, got {serial_space!r}"
         )
-    with open_ledger(database) as ledger:
+    with open_ledger(database, must_exist=True) as ledger:
         record = ledger.provenance(serial_space, serial)
     if record is None:
         not_found(f"serial {serial} of {serial_space} was never issued", as_json)
@@ -201,7 +201,7 @@ def journal(
     as_json: JsonOption = False,
 ) -> None:
     """Journal entries in sequence order: every accepted command, hash-chained."""
-    with open_ledger(database) as ledger:
+    with open_ledger(database, must_exist=True) as ledger:
         rows = ledger.journal(limit, after_seq)
     if as_json:
         render.json_document(rows)
@@ -217,7 +217,7 @@ def journal(
 
 def summary(database: DatabaseOption = None, as_json: JsonOption = False) -> None:
     """Totals issued, held, on hold, retired, cancelled, surrendered, expired and converted."""
-    with open_ledger(database) as ledger:
+    with open_ledger(database, must_exist=True) as ledger:
         totals = ledger.summary()
     if as_json:
         render.json_document(totals)

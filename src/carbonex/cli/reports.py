@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -33,9 +32,6 @@ from carbonex.store.database import redacted
 
 OVERLAPS_SHOWN_MAX = 3
 """Overlapping periods a table cell lists (`--json` gives them all)."""
-SERVER_URL_PREFIXES = ("postgresql://", "postgres://", "postgresql+psycopg://")
-SQLITE_URL_PREFIX = "sqlite:///"
-IN_MEMORY = ":memory:"
 CANDIDATE_COLUMNS: list[render.Column] = [
     ("number", "#"),
     ("first", "project"),
@@ -58,24 +54,14 @@ def _driver_errors() -> tuple[type[BaseException], ...]:
     return (sqlite3.Error, psycopg.Error)
 
 
-def _refuse_missing_file(target: str) -> None:
-    """A report reads an existing database; opening a missing SQLite file would create one."""
-    path = target.removeprefix(SQLITE_URL_PREFIX)
-    if path == IN_MEMORY or target.startswith(SERVER_URL_PREFIXES):
-        return
-    if not Path(path).exists():
-        usage_error(f"database file {path} does not exist")
-
-
 def _without_password(message: str, target: str) -> str:
     return message.replace(target, redacted(target))
 
 
 def _load(database: str | None) -> FootprintLoad:
     target = resolve_database(database)
-    _refuse_missing_file(target)
     try:
-        store = open_store(target)
+        store = open_store(target, must_exist=True)
     except StoreError as error:
         usage_error(_without_password(str(error), target))
     except Exception as error:  # migrations and drivers raise their own types

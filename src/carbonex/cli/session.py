@@ -26,10 +26,11 @@ def _driver_errors() -> tuple[type[BaseException], ...]:
     return (sqlite3.Error, psycopg.Error)
 
 
-def open_target(target: str, clock: Clock = utc_now) -> Ledger:
-    """Open (and migrate) the ledger at `target`, or exit 2 saying why it cannot be opened."""
+def open_target(target: str, clock: Clock = utc_now, must_exist: bool = False) -> Ledger:
+    """Open (and migrate) the ledger at `target`, or exit 2 saying why it cannot be opened.
+    `must_exist`: a command that only reads refuses a SQLite file that is not there."""
     try:
-        return Ledger.open(target, clock=clock)
+        return Ledger.open(target, clock=clock, must_exist=must_exist)
     except StoreError as error:
         usage_error(_without_password(str(error), target))
     except Exception as error:  # migrations and drivers raise their own types
@@ -43,10 +44,12 @@ def _without_password(message: str, target: str) -> str:
 
 
 @contextmanager
-def open_ledger(database: str | None, clock: Clock = utc_now) -> Iterator[Ledger]:
+def open_ledger(
+    database: str | None, clock: Clock = utc_now, must_exist: bool = False
+) -> Iterator[Ledger]:
     """The ledger `--db` names (else $CARBONEX_DATABASE_URL, else carbonex.db)."""
     target = resolve_database(database)
-    ledger = open_target(target, clock)
+    ledger = open_target(target, clock, must_exist)
     try:
         yield ledger
     except _driver_errors() as error:

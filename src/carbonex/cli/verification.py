@@ -65,7 +65,7 @@ def render_report(report: VerifyReport) -> None:
 
 def verify(database: DatabaseOption = None, as_json: JsonOption = False) -> None:
     """Check the hash chains, replay the journal and project histories, check every invariant."""
-    with open_ledger(database) as ledger:
+    with open_ledger(database, must_exist=True) as ledger:
         report = verify_with_progress(ledger, show_progress=not as_json)
         for problem in ProjectRegistry(ledger).verify():
             report.add("projects", problem)

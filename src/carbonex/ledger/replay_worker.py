@@ -19,7 +19,7 @@ from carbonex.ledger.verify import summarize_replay_at
 def main() -> None:
     # The replay builds millions of objects that are never cyclic garbage (see verify_store).
     gc.disable()
-    summary, _replayed = summarize_replay_at(sys.stdin.read())
+    summary, _replayed = summarize_replay_at(sys.stdin.read().strip())
     sys.stdout.buffer.write(orjson.dumps(dataclasses.asdict(summary)))
     sys.stdout.buffer.flush()
     # Exit without freeing the replayed state object by object (about half a second for a

@@ -91,8 +91,11 @@ class Ledger:
         clock: Clock = utc_now,
         writer_socket: str | None = None,
         projection_lag_entries: int = PROJECTION_LAG_ENTRIES_MAX,
+        must_exist: bool = False,
     ) -> Ledger:
-        return cls(open_store(database), catalog, clock, writer_socket, projection_lag_entries)
+        """`must_exist`: refuse (StoreError) a SQLite file that is not there, not create it."""
+        store = open_store(database, must_exist=must_exist)
+        return cls(store, catalog, clock, writer_socket, projection_lag_entries)
 
     def close(self, project: bool = True) -> None:
         """Project what this process committed and did not project yet (so that tools reading

@@ -292,7 +292,7 @@ def summarize_replay(store: SqlStore) -> tuple[ReplaySummary, ReplayState]:
 
 def summarize_replay_at(database: str) -> tuple[ReplaySummary, ReplayState]:
     """The worker's entry point: its own connection and read transaction."""
-    store = open_store(database, migrate=False)
+    store = open_store(database, migrate=False, must_exist=True)
     try:
         store.read_once_through()
         store.begin_read()

@@ -46,8 +46,13 @@ def _sqlite_path(target: str) -> str:
     return target.removeprefix("sqlite:///") if target.startswith("sqlite:///") else target
 
 
-def open_store(database: str | None = None, migrate: bool = True) -> SqlStore:
-    """Open the store named by `database` (a file path, a sqlite:/// URL or a postgresql:// URL)."""
+def open_store(
+    database: str | None = None, migrate: bool = True, must_exist: bool = False
+) -> SqlStore:
+    """Open the store named by `database` (a file path, a sqlite:/// URL or a postgresql:// URL).
+
+    `must_exist` is for readers (verify, queries, reports): opening a SQLite file that is not
+    there would create an empty ledger, and a mistyped path would then verify as "OK"."""
     target = resolve_database(database)
     store: SqlStore
     try:
@@ -61,6 +66,8 @@ def open_store(database: str | None = None, migrate: bool = True) -> SqlStore:
             path = _sqlite_path(target)
             if path != ":memory:" and not Path(path).parent.exists():
                 raise StoreError(f"directory of database file {path} does not exist")
+            if must_exist and path != ":memory:" and not Path(path).is_file():
+                raise StoreError(f"database file {path} does not exist (nothing was created)")
             store = SqliteStore(path)
     except StoreError:
         raise
