@@ -40,6 +40,7 @@ REQUIRED_NUMERIC = (
     "blocks",
     "journal_entries",
     "machine_cpu_count",
+    "machine_python_reference_ms",
 )
 VERIFIED_FLAGS = (
     "sqlite_batched_verified",
@@ -75,6 +76,8 @@ def test_every_required_figure_is_reported_as_a_number(results: dict[str, Any]) 
         value = results[name]
         assert isinstance(value, int | float) and not isinstance(value, bool), (name, value)
     assert isinstance(results["machine"], str) and results["machine"]
+    assert isinstance(results["machine_cpu_model"], str) and results["machine_cpu_model"]
+    assert results["machine_python_reference_ms"] > 0
 
 
 def test_every_ledger_the_benchmark_wrote_verifies(results: dict[str, Any]) -> None:

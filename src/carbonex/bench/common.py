@@ -94,14 +94,47 @@ def _to_mib(peak: int) -> float:
     return peak / BYTES_PER_MIB if sys.platform == "darwin" else peak / KIB_PER_MIB
 
 
-def machine_fields() -> dict[str, str | int]:
+REFERENCE_LOOP_ITERATIONS = 1_000_000
+REFERENCE_RUNS = 3
+CPU_INFO_PATH = Path("/proc/cpuinfo")
+
+
+def python_reference_ms() -> float:
+    """The best of REFERENCE_RUNS timings of one fixed pure-Python loop (tuples, strings, dict
+    stores: what deciding a command is made of). The same work on every run, so that figures
+    taken on different days can be compared: the virtual machines here have run the same code
+    twice as fast on one day as on another (docs/performance.md)."""
+    best_s = float("inf")
+    for _ in range(REFERENCE_RUNS):
+        started = time.perf_counter()
+        table: dict[int, tuple[int, str]] = {}
+        for number in range(REFERENCE_LOOP_ITERATIONS):
+            table[number & 4095] = (number, str(number))
+        best_s = min(best_s, time.perf_counter() - started)
+    return round(best_s * 1000, 1)
+
+
+def cpu_model() -> str:
+    """The processor's model name (Linux), else the platform's word for it."""
+    try:
+        for line in CPU_INFO_PATH.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_fields() -> dict[str, str | int | float]:
     cpu_count = os.cpu_count() or 0
     python = platform.python_version()
     return {
         "machine": f"{cpu_count} CPUs, {platform.platform()}, Python {python}",
         "machine_cpu_count": cpu_count,
+        "machine_cpu_model": cpu_model(),
         "machine_platform": platform.platform(),
         "machine_python": python,
+        "machine_python_reference_ms": python_reference_ms(),
     }
 
 
