@@ -1,5 +1,6 @@
-"""A ledger written before the history postings (revision 0005, with a movements table) moves to
-the present schema with every movement filed, and back again."""
+"""Migrations with data or indexes worth checking move a written ledger to the present schema and
+back: the history postings (a ledger of revision 0005, with a movements table, moves to the present
+schema with every movement filed) and the covering serial index (0007)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ from tests.ledger.support import raw_table_rows
 from tests.ledger.test_verify import realistic
 
 
+def _engine_url(url: str) -> str:
+    if url.startswith("postgresql"):
+        return url.replace("postgresql://", "postgresql+psycopg://", 1)
+    return url if url.startswith("sqlite:///") else f"sqlite:///{url}"
+
+
 def _migrate(url: str, revision: str, downgrade: bool = False) -> None:
-    engine = sqlalchemy.create_engine(
-        url.replace("postgresql://", "postgresql+psycopg://", 1)
-        if url.startswith("postgresql")
-        else f"sqlite:///{url}"
-    )
+    engine = sqlalchemy.create_engine(_engine_url(url))
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
@@ -50,3 +53,26 @@ def test_movements_become_postings_and_back(database_url: str, clock: FixedClock
         assert _history(ledger) == filed
         assert ledger.verify().ok
         assert ledger.statement("B", limit=1000)
+
+
+def _serial_index_columns(url: str) -> list[str]:
+    engine = sqlalchemy.create_engine(_engine_url(url))
+    try:
+        indexes = sqlalchemy.inspect(engine).get_indexes("blocks")
+    finally:
+        engine.dispose()
+    return next(index["column_names"] for index in indexes if index["name"] == "blocks_by_serial")
+
+
+def test_the_serial_index_covers_last_serial_and_back(database_url: str, clock: FixedClock) -> None:
+    with Ledger.open(database_url, clock=clock) as ledger:
+        realistic(ledger)
+        blocks = raw_table_rows(ledger, "blocks")
+    covering = ["serial_space", "first_serial", "last_serial"]
+    assert _serial_index_columns(database_url) == covering
+    _migrate(database_url, "0006", downgrade=True)
+    assert _serial_index_columns(database_url) == ["serial_space", "first_serial"]
+    with Ledger.open(database_url, clock=clock, must_exist=True) as ledger:  # upgrades it again
+        assert _serial_index_columns(database_url) == covering
+        assert raw_table_rows(ledger, "blocks") == blocks
+        assert ledger.verify().ok
