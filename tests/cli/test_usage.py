@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from carbonex.store import open_store
 from tests.cli.helpers import EXIT_USAGE, OPEN_ACME, invoke
 
 SUBPROCESS_TIMEOUT_SECONDS = 60
@@ -64,6 +65,23 @@ def test_a_command_that_only_reads_refuses_a_missing_file_and_creates_none(
     assert result.exit_code == EXIT_USAGE, result.output
     assert f"database file {path} does not exist" in result.stderr
     assert not path.exists()
+
+
+@pytest.mark.parametrize("command", [("verify",), ("summary",), ("journal",)], ids=" ".join)
+def test_a_command_that_only_reads_refuses_a_database_without_a_ledger(
+    database_url: str, command: tuple[str, ...]
+) -> None:
+    """An empty PostgreSQL schema, or an empty SQLite file: no tables are made in it."""
+    if not database_url.startswith("postgresql"):
+        Path(database_url).touch()
+    result = invoke(*command, "--db", database_url)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "holds no Carbonex ledger" in result.stderr
+    store = open_store(database_url, migrate=False)
+    try:
+        assert store.table_names() == set()
+    finally:
+        store.close()
 
 
 def test_export_and_backup_refuse_a_missing_source_and_create_nothing(tmp_path: Path) -> None:

@@ -50,6 +50,9 @@ def test_a_reader_refuses_a_missing_file_and_creates_none(tmp_path: Path) -> Non
     with pytest.raises(StoreError, match="does not exist"):
         open_store(f"sqlite:///{path}", migrate=False, must_exist=True)
     assert not path.exists()
+    path.touch()
+    with pytest.raises(StoreError, match="holds no Carbonex ledger"):
+        open_store(str(path), must_exist=True)
 
 
 def test_the_verify_worker_reads_a_url_given_with_a_trailing_newline(tmp_path: Path) -> None:

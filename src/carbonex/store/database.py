@@ -51,8 +51,9 @@ def open_store(
 ) -> SqlStore:
     """Open the store named by `database` (a file path, a sqlite:/// URL or a postgresql:// URL).
 
-    `must_exist` is for readers (verify, queries, reports): opening a SQLite file that is not
-    there would create an empty ledger, and a mistyped path would then verify as "OK"."""
+    `must_exist` is for readers (verify, queries, reports): the database must already hold a
+    Carbonex ledger. Opening a SQLite file that is not there, or a database without the schema,
+    would make an empty ledger, and a mistyped path would then verify as "OK"."""
     target = resolve_database(database)
     store: SqlStore
     try:
@@ -74,6 +75,8 @@ def open_store(
     except Exception as error:  # the driver's own errors, reported at the edge
         message = str(error).replace(target, redacted(target))
         raise StoreError(f"cannot open database {redacted(target)}: {message}") from error
+    if must_exist:
+        _require_ledger(store, target)
     if migrate:
         try:
             upgrade_schema(store)
@@ -81,6 +84,18 @@ def open_store(
             store.close()
             raise
     return store
+
+
+def _require_ledger(store: SqlStore, target: str) -> None:
+    """Refuse (and close) a database in which no Carbonex schema was ever made."""
+    try:
+        present = "alembic_version" in store.table_names()
+    except BaseException:
+        store.close()
+        raise
+    if not present:
+        store.close()
+        raise StoreError(f"database {redacted(target)} holds no Carbonex ledger")
 
 
 def _current_revision(store: SqlStore) -> str | None:
