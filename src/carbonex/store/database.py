@@ -67,8 +67,8 @@ def open_store(
             path = _sqlite_path(target)
             if path != ":memory:" and not Path(path).parent.exists():
                 raise StoreError(f"directory of database file {path} does not exist")
-            if must_exist and path != ":memory:" and not Path(path).is_file():
-                raise StoreError(f"database file {path} does not exist (nothing was created)")
+            if must_exist and path != ":memory:":
+                _require_file(Path(path))
             store = SqliteStore(path)
     except StoreError:
         raise
@@ -84,6 +84,15 @@ def open_store(
             store.close()
             raise
     return store
+
+
+def _require_file(path: Path) -> None:
+    """A reader opens no SQLite file it would have to write: a missing one would be created, and an
+    empty one would get its header written when the store sets WAL mode."""
+    if not path.is_file():
+        raise StoreError(f"database file {path} does not exist (nothing was created)")
+    if path.stat().st_size == 0:
+        raise StoreError(f"database file {path} is empty: it holds no Carbonex ledger")
 
 
 def _require_ledger(store: SqlStore, target: str) -> None:
