@@ -87,6 +87,22 @@ def test_a_command_that_only_reads_refuses_a_database_without_a_ledger(
         store.close()
 
 
+def test_a_command_that_only_reads_leaves_another_applications_database_as_it_was(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "notes.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE notes (body TEXT)")
+        connection.execute("INSERT INTO notes VALUES ('not a ledger')")
+    connection.close()
+    before = path.read_bytes()
+    result = invoke("verify", "--db", str(path))
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "holds no Carbonex ledger" in result.stderr
+    assert path.read_bytes() == before  # still in its own journal mode, no table added
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["notes.db"]
+
+
 def test_export_and_backup_refuse_a_missing_source_and_create_nothing(tmp_path: Path) -> None:
     missing = tmp_path / "typo.db"
     for command in (

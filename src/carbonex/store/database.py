@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -87,12 +88,20 @@ def open_store(
 
 
 def _require_file(path: Path) -> None:
-    """A reader opens no SQLite file it would have to write: a missing one would be created, and an
-    empty one would get its header written when the store sets WAL mode."""
+    """A reader opens only a SQLite file that holds a ledger, checked through a read-only
+    connection first: the store's own connection writes as it opens (WAL mode, an empty file's
+    header), which would change a missing, empty or foreign file."""
     if not path.is_file():
         raise StoreError(f"database file {path} does not exist (nothing was created)")
-    if path.stat().st_size == 0:
-        raise StoreError(f"database file {path} is empty: it holds no Carbonex ledger")
+    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        found = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        ).fetchone()
+    finally:
+        connection.close()
+    if found is None:
+        raise StoreError(f"database file {path} holds no Carbonex ledger")
 
 
 def _require_ledger(store: SqlStore, target: str) -> None:
