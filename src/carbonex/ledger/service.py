@@ -93,7 +93,8 @@ class Ledger:
         projection_lag_entries: int = PROJECTION_LAG_ENTRIES_MAX,
         must_exist: bool = False,
     ) -> Ledger:
-        """`must_exist`: refuse (StoreError) a SQLite file that is not there, not create it."""
+        """`must_exist`: refuse (StoreError) a database that holds no ledger, a SQLite file that
+        is not there included, rather than make a new ledger in it."""
         store = open_store(database, must_exist=must_exist)
         return cls(store, catalog, clock, writer_socket, projection_lag_entries)
 
