@@ -71,20 +71,21 @@ def test_a_command_that_only_reads_refuses_a_missing_file_and_creates_none(
 def test_a_command_that_only_reads_refuses_a_database_without_a_ledger(
     database_url: str, command: tuple[str, ...]
 ) -> None:
-    """An empty PostgreSQL schema, or an empty SQLite file: no tables are made in it."""
-    if not database_url.startswith("postgresql"):
+    """An empty PostgreSQL schema, or an empty SQLite file: nothing is made in it."""
+    on_sqlite = not database_url.startswith("postgresql")
+    if on_sqlite:
         Path(database_url).touch()
     result = invoke(*command, "--db", database_url)
     assert result.exit_code == EXIT_USAGE, result.output
     assert "holds no Carbonex ledger" in result.stderr
-    if not database_url.startswith("postgresql"):
+    if on_sqlite:
         assert Path(database_url).stat().st_size == 0
-        return
-    store = open_store(database_url, migrate=False)
-    try:
-        assert store.table_names() == set()
-    finally:
-        store.close()
+    else:
+        store = open_store(database_url, migrate=False)
+        try:
+            assert store.table_names() == set()
+        finally:
+            store.close()
 
 
 def test_a_command_that_only_reads_leaves_another_applications_database_as_it_was(

@@ -53,6 +53,7 @@ def test_a_reader_refuses_a_missing_file_and_creates_none(tmp_path: Path) -> Non
     path.touch()
     with pytest.raises(StoreError, match="holds no Carbonex ledger"):
         open_store(str(path), must_exist=True)
+    assert path.stat().st_size == 0  # not even a header written
 
 
 def test_the_verify_worker_reads_a_url_given_with_a_trailing_newline(tmp_path: Path) -> None:

@@ -19,6 +19,8 @@ SCHEMA_REVISIONS = frozenset(
 )
 SCHEMA_HEAD = max(SCHEMA_REVISIONS)
 MIGRATION_LOCK_KEY = 0x43524259
+VERSION_TABLE = "alembic_version"
+"""Alembic's record of the schema revision: a database without it holds no Carbonex ledger."""
 
 
 class StoreError(RuntimeError):
@@ -62,6 +64,8 @@ def open_store(
             from carbonex.store.postgres import PostgresStore
 
             store = PostgresStore(target.replace("postgresql+psycopg://", "postgresql://"))
+            if must_exist:
+                _require_ledger(store, target)
         else:
             from carbonex.store.sqlite import SqliteStore
 
@@ -76,8 +80,6 @@ def open_store(
     except Exception as error:  # the driver's own errors, reported at the edge
         message = str(error).replace(target, redacted(target))
         raise StoreError(f"cannot open database {redacted(target)}: {message}") from error
-    if must_exist:
-        _require_ledger(store, target)
     if migrate:
         try:
             upgrade_schema(store)
@@ -96,7 +98,7 @@ def _require_file(path: Path) -> None:
     connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         found = connection.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (VERSION_TABLE,)
         ).fetchone()
     finally:
         connection.close()
@@ -105,9 +107,10 @@ def _require_file(path: Path) -> None:
 
 
 def _require_ledger(store: SqlStore, target: str) -> None:
-    """Refuse (and close) a database in which no Carbonex schema was ever made."""
+    """Refuse (and close) a server database in which no Carbonex schema was ever made (a SQLite
+    file is checked before the store opens it: `_require_file`)."""
     try:
-        present = "alembic_version" in store.table_names()
+        present = _current_revision(store) is not None
     except BaseException:
         store.close()
         raise
@@ -117,9 +120,9 @@ def _require_ledger(store: SqlStore, target: str) -> None:
 
 
 def _current_revision(store: SqlStore) -> str | None:
-    if "alembic_version" not in store.table_names():
+    if VERSION_TABLE not in store.table_names():
         return None
-    row = store.query_one("SELECT version_num FROM alembic_version")
+    row = store.query_one(f"SELECT version_num FROM {VERSION_TABLE}")
     return str(row[0]) if row else None
 
 
