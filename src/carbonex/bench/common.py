@@ -96,20 +96,23 @@ def _to_mib(peak: int) -> float:
 
 REFERENCE_LOOP_ITERATIONS = 1_000_000
 REFERENCE_RUNS = 3
+REFERENCE_TABLE_MASK = 4095
+"""The loop's dictionary keeps 4,096 keys, small enough that the loop times the interpreter
+rather than memory."""
 CPU_INFO_PATH = Path("/proc/cpuinfo")
 
 
 def python_reference_ms() -> float:
     """The best of REFERENCE_RUNS timings of one fixed pure-Python loop (tuples, strings, dict
     stores: what deciding a command is made of). The same work on every run, so that figures
-    taken on different days can be compared: the virtual machines here have run the same code
-    twice as fast on one day as on another (docs/performance.md)."""
+    taken on different days can be compared: the virtual machines here have run the same code two
+    to three times as fast on one day as on another (docs/performance.md)."""
     best_s = float("inf")
     for _ in range(REFERENCE_RUNS):
         started = time.perf_counter()
         table: dict[int, tuple[int, str]] = {}
         for number in range(REFERENCE_LOOP_ITERATIONS):
-            table[number & 4095] = (number, str(number))
+            table[number & REFERENCE_TABLE_MASK] = (number, str(number))
         best_s = min(best_s, time.perf_counter() - started)
     return round(best_s * 1000, 1)
 

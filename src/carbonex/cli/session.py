@@ -28,7 +28,7 @@ def _driver_errors() -> tuple[type[BaseException], ...]:
 
 def open_target(target: str, clock: Clock = utc_now, must_exist: bool = False) -> Ledger:
     """Open (and migrate) the ledger at `target`, or exit 2 saying why it cannot be opened.
-    `must_exist`: a command that only reads refuses a SQLite file that is not there."""
+    `must_exist`: a command that only reads refuses a database that holds no ledger."""
     try:
         return Ledger.open(target, clock=clock, must_exist=must_exist)
     except StoreError as error:
