@@ -12,8 +12,13 @@ import os
 import shutil
 import tempfile
 
+import sqlalchemy
+from alembic import command
+from alembic.config import Config
+
 from carbonex.ledger import Ledger
 from carbonex.store import SqlStore
+from carbonex.store.database import MIGRATIONS_DIR
 from tests.conftest import drop_postgres_schema, new_postgres_schema
 
 Rows = dict[str, list[str]]
@@ -27,6 +32,24 @@ def migrated_sqlite_template() -> str:
     with Ledger.open(path) as ledger:
         ledger.store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[attr-defined]
     return path
+
+
+def engine_url(url: str) -> str:
+    """SQLAlchemy's URL for a database the tests name by path or by postgresql:// URL."""
+    if url.startswith("postgresql"):
+        return url.replace("postgresql://", "postgresql+psycopg://", 1)
+    return url if url.startswith("sqlite:///") else f"sqlite:///{url}"
+
+
+def migrate_schema(url: str, revision: str, downgrade: bool = False) -> None:
+    """Move a ledger's schema to `revision` with Alembic, as an older or newer Carbonex would."""
+    engine = sqlalchemy.create_engine(engine_url(url))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        (command.downgrade if downgrade else command.upgrade)(config, revision)
+    engine.dispose()
 
 
 class OnSqlite:

@@ -1,37 +1,23 @@
 """Migrations with data or indexes worth checking move a written ledger to the present schema and
 back: the history postings (a ledger of revision 0005, with a movements table, moves to the present
-schema with every movement filed) and the covering serial index (0007)."""
+schema with every movement filed) and the covering serial index (0007). Opening a ledger to write
+upgrades it; opening it to read refuses an older schema and changes nothing."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import sqlalchemy
-from alembic import command
-from alembic.config import Config
 
 from carbonex.ledger import Ledger
 from carbonex.ledger.live_checks import live_history
-from carbonex.store.database import MIGRATIONS_DIR
+from carbonex.store import StoreError, open_store
+from carbonex.store.database import schema_revision
 from tests.conftest import FixedClock
+from tests.databases import engine_url, migrate_schema
 from tests.ledger.support import raw_table_rows
 from tests.ledger.test_verify import realistic
-
-
-def _engine_url(url: str) -> str:
-    if url.startswith("postgresql"):
-        return url.replace("postgresql://", "postgresql+psycopg://", 1)
-    return url if url.startswith("sqlite:///") else f"sqlite:///{url}"
-
-
-def _migrate(url: str, revision: str, downgrade: bool = False) -> None:
-    engine = sqlalchemy.create_engine(_engine_url(url))
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        (command.downgrade if downgrade else command.upgrade)(config, revision)
-    engine.dispose()
 
 
 def _history(ledger: Ledger) -> tuple[Any, Any]:
@@ -46,7 +32,7 @@ def test_movements_become_postings_and_back(database_url: str, clock: FixedClock
         realistic(ledger)
         blocks = raw_table_rows(ledger, "blocks")
         filed = _history(ledger)
-    _migrate(database_url, "0005", downgrade=True)
+    migrate_schema(database_url, "0005", downgrade=True)
     with Ledger.open(database_url, clock=clock) as ledger:  # opening upgrades it again
         assert "movements" not in ledger.store.table_names()
         assert raw_table_rows(ledger, "blocks") == blocks
@@ -56,7 +42,7 @@ def test_movements_become_postings_and_back(database_url: str, clock: FixedClock
 
 
 def _serial_index_columns(url: str) -> list[str]:
-    engine = sqlalchemy.create_engine(_engine_url(url))
+    engine = sqlalchemy.create_engine(engine_url(url))
     try:
         indexes = sqlalchemy.inspect(engine).get_indexes("blocks")
     finally:
@@ -70,9 +56,25 @@ def test_the_serial_index_covers_last_serial_and_back(database_url: str, clock: 
         blocks = raw_table_rows(ledger, "blocks")
     covering = ["serial_space", "first_serial", "last_serial"]
     assert _serial_index_columns(database_url) == covering
-    _migrate(database_url, "0006", downgrade=True)
+    migrate_schema(database_url, "0006", downgrade=True)
     assert _serial_index_columns(database_url) == ["serial_space", "first_serial"]
-    with Ledger.open(database_url, clock=clock, must_exist=True) as ledger:  # upgrades it again
+    with Ledger.open(database_url, clock=clock) as ledger:  # opening to write upgrades it again
         assert _serial_index_columns(database_url) == covering
         assert raw_table_rows(ledger, "blocks") == blocks
         assert ledger.verify().ok
+
+
+def test_a_reader_refuses_an_older_ledger_and_leaves_it_as_it_was(
+    database_url: str, clock: FixedClock
+) -> None:
+    with Ledger.open(database_url, clock=clock) as ledger:
+        realistic(ledger)
+    migrate_schema(database_url, "0006", downgrade=True)
+    with pytest.raises(StoreError, match="schema revision 0006; .* reads revision 0007"):
+        Ledger.open(database_url, clock=clock, must_exist=True)
+    assert _serial_index_columns(database_url) == ["serial_space", "first_serial"]
+    store = open_store(database_url, migrate=False, must_exist=True, any_revision=True)
+    try:
+        assert schema_revision(store) == "0006"
+    finally:
+        store.close()

@@ -34,6 +34,7 @@ from carbonex.cli.journal_file import journal_check, journal_export
 from carbonex.cli.projects import project_app
 from carbonex.cli.reports import report_app
 from carbonex.cli.service import serve, user_app
+from carbonex.cli.upgrade import upgrade
 from carbonex.cli.verification import verify
 from carbonex.cli.writer import writer
 
@@ -68,6 +69,7 @@ for command in (
     queries.summary,
     verify,
     backup,
+    upgrade,
     journal_export,
     journal_check,
     bench,

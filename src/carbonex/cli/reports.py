@@ -10,14 +10,13 @@ be read (a SQLite file that does not exist is refused rather than created).
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from typing import Any
 
 import typer
 
 from carbonex.cli import render
-from carbonex.cli.exits import usage_error
 from carbonex.cli.options import DatabaseOption, JsonOption
+from carbonex.cli.session import driver_errors, driver_failed, open_store_or_exit
 from carbonex.projects.duplicate_sources import FootprintLoad, load_footprints
 from carbonex.projects.duplicates import (
     CANDIDATE_RULE,
@@ -27,8 +26,7 @@ from carbonex.projects.duplicates import (
     ProjectFootprint,
     scan_footprints,
 )
-from carbonex.store import StoreError, open_store, resolve_database
-from carbonex.store.database import redacted
+from carbonex.store import resolve_database
 
 OVERLAPS_SHOWN_MAX = 3
 """Overlapping periods a table cell lists (`--json` gives them all)."""
@@ -48,28 +46,13 @@ def reports() -> None:
     """Reports over the registry's records (read only)."""
 
 
-def _driver_errors() -> tuple[type[BaseException], ...]:
-    import psycopg
-
-    return (sqlite3.Error, psycopg.Error)
-
-
-def _without_password(message: str, target: str) -> str:
-    return message.replace(target, redacted(target))
-
-
 def _load(database: str | None) -> FootprintLoad:
     target = resolve_database(database)
-    try:
-        store = open_store(target, must_exist=True)
-    except StoreError as error:
-        usage_error(_without_password(str(error), target))
-    except Exception as error:  # migrations and drivers raise their own types
-        usage_error(_without_password(f"cannot open database {target}: {error}", target))
+    store = open_store_or_exit(target)
     try:
         return load_footprints(store)
-    except _driver_errors() as error:
-        usage_error(_without_password(f"cannot read database {target}: {error}", target))
+    except driver_errors() as error:
+        driver_failed(target, error)
     finally:
         store.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 import typer
 
@@ -16,11 +17,11 @@ from carbonex.cli import render
 from carbonex.cli.exits import EXIT_REFUSED, usage_error
 from carbonex.ledger import Command, Ledger, Outcome
 from carbonex.ledger.service import Clock, utc_now
-from carbonex.store import StoreError, resolve_database
+from carbonex.store import SqlStore, StoreError, open_store, resolve_database
 from carbonex.store.database import redacted
 
 
-def _driver_errors() -> tuple[type[BaseException], ...]:
+def driver_errors() -> tuple[type[BaseException], ...]:
     import psycopg
 
     return (sqlite3.Error, psycopg.Error)
@@ -32,14 +33,32 @@ def open_target(target: str, clock: Clock = utc_now, must_exist: bool = False) -
     try:
         return Ledger.open(target, clock=clock, must_exist=must_exist)
     except StoreError as error:
-        usage_error(_without_password(str(error), target))
+        usage_error(without_password(str(error), target))
     except Exception as error:  # migrations and drivers raise their own types
         usage_error(
-            f"cannot open database {redacted(target)}: {_without_password(str(error), target)}"
+            f"cannot open database {redacted(target)}: {without_password(str(error), target)}"
         )
 
 
-def _without_password(message: str, target: str) -> str:
+def open_store_or_exit(target: str, migrate: bool = True, any_revision: bool = False) -> SqlStore:
+    """The store of the ledger at `target` (which must exist), or exit 2 saying why not: for the
+    commands that need the tables, not the ledger's cache (reports, backup, upgrade)."""
+    try:
+        return open_store(target, migrate, must_exist=True, any_revision=any_revision)
+    except StoreError as error:
+        usage_error(without_password(str(error), target))
+    except Exception as error:  # migrations and drivers raise their own types
+        usage_error(
+            f"cannot open database {redacted(target)}: {without_password(str(error), target)}"
+        )
+
+
+def driver_failed(target: str, error: BaseException) -> NoReturn:
+    """Exit 2 for a database that failed underneath a command (the password not printed)."""
+    usage_error(f"database {redacted(target)} failed: {without_password(str(error), target)}")
+
+
+def without_password(message: str, target: str) -> str:
     return message.replace(target, redacted(target))
 
 
@@ -52,9 +71,9 @@ def open_ledger(
     ledger = open_target(target, clock, must_exist)
     try:
         yield ledger
-    except _driver_errors() as error:
+    except driver_errors() as error:
         ledger.close(project=False)
-        usage_error(f"database {redacted(target)} failed: {error}")
+        driver_failed(target, error)
     except BaseException:
         ledger.close(project=False)  # whoever reads next projects what this run committed
         raise

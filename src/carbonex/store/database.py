@@ -41,7 +41,8 @@ def redacted(target: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _is_postgres(target: str) -> bool:
+def is_postgres_url(target: str) -> bool:
+    """Whether `target` names a PostgreSQL database (anything else is a SQLite file)."""
     return target.startswith(("postgresql://", "postgres://", "postgresql+psycopg://"))
 
 
@@ -50,22 +51,26 @@ def _sqlite_path(target: str) -> str:
 
 
 def open_store(
-    database: str | None = None, migrate: bool = True, must_exist: bool = False
+    database: str | None = None,
+    migrate: bool = True,
+    must_exist: bool = False,
+    any_revision: bool = False,
 ) -> SqlStore:
     """Open the store named by `database` (a file path, a sqlite:/// URL or a postgresql:// URL).
 
     `must_exist` is for readers (verify, queries, reports): the database must already hold a
-    Carbonex ledger. Opening a SQLite file that is not there, or a database without the schema,
-    would make an empty ledger, and a mistyped path would then verify as "OK"."""
+    Carbonex ledger, of this version's schema unless `any_revision`. Opening a SQLite file that is
+    not there, or a database without the schema, would make an empty ledger (a mistyped path would
+    then verify as "OK"), and opening an older ledger would upgrade it: a reader changes neither."""
     target = resolve_database(database)
     store: SqlStore
     try:
-        if _is_postgres(target):
+        if is_postgres_url(target):
             from carbonex.store.postgres import PostgresStore
 
             store = PostgresStore(target.replace("postgresql+psycopg://", "postgresql://"))
             if must_exist:
-                _require_ledger(store, target)
+                _require_ledger(store, redacted(target), any_revision)
         else:
             from carbonex.store.sqlite import SqliteStore
 
@@ -73,7 +78,7 @@ def open_store(
             if path != ":memory:" and not Path(path).parent.exists():
                 raise StoreError(f"directory of database file {path} does not exist")
             if must_exist and path != ":memory:":
-                _require_file(Path(path))
+                _refuse_unless_ledger(_file_revision(Path(path)), f"file {path}", any_revision)
             store = SqliteStore(path)
     except StoreError:
         raise
@@ -89,10 +94,10 @@ def open_store(
     return store
 
 
-def _require_file(path: Path) -> None:
-    """A reader opens only a SQLite file that holds a ledger, checked through a read-only
-    connection first: the store's own connection writes as it opens (WAL mode, an empty file's
-    header), which would change a missing, empty or foreign file."""
+def _file_revision(path: Path) -> str | None:
+    """The schema revision of the ledger in a SQLite file, read through a read-only connection:
+    the store's own connection writes as it opens (WAL mode, an empty file's header), which would
+    change a missing, empty, foreign or older file."""
     if not path.is_file():
         raise StoreError(f"database file {path} does not exist (nothing was created)")
     connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
@@ -100,26 +105,48 @@ def _require_file(path: Path) -> None:
         found = connection.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (VERSION_TABLE,)
         ).fetchone()
+        row = (
+            connection.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()
+            if found
+            else None
+        )
     finally:
         connection.close()
-    if found is None:
-        raise StoreError(f"database file {path} holds no Carbonex ledger")
+    return None if row is None else str(row[0])
 
 
-def _require_ledger(store: SqlStore, target: str) -> None:
-    """Refuse (and close) a server database in which no Carbonex schema was ever made (a SQLite
-    file is checked before the store opens it: `_require_file`)."""
+def _require_ledger(store: SqlStore, shown: str, any_revision: bool) -> None:
+    """Refuse (and close) a server database that holds no ledger of a readable revision (a SQLite
+    file is checked before the store opens it: `_file_revision`)."""
     try:
-        present = _current_revision(store) is not None
+        _refuse_unless_ledger(schema_revision(store), shown, any_revision)
     except BaseException:
         store.close()
         raise
-    if not present:
-        store.close()
-        raise StoreError(f"database {redacted(target)} holds no Carbonex ledger")
 
 
-def _current_revision(store: SqlStore) -> str | None:
+def _refuse_unless_ledger(revision: str | None, shown: str, any_revision: bool) -> None:
+    if revision is None:
+        raise StoreError(f"database {shown} holds no Carbonex ledger")
+    if revision not in SCHEMA_REVISIONS:
+        raise StoreError(_newer_schema(revision))
+    if revision != SCHEMA_HEAD and not any_revision:
+        raise StoreError(
+            f"database {shown} holds a ledger of schema revision {revision}; this version of "
+            f"Carbonex reads revision {SCHEMA_HEAD}. A reading command leaves it as it is: "
+            "`carbonex upgrade` upgrades it (back it up first)"
+        )
+
+
+def _newer_schema(revision: str) -> str:
+    return (
+        f"database schema is at revision {revision}, which this version of Carbonex does not "
+        f"know (it knows up to {SCHEMA_HEAD}): the database was written by a newer Carbonex"
+    )
+
+
+def schema_revision(store: SqlStore) -> str | None:
+    """The revision of the store's schema; None where no Carbonex schema was made."""
     if VERSION_TABLE not in store.table_names():
         return None
     row = store.query_one(f"SELECT version_num FROM {VERSION_TABLE}")
@@ -128,14 +155,11 @@ def _current_revision(store: SqlStore) -> str | None:
 
 def upgrade_schema(store: SqlStore) -> None:
     """Run Alembic's migrations up to head, unless the schema is already there."""
-    current = _current_revision(store)
+    current = schema_revision(store)
     if current == SCHEMA_HEAD:
         return
     if current is not None and current not in SCHEMA_REVISIONS:
-        raise StoreError(
-            f"database schema is at revision {current}, which this version of Carbonex does not "
-            f"know (it knows up to {SCHEMA_HEAD}): the database was written by a newer Carbonex"
-        )
+        raise StoreError(_newer_schema(current))
     import sqlalchemy
     from alembic import command
     from alembic.config import Config

@@ -1,0 +1,117 @@
+"""A ledger written by an older Carbonex: commands that only read refuse it and change nothing,
+`carbonex upgrade` brings it to the present schema, and a backup copies it as it is."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from carbonex.store import open_store
+from carbonex.store.database import SCHEMA_HEAD, schema_revision
+from tests.cli.helpers import EXIT_USAGE, OPEN_ACME, invoke, invoke_json, seed
+from tests.databases import Rows, migrate_schema, store_rows
+
+OLDER_REVISION = "0006"
+READING_COMMANDS = [
+    ("verify",),
+    ("summary",),
+    ("holdings", "DEV"),
+    ("journal",),
+    ("account", "list"),
+    ("report", "double-issuance"),
+]
+
+
+def older_ledger(database_url: str) -> str:
+    seed(database_url)
+    migrate_schema(database_url, OLDER_REVISION, downgrade=True)
+    return database_url
+
+
+def revision_and_rows(database_url: str) -> tuple[str | None, Rows]:
+    """The schema revision and every row, read without upgrading anything."""
+    store = open_store(database_url, migrate=False, must_exist=True, any_revision=True)
+    try:
+        return schema_revision(store), store_rows(store)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("command", READING_COMMANDS, ids=" ".join)
+def test_a_command_that_only_reads_refuses_an_older_ledger_and_leaves_it_as_it_was(
+    database_url: str, command: tuple[str, ...]
+) -> None:
+    before = revision_and_rows(older_ledger(database_url))
+    on_sqlite = not database_url.startswith("postgresql")
+    file_before = Path(database_url).read_bytes() if on_sqlite else b""
+    result = invoke(*command, "--db", database_url)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert f"schema revision {OLDER_REVISION}" in result.stderr
+    assert "carbonex upgrade" in result.stderr
+    assert revision_and_rows(database_url) == before
+    if on_sqlite:
+        assert Path(database_url).read_bytes() == file_before
+
+
+def test_upgrade_brings_an_older_ledger_to_the_present_schema_keeping_every_row(
+    database_url: str,
+) -> None:
+    _, rows_before = revision_and_rows(older_ledger(database_url))
+    record = invoke_json("upgrade", "--db", database_url)
+    assert record["from_revision"] == OLDER_REVISION
+    assert record["to_revision"] == SCHEMA_HEAD and record["upgraded"] is True
+    revision, rows_after = revision_and_rows(database_url)
+    assert revision == SCHEMA_HEAD and rows_after == rows_before
+    assert invoke("verify", "--db", database_url).exit_code == 0
+    again = invoke_json("upgrade", "--db", database_url)
+    assert again["from_revision"] == SCHEMA_HEAD and again["upgraded"] is False
+
+
+def test_upgrade_says_what_it_did_in_words(tmp_path: Path) -> None:
+    path = older_ledger(str(tmp_path / "ledger.db"))
+    result = invoke("upgrade", "--db", path)
+    assert result.exit_code == 0, result.output
+    assert f"from schema revision {OLDER_REVISION} to {SCHEMA_HEAD}" in result.stdout
+    assert "already" in invoke("upgrade", "--db", path).stdout
+
+
+def test_upgrade_creates_no_ledger(database_url: str) -> None:
+    on_sqlite = not database_url.startswith("postgresql")
+    if on_sqlite:
+        missing = invoke("upgrade", "--db", database_url)
+        assert missing.exit_code == EXIT_USAGE and "does not exist" in missing.stderr
+        assert not Path(database_url).exists()
+        Path(database_url).touch()
+    result = invoke("upgrade", "--db", database_url)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "holds no Carbonex ledger" in result.stderr
+    store = open_store(database_url, migrate=False)
+    try:
+        assert store.table_names() == set()
+    finally:
+        store.close()
+
+
+def test_upgrade_refuses_a_ledger_from_a_newer_carbonex(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    assert invoke(*OPEN_ACME, "--db", str(path)).exit_code == 0
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    connection.close()
+    result = invoke("upgrade", "--db", str(path))
+    assert result.exit_code == EXIT_USAGE
+    assert "newer Carbonex" in result.stderr
+
+
+def test_an_older_ledger_is_backed_up_as_it_is_before_an_upgrade(tmp_path: Path) -> None:
+    source = older_ledger(str(tmp_path / "ledger.db"))
+    before = revision_and_rows(source)
+    copy = str(tmp_path / "copy.db")
+    record = invoke_json("backup", copy, "--db", source)
+    assert record["schema_revision"] == OLDER_REVISION and record["verified"] is None
+    assert "journal_seq" not in record
+    assert revision_and_rows(copy) == revision_and_rows(source) == before
+    words = invoke("backup", str(tmp_path / "second.db"), "--db", source)
+    assert words.exit_code == 0 and "not verified" in words.stdout
