@@ -131,8 +131,11 @@ def test_summary_gives_totals_per_unit_type_and_state(seeded: str) -> None:
         "--db",
         seeded,
     )
-    totals = invoke_json("summary", "--db", seeded)["by_unit_type"]["VCU"]
+    document = invoke_json("summary", "--db", seeded)
+    totals = document["by_unit_type"]["VCU"]
     assert (totals["issued"], totals["held"], totals["retired"]) == (1_000, 985, 15)
+    assert document["by_metric"]["tCO2e"] == totals
     result = invoke("summary", "--db", seeded)
+    assert "Totals by metric" in result.stdout and "tCO2e" in result.stdout
     assert "By unit type" in result.stdout
     assert "985" in result.stdout

@@ -20,6 +20,7 @@ from carbonex.ledger import (
 from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
 from tests.ledger.support import (
     CER_2014,
+    GEC,
     VCU,
     accept,
     accept_all,
@@ -65,6 +66,22 @@ def test_the_summary_adds_up_issued_held_on_hold_and_final_units(ledger: Ledger)
     for totals in [summary["totals"], *summary["by_unit_type"].values()]:
         final = sum(totals[s] for s in ("retired", "cancelled", "surrendered", "expired"))
         assert totals["issued"] == totals["held"] + final + totals["converted"]
+
+
+def test_tonnes_and_megawatt_hours_are_totalled_apart(ledger: Ledger) -> None:
+    open_accounts(ledger, "A", "B")
+    issue(ledger, "A", 100, vintage(2020))
+    issue(ledger, "A", 30, CER_2014)
+    issue(ledger, "A", 40, GEC)
+    accept(ledger, Retire("r", "A", Selection("GEC", quantity=15), "Factory", "scope 2"))
+    accept(ledger, Convert("cv", "A", Selection("CER", quantity=10), "CDM-TO-A6.4"))
+    summary = ledger.summary()
+    assert list(summary)[:2] == ["totals", "by_metric"]
+    tonnes, megawatt_hours = summary["by_metric"]["tCO2e"], summary["by_metric"]["MWh"]
+    assert set(summary["by_metric"]) == {"tCO2e", "MWh"}
+    assert (tonnes["issued"], tonnes["held"], tonnes["converted"]) == (140, 130, 10)
+    assert (megawatt_hours["issued"], megawatt_hours["retired"]) == (40, 15)
+    assert summary["totals"]["issued"] == tonnes["issued"] + megawatt_hours["issued"]
 
 
 def _counting_summaries(monkeypatch: pytest.MonkeyPatch) -> list[int]:

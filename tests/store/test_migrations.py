@@ -70,7 +70,7 @@ def test_a_reader_refuses_an_older_ledger_and_leaves_it_as_it_was(
     with Ledger.open(database_url, clock=clock) as ledger:
         realistic(ledger)
     migrate_schema(database_url, "0006", downgrade=True)
-    with pytest.raises(StoreError, match="schema revision 0006; .* reads revision 0007"):
+    with pytest.raises(StoreError, match=r"schema revision 0006; .* reads revision 0007"):
         Ledger.open(database_url, clock=clock, must_exist=True)
     assert _serial_index_columns(database_url) == ["serial_space", "first_serial"]
     store = open_store(database_url, migrate=False, must_exist=True, any_revision=True)

@@ -226,7 +226,11 @@ def summary(database: DatabaseOption = None, as_json: JsonOption = False) -> Non
 
 
 def render_summary(totals: dict[str, Any]) -> None:
-    render.print_table(render.records_table("Totals", STATE_COLUMNS, [totals["totals"]]))
+    # Tonnes, MWh and points never add up: one row per metric, never one mixed total.
+    by_metric = [{"metric": metric} | values for metric, values in totals["by_metric"].items()]
+    render.print_table(
+        render.records_table("Totals by metric", [("metric", "metric"), *STATE_COLUMNS], by_metric)
+    )
     by_type = [{"unit_type": code} | values for code, values in totals["by_unit_type"].items()]
     render.print_table(
         render.records_table("By unit type", [("unit_type", "unit type"), *STATE_COLUMNS], by_type)

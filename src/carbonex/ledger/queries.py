@@ -6,6 +6,7 @@ Every list is bounded by `QUERY_PAGE_SIZE_MAX` and pages by a cursor (the last i
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from carbonex.ledger.history import keys_holding, unpack_moves, unpack_seqs
@@ -285,6 +286,22 @@ def _serial_history(store: SqlStore, serial: int, seqs: list[int]) -> list[dict[
 def empty_totals() -> dict[str, int]:
     """The counters of a summary bucket, each at zero (also used by `journal_export`)."""
     return {"issued": 0, "held": 0, "on_hold": 0} | dict.fromkeys(STATES[1:], 0)
+
+
+UNKNOWN_METRIC = "unknown"
+"""The metric of a unit type the catalog no longer lists."""
+
+
+def with_totals_by_metric(summary: dict[str, Any], metric_of: Mapping[str, str]) -> dict[str, Any]:
+    """The summary with `by_metric` after `totals`: the totals per quantity measured (tCO2e, MWh,
+    points). `totals` counts units of every type; only units of one metric add up to a quantity."""
+    by_metric: dict[str, dict[str, int]] = defaultdict(empty_totals)
+    for unit_type, values in summary["by_unit_type"].items():
+        bucket = by_metric[metric_of.get(unit_type, UNKNOWN_METRIC)]
+        for key, quantity in values.items():
+            bucket[key] += quantity
+    totals, *rest = summary.items()
+    return dict([totals, ("by_metric", dict(sorted(by_metric.items()))), *rest])
 
 
 def summary(store: SqlStore) -> dict[str, Any]:

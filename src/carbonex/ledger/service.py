@@ -351,14 +351,18 @@ class Ledger:
         has moved: every change of holdings is a journal entry, and the head's hash names the
         whole chain. Inside `transact` it reads the uncommitted state and caches nothing."""
         if self._open is not None:
-            return self.read(queries.summary)
+            return self._summary_with_metrics(self.read(queries.summary))
         return copy.deepcopy(self.read(self._summary_at_head))
 
     def _summary_at_head(self, store: SqlStore) -> dict[str, Any]:
         head_hash = store.load_entry_hash(store.load_head().seq)
         if self._summary is None or self._summary[0] != head_hash:
-            self._summary = (head_hash, queries.summary(store))
+            self._summary = (head_hash, self._summary_with_metrics(queries.summary(store)))
         return self._summary[1]
+
+    def _summary_with_metrics(self, summary: dict[str, Any]) -> dict[str, Any]:
+        metric_of = {code: unit_type.metric for code, unit_type in self.catalog.unit_types.items()}
+        return queries.with_totals_by_metric(summary, metric_of)
 
     def journal(self, limit: int = 100, after_seq: int = 0) -> list[dict[str, Any]]:
         return self.read(lambda store: queries.journal(store, limit, after_seq))
