@@ -80,6 +80,21 @@ def test_an_altered_entry_is_named(tmp_path: Path) -> None:
     assert any("entry 6: hash does not match its content" in p for p in problems)
 
 
+def _command_id_forged(line: bytes) -> bytes:
+    record = json.loads(line)
+    record["command_id"] = "forged"
+    return orjson.dumps(record) + b"\n"
+
+
+def test_a_line_whose_command_id_contradicts_its_hashed_payload_is_named(tmp_path: Path) -> None:
+    database, export = _exported(tmp_path)
+    _rewrite(export, 5, _command_id_forged)
+    result = invoke("journal-check", str(export), "--head-hash", _head_hash(database), "--json")
+    assert result.exit_code == EXIT_PROBLEMS_FOUND
+    problems = json.loads(result.stdout)["problems"]
+    assert problems == ["entry 6: its command_id column says 'forged', its hashed payload 'r'"]
+
+
 def test_a_history_rewritten_with_fresh_hashes_fails_against_the_published_head(
     tmp_path: Path,
 ) -> None:

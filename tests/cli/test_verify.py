@@ -6,7 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from tests.cli.helpers import EXIT_REFUSED, invoke, seed
+from tests.cli.helpers import EXIT_REFUSED, EXIT_USAGE, invoke, seed
 
 
 def test_verify_of_a_consistent_ledger_exits_zero(seeded: str) -> None:
@@ -34,3 +34,25 @@ def test_verify_exits_one_after_a_block_row_is_tampered_with(tmp_path: Path) -> 
     report = json.loads(invoke("verify", "--db", database, "--json").stdout)
     assert report["ok"] is False
     assert {"replay", "conservation"} <= {p["invariant"] for p in report["problems"]}
+
+
+def test_a_head_moved_past_the_journal_is_named_and_no_command_writes_on_it(
+    tmp_path: Path,
+) -> None:
+    """Before, verify failed with a traceback (its projects step projected from the journal) and
+    the next command would have chained its entry to an entry that does not exist."""
+    database = str(tmp_path / "damaged.db")
+    seed(database)
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE ledger_meta SET value = value + 5 WHERE name = 'head_seq'")
+    connection.close()
+    report = json.loads(invoke("verify", "--db", database, "--json").stdout)
+    assert "head" in {p["invariant"] for p in report["problems"]}
+    before = Path(database).read_bytes()
+    transfer = invoke(
+        "transfer", "--from", "DEV", "--to", "BUYER", "--unit-type", "VCU", "--quantity", "5",
+        "--db", database,
+    )  # fmt: skip
+    assert transfer.exit_code == EXIT_USAGE
+    assert "head is damaged" in transfer.stderr
+    assert Path(database).read_bytes() == before

@@ -164,3 +164,9 @@ def test_optional_fields_may_be_left_out_of_a_record() -> None:
         "purpose": "claim",
     }
     assert command_from_record(record) == Retire("r", "A", Selection("VCU", 5), "Oslo", "claim")
+
+
+def test_a_record_missing_fields_names_them_in_the_records_own_words() -> None:
+    with pytest.raises(CommandFormatError) as refused:
+        command_from_record({"kind": "transfer", "command_id": "t", "source_account_id": "A"})
+    assert str(refused.value) == "transfer: missing field(s) ['target_account_id', 'selection']"

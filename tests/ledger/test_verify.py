@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from carbonex.ledger import (
     Cancel,
@@ -113,7 +114,8 @@ def test_a_changed_timestamp_byte_in_a_journal_payload_breaks_the_chain(ledger: 
     position = payload.index(b'"recorded_at":"') + len(b'"recorded_at":"')
     payload[position] = ord("1") if payload[position] != ord("1") else ord("2")
     execute_raw(ledger, "UPDATE journal SET payload = ? WHERE seq = 1", (bytes(payload),))
-    assert invariants_of(ledger) == {"chain"}
+    # The hash no longer matches, and the row's recorded_at column no longer says the same.
+    assert invariants_of(ledger) == {"chain", "journal"}
 
 
 def test_a_changed_entry_hash_breaks_the_chain(ledger: Ledger) -> None:
@@ -402,3 +404,27 @@ def test_an_entry_rewritten_to_remove_a_retired_block_breaks_finality(ledger: Le
         p.invariant == "finality" and f"block {retired[0]}, which was already retired" in p.message
         for p in report.problems
     )
+
+
+JOURNAL_COLUMNS_COPIED = {
+    "command_id": "'forged-id'",
+    "command_kind": "'retire'",
+    "recorded_at": "'2020-01-01T00:00:00+00:00'",
+}
+
+
+@pytest.mark.parametrize("column", JOURNAL_COLUMNS_COPIED)
+def test_a_journal_column_changed_by_hand_contradicts_its_hashed_payload(
+    ledger: Ledger, column: str
+) -> None:
+    """The columns outside the hash (a command id changed there would let the original id be
+    applied a second time: the idempotency lookup reads the column)."""
+    realistic(ledger)
+    execute_raw(
+        ledger,
+        f"UPDATE journal SET {column} = {JOURNAL_COLUMNS_COPIED[column]} "
+        "WHERE command_id = 'a-to-b'",
+    )
+    problems = ledger.verify().problems
+    assert [problem.invariant for problem in problems] == ["journal"]
+    assert f"its {column} column says" in problems[0].message

@@ -61,6 +61,8 @@ def test_a_worker_that_saw_another_head_is_not_believed(
     stale = verify_module.ReplaySummary(
         head_seq=1,
         issuances=0,
+        block_id_made_max=0,
+        issuance_id_max=0,
         block_digest="stale",
         account_history_digest="stale",
         serial_history_digest="stale",

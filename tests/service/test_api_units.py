@@ -8,7 +8,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from carbonex.ledger import Ledger
 from carbonex.service.policy import load_policy
+from tests.databases import Rows, store_rows
+from tests.ledger.support import execute_raw
 from tests.service.conftest import SignIn, WithKey
 from tests.service.support import (
     ADMINS,
@@ -262,3 +265,21 @@ def test_every_write_of_units_needs_an_idempotency_key(
             answer = client.post(f"{API}/{path}", json=body)
             failures = problem(answer, 422, "E_REQUEST_INVALID")["failures"]
             assert failures[0]["location"] == ["header", "Idempotency-Key"]
+
+
+def _rows_as_stored(database: str) -> Rows:
+    with Ledger.open(database) as ledger:
+        return ledger.read(lambda store: store_rows(store, frozenset({"sessions"})), False)
+
+
+def test_a_ledger_whose_head_was_altered_answers_503_and_applies_nothing(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    merlion = signed_in("merlion")
+    with Ledger.open(demo_database) as ledger:
+        execute_raw(ledger, "UPDATE ledger_meta SET value = 1 WHERE name = 'next_block_id'")
+    before = _rows_as_stored(demo_database)
+    answer = merlion.post(f"{API}/transfers", json=transfer(1), headers=key("t-damaged"))
+    body = problem(answer, 503, "E_LEDGER_DAMAGED")
+    assert "the next block id is 1" in body["detail"]
+    assert _rows_as_stored(demo_database) == before

@@ -15,16 +15,18 @@ import typer
 
 from carbonex.cli import render
 from carbonex.cli.exits import EXIT_REFUSED, usage_error
-from carbonex.ledger import Command, Ledger, Outcome
+from carbonex.ledger import Command, DamagedLedgerError, Ledger, Outcome
 from carbonex.ledger.service import Clock, utc_now
 from carbonex.store import SqlStore, StoreError, open_store, resolve_database
 from carbonex.store.database import redacted
 
 
 def driver_errors() -> tuple[type[BaseException], ...]:
+    """A database failing underneath a command: its driver's errors, and a ledger whose head
+    contradicts its journal (no command may write on it; `carbonex verify` says why)."""
     import psycopg
 
-    return (sqlite3.Error, psycopg.Error)
+    return (sqlite3.Error, psycopg.Error, DamagedLedgerError)
 
 
 def open_target(target: str, clock: Clock = utc_now, must_exist: bool = False) -> Ledger:

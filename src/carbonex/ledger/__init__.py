@@ -42,6 +42,7 @@ from carbonex.ledger.model import (
     serial_space_of,
 )
 from carbonex.ledger.outcomes import Accepted, Outcome, Refused
+from carbonex.ledger.ports import DamagedLedgerError
 
 if TYPE_CHECKING:
     from carbonex.ledger.service import Clock, Ledger, Transaction
@@ -81,6 +82,7 @@ __all__ = [
     "CommandFormatError",
     "ConsumeHold",
     "Convert",
+    "DamagedLedgerError",
     "Expire",
     "Failure",
     "FreezeAccount",

@@ -344,6 +344,15 @@ def command_from_record(record: Any) -> Command:
     unknown = sorted(set(record) - {"kind", *_field_names(command_type)})
     if unknown:
         raise CommandFormatError(f"{kind}: unknown field(s) {unknown}")
+    missing = [
+        spec.name
+        for spec in dataclasses.fields(command_type)
+        if spec.name not in record
+        and spec.default is dataclasses.MISSING
+        and spec.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise CommandFormatError(f"{kind}: missing field(s) {missing}")
     values: dict[str, Any] = {}
     for spec in dataclasses.fields(command_type):
         name = spec.name

@@ -18,7 +18,12 @@ import orjson
 from carbonex.ledger.journal import GENESIS_HASH, ChainChecker
 from carbonex.ledger.model import BlockState
 from carbonex.ledger.queries import empty_totals
-from carbonex.ledger.verify import ReplayState, VerifyReport
+from carbonex.ledger.verify import (
+    COPIED_COLUMNS,
+    ReplayState,
+    VerifyReport,
+    copied_column_problems,
+)
 from carbonex.store import SqlStore
 
 EXPORT_LINE_BYTES_MAX = 64_000_000
@@ -115,7 +120,7 @@ def check_export(
         entry = _read_line(number, line, check)
         if entry is None:
             continue
-        seq, payload, previous_hash, entry_hash = entry
+        seq, payload, previous_hash, entry_hash, columns = entry
         problem = chain.check(seq, payload, previous_hash, entry_hash)
         if problem is not None:
             check.add(problem)
@@ -123,7 +128,7 @@ def check_export(
             check.add(
                 f"entry {seq}: hash differs from the one recorded earlier (history rewritten)"
             )
-        _replay_entry(seq, payload, replay, replay_report, check)
+        _replay_entry(columns, payload, replay, replay_report, check)
         check.entries, check.head_seq, check.head_hash = check.entries + 1, seq, entry_hash
     for seq in sorted(unmet):
         check.add(f"entry {seq}, recorded earlier, is not in the file")
@@ -138,7 +143,12 @@ def check_export(
     return check
 
 
-def _read_line(number: int, line: bytes, check: ExportCheck) -> tuple[int, bytes, str, str] | None:
+ExportedEntry = tuple[int, bytes, str, str, tuple[Any, ...]]
+"""(seq, payload bytes, previous hash, entry hash, the copied columns: seq, command id, command
+kind, recorded at) of a well-formed line."""
+
+
+def _read_line(number: int, line: bytes, check: ExportCheck) -> ExportedEntry | None:
     if len(line) > EXPORT_LINE_BYTES_MAX:
         check.add(f"line {number}: longer than {EXPORT_LINE_BYTES_MAX} bytes")
         return None
@@ -148,27 +158,35 @@ def _read_line(number: int, line: bytes, check: ExportCheck) -> tuple[int, bytes
     return entry
 
 
-def _entry_of(line: bytes) -> tuple[int, bytes, str, str] | None:
-    """(seq, payload bytes, previous hash, entry hash) of a well-formed line, else None."""
+def _entry_of(line: bytes) -> ExportedEntry | None:
+    """The entry a well-formed line holds, else None."""
     try:
         record = orjson.loads(line)
         seq, payload = record["seq"], record["payload"]
         previous_hash, entry_hash = record["previous_hash"], record["entry_hash"]
+        columns = tuple(record[name] for name in COPIED_COLUMNS)
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return None
     texts = (payload, previous_hash, entry_hash)
     if not isinstance(seq, int) or not all(isinstance(text, str) for text in texts):
         return None
-    return seq, payload.encode(), previous_hash, entry_hash
+    return seq, payload.encode(), previous_hash, entry_hash, columns
 
 
 def _replay_entry(
-    seq: int, payload: bytes, replay: ReplayState, report: VerifyReport, check: ExportCheck
+    columns: tuple[Any, ...],
+    payload: bytes,
+    replay: ReplayState,
+    report: VerifyReport,
+    check: ExportCheck,
 ) -> None:
     try:
-        replay.apply(seq, orjson.loads(payload)["effects"], report)
+        entry = orjson.loads(payload)
+        for problem in copied_column_problems(columns, entry):
+            check.add(problem)
+        replay.apply(columns[0], entry["effects"], report)
     except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
-        check.add(f"entry {seq}: payload is not a valid journal entry")
+        check.add(f"entry {columns[0]}: payload is not a valid journal entry")
 
 
 def replayed_totals(replay: ReplayState) -> dict[str, dict[str, int]]:

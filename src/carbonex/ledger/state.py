@@ -38,6 +38,7 @@ from carbonex.ledger.limits import (
 )
 from carbonex.ledger.model import FINAL_STATES, Account, Block, Hold, UnitAttributes
 from carbonex.ledger.ports import (
+    DamagedLedgerError,
     Head,
     PendingEntry,
     PendingWrite,
@@ -95,6 +96,9 @@ class LedgerState:
         sure the store's read models plus this cache's unprojected entries show the head."""
         self.dirty = False
         head = self.loader.load_head()
+        problems = head.problems()
+        if problems:
+            raise DamagedLedgerError(f"the ledger's head is damaged: {'; '.join(problems)}")
         if not self.head_known or head.seq != self.seq:
             behind = head.seq - self.seq
             if self.head_known and 0 < behind <= CATCH_UP_ENTRIES_MAX:

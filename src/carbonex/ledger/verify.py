@@ -5,15 +5,17 @@ compare it with the live tables, and check the ledger's invariants (ARCHITECTURE
 2. a serial is in exactly one block (blocks of a serial space never overlap);
 3. retired, cancelled, surrendered, expired and converted serials never change again;
 4. holds never exceed the active units they hold;
-5. the chain is unbroken and replay reproduces the live state.
+5. the chain is unbroken and replay reproduces the live state;
+6. each journal row's columns say what its hashed payload says (seq, command id, kind, time);
+7. the head names the journal's last entry and lies beyond every block and issuance id made.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -29,6 +31,7 @@ from carbonex.ledger.live_checks import (
     summarize_live,
 )
 from carbonex.ledger.model import FINAL_STATES, UnitAttributes
+from carbonex.ledger.ports import Head
 from carbonex.store import SqlStore, open_store
 from carbonex.store.sql import ATTRIBUTES_COLUMNS, BLOCK_COLUMNS, attributes_row
 
@@ -90,14 +93,20 @@ class ReplayState:
     holds: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     history: HistoryPostings = field(default_factory=HistoryPostings)
     """The history indexes as one projection of the whole journal would file them."""
+    block_id_made_max: int = 0
+    """The highest block id any entry made (blocks merged away since included): the head's next
+    block id must lie beyond it."""
 
     def apply(self, seq: int, effects: list[list[Any]], report: VerifyReport) -> None:
         blocks = self.blocks
         moves = []
         intern = sys.intern
+        made_max = self.block_id_made_max
         for effect in effects:
             tag = effect[0]
             if tag == "block":
+                if effect[1] > made_max:
+                    made_max = effect[1]
                 old = blocks.get(effect[1])
                 if old is not None and old[BLOCK_STATE_INDEX] in FINAL_STATES:
                     _changed_final(seq, old, report)
@@ -117,6 +126,7 @@ class ReplayState:
                     _changed_final(seq, old, report)
             else:
                 self._apply_rare(seq, tag, effect)
+        self.block_id_made_max = made_max
         if moves:
             self.history.add_moves(seq, moves)
 
@@ -173,12 +183,36 @@ def _replay_journal(store: SqlStore, report: VerifyReport) -> ReplayState:
     """Apply each entry's effects, in order, to an empty state."""
     replay = ReplayState()
     loads = orjson.loads
-    for seq, payload in store.stream("SELECT seq, payload FROM journal ORDER BY seq"):
+    for row in store.stream(
+        "SELECT seq, command_id, command_kind, recorded_at, payload FROM journal ORDER BY seq"
+    ):
         try:
-            replay.apply(seq, loads(bytes(payload))["effects"], report)
+            entry = loads(bytes(row[4]))
+            for problem in copied_column_problems(row[:4], entry):
+                report.add("journal", problem)
+            replay.apply(row[0], entry["effects"], report)
         except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
-            report.add("chain", f"entry {seq}: payload is not a valid journal entry")
+            report.add("chain", f"entry {row[0]}: payload is not a valid journal entry")
     return replay
+
+
+COPIED_COLUMNS = ("seq", "command_id", "command_kind", "recorded_at")
+"""A journal row's columns that repeat what its hashed payload says (for lookups and listings):
+a command id changed in its column alone would let the original id be applied again."""
+
+
+def copied_column_problems(columns: Sequence[Any], entry: Mapping[str, Any]) -> list[str]:
+    """Where `columns` (the COPIED_COLUMNS of a row or an exported line) contradict the decoded
+    payload `entry`; [] when they agree. Raises KeyError or TypeError for a malformed entry."""
+    command = entry["command"]
+    hashed = (entry["seq"], command["command_id"], command["kind"], entry["recorded_at"])
+    if tuple(columns) == hashed:
+        return []
+    return [
+        f"entry {columns[0]}: its {name} column says {column!r}, its hashed payload {in_payload!r}"
+        for name, column, in_payload in zip(COPIED_COLUMNS, columns, hashed, strict=True)
+        if column != in_payload
+    ]
 
 
 def _compare(
@@ -265,6 +299,8 @@ class ReplaySummary:
 
     head_seq: int
     issuances: int
+    block_id_made_max: int
+    issuance_id_max: int
     block_digest: str
     account_history_digest: str
     serial_history_digest: str
@@ -282,6 +318,8 @@ def summarize_replay(store: SqlStore) -> tuple[ReplaySummary, ReplayState]:
     summary = ReplaySummary(
         head_seq=head_seq,
         issuances=report.issuances,
+        block_id_made_max=replayed.block_id_made_max,
+        issuance_id_max=max(replayed.issuances, default=0),
         block_digest=replayed.block_digest(),
         account_history_digest=account_digest,
         serial_history_digest=serial_digest,
@@ -366,6 +404,7 @@ def _verify(store: SqlStore, progress: Progress | None) -> VerifyReport:
     if replayed.head_seq != head.seq:  # a writer committed between the two read transactions
         replayed = summarize_replay(store)[0]
     report.blocks, report.issuances = live.blocks, replayed.issuances
+    _check_head(head, replayed, report)
     for invariant, message in (*replayed.problems, *live.problems):
         report.add(invariant, message)
     if (
@@ -375,6 +414,18 @@ def _verify(store: SqlStore, progress: Progress | None) -> VerifyReport:
     ):
         _compare_in_detail(store, report)
     return report
+
+
+def _check_head(head: Head, replayed: ReplaySummary, report: VerifyReport) -> None:
+    """The head against the journal's end and every id the journal ever made (the tables alone
+    would miss a block merged away, or one made by an entry not projected yet)."""
+    made = replace(
+        head,
+        block_id_max=max(head.block_id_max, replayed.block_id_made_max),
+        issuance_id_max=max(head.issuance_id_max, replayed.issuance_id_max),
+    )
+    for problem in made.problems():
+        report.add("head", problem)
 
 
 def _compare_small_tables(store: SqlStore, replayed: ReplayState, report: VerifyReport) -> None:

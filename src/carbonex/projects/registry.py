@@ -355,8 +355,12 @@ class ProjectRegistry:
         return self.ledger.read(lambda store: queries.projects(store, limit, after))
 
     def verify(self) -> list[str]:
-        """Problems found in the project tables: chain, replay, derived rows; [] if sound."""
-        return self.ledger.read(lambda store: queries.verify(store, self.catalog))
+        """Problems found in the project tables: chain, replay, derived rows; [] if sound. The
+        ledger's read models are not brought up first: these tables are not among them, and
+        `Ledger.verify` reports read models that cannot be."""
+        return self.ledger.read(
+            lambda store: queries.verify(store, self.catalog), read_models=False
+        )
 
 
 def check_particulars(

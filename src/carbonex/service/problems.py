@@ -14,6 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from carbonex.ledger import DamagedLedgerError
+
 PROBLEM_TYPE_BASE = "https://carbonex.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
 VALIDATION_ERRORS_MAX = 20
@@ -129,6 +131,16 @@ def install(app: FastAPI) -> None:
         headers = dict(error.headers) if error.headers else None
         problem = Problem(error.status_code, code, str(error.detail), headers=headers)
         return _response(problem, request)  # the headers keep a 405's Allow
+
+    @app.exception_handler(DamagedLedgerError)
+    async def on_damaged(request: Request, error: DamagedLedgerError) -> JSONResponse:
+        problem = Problem(
+            503,
+            "E_LEDGER_DAMAGED",
+            f"{error}; nothing was applied, and nothing will be until an operator repairs it "
+            "(carbonex verify names what is wrong)",
+        )
+        return _response(problem, request)
 
     @app.exception_handler(Exception)
     async def on_bug(request: Request, _error: Exception) -> JSONResponse:

@@ -63,7 +63,14 @@ INSERT_SERIAL_HISTORY = (
     "INSERT INTO serial_history (serial_space, level, bucket, last_seq, moves) "
     "VALUES (?, ?, ?, ?, ?)"
 )
-META_QUERY = "SELECT name, value FROM ledger_meta"
+META_QUERY = (
+    "SELECT name, value FROM ledger_meta "
+    "UNION ALL SELECT 'journal_seq', COALESCE(MAX(seq), 0) FROM journal "
+    "UNION ALL SELECT 'block_id_max', COALESCE(MAX(block_id), 0) FROM blocks "
+    "UNION ALL SELECT 'issuance_id_max', COALESCE(MAX(issuance_id), 0) FROM issuances"
+)
+"""The head, and the ends of the tables to check it against (`Head.problems`): each end is one
+seek at the end of a primary key."""
 UPSERT_META = (
     "INSERT INTO ledger_meta (name, value) VALUES (?, ?) "
     "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
@@ -254,6 +261,9 @@ class SqlStore(ABC):
             next_block_id=meta.get("next_block_id", 1),
             next_issuance_id=meta.get("next_issuance_id", 1),
             projected_seq=meta.get("projected_seq", 0),
+            journal_seq=meta["journal_seq"],
+            block_id_max=meta["block_id_max"],
+            issuance_id_max=meta["issuance_id_max"],
         )
 
     def load_entry_hash(self, seq: int) -> str:
