@@ -36,15 +36,14 @@ def test_verify_exits_one_after_a_block_row_is_tampered_with(tmp_path: Path) -> 
     assert {"replay", "conservation"} <= {p["invariant"] for p in report["problems"]}
 
 
-def test_a_head_moved_past_the_journal_is_named_and_no_command_writes_on_it(
-    tmp_path: Path,
-) -> None:
-    """Before, verify failed with a traceback (its projects step projected from the journal) and
-    the next command would have chained its entry to an entry that does not exist."""
+def test_a_head_set_back_by_hand_is_named_and_no_command_writes_on_it(tmp_path: Path) -> None:
+    """The next command would otherwise have written its block over block 1."""
     database = str(tmp_path / "damaged.db")
     seed(database)
     with sqlite3.connect(database) as connection:
-        connection.execute("UPDATE ledger_meta SET value = value + 5 WHERE name = 'head_seq'")
+        connection.execute(
+            "UPDATE journal SET next_block_id = 1 WHERE seq = (SELECT MAX(seq) FROM journal)"
+        )
     connection.close()
     report = json.loads(invoke("verify", "--db", database, "--json").stdout)
     assert "head" in {p["invariant"] for p in report["problems"]}

@@ -1,13 +1,15 @@
-"""The head (`ledger_meta`: the last entry and the id counters) altered by hand: verify names it,
+"""The head (the id counters the journal's last entry carries) altered by hand: verify names it,
 and no command writes on it, since a next block id that is already taken would put a new block
 over someone's holdings and seal that in the hash chain."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from carbonex.ledger import DamagedLedgerError, Ledger, Selection, Transfer
-from carbonex.ledger.ports import Head
+from carbonex.ledger.ports import COUNTER_MISSING, Head
 from tests.databases import Rows, store_rows
 from tests.ledger.support import VCU, accept_all, execute_raw, invariants_of, issue, open_accounts
 from tests.ledger.test_verify import realistic
@@ -16,35 +18,35 @@ DAMAGED_HEADS = {
     "next block id taken": ("next_block_id", "(SELECT MAX(block_id) FROM blocks)"),
     "next block id far back": ("next_block_id", "1"),
     "next issuance id taken": ("next_issuance_id", "(SELECT MAX(issuance_id) FROM issuances)"),
-    "head before the journal's end": ("head_seq", "(SELECT MAX(seq) - 3 FROM journal)"),
-    "head beyond the journal's end": ("head_seq", "(SELECT MAX(seq) + 5 FROM journal)"),
+    "block counter removed": ("next_block_id", "NULL"),
+    "issuance counter removed": ("next_issuance_id", "NULL"),
 }
 
 
-def damage_head(ledger: Ledger, name: str, value_sql: str) -> None:
-    execute_raw(ledger, f"UPDATE ledger_meta SET value = {value_sql} WHERE name = '{name}'")
+def damage_head(ledger: Ledger, counter: str, value_sql: str) -> None:
+    execute_raw(
+        ledger,
+        f"UPDATE journal SET {counter} = {value_sql} WHERE seq = (SELECT MAX(seq) FROM journal)",
+    )
 
 
-@pytest.mark.parametrize("damage", DAMAGED_HEADS.values(), ids=DAMAGED_HEADS.keys())
-def test_a_head_altered_by_hand_is_named_by_verify(
-    database_url: str, damage: tuple[str, str]
-) -> None:
+@pytest.fixture(params=DAMAGED_HEADS.values(), ids=DAMAGED_HEADS.keys())
+def damaged_database(database_url: str, request: pytest.FixtureRequest) -> str:
+    """A realistic ledger whose head was then altered one way."""
     with Ledger.open(database_url) as ledger:
         realistic(ledger)
-        damage_head(ledger, *damage)
-    with Ledger.open(database_url) as reopened:
+        damage_head(ledger, *request.param)
+    return database_url
+
+
+def test_a_head_altered_by_hand_is_named_by_verify(damaged_database: str) -> None:
+    with Ledger.open(damaged_database) as reopened:
         assert "head" in invariants_of(reopened)
 
 
-@pytest.mark.parametrize("damage", DAMAGED_HEADS.values(), ids=DAMAGED_HEADS.keys())
-def test_no_command_writes_on_a_damaged_head_and_nothing_changes(
-    database_url: str, damage: tuple[str, str]
-) -> None:
-    with Ledger.open(database_url) as ledger:
-        realistic(ledger)
-        damage_head(ledger, *damage)
-        before = ledger_rows_without_projecting(ledger)
-    with Ledger.open(database_url) as writer:
+def test_no_command_writes_on_a_damaged_head_and_nothing_changes(damaged_database: str) -> None:
+    with Ledger.open(damaged_database) as writer:
+        before = ledger_rows_without_projecting(writer)
         with pytest.raises(DamagedLedgerError, match="head is damaged"):
             writer.submit(Transfer("after-damage", "A", "C", Selection("VCU", quantity=5)))
         assert ledger_rows_without_projecting(writer) == before
@@ -77,15 +79,18 @@ def test_a_consistent_head_has_no_problems() -> None:
         next_block_id=10,
         next_issuance_id=3,
         projected_seq=7,
-        journal_seq=7,
         block_id_max=9,
         issuance_id_max=2,
     )
     assert head.problems() == []
+    assert replace(head, next_issuance_id=COUNTER_MISSING).problems() == [
+        "the journal's last entry (7) carries no id counters"
+    ]
 
 
 def test_an_empty_ledger_has_a_consistent_head(database_url: str) -> None:
     with Ledger.open(database_url) as ledger:
         head = ledger.read(lambda store: store.load_head(), read_models=False)
         assert head.problems() == []
-        assert (head.journal_seq, head.block_id_max, head.issuance_id_max) == (0, 0, 0)
+        assert (head.seq, head.next_block_id, head.next_issuance_id) == (0, 1, 1)
+        assert (head.block_id_max, head.issuance_id_max) == (0, 0)

@@ -277,7 +277,10 @@ def test_a_ledger_whose_head_was_altered_answers_503_and_applies_nothing(
 ) -> None:
     merlion = signed_in("merlion")
     with Ledger.open(demo_database) as ledger:
-        execute_raw(ledger, "UPDATE ledger_meta SET value = 1 WHERE name = 'next_block_id'")
+        execute_raw(
+            ledger,
+            "UPDATE journal SET next_block_id = 1 WHERE seq = (SELECT MAX(seq) FROM journal)",
+        )
     before = _rows_as_stored(demo_database)
     answer = merlion.post(f"{API}/transfers", json=transfer(1), headers=key("t-damaged"))
     body = problem(answer, 503, "E_LEDGER_DAMAGED")

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 import sqlalchemy
 
-from carbonex.ledger import Ledger
+from carbonex.ledger import Ledger, Selection, Transfer
 from carbonex.ledger.live_checks import live_history
 from carbonex.store import StoreError, open_store
-from carbonex.store.database import schema_revision
+from carbonex.store.database import SCHEMA_HEAD, schema_revision
 from tests.conftest import FixedClock
 from tests.databases import engine_url, migrate_schema
-from tests.ledger.support import raw_table_rows
+from tests.ledger.support import accept_all, raw_table_rows
 from tests.ledger.test_verify import realistic
 
 
@@ -70,7 +70,7 @@ def test_a_reader_refuses_an_older_ledger_and_leaves_it_as_it_was(
     with Ledger.open(database_url, clock=clock) as ledger:
         realistic(ledger)
     migrate_schema(database_url, "0006", downgrade=True)
-    with pytest.raises(StoreError, match=r"schema revision 0006; .* reads revision 0007"):
+    with pytest.raises(StoreError, match=rf"schema revision 0006; .* reads revision {SCHEMA_HEAD}"):
         Ledger.open(database_url, clock=clock, must_exist=True)
     assert _serial_index_columns(database_url) == ["serial_space", "first_serial"]
     store = open_store(database_url, migrate=False, must_exist=True, any_revision=True)
@@ -78,3 +78,36 @@ def test_a_reader_refuses_an_older_ledger_and_leaves_it_as_it_was(
         assert schema_revision(store) == "0006"
     finally:
         store.close()
+
+
+def _meta(url: str) -> dict[str, int]:
+    store = open_store(url, migrate=False)
+    try:
+        return {
+            str(name): int(value)
+            for name, value in store.query("SELECT name, value FROM ledger_meta")
+        }
+    finally:
+        store.close()
+
+
+def test_the_head_moves_into_the_journals_last_entry_and_back(
+    database_url: str, clock: FixedClock
+) -> None:
+    with Ledger.open(database_url, clock=clock) as ledger:
+        realistic(ledger)
+        head = ledger.store.load_head()
+    assert set(_meta(database_url)) == {"projected_seq"}
+    migrate_schema(database_url, "0007", downgrade=True)
+    assert _meta(database_url) == {
+        "projected_seq": head.seq,
+        "head_seq": head.seq,
+        "next_block_id": head.next_block_id,
+        "next_issuance_id": head.next_issuance_id,
+    }
+    with Ledger.open(database_url, clock=clock) as ledger:  # opening to write upgrades it again
+        assert ledger.store.load_head() == head
+        assert set(_meta(database_url)) == {"projected_seq"}
+        assert ledger.verify().ok
+        accept_all(ledger, [Transfer("after", "A", "C", Selection("VCU", quantity=1))])
+        assert ledger.verify().ok

@@ -12,35 +12,36 @@ from carbonex.ledger.model import Account, Block, Hold, UnitAttributes
 
 
 class DamagedLedgerError(RuntimeError):
-    """The stored head contradicts the journal or the tables (altered by hand, or restored from
-    mismatched files): writing on would damage the ledger for good (a new block over an existing
-    one, an entry off the end of the chain), so no unit of work starts. `carbonex verify` names
+    """The head (the id counters the journal's last entry carries) contradicts the tables
+    (altered by hand, or restored from mismatched files): writing on would damage the ledger for
+    good (a new block over an existing one), so no unit of work starts. `carbonex verify` names
     what is wrong."""
+
+
+COUNTER_MISSING = 0
+"""A counter the journal's last entry does not carry (ids start at 1)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Head:
-    """The journal's head sequence number and the id counters, as committed, and how far the
-    read models (blocks and the history indexes) have been projected; with what the tables hold,
-    read in the same statement, to check the head against."""
+    """The journal's last entry and the id counters it carries, as committed, and how far the
+    read models (blocks and the history indexes) have been projected; with the highest ids the
+    tables hold, read in the same statement, to check the counters against."""
 
     seq: int
     next_block_id: int
     next_issuance_id: int
     projected_seq: int
-    journal_seq: int
-    """The last entry the journal holds."""
     block_id_max: int
     """The highest block id stored (made by a projected entry)."""
     issuance_id_max: int
 
     def problems(self) -> list[str]:
-        """Where the head contradicts the journal or the tables; [] when it is consistent."""
+        """Where the head contradicts the tables; [] when it is consistent."""
+        counters = (self.next_block_id, self.next_issuance_id)
+        if self.seq and COUNTER_MISSING in counters:
+            return [f"the journal's last entry ({self.seq}) carries no id counters"]
         problems = []
-        if self.seq != self.journal_seq:
-            problems.append(
-                f"the head names entry {self.seq} but the journal ends at entry {self.journal_seq}"
-            )
         if self.next_block_id <= self.block_id_max:
             problems.append(
                 f"the next block id is {self.next_block_id}, but block ids up to "

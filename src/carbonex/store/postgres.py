@@ -15,6 +15,7 @@ from carbonex.ledger.limits import CATCH_UP_ENTRIES_MAX
 from carbonex.ledger.ports import PendingWrite
 from carbonex.store.sql import (
     BLOCK_COLUMNS,
+    HEAD_COLUMNS,
     JOURNAL_COLUMNS,
     META_QUERY,
     UPSERT_BLOCK,
@@ -29,14 +30,13 @@ STREAM_ROWS_PER_FETCH = 10_000
 _UPSERT_BLOCK_SET = UPSERT_BLOCK[UPSERT_BLOCK.index(" ON CONFLICT") :]
 _UPSERT_META_SET = " ON CONFLICT (name) DO UPDATE SET value = excluded.value"
 JOURNAL_CORE = (
-    f"WITH journaled AS (INSERT INTO journal ({JOURNAL_COLUMNS}) SELECT * FROM "
+    f"INSERT INTO journal ({JOURNAL_COLUMNS}, {HEAD_COLUMNS}) SELECT * FROM "
     "unnest(%b::bigint[], %b::text[], %b::text[], %b::bytea[], %b::text[], %b::text[], "
-    "%b::text[])) INSERT INTO ledger_meta (name, value) SELECT * FROM "
-    f"unnest(%b::text[], %b::bigint[]){_UPSERT_META_SET}"
+    "%b::text[], %b::bigint[], %b::bigint[])"
 )
-"""A flush's journal rows and the head as one statement over column arrays sent in binary
-(psycopg dumps binary arrays ~13x faster than text ones): one execution that the server plans
-once, whatever the number of rows."""
+"""A flush's journal rows (the last one the head) as one statement over column arrays sent in
+binary (psycopg dumps binary arrays ~13x faster than text ones): one execution that the server
+plans once, whatever the number of rows."""
 PROJECTION_CORE = (
     "WITH deleted AS (DELETE FROM blocks WHERE block_id = ANY(%b::bigint[])), "
     f"upserted AS (INSERT INTO blocks ({BLOCK_COLUMNS}) SELECT * FROM unnest(%b::bigint[], "
@@ -54,7 +54,7 @@ ARRAY_ROWS_MIN = 8
 """From this many journal entries (or block rows) a write goes as one array statement; below, a
 statement per table and row costs the server less (measured: ~550 against ~650 µs of server CPU
 per single command)."""
-BLOCK_WIDTH, JOURNAL_WIDTH, META_WIDTH = 9, 7, 2
+BLOCK_WIDTH, JOURNAL_WIDTH = 9, 9
 ACCOUNT_HISTORY_WIDTH, SERIAL_HISTORY_WIDTH = 3, 5
 
 
@@ -77,7 +77,7 @@ class PostgresStore(SqlStore):
         """Open from the writer lock to COMMIT: a flush goes out without waiting for its
         results, so the server applies it while this process decides the next commands."""
         self._stream_number = 0
-        self._prefetched_meta: dict[str, int] | None = None
+        self._prefetched_meta: dict[str, int | None] | None = None
         self._prefetched_rows: tuple[int, list[JournalRow]] | None = None
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -94,8 +94,7 @@ class PostgresStore(SqlStore):
         if len(rows.journal) < ARRAY_ROWS_MIN:
             super()._write_journal(rows)
             return
-        parameters = _columns(rows.journal, JOURNAL_WIDTH) + _columns(rows.meta, META_WIDTH)
-        self.connection.execute(JOURNAL_CORE, parameters)
+        self.connection.execute(JOURNAL_CORE, _columns(rows.journal, JOURNAL_WIDTH))
 
     def _write_projection(self, rows: ProjectionRows) -> None:
         if len(rows.blocks) < ARRAY_ROWS_MIN:
@@ -161,7 +160,7 @@ class PostgresStore(SqlStore):
             raise
         self._leave_pipeline()
 
-    def load_meta(self) -> dict[str, int]:
+    def load_meta(self) -> dict[str, int | None]:
         meta, self._prefetched_meta = self._prefetched_meta, None
         return meta if meta is not None else super().load_meta()
 

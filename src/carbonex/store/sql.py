@@ -18,7 +18,7 @@ from carbonex.ledger.history import HistoryPostings
 from carbonex.ledger.journal import GENESIS_HASH, JournalRow, decode_payload
 from carbonex.ledger.limits import PROJECTION_CHUNK_ENTRIES
 from carbonex.ledger.model import Account, Block, Hold, UnitAttributes
-from carbonex.ledger.ports import Head, PendingWrite, Projection
+from carbonex.ledger.ports import COUNTER_MISSING, Head, PendingWrite, Projection
 
 BLOCK_COLUMNS = (
     "block_id, issuance_id, serial_space, first_serial, last_serial, account_id, "
@@ -57,20 +57,29 @@ INSERT_ISSUANCE = (
     "account_id, seq, lineage) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 DELETE_BLOCK = "DELETE FROM blocks WHERE block_id = ?"
-INSERT_JOURNAL = f"INSERT INTO journal ({JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+HEAD_COLUMNS = "next_block_id, next_issuance_id"
+"""The id counters as they stand after a journal row: set on the last row of each flush (NULL on
+the rows before it), so the journal's last entry is the head (migration 0008)."""
+INSERT_JOURNAL = (
+    f"INSERT INTO journal ({JOURNAL_COLUMNS}, {HEAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 INSERT_ACCOUNT_HISTORY = "INSERT INTO account_history (account_id, last_seq, seqs) VALUES (?, ?, ?)"
 INSERT_SERIAL_HISTORY = (
     "INSERT INTO serial_history (serial_space, level, bucket, last_seq, moves) "
     "VALUES (?, ?, ?, ?, ?)"
 )
+_LAST_ENTRY = "FROM journal WHERE seq = (SELECT MAX(seq) FROM journal)"
 META_QUERY = (
     "SELECT name, value FROM ledger_meta "
-    "UNION ALL SELECT 'journal_seq', COALESCE(MAX(seq), 0) FROM journal "
+    "UNION ALL SELECT 'head_seq', COALESCE(MAX(seq), 0) FROM journal "
+    f"UNION ALL SELECT 'next_block_id', next_block_id {_LAST_ENTRY} "
+    f"UNION ALL SELECT 'next_issuance_id', next_issuance_id {_LAST_ENTRY} "
     "UNION ALL SELECT 'block_id_max', COALESCE(MAX(block_id), 0) FROM blocks "
     "UNION ALL SELECT 'issuance_id_max', COALESCE(MAX(issuance_id), 0) FROM issuances"
 )
-"""The head, and the ends of the tables to check it against (`Head.problems`): each end is one
-seek at the end of a primary key."""
+"""How far the read models go (`ledger_meta`), the head (the journal's last entry and the id
+counters it carries), and the ends of the tables to check the counters against
+(`Head.problems`): each a seek at the end of a primary key."""
 UPSERT_META = (
     "INSERT INTO ledger_meta (name, value) VALUES (?, ?) "
     "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
@@ -100,8 +109,9 @@ PROJECTED_TAGS = frozenset({"block", "unblock", "move"})
 
 
 class JournalRows:
-    """What a flush writes with the commands: journal rows, the rarely written tables
-    (accounts, holds, issuances, attributes; last write of a row wins) and the head."""
+    """What a flush writes with the commands: journal rows (the last carrying the id counters:
+    the head), and the rarely written tables (accounts, holds, issuances, attributes; last write
+    of a row wins)."""
 
     def __init__(self, pending: PendingWrite) -> None:
         self.accounts: dict[str, tuple[Any, ...]] = {}
@@ -111,15 +121,14 @@ class JournalRows:
         self.journal: list[tuple[Any, ...]] = []
         for entry in pending.entries:
             # The journal's columns, in order (a plain tuple: sqlite3 binds those fastest).
-            self.journal.append(tuple(entry.row))
+            self.journal.append((*entry.row, None, None))
             self._add_effects(entry.row.seq, entry.effects)
-        self.meta: list[tuple[str, int]] = []
-        if pending.entries:
-            self.meta = [
-                ("next_block_id", pending.next_block_id),
-                ("next_issuance_id", pending.next_issuance_id),
-                ("head_seq", pending.entries[-1].row.seq),
-            ]
+        if self.journal:
+            self.journal[-1] = (
+                *self.journal[-1][:-2],
+                pending.next_block_id,
+                pending.next_issuance_id,
+            )
 
     def _add_effects(self, seq: int, effects: Sequence[Sequence[Any]]) -> None:
         for effect in effects:
@@ -250,20 +259,18 @@ class SqlStore(ABC):
 
     # -- StateLoader ----------------------------------------------------------------------------
 
-    def load_meta(self) -> dict[str, int]:
+    def load_meta(self) -> dict[str, int | None]:
         return dict(self.query(META_QUERY))
 
     def load_head(self) -> Head:
         meta = self.load_meta()
-        seq = meta.get("head_seq", 0)
         return Head(
-            seq=seq,
-            next_block_id=meta.get("next_block_id", 1),
-            next_issuance_id=meta.get("next_issuance_id", 1),
-            projected_seq=meta.get("projected_seq", 0),
-            journal_seq=meta["journal_seq"],
-            block_id_max=meta["block_id_max"],
-            issuance_id_max=meta["issuance_id_max"],
+            seq=_number(meta, "head_seq"),
+            next_block_id=_counter(meta, "next_block_id"),
+            next_issuance_id=_counter(meta, "next_issuance_id"),
+            projected_seq=_number(meta, "projected_seq"),
+            block_id_max=_number(meta, "block_id_max"),
+            issuance_id_max=_number(meta, "issuance_id_max"),
         )
 
     def load_entry_hash(self, seq: int) -> str:
@@ -360,9 +367,8 @@ class SqlStore(ABC):
             self._write_projection(ProjectionRows(pending.projection))
 
     def _write_journal(self, rows: JournalRows) -> None:
-        """The table every command writes, and the head."""
+        """The table every command writes (its last row is the head)."""
         self._executemany(self.sql(INSERT_JOURNAL), rows.journal)
-        self._executemany(self.sql(UPSERT_META), rows.meta)
 
     def _write_projection(self, rows: ProjectionRows) -> None:
         for statement, batch in (
@@ -390,6 +396,20 @@ class SqlStore(ABC):
             seq = entries[-1][0]
             # Which blocks are stored is not known here: every block merged away is deleted.
             self._write_projection(ProjectionRows(Projection(entries, seq, None)))
+
+
+def _number(meta: dict[str, int | None], name: str) -> int:
+    value = meta.get(name)
+    return 0 if value is None else value
+
+
+def _counter(meta: dict[str, int | None], name: str) -> int:
+    """An id counter of the head: 1 before the first entry, COUNTER_MISSING when the last entry
+    does not carry it (damaged)."""
+    if name not in meta:
+        return 1
+    value = meta[name]
+    return COUNTER_MISSING if value is None else value
 
 
 def journal_row(row: Sequence[Any]) -> JournalRow:
