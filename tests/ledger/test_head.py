@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from carbonex.ledger import DamagedLedgerError, Ledger, Selection, Transfer
-from carbonex.ledger.ports import COUNTER_MISSING, Head
+from carbonex.ledger.ports import COUNTER_MISSING, Head, IdEnds, head_problems
 from tests.databases import Rows, store_rows
 from tests.ledger.support import VCU, accept_all, execute_raw, invariants_of, issue, open_accounts
 from tests.ledger.test_verify import realistic
@@ -74,16 +74,9 @@ def test_a_next_block_id_of_a_block_merged_away_is_named_by_verify(ledger: Ledge
 
 
 def test_a_consistent_head_has_no_problems() -> None:
-    head = Head(
-        seq=7,
-        next_block_id=10,
-        next_issuance_id=3,
-        projected_seq=7,
-        block_id_max=9,
-        issuance_id_max=2,
-    )
-    assert head.problems() == []
-    assert replace(head, next_issuance_id=COUNTER_MISSING).problems() == [
+    head = Head(seq=7, next_block_id=10, next_issuance_id=3, projected_seq=7)
+    assert head_problems(head, IdEnds(block_id_max=9, issuance_id_max=2)) == []
+    assert head_problems(replace(head, next_issuance_id=COUNTER_MISSING), IdEnds(9, 2)) == [
         "the journal's last entry (7) carries no id counters"
     ]
 
@@ -91,6 +84,17 @@ def test_a_consistent_head_has_no_problems() -> None:
 def test_an_empty_ledger_has_a_consistent_head(database_url: str) -> None:
     with Ledger.open(database_url) as ledger:
         head = ledger.read(lambda store: store.load_head(), read_models=False)
-        assert head.problems() == []
-        assert (head.seq, head.next_block_id, head.next_issuance_id) == (0, 1, 1)
-        assert (head.block_id_max, head.issuance_id_max) == (0, 0)
+        assert head == Head(seq=0, next_block_id=1, next_issuance_id=1, projected_seq=0)
+        taken = ledger.read(lambda store: store.load_id_ends(), read_models=False)
+        assert taken == (0, 0) and head_problems(head, taken) == []
+
+
+def test_counters_altered_behind_a_running_writer_stop_it(ledger: Ledger) -> None:
+    """A process whose cache is current takes the counters from the journal's last entry and
+    checks them against the ones it committed."""
+    realistic(ledger)
+    damage_head(ledger, "next_block_id", "next_block_id + 100")
+    before = ledger_rows_without_projecting(ledger)
+    with pytest.raises(DamagedLedgerError, match=r"not .* as committed"):
+        ledger.submit(Transfer("after-damage", "A", "C", Selection("VCU", quantity=5)))
+    assert ledger_rows_without_projecting(ledger) == before

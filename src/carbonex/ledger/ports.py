@@ -25,34 +25,41 @@ COUNTER_MISSING = 0
 @dataclass(frozen=True, slots=True)
 class Head:
     """The journal's last entry and the id counters it carries, as committed, and how far the
-    read models (blocks and the history indexes) have been projected; with the highest ids the
-    tables hold, read in the same statement, to check the counters against."""
+    read models (blocks and the history indexes) have been projected."""
 
     seq: int
     next_block_id: int
     next_issuance_id: int
     projected_seq: int
+
+    @property
+    def counters(self) -> tuple[int, int]:
+        return self.next_block_id, self.next_issuance_id
+
+
+class IdEnds(NamedTuple):
+    """The highest block and issuance ids taken (0: none)."""
+
     block_id_max: int
-    """The highest block id stored (made by a projected entry)."""
     issuance_id_max: int
 
-    def problems(self) -> list[str]:
-        """Where the head contradicts the tables; [] when it is consistent."""
-        counters = (self.next_block_id, self.next_issuance_id)
-        if self.seq and COUNTER_MISSING in counters:
-            return [f"the journal's last entry ({self.seq}) carries no id counters"]
-        problems = []
-        if self.next_block_id <= self.block_id_max:
-            problems.append(
-                f"the next block id is {self.next_block_id}, but block ids up to "
-                f"{self.block_id_max} are taken"
-            )
-        if self.next_issuance_id <= self.issuance_id_max:
-            problems.append(
-                f"the next issuance id is {self.next_issuance_id}, but issuance ids up to "
-                f"{self.issuance_id_max} are taken"
-            )
-        return problems
+
+def head_problems(head: Head, taken: IdEnds) -> list[str]:
+    """Where the head's counters contradict the ids already taken; [] when consistent."""
+    if head.seq and COUNTER_MISSING in head.counters:
+        return [f"the journal's last entry ({head.seq}) carries no id counters"]
+    problems = []
+    if head.next_block_id <= taken.block_id_max:
+        problems.append(
+            f"the next block id is {head.next_block_id}, but block ids up to "
+            f"{taken.block_id_max} are taken"
+        )
+    if head.next_issuance_id <= taken.issuance_id_max:
+        problems.append(
+            f"the next issuance id is {head.next_issuance_id}, but issuance ids up to "
+            f"{taken.issuance_id_max} are taken"
+        )
+    return problems
 
 
 class PendingEntry(NamedTuple):
@@ -88,6 +95,7 @@ class StateLoader(Protocol):
     """Reads the ledger's current state inside the open write transaction."""
 
     def load_head(self) -> Head: ...
+    def load_id_ends(self) -> IdEnds: ...
     def load_entry_hash(self, seq: int) -> str: ...
     def load_account(self, account_id: str) -> Account | None: ...
     def load_active_blocks(self, account_id: str) -> list[Block]: ...

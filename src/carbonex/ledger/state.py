@@ -45,6 +45,7 @@ from carbonex.ledger.ports import (
     ProjectedEntry,
     Projection,
     StateLoader,
+    head_problems,
 )
 
 
@@ -96,28 +97,42 @@ class LedgerState:
         sure the store's read models plus this cache's unprojected entries show the head."""
         self.dirty = False
         head = self.loader.load_head()
-        problems = head.problems()
-        if problems:
-            raise DamagedLedgerError(f"the ledger's head is damaged: {'; '.join(problems)}")
-        if not self.head_known or head.seq != self.seq:
-            behind = head.seq - self.seq
-            if self.head_known and 0 < behind <= CATCH_UP_ENTRIES_MAX:
-                for row in self.loader.journal_rows_after(self.seq, behind):
-                    effects = decode_payload(row.payload)["effects"]
-                    self.apply_all(effects)
-                    self._hold_unprojected(row.seq, effects)
-                    self.head_hash = row.entry_hash
-            else:
-                look_up = self.look_up_command_ids
-                self.reset()
-                self.look_up_command_ids = look_up
-                self.head_hash = self.loader.load_entry_hash(head.seq)
+        if self.head_known and head.seq == self.seq:
+            self._check_counters_unchanged(head)
+        elif self.head_known and 0 < head.seq - self.seq <= CATCH_UP_ENTRIES_MAX:
+            for row in self.loader.journal_rows_after(self.seq, head.seq - self.seq):
+                effects = decode_payload(row.payload)["effects"]
+                self.apply_all(effects)
+                self._hold_unprojected(row.seq, effects)
+                self.head_hash = row.entry_hash
+        else:
+            self._check_head(head)
+            look_up = self.look_up_command_ids
+            self.reset()
+            self.look_up_command_ids = look_up
+            self.head_hash = self.loader.load_entry_hash(head.seq)
         self.head_known = True
         self.pending_commands = {}  # kept across flushes: a call's repeated ids stay in memory
         self.seq = head.seq
         self.next_block_id = head.next_block_id
         self.next_issuance_id = head.next_issuance_id
         self._reconcile_projection(head)
+
+    def _check_head(self, head: Head) -> None:
+        """Before a cache is loaded: counters at or below an id already taken would put a new
+        block or issuance over an existing one, sealed in the chain by the next entry."""
+        problems = head_problems(head, self.loader.load_id_ends())
+        if problems:
+            raise DamagedLedgerError(f"the ledger's head is damaged: {'; '.join(problems)}")
+
+    def _check_counters_unchanged(self, head: Head) -> None:
+        """No entry since this cache's last: the counters are the ones it committed."""
+        cached = (self.next_block_id, self.next_issuance_id)
+        if head.counters != cached:
+            raise DamagedLedgerError(
+                f"the ledger's head is damaged: the journal's last entry ({head.seq}) carries the "
+                f"id counters {head.counters}, not {cached} as committed"
+            )
 
     def _reconcile_projection(self, head: Head) -> None:
         if head.projected_seq == head.seq:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -31,7 +31,7 @@ from carbonex.ledger.live_checks import (
     summarize_live,
 )
 from carbonex.ledger.model import FINAL_STATES, UnitAttributes
-from carbonex.ledger.ports import Head
+from carbonex.ledger.ports import Head, IdEnds, head_problems
 from carbonex.store import SqlStore, open_store
 from carbonex.store.sql import ATTRIBUTES_COLUMNS, BLOCK_COLUMNS, attributes_row
 
@@ -404,7 +404,7 @@ def _verify(store: SqlStore, progress: Progress | None) -> VerifyReport:
     if replayed.head_seq != head.seq:  # a writer committed between the two read transactions
         replayed = summarize_replay(store)[0]
     report.blocks, report.issuances = live.blocks, replayed.issuances
-    _check_head(head, replayed, report)
+    _check_head(store, head, replayed, report)
     for invariant, message in (*replayed.problems, *live.problems):
         report.add(invariant, message)
     if (
@@ -416,15 +416,15 @@ def _verify(store: SqlStore, progress: Progress | None) -> VerifyReport:
     return report
 
 
-def _check_head(head: Head, replayed: ReplaySummary, report: VerifyReport) -> None:
-    """The head against the journal's end and every id the journal ever made (the tables alone
-    would miss a block merged away, or one made by an entry not projected yet)."""
-    made = replace(
-        head,
-        block_id_max=max(head.block_id_max, replayed.block_id_made_max),
-        issuance_id_max=max(head.issuance_id_max, replayed.issuance_id_max),
+def _check_head(store: SqlStore, head: Head, replayed: ReplaySummary, report: VerifyReport) -> None:
+    """The head's counters against every id the journal ever made (the tables alone would miss
+    a block merged away, or one made by an entry not projected yet) and the tables hold."""
+    stored = store.load_id_ends()
+    taken = IdEnds(
+        max(stored.block_id_max, replayed.block_id_made_max),
+        max(stored.issuance_id_max, replayed.issuance_id_max),
     )
-    for problem in made.problems():
+    for problem in head_problems(head, taken):
         report.add("head", problem)
 
 

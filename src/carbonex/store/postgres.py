@@ -16,8 +16,8 @@ from carbonex.ledger.ports import PendingWrite
 from carbonex.store.sql import (
     BLOCK_COLUMNS,
     HEAD_COLUMNS,
+    HEAD_QUERY,
     JOURNAL_COLUMNS,
-    META_QUERY,
     UPSERT_BLOCK,
     JournalRows,
     ProjectionRows,
@@ -77,7 +77,7 @@ class PostgresStore(SqlStore):
         """Open from the writer lock to COMMIT: a flush goes out without waiting for its
         results, so the server applies it while this process decides the next commands."""
         self._stream_number = 0
-        self._prefetched_meta: dict[str, int | None] | None = None
+        self._prefetched_head: tuple[Sequence[Any] | None] | None = None
         self._prefetched_rows: tuple[int, list[JournalRow]] | None = None
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -111,7 +111,7 @@ class PostgresStore(SqlStore):
         """BEGIN, take the writer lock, read the head and the journal entries other writers
         added since `known_seq`, all in one round trip: the lock is held from here to COMMIT,
         so every round trip inside it caps the throughput of all writers together."""
-        statements = f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY}); {META_QUERY}"
+        statements = f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY}); {HEAD_QUERY}"
         if known_seq is not None:
             statements += (
                 f"; SELECT {JOURNAL_COLUMNS} FROM journal WHERE seq > {int(known_seq)} "
@@ -124,7 +124,7 @@ class PostgresStore(SqlStore):
                 results.append(cursor.fetchall())
             if not cursor.nextset():
                 break
-        self._prefetched_meta = dict(results[1])
+        self._prefetched_head = (results[1][0] if results[1] else None,)
         if known_seq is not None:
             self._prefetched_rows = (known_seq, [journal_row(row) for row in results[2]])
         self._pipeline = ExitStack()
@@ -160,9 +160,9 @@ class PostgresStore(SqlStore):
             raise
         self._leave_pipeline()
 
-    def load_meta(self) -> dict[str, int | None]:
-        meta, self._prefetched_meta = self._prefetched_meta, None
-        return meta if meta is not None else super().load_meta()
+    def head_row(self) -> Sequence[Any] | None:
+        prefetched, self._prefetched_head = self._prefetched_head, None
+        return prefetched[0] if prefetched is not None else super().head_row()
 
     def write(self, pending: PendingWrite) -> None:
         """All of a flush's statements in one pipeline: one round trip instead of one each.
@@ -185,7 +185,7 @@ class PostgresStore(SqlStore):
         self._leave_pipeline()
 
     def rollback(self) -> None:
-        self._prefetched_meta = None
+        self._prefetched_head = None
         self._prefetched_rows = None
         if self.connection.closed or self.connection.broken:
             # The server went away (restart, failover, an administrator's terminate): the next

@@ -18,7 +18,7 @@ from carbonex.ledger.history import HistoryPostings
 from carbonex.ledger.journal import GENESIS_HASH, JournalRow, decode_payload
 from carbonex.ledger.limits import PROJECTION_CHUNK_ENTRIES
 from carbonex.ledger.model import Account, Block, Hold, UnitAttributes
-from carbonex.ledger.ports import COUNTER_MISSING, Head, PendingWrite, Projection
+from carbonex.ledger.ports import COUNTER_MISSING, Head, IdEnds, PendingWrite, Projection
 
 BLOCK_COLUMNS = (
     "block_id, issuance_id, serial_space, first_serial, last_serial, account_id, "
@@ -68,18 +68,19 @@ INSERT_SERIAL_HISTORY = (
     "INSERT INTO serial_history (serial_space, level, bucket, last_seq, moves) "
     "VALUES (?, ?, ?, ?, ?)"
 )
-_LAST_ENTRY = "FROM journal WHERE seq = (SELECT MAX(seq) FROM journal)"
-META_QUERY = (
-    "SELECT name, value FROM ledger_meta "
-    "UNION ALL SELECT 'head_seq', COALESCE(MAX(seq), 0) FROM journal "
-    f"UNION ALL SELECT 'next_block_id', next_block_id {_LAST_ENTRY} "
-    f"UNION ALL SELECT 'next_issuance_id', next_issuance_id {_LAST_ENTRY} "
-    "UNION ALL SELECT 'block_id_max', COALESCE(MAX(block_id), 0) FROM blocks "
-    "UNION ALL SELECT 'issuance_id_max', COALESCE(MAX(issuance_id), 0) FROM issuances"
+HEAD_QUERY = (
+    f"SELECT seq, {HEAD_COLUMNS}, (SELECT value FROM ledger_meta WHERE name = 'projected_seq') "
+    "FROM journal ORDER BY seq DESC LIMIT 1"
 )
-"""How far the read models go (`ledger_meta`), the head (the journal's last entry and the id
-counters it carries), and the ends of the tables to check the counters against
-(`Head.problems`): each a seek at the end of a primary key."""
+"""The head (the journal's last entry and the id counters it carries) and how far the read
+models go: one row, none before the first entry."""
+ID_ENDS_QUERY = (
+    "SELECT (SELECT COALESCE(MAX(block_id), 0) FROM blocks), "
+    "(SELECT COALESCE(MAX(issuance_id), 0) FROM issuances)"
+)
+"""The highest ids the tables hold, to check the head's counters against when a cache is
+loaded: seeks at the ends of primary keys."""
+PROJECTED_QUERY = "SELECT value FROM ledger_meta WHERE name = 'projected_seq'"
 UPSERT_META = (
     "INSERT INTO ledger_meta (name, value) VALUES (?, ?) "
     "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
@@ -259,19 +260,24 @@ class SqlStore(ABC):
 
     # -- StateLoader ----------------------------------------------------------------------------
 
-    def load_meta(self) -> dict[str, int | None]:
-        return dict(self.query(META_QUERY))
+    def head_row(self) -> Sequence[Any] | None:
+        return self.query_one(HEAD_QUERY)
 
     def load_head(self) -> Head:
-        meta = self.load_meta()
+        row = self.head_row()
+        if row is None:
+            projected = self.query_one(PROJECTED_QUERY)
+            return Head(seq=0, next_block_id=1, next_issuance_id=1, projected_seq=_int(projected))
         return Head(
-            seq=_number(meta, "head_seq"),
-            next_block_id=_counter(meta, "next_block_id"),
-            next_issuance_id=_counter(meta, "next_issuance_id"),
-            projected_seq=_number(meta, "projected_seq"),
-            block_id_max=_number(meta, "block_id_max"),
-            issuance_id_max=_number(meta, "issuance_id_max"),
+            seq=row[0],
+            next_block_id=COUNTER_MISSING if row[1] is None else row[1],
+            next_issuance_id=COUNTER_MISSING if row[2] is None else row[2],
+            projected_seq=0 if row[3] is None else row[3],
         )
+
+    def load_id_ends(self) -> IdEnds:
+        row = self.query_one(ID_ENDS_QUERY)
+        return IdEnds(0, 0) if row is None else IdEnds(int(row[0]), int(row[1]))
 
     def load_entry_hash(self, seq: int) -> str:
         row = self.query_one("SELECT entry_hash FROM journal WHERE seq = ?", (seq,))
@@ -398,18 +404,8 @@ class SqlStore(ABC):
             self._write_projection(ProjectionRows(Projection(entries, seq, None)))
 
 
-def _number(meta: dict[str, int | None], name: str) -> int:
-    value = meta.get(name)
-    return 0 if value is None else value
-
-
-def _counter(meta: dict[str, int | None], name: str) -> int:
-    """An id counter of the head: 1 before the first entry, COUNTER_MISSING when the last entry
-    does not carry it (damaged)."""
-    if name not in meta:
-        return 1
-    value = meta[name]
-    return COUNTER_MISSING if value is None else value
+def _int(row: Sequence[Any] | None) -> int:
+    return 0 if row is None or row[0] is None else int(row[0])
 
 
 def journal_row(row: Sequence[Any]) -> JournalRow:
