@@ -7,9 +7,9 @@ with exit code 2, never a traceback. Passwords in database URLs are not printed.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import typer
 
@@ -20,10 +20,12 @@ from carbonex.ledger.service import Clock, utc_now
 from carbonex.store import SqlStore, StoreError, open_store, resolve_database
 from carbonex.store.database import redacted
 
+Opened = TypeVar("Opened")
+
 
 def driver_errors() -> tuple[type[BaseException], ...]:
-    """A database failing underneath a command: its driver's errors, and a ledger whose head
-    contradicts its journal (no command may write on it; `carbonex verify` says why)."""
+    """A database failing underneath a command: its driver's errors, and a ledger whose head is
+    damaged (no command may write on it; `carbonex verify` says why)."""
     import psycopg
 
     return (sqlite3.Error, psycopg.Error, DamagedLedgerError)
@@ -32,21 +34,20 @@ def driver_errors() -> tuple[type[BaseException], ...]:
 def open_target(target: str, clock: Clock = utc_now, must_exist: bool = False) -> Ledger:
     """Open (and migrate) the ledger at `target`, or exit 2 saying why it cannot be opened.
     `must_exist`: a command that only reads refuses a database that holds no ledger."""
-    try:
-        return Ledger.open(target, clock=clock, must_exist=must_exist)
-    except StoreError as error:
-        usage_error(without_password(str(error), target))
-    except Exception as error:  # migrations and drivers raise their own types
-        usage_error(
-            f"cannot open database {redacted(target)}: {without_password(str(error), target)}"
-        )
+    return _opened_or_exit(target, lambda: Ledger.open(target, clock=clock, must_exist=must_exist))
 
 
 def open_store_or_exit(target: str, migrate: bool = True, any_revision: bool = False) -> SqlStore:
     """The store of the ledger at `target` (which must exist), or exit 2 saying why not: for the
     commands that need the tables, not the ledger's cache (reports, backup, upgrade)."""
+    return _opened_or_exit(
+        target, lambda: open_store(target, migrate, must_exist=True, any_revision=any_revision)
+    )
+
+
+def _opened_or_exit(target: str, opening: Callable[[], Opened]) -> Opened:
     try:
-        return open_store(target, migrate, must_exist=True, any_revision=any_revision)
+        return opening()
     except StoreError as error:
         usage_error(without_password(str(error), target))
     except Exception as error:  # migrations and drivers raise their own types

@@ -7,7 +7,7 @@ compare it with the live tables, and check the ledger's invariants (ARCHITECTURE
 4. holds never exceed the active units they hold;
 5. the chain is unbroken and replay reproduces the live state;
 6. each journal row's columns say what its hashed payload says (seq, command id, kind, time);
-7. the head names the journal's last entry and lies beyond every block and issuance id made.
+7. the id counters the journal's last entry carries lie beyond every block and issuance id made.
 """
 
 from __future__ import annotations

@@ -68,9 +68,9 @@ INSERT_SERIAL_HISTORY = (
     "INSERT INTO serial_history (serial_space, level, bucket, last_seq, moves) "
     "VALUES (?, ?, ?, ?, ?)"
 )
+PROJECTED_QUERY = "SELECT value FROM ledger_meta WHERE name = 'projected_seq'"
 HEAD_QUERY = (
-    f"SELECT seq, {HEAD_COLUMNS}, (SELECT value FROM ledger_meta WHERE name = 'projected_seq') "
-    "FROM journal ORDER BY seq DESC LIMIT 1"
+    f"SELECT seq, {HEAD_COLUMNS}, ({PROJECTED_QUERY}) FROM journal ORDER BY seq DESC LIMIT 1"
 )
 """The head (the journal's last entry and the id counters it carries) and how far the read
 models go: one row, none before the first entry."""
@@ -80,7 +80,6 @@ ID_ENDS_QUERY = (
 )
 """The highest ids the tables hold, to check the head's counters against when a cache is
 loaded: seeks at the ends of primary keys."""
-PROJECTED_QUERY = "SELECT value FROM ledger_meta WHERE name = 'projected_seq'"
 UPSERT_META = (
     "INSERT INTO ledger_meta (name, value) VALUES (?, ?) "
     "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
