@@ -257,6 +257,22 @@ def test_large_transfer_waits_for_a_second_person(new_page: NewPage) -> None:
     expect(approver.get_by_test_id("statement-table")).to_contain_text(f"{LARGE_TRANSFER:,}")
 
 
+def test_choosing_a_unit_type_redraws_the_charts_and_the_totals_together(
+    new_page: NewPage,
+) -> None:
+    page = new_page()
+    page.goto("/explorer")
+    totals = page.get_by_test_id("totals")
+    expect(totals).to_contain_text("427,000")
+    expect(totals).to_contain_text("all tCO2e unit types")
+    expect(page.locator("#chart-vintage text", has_text="2016")).to_have_count(1)
+    page.locator("#charts nav.segmented").get_by_role("link", name="VCU", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/explorer\?unit_type=VCU$"))
+    expect(totals).to_contain_text("140,000")  # VCUs issued: the totals followed the charts
+    expect(totals).to_contain_text("VCU units")
+    expect(page.locator("#chart-vintage text", has_text="2016")).to_have_count(0)  # no VCU of 2016
+
+
 def test_public_explorer_serial_lookup(new_page: NewPage) -> None:
     page = new_page()
     page.goto("/explorer")

@@ -5,6 +5,8 @@ the public explorer, the import page, escaping, and the chart geometry."""
 from __future__ import annotations
 
 import csv
+import dataclasses
+import datetime as dt
 import io
 import re
 import uuid
@@ -14,8 +16,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from carbonex.ledger import Ledger
 from carbonex.service import charts
 from carbonex.service.demo import DEMO_PASSWORD
+from tests.ledger.support import GEC, issue, open_accounts
 from tests.service.conftest import SignIn
 
 DEVELOPER, AIRLINE = "MERLION-DEV", "SKYWAYS-AIR"
@@ -89,6 +93,39 @@ def test_charts_filter_by_unit_type(public: TestClient) -> None:
     assert ">2016</text>" not in page  # no VCU of vintage 2016 in the chart
     unknown = public.get("/explorer", params={"unit_type": "NOPE"}).text
     assert "427,000" in unknown and ">2016</text>" in unknown  # unknown: everything
+
+
+CERTIFICATES_2012 = dataclasses.replace(
+    GEC, vintage_start=dt.date(2012, 1, 1), vintage_end=dt.date(2012, 12, 31)
+)
+
+
+def totals_shown(page: str) -> dict[str, str]:
+    """Metric -> the "Issued" figure of the page's totals cards."""
+    totals = page[page.index('id="totals"') :]
+    return dict(
+        re.findall(
+            r'data-metric="([^"]+)">\s*<div class="card stat"><span class="stat-label">Issued'
+            r'</span><span class="stat-value">([\d,]+) ',
+            totals,
+        )
+    )
+
+
+def test_tonnes_and_megawatt_hours_are_never_added_up(
+    public: TestClient, demo_database: str
+) -> None:
+    with Ledger.open(demo_database) as ledger:
+        open_accounts(ledger, "SOLAR-PARK")
+        issue(ledger, "SOLAR-PARK", 3_000, CERTIFICATES_2012, command_id="issue-gec-web")
+    page = public.get("/").text
+    assert list(totals_shown(page).items()) == [("tCO2e", "427,000"), ("MWh", "3,000")]
+    assert "tCO2e (A6.4ER, CER, EUA, VCU); MWh (GEC)." in page
+    assert "all tCO2e unit types" in page and ">2012</text>" not in page
+    certificates = public.get("/explorer", params={"unit_type": "GEC"}).text
+    assert totals_shown(certificates) == {"MWh": "3,000"}
+    assert "MWh issued and retired per vintage year, GEC units." in certificates
+    assert ">2012</text>" in certificates
 
 
 @pytest.mark.parametrize("path", SIGNED_IN_PAGES)

@@ -8,7 +8,7 @@ geometry is computed here, so the template only places rectangles and labels: no
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,9 +93,9 @@ def nice_step(maximum: int, ticks: int = TICKS_MAX) -> int:
     raise AssertionError("unreachable: 10 * magnitude >= raw")  # pragma: no cover
 
 
-def _rows(summary: Mapping[str, Any], unit_type: str | None) -> list[dict[str, Any]]:
+def _rows(summary: Mapping[str, Any], unit_types: Collection[str]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = summary.get("by_project_vintage", [])
-    return [row for row in rows if unit_type is None or row["unit_type"] == unit_type]
+    return [row for row in rows if row["unit_type"] in unit_types]
 
 
 def _key(row: Mapping[str, Any]) -> ProjectVintage:
@@ -111,18 +111,22 @@ def totals_by(groups: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, dict
     return dict(sorted(totals.items()))
 
 
-def by_vintage(summary: Mapping[str, Any], unit_type: str | None) -> dict[str, dict[str, int]]:
-    totals = totals_by((row["vintage_start"][:4], row) for row in _rows(summary, unit_type))
+def by_vintage(
+    summary: Mapping[str, Any], unit_types: Collection[str]
+) -> dict[str, dict[str, int]]:
+    """Issued and retired per vintage year, over `unit_types` (of one metric: they add up)."""
+    totals = totals_by((row["vintage_start"][:4], row) for row in _rows(summary, unit_types))
     return dict(list(totals.items())[-GROUPS_MAX:])
 
 
 def by_category(
     summary: Mapping[str, Any],
     categories: Mapping[ProjectVintage, str],
-    unit_type: str | None,
+    unit_types: Collection[str],
 ) -> dict[str, dict[str, int]]:
+    """Issued and retired per category, over `unit_types` (of one metric: they add up)."""
     return totals_by(
-        (categories.get(_key(row), MIXED_CATEGORY), row) for row in _rows(summary, unit_type)
+        (categories.get(_key(row), MIXED_CATEGORY), row) for row in _rows(summary, unit_types)
     )
 
 

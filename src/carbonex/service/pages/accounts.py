@@ -67,7 +67,7 @@ def account_context(
     return {
         "account": account,
         "holdings": holdings,
-        "units_held": sum(int(h["quantity"]) for h in active),
+        "units_held": reads.quantities_by_metric(service.ledger, active),
         "unit_types": sorted({h["unit_type"] for h in active}),
         "projects": sorted({h["project_id"] for h in active}),
         "may_instruct": viewer.principal.represents(account_id) and account["status"] == "open",

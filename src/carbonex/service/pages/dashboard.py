@@ -27,8 +27,12 @@ def _account_holdings(service: Service, account_id: str) -> dict[str, Any] | Non
     if account is None:
         return None
     holdings = service.ledger.holdings(account_id)
-    active = sum(int(h["quantity"]) for h in holdings if h["state"] == "active")
-    return {"account": account, "holdings": holdings, "active_units": active}
+    active = [h for h in holdings if h["state"] == "active"]
+    return {
+        "account": account,
+        "holdings": holdings,
+        "active": reads.quantities_by_metric(service.ledger, active),
+    }
 
 
 def _recent_activity(service: Service, account_ids: list[str]) -> list[dict[str, Any]]:
@@ -58,7 +62,10 @@ def _personal(service: Service, principal: Principal) -> dict[str, Any]:
     reads_everything = principal.has(*READ_EVERYTHING)
     return {
         "accounts": accounts,
-        "units_held": sum(entry["active_units"] for entry in accounts),
+        "units_held": reads.quantities_by_metric(
+            service.ledger,
+            (h for entry in accounts for h in entry["holdings"] if h["state"] == "active"),
+        ),
         "activity": _recent_activity(service, account_ids),
         "journal": reads.recent_journal(service.ledger, RECENT_ACTIVITY_LINES)
         if reads_everything

@@ -4,6 +4,8 @@ serial spaces in use. Each runs in one read transaction on the caller's (event l
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from carbonex.ledger import Ledger, queries
@@ -56,3 +58,19 @@ def serial_spaces(ledger: Ledger) -> list[str]:
         )
     )
     return [str(row[0]) for row in rows]
+
+
+def metric_of(ledger: Ledger) -> dict[str, str]:
+    """Unit type code -> the metric its units count (tCO2e, MWh, point), from the catalog."""
+    return {code: kind.metric for code, kind in ledger.catalog.unit_types.items()}
+
+
+def quantities_by_metric(ledger: Ledger, holdings: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """The holdings' quantities added up per metric: tonnes, MWh and points never add up."""
+    metrics = metric_of(ledger)
+    totals: dict[str, int] = defaultdict(int)
+    for holding in holdings:
+        totals[metrics.get(holding["unit_type"], queries.UNKNOWN_METRIC)] += int(
+            holding["quantity"]
+        )
+    return dict(sorted(totals.items()))
