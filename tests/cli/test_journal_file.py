@@ -108,6 +108,30 @@ def test_a_history_rewritten_with_fresh_hashes_fails_against_the_published_head(
     assert "not the published head" in result.stdout
 
 
+def test_deciding_the_commands_again_exposes_a_rewrite_without_any_published_head(
+    tmp_path: Path,
+) -> None:
+    """The retirement's command rewritten to 99 t, its effects still retiring 100 t."""
+    _, export = _exported(tmp_path)
+    _rewrite(export, 5, _rehashed)
+    human = invoke("journal-check", str(export), "--redecide")
+    assert human.exit_code == EXIT_PROBLEMS_FOUND
+    record = json.loads(invoke("journal-check", str(export), "--redecide", "--json").stdout)
+    assert record["redecided"] == 5
+    [problem] = record["problems"]
+    assert problem.startswith("decisions: entry 6 (r): its command, decided again, has other")
+
+
+def test_an_untouched_export_is_decided_again_as_recorded(tmp_path: Path) -> None:
+    database, export = _exported(tmp_path)
+    human = invoke("journal-check", str(export), "--redecide", "--head-hash", _head_hash(database))
+    assert human.exit_code == 0
+    assert "every command decided again as recorded" in human.stdout
+    record = invoke_json("journal-check", str(export), "--redecide")
+    assert (record["ok"], record["redecided"]) == (True, 6)
+    assert invoke_json("journal-check", str(export))["redecided"] is None
+
+
 def test_a_missing_or_garbled_line_is_named(tmp_path: Path) -> None:
     _, export = _exported(tmp_path)
     lines = export.read_bytes().splitlines(keepends=True)

@@ -6,6 +6,9 @@ import json
 import sqlite3
 from pathlib import Path
 
+import orjson
+
+from carbonex.ledger.journal import GENESIS_HASH, canonical, chain_hash
 from tests.cli.helpers import EXIT_REFUSED, EXIT_USAGE, invoke, seed
 
 
@@ -54,4 +57,44 @@ def test_a_head_set_back_by_hand_is_named_and_no_command_writes_on_it(tmp_path: 
     )  # fmt: skip
     assert transfer.exit_code == EXIT_USAGE
     assert "head is damaged" in transfer.stderr
+    assert Path(database).read_bytes() == before
+
+
+def test_verify_redecide_decides_every_command_again(seeded: str) -> None:
+    human = invoke("verify", "--db", seeded, "--redecide")
+    assert human.exit_code == 0
+    assert "4 entries decided again" in human.stdout
+    report = json.loads(invoke("verify", "--db", seeded, "--redecide", "--json").stdout)
+    assert (report["ok"], report["redecided"]) == (True, 4)
+
+
+def test_verify_redecide_names_an_entry_whose_effects_its_command_does_not_make(
+    tmp_path: Path,
+) -> None:
+    """The issuance's command rewritten and every hash recomputed: the chain, the replay and
+    the invariants all hold, and only deciding the command again tells."""
+    database = str(tmp_path / "forged.db")
+    seed(database)
+    with sqlite3.connect(database) as connection:
+        previous_hash = GENESIS_HASH
+        rows = connection.execute("SELECT seq, payload FROM journal ORDER BY seq").fetchall()
+        for seq, payload in rows:
+            record = orjson.loads(payload)
+            if record["command"]["kind"] == "issue":
+                record["command"]["quantity"] += 1
+            payload = canonical(record)
+            entry_hash = chain_hash(previous_hash, payload)
+            connection.execute(
+                "UPDATE journal SET payload = ?, previous_hash = ?, entry_hash = ? WHERE seq = ?",
+                (payload, previous_hash, entry_hash, seq),
+            )
+            previous_hash = entry_hash
+    connection.close()
+    assert invoke("verify", "--db", database).exit_code == 0
+    before = Path(database).read_bytes()
+    report = json.loads(invoke("verify", "--db", database, "--redecide", "--json").stdout)
+    assert report["ok"] is False
+    [problem] = report["problems"]
+    assert problem["invariant"] == "decisions"
+    assert "its command, decided again, has other effects" in problem["message"]
     assert Path(database).read_bytes() == before

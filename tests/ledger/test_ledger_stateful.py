@@ -49,6 +49,7 @@ from carbonex.ledger import (
     SerialRange,
     Transfer,
     UnfreezeAccount,
+    redecide_ledger,
 )
 from carbonex.ledger.failures import FINAL_STATE_CODES
 from tests.conftest import FixedClock
@@ -350,6 +351,10 @@ class LedgerMachine(OnSqlite, RuleBasedStateMachine):
             if hasattr(self, "ledgers"):
                 report = self.ledger.verify()
                 assert report.ok, report.problems
+                # Every history the ledger accepted, decided again, is itself byte for byte.
+                redecided = redecide_ledger(self.ledger)
+                assert redecided.ok, redecided.divergence
+                assert redecided.entries == self.ledger.head()["seq"]
         finally:
             for ledger in getattr(self, "ledgers", []):
                 ledger.close()

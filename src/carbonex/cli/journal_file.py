@@ -13,17 +13,20 @@ from typing import Annotated, Any, BinaryIO
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from carbonex.catalog import default_catalog
 from carbonex.cli import render
 from carbonex.cli.exits import EXIT_PROBLEMS_FOUND, usage_error
 from carbonex.cli.options import DatabaseOption, JsonOption
 from carbonex.cli.session import open_ledger
-from carbonex.ledger import queries
+from carbonex.cli.verification import RedecideOption, entries_progress
+from carbonex.ledger import queries, redecide_entries
 from carbonex.ledger.journal_export import (
     EXPORT_LINE_BYTES_MAX,
     TOTAL_NAMES,
     ExportCheck,
     check_export,
     export_lines,
+    recorded_entries,
 )
 from carbonex.store import SqlStore
 
@@ -96,9 +99,11 @@ def journal_check(
         ),
     ] = None,
     as_json: JsonOption = False,
+    redecide: RedecideOption = False,
 ) -> None:
     """Check an exported journal alone: the hash chain from genesis, the published head, entries
-    recorded earlier, and the totals per unit type its effects add up to."""
+    recorded earlier, and the totals per unit type its effects add up to; with --redecide, decide
+    every command again under this version's catalog."""
     if head_hash is not None and not _is_hash(head_hash):
         usage_error("--head-hash takes 64 lowercase hexadecimal characters")
     anchors = _anchors(anchor or [])
@@ -106,12 +111,27 @@ def journal_check(
         usage_error(f"{file} is not a file")
     with open(file, "rb") as lines:
         check = check_export(_bounded(lines), head_hash, anchors)
+    if redecide:
+        _redecide(file, check, show_progress=not as_json)
     if as_json:
         render.json_document(check.to_record())
     else:
         _render(check)
     if not check.ok:
         raise typer.Exit(EXIT_PROBLEMS_FOUND)
+
+
+def _redecide(file: Path, check: ExportCheck, show_progress: bool) -> None:
+    """Decide the file's commands again on a scratch ledger (a second pass over the file)."""
+    with open(file, "rb") as lines, entries_progress(show_progress, "Decided again") as advance:
+        report = redecide_entries(
+            recorded_entries(_bounded(lines)),
+            default_catalog(),
+            None if advance is None else lambda entries: advance(entries, check.entries),
+        )
+    check.redecided = report.entries
+    if report.divergence is not None:
+        check.add(f"decisions: {report.divergence.describe()}")
 
 
 def _is_hash(text: str) -> bool:
@@ -145,7 +165,8 @@ def _bounded(stream: BinaryIO) -> Iterator[bytes]:
 def _render(check: ExportCheck) -> None:
     summary = f"{check.entries:,} entries, head {check.head_seq:,} ({check.head_hash})"
     if check.ok:
-        render.line(f"OK: {summary}; the chain is unbroken", style="green bold")
+        decided = "" if check.redecided is None else "; every command decided again as recorded"
+        render.line(f"OK: {summary}; the chain is unbroken{decided}", style="green bold")
     else:
         render.line(f"FAILED: {len(check.problems)} problems in {summary}", style="red bold")
         for problem in check.problems:

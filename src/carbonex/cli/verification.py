@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
 import typer
 from rich.progress import (
     BarColumn,
@@ -16,14 +20,23 @@ from carbonex.cli import render
 from carbonex.cli.exits import EXIT_PROBLEMS_FOUND
 from carbonex.cli.options import DatabaseOption, JsonOption
 from carbonex.cli.session import open_ledger
-from carbonex.ledger import Ledger, VerifyReport
+from carbonex.ledger import Ledger, RedecideReport, VerifyReport, redecide_ledger
 from carbonex.projects.registry import ProjectRegistry
 
+REDECIDE_HELP = (
+    "Also decide every entry's command again, at its recorded time, on a scratch ledger: each "
+    "must give the recorded entry byte for byte (catches effects that do not follow from their "
+    "command, even with every hash recomputed)."
+)
+RedecideOption = Annotated[bool, typer.Option("--redecide", help=REDECIDE_HELP)]
 
-def verify_with_progress(ledger: Ledger, show_progress: bool) -> VerifyReport:
-    """Run `Ledger.verify`, showing the journal entries replayed so far on stderr."""
-    if not show_progress:
-        return ledger.verify()
+
+@contextmanager
+def entries_progress(show: bool, verb: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A callback (entries done, entries in all) drawing a progress bar on stderr, or None."""
+    if not show:
+        yield None
+        return
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -32,17 +45,32 @@ def verify_with_progress(ledger: Ledger, show_progress: bool) -> VerifyReport:
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=render.stderr_console(), transient=True) as progress:
-        task = progress.add_task("Verifying the journal", total=None)
+        task = progress.add_task(f"{verb} the journal", total=None)
 
         def advance(entries: int, total_entries: int) -> None:
             progress.update(
                 task,
                 completed=entries,
                 total=total_entries,
-                description=f"Verified {entries:,} of {total_entries:,} entries",
+                description=f"{verb} {entries:,} of {total_entries:,} entries",
             )
 
+        yield advance
+
+
+def verify_with_progress(ledger: Ledger, show_progress: bool) -> VerifyReport:
+    """Run `Ledger.verify`, showing the journal entries replayed so far on stderr."""
+    with entries_progress(show_progress, "Verified") as advance:
         return ledger.verify(advance)
+
+
+def redecide_with_progress(ledger: Ledger, show_progress: bool) -> RedecideReport:
+    """Run `redecide_ledger`, showing the entries decided again so far on stderr."""
+    total_entries = int(ledger.head()["seq"])
+    with entries_progress(show_progress, "Decided again") as advance:
+        if advance is None:
+            return redecide_ledger(ledger)
+        return redecide_ledger(ledger, lambda entries: advance(entries, total_entries))
 
 
 def render_report(report: VerifyReport) -> None:
@@ -50,6 +78,8 @@ def render_report(report: VerifyReport) -> None:
         f"{report.entries:,} journal entries, {report.blocks:,} blocks, "
         f"{report.issuances:,} issuances"
     )
+    if report.redecided is not None:
+        checked += f", {report.redecided:,} entries decided again"
     if report.ok:
         render.line(f"OK: {checked} checked; every invariant holds", style="green bold")
         return
@@ -63,12 +93,20 @@ def render_report(report: VerifyReport) -> None:
     )
 
 
-def verify(database: DatabaseOption = None, as_json: JsonOption = False) -> None:
-    """Check the hash chains, replay the journal and project histories, check every invariant."""
+def verify(
+    database: DatabaseOption = None, as_json: JsonOption = False, redecide: RedecideOption = False
+) -> None:
+    """Check the hash chains, replay the journal and project histories, check every invariant;
+    with --redecide, decide every command again."""
     with open_ledger(database, must_exist=True) as ledger:
         report = verify_with_progress(ledger, show_progress=not as_json)
         for problem in ProjectRegistry(ledger).verify():
             report.add("projects", problem)
+        if redecide:
+            redecided = redecide_with_progress(ledger, show_progress=not as_json)
+            report.redecided = redecided.entries
+            if redecided.divergence is not None:
+                report.add("decisions", redecided.divergence.describe())
     if as_json:
         render.json_document(report.to_record())
     else:

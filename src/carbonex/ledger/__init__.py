@@ -45,6 +45,12 @@ from carbonex.ledger.outcomes import Accepted, Outcome, Refused
 from carbonex.ledger.ports import DamagedLedgerError
 
 if TYPE_CHECKING:
+    from carbonex.ledger.redecide import (
+        RecordedEntry,
+        RedecideReport,
+        redecide_entries,
+        redecide_ledger,
+    )
     from carbonex.ledger.service import Clock, Ledger, Transaction
     from carbonex.ledger.verify import VerifyReport
 
@@ -56,6 +62,10 @@ _LAZY = {
     "Ledger": "carbonex.ledger.service",
     "Transaction": "carbonex.ledger.service",
     "VerifyReport": "carbonex.ledger.verify",
+    "RecordedEntry": "carbonex.ledger.redecide",
+    "RedecideReport": "carbonex.ledger.redecide",
+    "redecide_entries": "carbonex.ledger.redecide",
+    "redecide_ledger": "carbonex.ledger.redecide",
 }
 
 
@@ -93,6 +103,8 @@ __all__ = [
     "OpenAccount",
     "Outcome",
     "PlaceHold",
+    "RecordedEntry",
+    "RedecideReport",
     "Refused",
     "ReleaseHold",
     "Retire",
@@ -105,5 +117,7 @@ __all__ = [
     "UnitAttributes",
     "VerifyReport",
     "command_from_record",
+    "redecide_entries",
+    "redecide_ledger",
     "serial_space_of",
 ]

@@ -7,7 +7,7 @@ was. An exception here is a bug: the service rolls back and drops the cache.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Sized
 
 import orjson
 
@@ -121,7 +121,7 @@ def execute(
     return Accepted(command.command_id, seq, entry_hash, context.effects)
 
 
-def check_batch_size(commands: Sequence[Command]) -> Refused | None:
+def check_batch_size(commands: Sized) -> Refused | None:
     if not commands:
         return Refused("", (Failure(Code.E_BATCH_EMPTY, "a batch needs at least one command"),))
     if len(commands) > BATCH_COMMANDS_MAX:

@@ -18,6 +18,7 @@ import orjson
 from carbonex.ledger.journal import GENESIS_HASH, ChainChecker
 from carbonex.ledger.model import BlockState
 from carbonex.ledger.queries import empty_totals
+from carbonex.ledger.redecide import RecordedEntry
 from carbonex.ledger.verify import (
     COPIED_COLUMNS,
     ReplayState,
@@ -80,6 +81,8 @@ class ExportCheck:
     problems: list[str] = field(default_factory=list)
     totals: dict[str, dict[str, int]] = field(default_factory=dict)
     """Unit type -> issued, held, on_hold, retired, ... replayed from the effects alone."""
+    redecided: int | None = None
+    """Entries whose commands were decided again and gave the recorded entry (None: not run)."""
 
     @property
     def ok(self) -> bool:
@@ -97,6 +100,7 @@ class ExportCheck:
             "head_hash": self.head_hash,
             "problems": self.problems,
             "totals_by_unit_type": self.totals,
+            "redecided": self.redecided,
         }
 
 
@@ -141,6 +145,16 @@ def check_export(
         check.add(f"{found.invariant}: {found.message}")
     check.totals = replayed_totals(replay)
     return check
+
+
+def recorded_entries(lines: Iterable[bytes]) -> Iterator[RecordedEntry]:
+    """The well-formed lines' entries, for deciding their commands again (`redecide`); the
+    others are reported by `check_export`."""
+    for line in lines:
+        entry = _entry_of(line) if len(line) <= EXPORT_LINE_BYTES_MAX else None
+        if entry is not None:
+            seq, payload, _previous_hash, entry_hash, _columns = entry
+            yield RecordedEntry(seq, payload, entry_hash)
 
 
 ExportedEntry = tuple[int, bytes, str, str, tuple[Any, ...]]

@@ -208,6 +208,24 @@ class Ledger:
 
         return self._unit_of_work(work)
 
+    def decide_recorded(self, entries: Sequence[tuple[Command, str]]) -> list[Outcome]:
+        """Each command decided at the time recorded with it (ISO 8601 text), in one commit: for
+        deciding a journal's commands again on a scratch ledger (`redecide`). New commands take
+        the ledger's clock instead; nothing on the API or the CLI calls this."""
+        refusal = check_batch_size(entries)
+        if refusal is not None:
+            return [refusal]
+
+        def work() -> tuple[list[Outcome], bool]:
+            state, catalog = self.state, self.catalog
+            outcomes = [
+                execute(state, catalog, command, dt.datetime.fromisoformat(at), at)
+                for command, at in entries
+            ]
+            return outcomes, any(_applies(outcome) for outcome in outcomes)
+
+        return self._unit_of_work(work)
+
     def submit_batch(self, commands: Sequence[Command]) -> Refused | list[Accepted]:
         """All or nothing: either every command is accepted, or the batch is refused whole."""
         refusal = check_batch_size(commands)

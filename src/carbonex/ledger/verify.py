@@ -56,6 +56,8 @@ class VerifyReport:
     blocks: int = 0
     issuances: int = 0
     problems: list[Problem] = field(default_factory=list)
+    redecided: int | None = None
+    """Entries whose commands were decided again and gave the recorded entry (None: not run)."""
 
     @property
     def ok(self) -> bool:
@@ -72,6 +74,7 @@ class VerifyReport:
             "blocks": self.blocks,
             "issuances": self.issuances,
             "problems": [{"invariant": p.invariant, "message": p.message} for p in self.problems],
+            "redecided": self.redecided,
         }
 
 

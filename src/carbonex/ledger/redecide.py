@@ -1,0 +1,212 @@
+"""Deciding a journal's commands again: every entry's effects must follow from its command.
+
+The hash chain shows that no entry changed since a head was published, and replaying the effects
+shows that the tables follow from the entries. Neither shows that an entry's effects follow from
+its command: whoever can write the journal can record a transfer of 5 t whose effects move 500 t,
+or rewrite a command and recompute every hash after it, and both checks still pass until a
+published head exposes it. Here each entry's command is decided again, at its recorded time and
+under the catalog given, on a scratch ledger in a temporary directory; the entry that makes must
+be the recorded one byte for byte (same seq, command, effects and time: the same hash).
+
+The first entry that differs is reported and the run stops there: after it, the scratch ledger no
+longer holds the recorded history. An entry differs when the rules in force differ from those of
+its time, too (a catalog changed since): the message says that either explains it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import orjson
+
+from carbonex.catalog import Catalog
+from carbonex.ledger.commands import Command, CommandFormatError, command_from_record
+from carbonex.ledger.limits import BATCH_COMMANDS_MAX
+from carbonex.ledger.outcomes import Accepted, Outcome, Refused
+from carbonex.ledger.service import Ledger
+from carbonex.store import SqlStore
+
+REDECIDE_UNIT_ENTRIES = BATCH_COMMANDS_MAX
+"""Entries decided again per commit of the scratch ledger."""
+SHOWN_TEXT_LENGTH_MAX = 240
+"""An effect quoted in a message is cut to this many characters."""
+SCRATCH_FILE_NAME = "redecide.db"
+JOURNAL_QUERY = "SELECT seq, payload, entry_hash FROM journal ORDER BY seq"
+
+
+class RecordedEntry(NamedTuple):
+    seq: int
+    payload: bytes
+    entry_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Divergence:
+    seq: int
+    command_id: str
+    message: str
+
+    def describe(self) -> str:
+        named = f" ({self.command_id})" if self.command_id else ""
+        return f"entry {self.seq}{named}: {self.message}"
+
+
+@dataclass(slots=True)
+class RedecideReport:
+    entries: int = 0
+    """Entries decided again and found as recorded."""
+    divergence: Divergence | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.divergence is None
+
+    def to_record(self) -> dict[str, Any]:
+        found = self.divergence
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "divergence": None
+            if found is None
+            else {"seq": found.seq, "command_id": found.command_id, "message": found.message},
+        }
+
+
+class _Readable(NamedTuple):
+    entry: RecordedEntry
+    command: Command
+    recorded_at: str
+    effects: list[Any]
+
+
+Progress = Callable[[int], None]
+
+
+def redecide_entries(
+    entries: Iterable[RecordedEntry], catalog: Catalog, progress: Progress | None = None
+) -> RedecideReport:
+    """Decide every entry's command again, in seq order from the first, on a scratch ledger;
+    stop at the first entry that is not as recorded. `progress` gets the entries done so far."""
+    report = RedecideReport()
+    with tempfile.TemporaryDirectory(prefix="carbonex-redecide-") as directory:
+        scratch = Ledger.open(str(Path(directory) / SCRATCH_FILE_NAME), catalog)
+        try:
+            for unit in _units(iter(entries)):
+                readable, unreadable = _read_unit(unit)
+                report.divergence = _decide_unit(scratch, readable, report) or unreadable
+                if report.divergence is not None:
+                    break
+                if progress is not None:
+                    progress(report.entries)
+        finally:
+            scratch.close(project=False)
+    return report
+
+
+def redecide_ledger(ledger: Ledger, progress: Progress | None = None) -> RedecideReport:
+    """`redecide` over the ledger's whole journal, under the ledger's catalog."""
+
+    def run(store: SqlStore) -> RedecideReport:
+        rows = store.stream(JOURNAL_QUERY)
+        entries = (
+            RecordedEntry(seq, bytes(payload), entry_hash) for seq, payload, entry_hash in rows
+        )
+        return redecide_entries(entries, ledger.catalog, progress)
+
+    return ledger.read(run, read_models=False)
+
+
+def _units(entries: Iterator[RecordedEntry]) -> Iterator[list[RecordedEntry]]:
+    while unit := list(islice(entries, REDECIDE_UNIT_ENTRIES)):
+        yield unit
+
+
+def _read_unit(unit: Sequence[RecordedEntry]) -> tuple[list[_Readable], Divergence | None]:
+    """The unit's entries up to the first that cannot be read, and a divergence naming it."""
+    readable: list[_Readable] = []
+    for entry in unit:
+        try:
+            record = orjson.loads(entry.payload)
+            command = command_from_record(record["command"])
+            recorded_at, effects = record["recorded_at"], record["effects"]
+            if not isinstance(recorded_at, str) or not isinstance(effects, list):
+                raise TypeError("recorded_at or effects of the wrong type")
+            dt.datetime.fromisoformat(recorded_at)
+        except (
+            orjson.JSONDecodeError,
+            CommandFormatError,
+            KeyError,
+            TypeError,
+            ValueError,
+        ) as error:
+            message = f"its payload holds no command that can be decided again: {error}"
+            named = _command_id_in(entry.payload)
+            return readable, Divergence(entry.seq, named, message[:SHOWN_TEXT_LENGTH_MAX])
+        readable.append(_Readable(entry, command, recorded_at, effects))
+    return readable, None
+
+
+def _command_id_in(payload: bytes) -> str:
+    """The command id an unreadable entry names, if it names one."""
+    try:
+        command_id = orjson.loads(payload)["command"]["command_id"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return ""
+    return command_id if isinstance(command_id, str) else ""
+
+
+def _decide_unit(
+    scratch: Ledger, readable: Sequence[_Readable], report: RedecideReport
+) -> Divergence | None:
+    if not readable:
+        return None
+    outcomes = scratch.decide_recorded([(r.command, r.recorded_at) for r in readable])
+    for found, outcome in zip(readable, outcomes, strict=True):
+        divergence = _compare(found, outcome)
+        if divergence is not None:
+            return divergence
+        report.entries += 1
+    return None
+
+
+def _compare(found: _Readable, outcome: Outcome) -> Divergence | None:
+    entry, command_id = found.entry, found.command.command_id
+    if isinstance(outcome, Accepted) and (outcome.seq, outcome.entry_hash) == (
+        entry.seq,
+        entry.entry_hash,
+    ):
+        return None
+    return Divergence(entry.seq, command_id, _difference(found, outcome))
+
+
+def _difference(found: _Readable, outcome: Outcome) -> str:
+    """Why the entry decided again is not the recorded one, in words."""
+    rules = "(the entry was not decided by these rules: forged, or recorded under other ones)"
+    if isinstance(outcome, Refused):
+        codes = ", ".join(outcome.codes)
+        return f"its command, decided again at its recorded time, is refused ({codes}) {rules}"
+    if outcome.duplicate:
+        return f"its command id was already used by entry {outcome.seq}"
+    decided = orjson.loads(orjson.dumps([list(effect) for effect in outcome.effects]))
+    if decided == found.effects:
+        return "decided again, it makes the same effects but another entry (seq, time or encoding)"
+    change = _first_change(found.effects, decided)
+    return f"its command, decided again, has other effects: {change} {rules}"
+
+
+def _first_change(recorded: list[Any], decided: list[Any]) -> str:
+    for position, (was, now) in enumerate(zip(recorded, decided, strict=False)):
+        if was != now:
+            return f"effect {position} recorded {_shown(was)}, decided {_shown(now)}"
+    return f"{len(recorded)} effects recorded, {len(decided)} decided"
+
+
+def _shown(value: Any) -> str:
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= SHOWN_TEXT_LENGTH_MAX else text[:SHOWN_TEXT_LENGTH_MAX] + "…"

@@ -1,0 +1,129 @@
+"""Deciding a journal's commands again: a history the ledger made is itself byte for byte; an
+entry whose effects do not follow from its command is named, even with every hash recomputed."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from carbonex.catalog import Catalog
+from carbonex.ledger import Ledger, RecordedEntry, redecide_entries, redecide_ledger
+from carbonex.ledger.journal import GENESIS_HASH, canonical, chain_hash
+from tests.ledger.support import execute_raw, table_rows
+from tests.ledger.test_verify import realistic
+
+
+def journal(ledger: Ledger) -> list[RecordedEntry]:
+    return [
+        RecordedEntry(seq, bytes(payload), entry_hash)
+        for seq, payload, entry_hash in ledger.store.query(
+            "SELECT seq, payload, entry_hash FROM journal ORDER BY seq"
+        )
+    ]
+
+
+def rewrite_entry(ledger: Ledger, seq: int, change: Callable[[dict[str, Any]], None]) -> None:
+    """Change entry `seq`'s payload and recompute its hash and every later one, as a forger
+    holding the database would: the chain is whole again and only a published head tells."""
+    ledger.project()
+    previous_hash = GENESIS_HASH
+    for entry_seq, payload, _ in ledger.store.query(
+        "SELECT seq, payload, entry_hash FROM journal ORDER BY seq"
+    ):
+        payload = bytes(payload)
+        if entry_seq == seq:
+            record = orjson.loads(payload)
+            change(record)
+            payload = canonical(record)
+        entry_hash = chain_hash(previous_hash, payload)
+        execute_raw(
+            ledger,
+            "UPDATE journal SET payload = ?, previous_hash = ?, entry_hash = ? WHERE seq = ?",
+            (payload, previous_hash, entry_hash, entry_seq),
+        )
+        previous_hash = entry_hash
+    ledger.state.reset()  # the cache holds the hashes as committed
+
+
+def seq_of(ledger: Ledger, command_id: str) -> int:
+    row = ledger.store.query_one("SELECT seq FROM journal WHERE command_id = ?", (command_id,))
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_history_the_ledger_made_is_decided_again_byte_for_byte(ledger: Ledger) -> None:
+    realistic(ledger)
+    report = redecide_ledger(ledger)
+    assert report.ok, report.divergence
+    assert report.entries == ledger.head()["seq"] == len(journal(ledger))
+
+
+def test_a_rewritten_command_with_every_hash_recomputed_passes_verify_but_not_redecide(
+    ledger: Ledger,
+) -> None:
+    realistic(ledger)
+    sale = seq_of(ledger, "a-to-b")
+
+    def sell_less(record: dict[str, Any]) -> None:
+        record["command"]["selection"]["quantity"] = 30  # the effects still move 300
+
+    rewrite_entry(ledger, sale, sell_less)
+    assert ledger.verify().ok  # the chain, the replay and the invariants all hold
+    report = redecide_ledger(ledger)
+    assert report.divergence is not None
+    assert (report.divergence.seq, report.divergence.command_id) == (sale, "a-to-b")
+    assert "has other effects: effect 0 recorded" in report.divergence.message
+    assert report.entries == sale - 1
+
+
+def test_an_entry_whose_command_the_rules_refuse_is_named_with_the_codes(ledger: Ledger) -> None:
+    realistic(ledger)
+    sale = seq_of(ledger, "a-to-b")
+
+    def sell_to_a_stranger(record: dict[str, Any]) -> None:
+        record["command"]["target_account_id"] = "NOBODY"
+
+    rewrite_entry(ledger, sale, sell_to_a_stranger)
+    report = redecide_ledger(ledger)
+    assert report.divergence is not None and report.divergence.seq == sale
+    assert "is refused (E_UNKNOWN_ACCOUNT)" in report.divergence.message
+
+
+def test_an_entry_recorded_under_other_rules_is_named(ledger: Ledger) -> None:
+    """A catalog in which trading accounts may hold no credits: the history's first transfer to
+    one (b-to-c) is where the rules part."""
+    realistic(ledger)
+    catalog: Catalog = ledger.catalog
+    trading = catalog.account_kinds["trading"]
+    stricter = dataclasses.replace(
+        catalog,
+        account_kinds=catalog.account_kinds
+        | {"trading": dataclasses.replace(trading, markets=trading.markets - {"credit"})},
+    )
+    report = redecide_entries(journal(ledger), stricter)
+    assert report.divergence is not None
+    assert report.divergence.command_id == "b-to-c"
+    assert "E_ACCOUNT_KIND_CANNOT_HOLD_UNIT_TYPE" in report.divergence.message
+    assert "recorded under other ones" in report.divergence.message
+
+
+def test_a_payload_holding_no_command_is_named_and_nothing_after_it_is_decided(
+    ledger: Ledger,
+) -> None:
+    realistic(ledger)
+    entries = journal(ledger)
+    garbled = [*entries[:3], entries[3]._replace(payload=b'{"command": 7}'), *entries[4:]]
+    report = redecide_entries(garbled, ledger.catalog)
+    assert report.divergence is not None and report.divergence.seq == entries[3].seq
+    assert "holds no command that can be decided again" in report.divergence.message
+    assert report.entries == 3
+
+
+def test_deciding_again_changes_nothing_in_the_ledger(ledger: Ledger) -> None:
+    realistic(ledger)
+    before = {table: table_rows(ledger, table) for table in ("journal", "blocks", "accounts")}
+    assert redecide_ledger(ledger).ok
+    assert {table: table_rows(ledger, table) for table in before} == before
