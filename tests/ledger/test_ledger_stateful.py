@@ -352,7 +352,11 @@ class LedgerMachine(OnSqlite, RuleBasedStateMachine):
                 report = self.ledger.verify()
                 assert report.ok, report.problems
                 # Every history the ledger accepted, decided again, is itself byte for byte.
-                redecided = redecide_ledger(self.ledger)
+                scratch = OnSqlite()
+                try:
+                    redecided = redecide_ledger(self.ledger, None, scratch.new_database())
+                finally:
+                    scratch.drop_database()
                 assert redecided.ok, redecided.divergence
                 assert redecided.entries == self.ledger.head()["seq"]
         finally:

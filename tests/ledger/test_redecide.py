@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from carbonex.catalog import Catalog
 from carbonex.ledger import Ledger, RecordedEntry, redecide_entries, redecide_ledger
@@ -127,3 +129,14 @@ def test_deciding_again_changes_nothing_in_the_ledger(ledger: Ledger) -> None:
     before = {table: table_rows(ledger, table) for table in ("journal", "blocks", "accounts")}
     assert redecide_ledger(ledger).ok
     assert {table: table_rows(ledger, table) for table in before} == before
+
+
+def test_deciding_into_a_ledger_that_is_not_empty_is_a_bug(ledger: Ledger, tmp_path: Path) -> None:
+    realistic(ledger)
+    used = str(tmp_path / "used.db")
+    with Ledger.open(used) as other:
+        realistic(other)
+    with pytest.raises(ValueError, match="is not empty"):
+        redecide_ledger(ledger, None, used)
+    empty = str(tmp_path / "empty.db")
+    assert redecide_ledger(ledger, None, empty).ok

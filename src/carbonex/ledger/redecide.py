@@ -27,13 +27,13 @@ import orjson
 
 from carbonex.catalog import Catalog
 from carbonex.ledger.commands import Command, CommandFormatError, command_from_record
-from carbonex.ledger.limits import BATCH_COMMANDS_MAX
 from carbonex.ledger.outcomes import Accepted, Outcome, Refused
 from carbonex.ledger.service import Ledger
 from carbonex.store import SqlStore
 
-REDECIDE_UNIT_ENTRIES = BATCH_COMMANDS_MAX
-"""Entries decided again per commit of the scratch ledger."""
+REDECIDE_UNIT_ENTRIES = 1_000
+"""Entries decided again per commit of the scratch ledger (a group commit's size: larger units
+hold more effects in memory and gain nothing measurable)."""
 SHOWN_TEXT_LENGTH_MAX = 240
 """An effect quoted in a message is cut to this many characters."""
 SCRATCH_FILE_NAME = "redecide.db"
@@ -89,37 +89,55 @@ Progress = Callable[[int], None]
 
 
 def redecide_entries(
-    entries: Iterable[RecordedEntry], catalog: Catalog, progress: Progress | None = None
+    entries: Iterable[RecordedEntry],
+    catalog: Catalog,
+    progress: Progress | None = None,
+    scratch_database: str | None = None,
 ) -> RedecideReport:
     """Decide every entry's command again, in seq order from the first, on a scratch ledger;
-    stop at the first entry that is not as recorded. `progress` gets the entries done so far."""
-    report = RedecideReport()
+    stop at the first entry that is not as recorded. `progress` gets the entries done so far.
+    `scratch_database`: an empty ledger to decide into (by default a new SQLite file in a
+    temporary directory, removed afterwards)."""
+    if scratch_database is not None:
+        return _redecide_into(scratch_database, entries, catalog, progress)
     with tempfile.TemporaryDirectory(prefix="carbonex-redecide-") as directory:
-        scratch = Ledger.open(str(Path(directory) / SCRATCH_FILE_NAME), catalog)
-        try:
-            for unit in _units(iter(entries)):
-                readable, unreadable = _read_unit(unit)
-                report.divergence = _decide_unit(scratch, readable, report) or unreadable
-                if report.divergence is not None:
-                    break
-                if progress is not None:
-                    progress(report.entries)
-        finally:
-            scratch.close(project=False)
-    return report
+        scratch = str(Path(directory) / SCRATCH_FILE_NAME)
+        return _redecide_into(scratch, entries, catalog, progress)
 
 
-def redecide_ledger(ledger: Ledger, progress: Progress | None = None) -> RedecideReport:
-    """`redecide` over the ledger's whole journal, under the ledger's catalog."""
+def redecide_ledger(
+    ledger: Ledger, progress: Progress | None = None, scratch_database: str | None = None
+) -> RedecideReport:
+    """`redecide_entries` over the ledger's whole journal, under the ledger's catalog."""
 
     def run(store: SqlStore) -> RedecideReport:
         rows = store.stream(JOURNAL_QUERY)
         entries = (
             RecordedEntry(seq, bytes(payload), entry_hash) for seq, payload, entry_hash in rows
         )
-        return redecide_entries(entries, ledger.catalog, progress)
+        return redecide_entries(entries, ledger.catalog, progress, scratch_database)
 
     return ledger.read(run, read_models=False)
+
+
+def _redecide_into(
+    database: str, entries: Iterable[RecordedEntry], catalog: Catalog, progress: Progress | None
+) -> RedecideReport:
+    report = RedecideReport()
+    scratch = Ledger.open(database, catalog)
+    try:
+        if scratch.head()["seq"] != 0:
+            raise ValueError(f"the scratch ledger {database} is not empty")
+        for unit in _units(iter(entries)):
+            readable, unreadable = _read_unit(unit)
+            report.divergence = _decide_unit(scratch, readable, report) or unreadable
+            if report.divergence is not None:
+                break
+            if progress is not None:
+                progress(report.entries)
+    finally:
+        scratch.close(project=False)  # nobody reads the scratch ledger's read models
+    return report
 
 
 def _units(entries: Iterator[RecordedEntry]) -> Iterator[list[RecordedEntry]]:
