@@ -26,6 +26,12 @@ from carbonex.store.sql import (
 )
 
 WRITER_LOCK_KEY = 0x43524258  # "CRBX": one key for the whole ledger
+WRITER_LOCK_QUERY = f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})"
+CATCH_UP_QUERY = (
+    f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE seq > %s ORDER BY seq "
+    f"LIMIT {CATCH_UP_ENTRIES_MAX + 1}"
+)
+"""The entries other writers committed after the ones this process knows, read under the lock."""
 STREAM_ROWS_PER_FETCH = 10_000
 _UPSERT_BLOCK_SET = UPSERT_BLOCK[UPSERT_BLOCK.index(" ON CONFLICT") :]
 _UPSERT_META_SET = " ON CONFLICT (name) DO UPDATE SET value = excluded.value"
@@ -110,25 +116,28 @@ class PostgresStore(SqlStore):
     def begin_write(self, known_seq: int | None = None) -> None:
         """BEGIN, take the writer lock, read the head and the journal entries other writers
         added since `known_seq`, all in one round trip: the lock is held from here to COMMIT,
-        so every round trip inside it caps the throughput of all writers together."""
-        statements = f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY}); {HEAD_QUERY}"
-        if known_seq is not None:
-            statements += (
-                f"; SELECT {JOURNAL_COLUMNS} FROM journal WHERE seq > {int(known_seq)} "
-                f"ORDER BY seq LIMIT {CATCH_UP_ENTRIES_MAX + 1}"
-            )
-        cursor = self.connection.execute(statements)
-        results = []
-        while True:
-            if cursor.description is not None:
-                results.append(cursor.fetchall())
-            if not cursor.nextset():
-                break
-        self._prefetched_head = (results[1][0] if results[1] else None,)
-        if known_seq is not None:
-            self._prefetched_rows = (known_seq, [journal_row(row) for row in results[2]])
+        so every round trip inside it caps the throughput of all writers together. The
+        statements are prepared once per connection: planned at every transaction (as one
+        multi-statement string), they cost the writer lock ~15% of its single-command rate."""
+        connection = self.connection
         self._pipeline = ExitStack()
-        self._pipeline.enter_context(self.connection.pipeline())
+        pipeline = self._pipeline.enter_context(connection.pipeline())
+        try:
+            connection.execute("BEGIN")
+            connection.execute(WRITER_LOCK_QUERY, prepare=True)
+            head = connection.execute(HEAD_QUERY, prepare=True)
+            caught_up = (
+                None
+                if known_seq is None
+                else connection.execute(CATCH_UP_QUERY, (known_seq,), prepare=True)
+            )
+            pipeline.sync()
+            self._prefetched_head = (head.fetchone(),)
+            if caught_up is not None and known_seq is not None:
+                self._prefetched_rows = (known_seq, [journal_row(r) for r in caught_up])
+        except BaseException:
+            self._pipeline_failed = True
+            raise
 
     def _leave_pipeline(self) -> None:
         """Send what is queued and wait for every result; a statement's error rises here."""
