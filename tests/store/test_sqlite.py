@@ -1,4 +1,5 @@
-"""The SQLite store's settings: the page size of new files and the one-pass page cache."""
+"""The SQLite store's settings: the page size of new files, the busy handler of reads and
+writes, and the one-pass page cache."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from carbonex.ledger.live_checks import BLOCKS_IN_SERIAL_ORDER
 from carbonex.ledger.verify import ReplayWorker
 from carbonex.store import StoreError, open_store
 from carbonex.store.sqlite import (
+    BUSY_TIMEOUT_MS,
     CACHE_SIZE_KIB,
     ONE_PASS_CACHE_SIZE_KIB,
     PAGE_SIZE_BYTES,
@@ -28,6 +30,23 @@ def test_new_files_are_made_with_large_pages(tmp_path: Path) -> None:
     store = _sqlite_store(tmp_path / "new.db")
     try:
         assert store.query("PRAGMA page_size") == [(PAGE_SIZE_BYTES,)]
+    finally:
+        store.close()
+
+
+def test_writes_poll_for_the_lock_and_reads_wait_in_sqlites_busy_handler(tmp_path: Path) -> None:
+    """A write turns the busy handler off (it polls for the write lock itself) and leaves it off
+    for the writes after it; the next read transaction turns it on again."""
+    store = _sqlite_store(tmp_path / "busy.db")
+    try:
+        assert store.query("PRAGMA busy_timeout") == [(BUSY_TIMEOUT_MS,)]
+        for _ in range(2):
+            store.begin_write()
+            assert store.query("PRAGMA busy_timeout") == [(0,)]
+            store.rollback()
+        store.begin_read()
+        assert store.query("PRAGMA busy_timeout") == [(BUSY_TIMEOUT_MS,)]
+        store.rollback()
     finally:
         store.close()
 
