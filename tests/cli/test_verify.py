@@ -63,7 +63,7 @@ def test_a_head_set_back_by_hand_is_named_and_no_command_writes_on_it(tmp_path: 
 def test_verify_redecide_decides_every_command_again(seeded: str) -> None:
     human = invoke("verify", "--db", seeded, "--redecide")
     assert human.exit_code == 0
-    assert "4 entries decided again" in human.stdout
+    assert "every command decided again as recorded (4)" in human.stdout
     report = json.loads(invoke("verify", "--db", seeded, "--redecide", "--json").stdout)
     assert (report["ok"], report["redecided"]) == (True, 4)
 

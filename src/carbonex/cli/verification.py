@@ -78,11 +78,16 @@ def render_report(report: VerifyReport) -> None:
         f"{report.entries:,} journal entries, {report.blocks:,} blocks, "
         f"{report.issuances:,} issuances"
     )
-    if report.redecided is not None:
-        checked += f", {report.redecided:,} entries decided again"
     if report.ok:
-        render.line(f"OK: {checked} checked; every invariant holds", style="green bold")
+        redecided = (
+            ""
+            if report.redecided is None
+            else f"; every command decided again as recorded ({report.redecided:,})"
+        )
+        render.line(f"OK: {checked} checked; every invariant holds{redecided}", style="green bold")
         return
+    if report.redecided is not None:
+        checked += f", {report.redecided:,} commands decided again as recorded"
     render.line(f"FAILED: {len(report.problems)} problems in {checked}", style="red bold")
     render.print_table(
         render.records_table(
