@@ -31,6 +31,7 @@ REQUIRED_NUMERIC = (
     "verify_seconds_1m_blocks",
     "verify_seconds_1m_blocks_repeated",
     "chain_verify_entries_per_s",
+    "redecide_entries_per_s",
     "peak_rss_mb",
     "memory_10e9_issuance_blocks",
     "memory_10e9_after_half_moved_blocks",
@@ -52,6 +53,7 @@ VERIFIED_FLAGS = (
     "blocks_verified",
     "chain_verify_ok",
     "chain_verify_large_entries_ok",
+    "redecide_ok",
     "memory_10e9_ok",
     "all_verified",
 )
@@ -94,6 +96,10 @@ def test_no_command_failed_and_the_huge_issuance_stays_two_blocks(
     assert results["sqlite_single_failed_commands"] == 0
     assert results["memory_10e9_issuance_blocks"] == 1
     assert results["memory_10e9_after_half_moved_blocks"] == 2
+
+
+def test_every_command_of_the_batched_journal_was_decided_again(results: dict[str, Any]) -> None:
+    assert results["redecide_entries"] == results["chain_verify_entries"] > 0
 
 
 def test_the_blocks_phase_reached_its_target(results: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from carbonex.bench.phases import (
     PHASE_SECONDS_MAX,
     Fields,
     chain_check,
+    redecided,
     timed_verify,
     transfers_phase,
     verified,
@@ -86,6 +87,7 @@ def sqlite_phases(directory: Path, sizes: Sizes) -> Fields:
         # The chain target is per typical entry: this journal of transfers. The block-building
         # journal's entries hold up to a thousand ranges each; it is reported separately.
         transfers_chain = chain_check(ledger).fields("chain_verify")
+        transfers_chain |= redecided(ledger, "redecide")  # the whole journal, from the setup on
     with progress_bar("raw SQL reference", len(specs)) as bar:
         raw_done, raw_seconds = run_raw_transfers(
             directory / "raw.db",

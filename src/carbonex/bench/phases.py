@@ -16,7 +16,7 @@ from carbonex.bench.workload import (
     submit_all_accepted,
     transfer_commands,
 )
-from carbonex.ledger import Ledger, VerifyReport
+from carbonex.ledger import Ledger, VerifyReport, redecide_ledger
 from carbonex.ledger.journal import verify_chain
 
 Fields = dict[str, Any]
@@ -98,3 +98,18 @@ def chain_check(ledger: Ledger) -> ChainCheck:
         )
     )
     return ChainCheck(entries, payload_bytes, time.perf_counter() - started, problem)
+
+
+def redecided(ledger: Ledger, prefix: str) -> Fields:
+    """Time `redecide_ledger`: every command of the journal decided again on a scratch ledger."""
+    total_entries = int(ledger.head()["seq"])
+    with progress_bar(f"{prefix}: decide every command again", total_entries) as bar:
+        started = time.perf_counter()
+        report = redecide_ledger(ledger, lambda entries: bar.update(entries, total_entries))
+        seconds = time.perf_counter() - started
+    return {
+        f"{prefix}_entries": report.entries,
+        f"{prefix}_seconds": round(seconds, 3),
+        f"{prefix}_entries_per_s": rate_per_s(report.entries, seconds),
+        f"{prefix}_ok": report.ok,
+    }
