@@ -128,6 +128,25 @@ def test_tonnes_and_megawatt_hours_are_never_added_up(
     assert ">2012</text>" in certificates
 
 
+def test_an_account_holding_tonnes_and_certificates_shows_each_in_its_metric(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    merlion = signed_in("merlion")
+    with Ledger.open(demo_database) as ledger:
+        issue(ledger, DEVELOPER, 250, CERTIFICATES_2012, command_id="issue-gec-to-merlion")
+    holdings = merlion.get(f"/api/v1/accounts/{DEVELOPER}/holdings").json()
+    tonnes = sum(
+        h["quantity"]
+        for h in holdings
+        if h["unit_type"] != "GEC" and h["state"] == "active" and not h["on_hold"]
+    )
+    page = merlion.get(f"/accounts/{DEVELOPER}").text
+    available = page[page.index('data-testid="account-units"') :].split("</div>", 1)[0]
+    assert f'{tonnes:,} <span class="stat-unit">tCO2e</span>' in available
+    assert '250 <span class="stat-unit">MWh</span>' in available
+    assert '250 <span class="stat-unit">MWh</span>' in merlion.get("/").text
+
+
 @pytest.mark.parametrize("path", SIGNED_IN_PAGES)
 def test_pages_that_need_sign_in_redirect_to_login(public: TestClient, path: str) -> None:
     answer = public.get(path, follow_redirects=False)
