@@ -13,8 +13,9 @@ import pytest
 
 from carbonex.catalog import Catalog
 from carbonex.ledger import Ledger, RecordedEntry, redecide_entries, redecide_ledger
+from carbonex.ledger import redecide as redecide_module
 from carbonex.ledger.journal import GENESIS_HASH, canonical, chain_hash
-from tests.ledger.support import execute_raw, table_rows
+from tests.ledger.support import VCU, execute_raw, issue, table_rows
 from tests.ledger.test_verify import realistic
 
 
@@ -140,3 +141,19 @@ def test_deciding_into_a_ledger_that_is_not_empty_is_a_bug(ledger: Ledger, tmp_p
         redecide_ledger(ledger, None, used)
     empty = str(tmp_path / "empty.db")
     assert redecide_ledger(ledger, None, empty).ok
+
+
+def test_the_journal_is_read_a_page_at_a_time_up_to_the_head_when_called(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of 4 entries; an entry committed while the run reads is left for the next run."""
+    realistic(ledger)
+    head_seq = ledger.head()["seq"]
+    monkeypatch.setattr(redecide_module, "REDECIDE_UNIT_ENTRIES", 4)
+    pages = redecide_module._journal_pages(ledger, head_seq)
+    first = next(pages)
+    issue(ledger, "A", 10, VCU, command_id="issued-meanwhile")
+    rest = list(pages)
+    assert [first.seq, *(entry.seq for entry in rest)] == list(range(1, head_seq + 1))
+    report = redecide_ledger(ledger)
+    assert report.ok and report.entries == head_seq + 1

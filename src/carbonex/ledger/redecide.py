@@ -19,6 +19,7 @@ import datetime as dt
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -37,7 +38,9 @@ hold more effects in memory and gain nothing measurable)."""
 SHOWN_TEXT_LENGTH_MAX = 240
 """An effect quoted in a message is cut to this many characters."""
 SCRATCH_FILE_NAME = "redecide.db"
-JOURNAL_QUERY = "SELECT seq, payload, entry_hash FROM journal ORDER BY seq"
+JOURNAL_PAGE_QUERY = (
+    "SELECT seq, payload, entry_hash FROM journal WHERE seq > ? AND seq <= ? ORDER BY seq"
+)
 
 
 class RecordedEntry(NamedTuple):
@@ -108,16 +111,27 @@ def redecide_entries(
 def redecide_ledger(
     ledger: Ledger, progress: Progress | None = None, scratch_database: str | None = None
 ) -> RedecideReport:
-    """`redecide_entries` over the ledger's whole journal, under the ledger's catalog."""
+    """`redecide_entries` over the ledger's journal up to its head when called, under the
+    ledger's catalog. The journal is read a page at a time, each page in its own short read
+    transaction (entries never change once written): an audit of a live registry holds no
+    snapshot for its whole run, and ends however fast new entries arrive."""
+    through_seq = int(ledger.head()["seq"])
+    entries = _journal_pages(ledger, through_seq)
+    return redecide_entries(entries, ledger.catalog, progress, scratch_database)
 
-    def run(store: SqlStore) -> RedecideReport:
-        rows = store.stream(JOURNAL_QUERY)
-        entries = (
-            RecordedEntry(seq, bytes(payload), entry_hash) for seq, payload, entry_hash in rows
-        )
-        return redecide_entries(entries, ledger.catalog, progress, scratch_database)
 
-    return ledger.read(run, read_models=False)
+def _journal_pages(ledger: Ledger, through_seq: int) -> Iterator[RecordedEntry]:
+    after_seq = 0
+    while after_seq < through_seq:
+        last_seq = min(after_seq + REDECIDE_UNIT_ENTRIES, through_seq)
+        rows = ledger.read(partial(_page, bounds=(after_seq, last_seq)), read_models=False)
+        for seq, payload, entry_hash in rows:
+            yield RecordedEntry(seq, bytes(payload), entry_hash)
+        after_seq = last_seq
+
+
+def _page(store: SqlStore, bounds: tuple[int, int]) -> list[tuple[Any, ...]]:
+    return store.query(JOURNAL_PAGE_QUERY, bounds)
 
 
 def _redecide_into(
