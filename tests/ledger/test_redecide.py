@@ -12,20 +12,15 @@ import orjson
 import pytest
 
 from carbonex.catalog import Catalog
-from carbonex.ledger import Ledger, RecordedEntry, redecide_entries, redecide_ledger
+from carbonex.ledger import Ledger, redecide_entries, redecide_ledger
 from carbonex.ledger import redecide as redecide_module
-from carbonex.ledger.journal import GENESIS_HASH, canonical, chain_hash
+from carbonex.ledger.journal import GENESIS_HASH, JournalRow, canonical, chain_hash
 from tests.ledger.support import VCU, execute_raw, issue, table_rows
 from tests.ledger.test_verify import realistic
 
 
-def journal(ledger: Ledger) -> list[RecordedEntry]:
-    return [
-        RecordedEntry(seq, bytes(payload), entry_hash)
-        for seq, payload, entry_hash in ledger.store.query(
-            "SELECT seq, payload, entry_hash FROM journal ORDER BY seq"
-        )
-    ]
+def journal(ledger: Ledger) -> list[JournalRow]:
+    return ledger.store.journal_rows_after(0, ledger.head()["seq"])
 
 
 def rewrite_entry(ledger: Ledger, seq: int, change: Callable[[dict[str, Any]], None]) -> None:

@@ -141,7 +141,7 @@ def load_inclusion_catalog(directory: Path = DATA_DIR) -> InclusionCatalog:
     """Read `inclusion_factors.toml` in `directory` (and the unit types it refers to)."""
     path = directory / FILE_NAME
     base = load_base_catalog(directory)
-    settings = _settings(path, {code: u.metric for code, u in base.unit_types.items()})
+    settings = _settings(path, base.metric_of())
     action_types = [_action_type(path, i, e) for i, e in enumerate(_entries(path, "action_type"))]
     _unique(path, [a.code for a in action_types])
     return InclusionCatalog(action_types={a.code: a for a in action_types}, **settings)

@@ -86,6 +86,10 @@ class Catalog:
     conversions: dict[str, ConversionRule]
     countries: frozenset[str]
 
+    def metric_of(self) -> dict[str, str]:
+        """Unit type code -> the metric its units count (tCO2e, MWh, point)."""
+        return {code: unit_type.metric for code, unit_type in self.unit_types.items()}
+
 
 def _read(path: Path) -> dict[str, Any]:
     try:

@@ -66,11 +66,8 @@ def verify_with_progress(ledger: Ledger, show_progress: bool) -> VerifyReport:
 
 def redecide_with_progress(ledger: Ledger, show_progress: bool) -> RedecideReport:
     """Run `redecide_ledger`, showing the entries decided again so far on stderr."""
-    total_entries = int(ledger.head()["seq"])
     with entries_progress(show_progress, "Decided again") as advance:
-        if advance is None:
-            return redecide_ledger(ledger)
-        return redecide_ledger(ledger, lambda entries: advance(entries, total_entries))
+        return redecide_ledger(ledger, advance)
 
 
 def render_report(report: VerifyReport) -> None:

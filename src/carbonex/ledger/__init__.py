@@ -46,7 +46,6 @@ from carbonex.ledger.ports import DamagedLedgerError
 
 if TYPE_CHECKING:
     from carbonex.ledger.redecide import (
-        RecordedEntry,
         RedecideReport,
         redecide_entries,
         redecide_ledger,
@@ -62,7 +61,6 @@ _LAZY = {
     "Ledger": "carbonex.ledger.service",
     "Transaction": "carbonex.ledger.service",
     "VerifyReport": "carbonex.ledger.verify",
-    "RecordedEntry": "carbonex.ledger.redecide",
     "RedecideReport": "carbonex.ledger.redecide",
     "redecide_entries": "carbonex.ledger.redecide",
     "redecide_ledger": "carbonex.ledger.redecide",
@@ -103,7 +101,6 @@ __all__ = [
     "OpenAccount",
     "Outcome",
     "PlaceHold",
-    "RecordedEntry",
     "RedecideReport",
     "Refused",
     "ReleaseHold",

@@ -15,10 +15,9 @@ from typing import Any
 
 import orjson
 
-from carbonex.ledger.journal import GENESIS_HASH, ChainChecker
+from carbonex.ledger.journal import GENESIS_HASH, ChainChecker, JournalRow
 from carbonex.ledger.model import BlockState
 from carbonex.ledger.queries import empty_totals
-from carbonex.ledger.redecide import RecordedEntry
 from carbonex.ledger.verify import (
     COPIED_COLUMNS,
     ReplayState,
@@ -147,14 +146,14 @@ def check_export(
     return check
 
 
-def recorded_entries(lines: Iterable[bytes]) -> Iterator[RecordedEntry]:
-    """The well-formed lines' entries, for deciding their commands again (`redecide`); the
-    others are reported by `check_export`."""
+def recorded_entries(lines: Iterable[bytes]) -> Iterator[JournalRow]:
+    """The well-formed lines' entries, for deciding their commands again (`redecide_entries`);
+    the others are reported by `check_export`."""
     for line in lines:
         entry = _entry_of(line) if len(line) <= EXPORT_LINE_BYTES_MAX else None
         if entry is not None:
-            seq, payload, _previous_hash, entry_hash, _columns = entry
-            yield RecordedEntry(seq, payload, entry_hash)
+            seq, payload, previous_hash, entry_hash, (_, command_id, kind, recorded_at) = entry
+            yield JournalRow(seq, command_id, kind, payload, previous_hash, entry_hash, recorded_at)
 
 
 ExportedEntry = tuple[int, bytes, str, str, tuple[Any, ...]]

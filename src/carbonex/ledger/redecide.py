@@ -28,6 +28,7 @@ import orjson
 
 from carbonex.catalog import Catalog
 from carbonex.ledger.commands import Command, CommandFormatError, command_from_record
+from carbonex.ledger.journal import JournalRow
 from carbonex.ledger.outcomes import Accepted, Outcome, Refused
 from carbonex.ledger.service import Ledger
 from carbonex.store import SqlStore
@@ -38,15 +39,6 @@ hold more effects in memory and gain nothing measurable)."""
 SHOWN_TEXT_LENGTH_MAX = 240
 """An effect quoted in a message is cut to this many characters."""
 SCRATCH_FILE_NAME = "redecide.db"
-JOURNAL_PAGE_QUERY = (
-    "SELECT seq, payload, entry_hash FROM journal WHERE seq > ? AND seq <= ? ORDER BY seq"
-)
-
-
-class RecordedEntry(NamedTuple):
-    seq: int
-    payload: bytes
-    entry_hash: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,17 +74,18 @@ class RedecideReport:
 
 
 class _Readable(NamedTuple):
-    entry: RecordedEntry
+    entry: JournalRow
     command: Command
     recorded_at: str
     effects: list[Any]
 
 
 Progress = Callable[[int], None]
+"""Called with the entries decided again so far, after each unit of work."""
 
 
 def redecide_entries(
-    entries: Iterable[RecordedEntry],
+    entries: Iterable[JournalRow],
     catalog: Catalog,
     progress: Progress | None = None,
     scratch_database: str | None = None,
@@ -109,33 +102,39 @@ def redecide_entries(
 
 
 def redecide_ledger(
-    ledger: Ledger, progress: Progress | None = None, scratch_database: str | None = None
+    ledger: Ledger,
+    progress: Callable[[int, int], None] | None = None,
+    scratch_database: str | None = None,
 ) -> RedecideReport:
     """`redecide_entries` over the ledger's journal up to its head when called, under the
-    ledger's catalog. The journal is read a page at a time, each page in its own short read
-    transaction (entries never change once written): an audit of a live registry holds no
-    snapshot for its whole run, and ends however fast new entries arrive."""
+    ledger's catalog; `progress` gets (entries done, entries to do). The journal is read a page
+    at a time, each page in its own short read transaction (entries never change once written):
+    an audit of a live registry holds no snapshot for its whole run, and ends however fast new
+    entries arrive."""
     through_seq = int(ledger.head()["seq"])
     entries = _journal_pages(ledger, through_seq)
-    return redecide_entries(entries, ledger.catalog, progress, scratch_database)
+    done = None if progress is None else partial(_progress_of, progress, through_seq)
+    return redecide_entries(entries, ledger.catalog, done, scratch_database)
 
 
-def _journal_pages(ledger: Ledger, through_seq: int) -> Iterator[RecordedEntry]:
+def _progress_of(progress: Callable[[int, int], None], total: int, done: int) -> None:
+    progress(done, total)
+
+
+def _journal_pages(ledger: Ledger, through_seq: int) -> Iterator[JournalRow]:
     after_seq = 0
     while after_seq < through_seq:
-        last_seq = min(after_seq + REDECIDE_UNIT_ENTRIES, through_seq)
-        rows = ledger.read(partial(_page, bounds=(after_seq, last_seq)), read_models=False)
-        for seq, payload, entry_hash in rows:
-            yield RecordedEntry(seq, bytes(payload), entry_hash)
-        after_seq = last_seq
+        entries = min(REDECIDE_UNIT_ENTRIES, through_seq - after_seq)
+        yield from ledger.read(partial(_page, after_seq=after_seq, entries=entries), False)
+        after_seq += entries
 
 
-def _page(store: SqlStore, bounds: tuple[int, int]) -> list[tuple[Any, ...]]:
-    return store.query(JOURNAL_PAGE_QUERY, bounds)
+def _page(store: SqlStore, after_seq: int, entries: int) -> list[JournalRow]:
+    return store.journal_rows_after(after_seq, entries)
 
 
 def _redecide_into(
-    database: str, entries: Iterable[RecordedEntry], catalog: Catalog, progress: Progress | None
+    database: str, entries: Iterable[JournalRow], catalog: Catalog, progress: Progress | None
 ) -> RedecideReport:
     report = RedecideReport()
     scratch = Ledger.open(database, catalog)
@@ -154,12 +153,12 @@ def _redecide_into(
     return report
 
 
-def _units(entries: Iterator[RecordedEntry]) -> Iterator[list[RecordedEntry]]:
+def _units(entries: Iterator[JournalRow]) -> Iterator[list[JournalRow]]:
     while unit := list(islice(entries, REDECIDE_UNIT_ENTRIES)):
         yield unit
 
 
-def _read_unit(unit: Sequence[RecordedEntry]) -> tuple[list[_Readable], Divergence | None]:
+def _read_unit(unit: Sequence[JournalRow]) -> tuple[list[_Readable], Divergence | None]:
     """The unit's entries up to the first that cannot be read, and a divergence naming it."""
     readable: list[_Readable] = []
     for entry in unit:

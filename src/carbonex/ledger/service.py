@@ -379,8 +379,7 @@ class Ledger:
         return self._summary[1]
 
     def _summary_with_metrics(self, summary: dict[str, Any]) -> dict[str, Any]:
-        metric_of = {code: unit_type.metric for code, unit_type in self.catalog.unit_types.items()}
-        return queries.with_totals_by_metric(summary, metric_of)
+        return queries.with_totals_by_metric(summary, self.catalog.metric_of())
 
     def journal(self, limit: int = 100, after_seq: int = 0) -> list[dict[str, Any]]:
         return self.read(lambda store: queries.journal(store, limit, after_seq))

@@ -3,6 +3,7 @@ your approval; for everybody, the registry's totals and charts."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -62,9 +63,8 @@ def _personal(service: Service, principal: Principal) -> dict[str, Any]:
     reads_everything = principal.has(*READ_EVERYTHING)
     return {
         "accounts": accounts,
-        "units_held": reads.quantities_by_metric(
-            service.ledger,
-            (h for entry in accounts for h in entry["holdings"] if h["state"] == "active"),
+        "units_held": dict(
+            sorted(sum((Counter(e["active"]) for e in accounts), Counter()).items())
         ),
         "activity": _recent_activity(service, account_ids),
         "journal": reads.recent_journal(service.ledger, RECENT_ACTIVITY_LINES)

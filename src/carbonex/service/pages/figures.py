@@ -30,7 +30,7 @@ def figures(service: Service, unit_type: str | None) -> dict[str, Any]:
     """Totals per metric and charts; `unit_type` is ignored unless the registry has units of
     that type. Without one, the totals come tonnes first and the charts cover the first metric."""
     summary = service.ledger.summary()
-    metric_of = reads.metric_of(service.ledger)
+    metric_of = service.ledger.catalog.metric_of()
     unit_types = list(summary["by_unit_type"])
     types_by_metric: dict[str, list[str]] = defaultdict(list)
     for code in unit_types:

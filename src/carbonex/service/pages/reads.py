@@ -60,14 +60,9 @@ def serial_spaces(ledger: Ledger) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
-def metric_of(ledger: Ledger) -> dict[str, str]:
-    """Unit type code -> the metric its units count (tCO2e, MWh, point), from the catalog."""
-    return {code: kind.metric for code, kind in ledger.catalog.unit_types.items()}
-
-
 def quantities_by_metric(ledger: Ledger, holdings: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """The holdings' quantities added up per metric: tonnes, MWh and points never add up."""
-    metrics = metric_of(ledger)
+    metrics = ledger.catalog.metric_of()
     totals: dict[str, int] = defaultdict(int)
     for holding in holdings:
         totals[metrics.get(holding["unit_type"], queries.UNKNOWN_METRIC)] += int(
