@@ -3,6 +3,7 @@ refused with a CatalogError that names the file."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 from pathlib import Path
@@ -211,3 +212,29 @@ def test_an_entry_missing_a_required_field_is_refused(catalog_dir: Path) -> None
 def test_a_country_code_that_is_not_two_upper_case_letters_is_refused(catalog_dir: Path) -> None:
     edit(catalog_dir, "countries.toml", '"BR"', '"br"')
     assert_refused(catalog_dir, "countries.toml")
+
+
+def test_the_digest_follows_the_content_not_the_file_order(catalog_dir: Path) -> None:
+    """The same rules written in another order have the same digest; any rule changed, and a
+    catalog changed with `dataclasses.replace`, another."""
+    shipped = default_catalog()
+    countries = catalog_dir / "countries.toml"
+    lines = countries.read_text().splitlines()
+    first, last = lines.index("codes = [") + 1, lines.index("]")
+    countries.write_text("\n".join([*lines[:first], *reversed(lines[first:last]), *lines[last:]]))
+    assert load_catalog(catalog_dir).digest == shipped.digest
+    edit(catalog_dir, "unit_types.toml", "validity_years = 2", "validity_years = 3")
+    changed = load_catalog(catalog_dir)
+    assert changed.digest != shipped.digest
+    assert len(changed.digest) == len(shipped.digest) == 32
+    fewer_countries = dataclasses.replace(shipped, countries=shipped.countries - {"DE"})
+    assert fewer_countries.digest not in {shipped.digest, changed.digest}
+
+
+def test_the_record_holds_every_rule_as_plain_values() -> None:
+    record = default_catalog().record()
+    assert set(record) == {"registries", "unit_types", "account_kinds", "conversions", "countries"}
+    assert record["countries"] == sorted(record["countries"])
+    assert record["account_kinds"]["trading"]["markets"] == sorted(
+        default_catalog().account_kinds["trading"].markets
+    )

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from typer.testing import CliRunner, Result
 
+from carbonex.catalog import Catalog
+from carbonex.catalog.loader import DATA_DIR
 from carbonex.cli.main import app
 from carbonex.ledger import Issue, Ledger, OpenAccount, UnitAttributes
 from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
@@ -43,9 +47,10 @@ def invoke_json(*args: str) -> Any:
     return json.loads(result.stdout)
 
 
-def seed(database_url: str) -> None:
-    """Accounts DEV, BUYER (company holdings), RETIRE (retirement) and 1,000 VCUs in DEV."""
-    with Ledger.open(database_url) as ledger:
+def seed(database_url: str, catalog: Catalog | None = None) -> None:
+    """Accounts DEV, BUYER (company holdings), RETIRE (retirement) and 1,000 VCUs in DEV,
+    decided under `catalog` (the shipped one by default)."""
+    with Ledger.open(database_url, catalog) as ledger:
         outcomes = ledger.submit_many(
             [
                 OpenAccount("seed-dev", "DEV", "company_holding", "Developer Pte. Ltd."),
@@ -55,6 +60,15 @@ def seed(database_url: str) -> None:
             ]
         )
     assert all(outcome.accepted for outcome in outcomes)
+
+
+def earlier_catalog_directory(parent: Path) -> Path:
+    """A copy of the shipped catalog that also knows country ZZ: other rules, another digest."""
+    directory = parent / "catalog-of-2025"
+    shutil.copytree(DATA_DIR, directory)
+    countries = directory / "countries.toml"
+    countries.write_text(countries.read_text().replace("codes = [", 'codes = [\n  "ZZ",', 1))
+    return directory
 
 
 def snapshot(database_url: str) -> tuple[dict[str, Any], int, list[dict[str, Any]]]:

@@ -10,11 +10,12 @@ from typing import BinaryIO
 import orjson
 import pytest
 
+from carbonex.catalog import load_catalog
 from carbonex.cli import journal_file
 from carbonex.ledger import Ledger, Retire, Selection, Transfer
 from carbonex.ledger.journal import chain_hash
 from carbonex.ledger.journal_export import EXPORT_LINE_BYTES_MAX, check_export
-from tests.cli.helpers import EXIT_USAGE, invoke, invoke_json, seed
+from tests.cli.helpers import EXIT_USAGE, earlier_catalog_directory, invoke, invoke_json, seed
 
 EXIT_PROBLEMS_FOUND = 1
 SUMMARY_NAMES = ("issued", "held", "on_hold", "retired", "cancelled", "surrendered", "expired")
@@ -208,3 +209,50 @@ def test_an_export_that_fails_midway_leaves_no_file(
     result = invoke("journal-export", str(export), "--db", database)
     assert result.exit_code == EXIT_USAGE and "No space left" in result.stderr
     assert not export.exists() and not Path(f"{export}.partial").exists()
+
+
+def test_an_export_decided_under_two_catalogs_is_decided_again_under_each(
+    tmp_path: Path,
+) -> None:
+    """Four entries decided under an earlier catalog, then one under the shipped one: the check
+    lists both, and deciding again needs the earlier catalog's directory."""
+    directory = earlier_catalog_directory(tmp_path)
+    earlier = load_catalog(directory)
+    database = str(tmp_path / "ledger.db")
+    seed(database, earlier)
+    with Ledger.open(database) as ledger:
+        ledger.submit(Transfer("t", "DEV", "BUYER", Selection("VCU", quantity=300)))
+        in_force = ledger.catalog.digest
+    export = tmp_path / "journal.jsonl"
+    assert invoke("journal-export", str(export), "--db", database).exit_code == 0
+    without = invoke("journal-check", str(export), "--redecide", "--json")
+    assert without.exit_code == EXIT_PROBLEMS_FOUND
+    assert "no catalog given is" in without.stdout
+    checked = invoke_json("journal-check", str(export), "--redecide", "--catalog", str(directory))
+    assert (checked["ok"], checked["redecided"]) == (True, 5)
+    assert checked["catalogs"] == [
+        {"catalog": earlier.digest, "first_seq": 1, "entries": 4},
+        {"catalog": in_force, "first_seq": 5, "entries": 1},
+    ]
+    human = invoke("journal-check", str(export))
+    assert f"Decided under catalog {earlier.digest}: 4 entries, the first 1" in human.stdout
+
+
+def _catalog_garbled(line: bytes) -> bytes:
+    record = json.loads(line)
+    payload = orjson.loads(record["payload"])
+    payload["catalog"] = 7
+    record["payload"] = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()
+    record["entry_hash"] = chain_hash(record["previous_hash"], record["payload"].encode())
+    return orjson.dumps(record) + b"\n"
+
+
+def test_an_entry_naming_a_catalog_by_no_digest_is_named(tmp_path: Path) -> None:
+    _database, export = _exported(tmp_path)
+    lines = export.read_bytes().splitlines(keepends=True)
+    export.write_bytes(b"".join([*lines[:-1], _catalog_garbled(lines[-1])]))
+    result = invoke("journal-check", str(export), "--json")
+    assert result.exit_code == EXIT_PROBLEMS_FOUND
+    assert json.loads(result.stdout)["problems"] == [
+        f"entry {len(lines)}: its catalog is not a digest"
+    ]

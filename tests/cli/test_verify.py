@@ -8,8 +8,9 @@ from pathlib import Path
 
 import orjson
 
+from carbonex.catalog import load_catalog
 from carbonex.ledger.journal import GENESIS_HASH, canonical, chain_hash
-from tests.cli.helpers import EXIT_REFUSED, EXIT_USAGE, invoke, seed
+from tests.cli.helpers import EXIT_REFUSED, EXIT_USAGE, earlier_catalog_directory, invoke, seed
 
 
 def test_verify_of_a_consistent_ledger_exits_zero(seeded: str) -> None:
@@ -98,3 +99,37 @@ def test_verify_redecide_names_an_entry_whose_effects_its_command_does_not_make(
     assert problem["invariant"] == "decisions"
     assert "its command, decided again, has other effects" in problem["message"]
     assert Path(database).read_bytes() == before
+
+
+def test_verify_redecide_decides_entries_under_the_earlier_catalog_they_name(
+    tmp_path: Path,
+) -> None:
+    directory = earlier_catalog_directory(tmp_path)
+    earlier = load_catalog(directory)
+    database = str(tmp_path / "ledger.db")
+    seed(database, earlier)
+    report = json.loads(invoke("verify", "--db", database, "--redecide", "--json").stdout)
+    [problem] = report["problems"]
+    assert problem["invariant"] == "decisions"
+    assert (
+        f"decided under catalog {earlier.digest}, which no catalog given is" in (problem["message"])
+    )
+    result = invoke("verify", "--db", database, "--redecide", "--catalog", str(directory))
+    assert result.exit_code == 0, result.output
+    assert "every command decided again as recorded (4)" in result.stdout
+
+
+def test_an_earlier_catalog_that_cannot_be_used_is_a_usage_error(
+    seeded: str, tmp_path: Path
+) -> None:
+    broken = earlier_catalog_directory(tmp_path)
+    (broken / "unit_types.toml").write_text("[[unit_type]\n")
+    cases = {
+        ("--catalog", str(broken)): "add --redecide",
+        ("--redecide", "--catalog", str(tmp_path / "missing")): "not a directory",
+        ("--redecide", "--catalog", str(broken)): "unit_types.toml: not valid TOML",
+    }
+    for options, message in cases.items():
+        result = invoke("verify", "--db", seeded, *options)
+        assert result.exit_code == EXIT_USAGE, options
+        assert message in " ".join(result.output.split()), result.output

@@ -12,7 +12,14 @@ import orjson
 import pytest
 
 from carbonex.catalog import Catalog
-from carbonex.ledger import Ledger, redecide_entries, redecide_ledger
+from carbonex.ledger import (
+    Ledger,
+    Refused,
+    Selection,
+    Transfer,
+    redecide_entries,
+    redecide_ledger,
+)
 from carbonex.ledger import redecide as redecide_module
 from carbonex.ledger.journal import GENESIS_HASH, JournalRow, canonical, chain_hash
 from tests.ledger.support import VCU, execute_raw, issue, table_rows
@@ -23,16 +30,19 @@ def journal(ledger: Ledger) -> list[JournalRow]:
     return ledger.store.journal_rows_after(0, ledger.head()["seq"])
 
 
-def rewrite_entry(ledger: Ledger, seq: int, change: Callable[[dict[str, Any]], None]) -> None:
-    """Change entry `seq`'s payload and recompute its hash and every later one, as a forger
-    holding the database would: the chain is whole again and only a published head tells."""
+def rewrite_entry(
+    ledger: Ledger, seq: int | None, change: Callable[[dict[str, Any]], None]
+) -> None:
+    """Change entry `seq`'s payload (every entry's, for None) and recompute its hash and every
+    later one, as a forger holding the database would: the chain is whole again and only a
+    published head tells."""
     ledger.project()
     previous_hash = GENESIS_HASH
     for entry_seq, payload, _ in ledger.store.query(
         "SELECT seq, payload, entry_hash FROM journal ORDER BY seq"
     ):
         payload = bytes(payload)
-        if entry_seq == seq:
+        if seq is None or entry_seq == seq:
             record = orjson.loads(payload)
             change(record)
             payload = canonical(record)
@@ -90,22 +100,80 @@ def test_an_entry_whose_command_the_rules_refuse_is_named_with_the_codes(ledger:
     assert "is refused (E_UNKNOWN_ACCOUNT)" in report.divergence.message
 
 
-def test_an_entry_recorded_under_other_rules_is_named(ledger: Ledger) -> None:
-    """A catalog in which trading accounts may hold no credits: the history's first transfer to
-    one (b-to-c) is where the rules part."""
-    realistic(ledger)
-    catalog: Catalog = ledger.catalog
+def stricter_than(catalog: Catalog) -> Catalog:
+    """The catalog with trading accounts that may hold no credits."""
     trading = catalog.account_kinds["trading"]
-    stricter = dataclasses.replace(
+    return dataclasses.replace(
         catalog,
         account_kinds=catalog.account_kinds
         | {"trading": dataclasses.replace(trading, markets=trading.markets - {"credit"})},
     )
+
+
+def test_every_entry_names_the_catalog_it_was_decided_under(ledger: Ledger) -> None:
+    realistic(ledger)
+    named = {orjson.loads(entry.payload)["catalog"] for entry in journal(ledger)}
+    assert named == {ledger.catalog.digest}
+
+
+def test_an_entry_decided_under_a_catalog_not_given_is_named_as_such(ledger: Ledger) -> None:
+    realistic(ledger)
+    stricter = stricter_than(ledger.catalog)
     report = redecide_entries(journal(ledger), stricter)
+    assert report.divergence is not None
+    assert (report.divergence.seq, report.divergence.command_id) == (1, "open-a")
+    assert f"decided under catalog {ledger.catalog.digest}" in report.divergence.message
+    assert f"(given: {stricter.digest})" in report.divergence.message
+    assert report.entries == 0
+
+
+def test_a_history_under_two_catalogs_is_decided_again_under_each(ledger: Ledger) -> None:
+    """The rules change mid-history (trading accounts may no longer receive credits): the
+    entries before and after name their own catalogs, and each is decided under its own."""
+    first_catalog = ledger.catalog
+    realistic(ledger)
+    ledger.catalog = stricter_than(first_catalog)
+    refused = ledger.submit(Transfer("a-to-c", "A", "C", Selection("VCU", quantity=5)))
+    assert isinstance(refused, Refused)
+    issue(ledger, "A", 10, VCU, command_id="issued-under-stricter-rules")
+    changed_at = ledger.head()["seq"]
+    named = [orjson.loads(entry.payload)["catalog"] for entry in journal(ledger)]
+    assert set(named[: changed_at - 1]) == {first_catalog.digest}
+    assert named[changed_at - 1] == ledger.catalog.digest
+    assert redecide_ledger(ledger, earlier_catalogs=[first_catalog]).ok
+    report = redecide_ledger(ledger)
+    assert report.divergence is not None and report.divergence.seq == 1
+    report = redecide_entries(journal(ledger), first_catalog)
+    assert report.divergence is not None and report.divergence.seq == changed_at
+    assert report.entries == changed_at - 1
+
+
+def test_entries_naming_no_catalog_are_decided_under_the_catalog_in_force(ledger: Ledger) -> None:
+    """Entries recorded before entries named their catalog: under a catalog in which trading
+    accounts may hold no credits, the history's first transfer to one (b-to-c) is where the
+    rules part, and the message cannot tell a forgery from a rule change."""
+    realistic(ledger)
+    rewrite_entry(ledger, None, lambda record: record.pop("catalog"))
+    assert ledger.verify().ok
+    assert redecide_ledger(ledger).ok
+    report = redecide_entries(journal(ledger), stricter_than(ledger.catalog))
     assert report.divergence is not None
     assert report.divergence.command_id == "b-to-c"
     assert "E_ACCOUNT_KIND_CANNOT_HOLD_UNIT_TYPE" in report.divergence.message
     assert "recorded under other ones" in report.divergence.message
+
+
+def test_an_entry_whose_effects_its_own_catalog_does_not_decide_is_called_forged(
+    ledger: Ledger,
+) -> None:
+    realistic(ledger)
+    sale = seq_of(ledger, "a-to-b")
+    rewrite_entry(ledger, sale, lambda record: record["effects"].pop())
+    report = redecide_ledger(ledger)
+    assert report.divergence is not None and report.divergence.seq == sale
+    assert f"not what catalog {ledger.catalog.digest}, which it names, decides" in (
+        report.divergence.message
+    )
 
 
 def test_a_payload_holding_no_command_is_named_and_nothing_after_it_is_decided(

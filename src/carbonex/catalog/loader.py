@@ -6,14 +6,20 @@ editing a jurisdiction's rules learns exactly what to fix.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
+import hashlib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 DATA_DIR = Path(__file__).parent / "data"
+CATALOG_DIGEST_HEX_LENGTH = 32
+"""128 bits of SHA-256: the journal names the catalog each entry was decided under by this."""
 MARKETS = frozenset({"allowance", "credit", "certificate", "point"})
 ACCOUNT_ACTIONS = frozenset(
     {
@@ -85,10 +91,35 @@ class Catalog:
     account_kinds: dict[str, AccountKind]
     conversions: dict[str, ConversionRule]
     countries: frozenset[str]
+    digest: str = dataclasses.field(init=False, repr=False, compare=False)
+    """SHA-256 of the catalog's canonical record, cut to CATALOG_DIGEST_HEX_LENGTH: every journal
+    entry names the catalog it was decided under, so a rule change shows in the history. Computed
+    from the content (also after `dataclasses.replace`), never given."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "digest", catalog_digest(self.record()))
+
+    def record(self) -> dict[str, Any]:
+        """Every rule as plain JSON values (sets sorted), for digesting and showing."""
+        rules = [item.name for item in dataclasses.fields(self) if item.init]
+        content = {name: getattr(self, name) for name in rules}
+        record: dict[str, Any] = orjson.loads(orjson.dumps(content, default=_sorted_set))
+        return record
 
     def metric_of(self) -> dict[str, str]:
         """Unit type code -> the metric its units count (tCO2e, MWh, point)."""
         return {code: unit_type.metric for code, unit_type in self.unit_types.items()}
+
+
+def _sorted_set(value: Any) -> list[Any]:
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    raise TypeError(f"{type(value).__name__} is not part of a catalog record")
+
+
+def catalog_digest(record: dict[str, Any]) -> str:
+    encoded = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(encoded).hexdigest()[:CATALOG_DIGEST_HEX_LENGTH]
 
 
 def _read(path: Path) -> dict[str, Any]:

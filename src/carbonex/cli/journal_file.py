@@ -13,12 +13,17 @@ from typing import Annotated, Any, BinaryIO
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from carbonex.catalog import default_catalog
+from carbonex.catalog import Catalog, default_catalog
 from carbonex.cli import render
 from carbonex.cli.exits import EXIT_PROBLEMS_FOUND, usage_error
 from carbonex.cli.options import DatabaseOption, JsonOption
 from carbonex.cli.session import open_ledger
-from carbonex.cli.verification import RedecideOption, entries_progress
+from carbonex.cli.verification import (
+    CatalogOption,
+    RedecideOption,
+    earlier_catalogs,
+    entries_progress,
+)
 from carbonex.ledger import queries, redecide_entries
 from carbonex.ledger.journal_export import (
     EXPORT_LINE_BYTES_MAX,
@@ -100,19 +105,21 @@ def journal_check(
     ] = None,
     as_json: JsonOption = False,
     redecide: RedecideOption = False,
+    catalog: CatalogOption = None,
 ) -> None:
     """Check an exported journal alone: the hash chain from genesis, the published head, entries
     recorded earlier, and the totals per unit type its effects add up to; with --redecide, decide
-    every command again under this version's catalog."""
+    every command again under the catalog it names (this version's, or one given)."""
     if head_hash is not None and not _is_hash(head_hash):
         usage_error("--head-hash takes 64 lowercase hexadecimal characters")
     anchors = _anchors(anchor or [])
+    catalogs = earlier_catalogs(catalog, redecide)
     if not file.is_file():
         usage_error(f"{file} is not a file")
     with open(file, "rb") as lines:
         check = check_export(_bounded(lines), head_hash, anchors)
     if redecide:
-        _redecide(file, check, show_progress=not as_json)
+        _redecide(file, check, not as_json, catalogs)
     if as_json:
         render.json_document(check.to_record())
     else:
@@ -121,13 +128,14 @@ def journal_check(
         raise typer.Exit(EXIT_PROBLEMS_FOUND)
 
 
-def _redecide(file: Path, check: ExportCheck, show_progress: bool) -> None:
+def _redecide(file: Path, check: ExportCheck, show_progress: bool, catalogs: list[Catalog]) -> None:
     """Decide the file's commands again on a scratch ledger (a second pass over the file)."""
     with open(file, "rb") as lines, entries_progress(show_progress, "Decided again") as advance:
         report = redecide_entries(
             recorded_entries(_bounded(lines)),
             default_catalog(),
             None if advance is None else lambda entries: advance(entries, check.entries),
+            earlier_catalogs=catalogs,
         )
     check.redecided = report.entries
     if report.divergence is not None:
@@ -174,3 +182,10 @@ def _render(check: ExportCheck) -> None:
     rows = [{"unit_type": unit_type} | totals for unit_type, totals in check.totals.items()]
     columns = [("unit_type", "unit type")] + [(name, name) for name in TOTAL_NAMES]
     render.print_table(render.records_table("Totals replayed from the file", columns, rows))
+    for digest, named in check.catalogs.items():
+        render.line(
+            f"Decided under catalog {digest or '(none named)'}: {named.entries:,} entries, "
+            f"the first {named.first_seq:,}"
+        )
+    if check.catalogs_unlisted_entries:
+        render.line(f"… and {check.catalogs_unlisted_entries:,} entries under further catalogs")

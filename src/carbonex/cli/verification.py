@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,19 +17,47 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from carbonex.catalog import Catalog, CatalogError, load_catalog
 from carbonex.cli import render
-from carbonex.cli.exits import EXIT_PROBLEMS_FOUND
+from carbonex.cli.exits import EXIT_PROBLEMS_FOUND, usage_error
 from carbonex.cli.options import DatabaseOption, JsonOption
 from carbonex.cli.session import open_ledger
 from carbonex.ledger import Ledger, RedecideReport, VerifyReport, redecide_ledger
 from carbonex.projects.registry import ProjectRegistry
 
 REDECIDE_HELP = (
-    "Also decide every entry's command again, at its recorded time, on a scratch ledger: each "
-    "must give the recorded entry byte for byte (catches effects that do not follow from their "
-    "command, even with every hash recomputed)."
+    "Also decide every entry's command again, at its recorded time and under the catalog it "
+    "names, on a scratch ledger: each must give the recorded entry byte for byte (catches "
+    "effects that do not follow from their command, even with every hash recomputed)."
 )
 RedecideOption = Annotated[bool, typer.Option("--redecide", help=REDECIDE_HELP)]
+EARLIER_CATALOGS_MAX = 100
+CATALOG_HELP = (
+    "With --redecide: a directory holding an earlier catalog (the TOML files of its time), for "
+    "entries decided under it; repeatable. Entries name their catalog's digest."
+)
+CatalogOption = Annotated[
+    list[Path] | None, typer.Option("--catalog", metavar="DIR", help=CATALOG_HELP)
+]
+
+
+def earlier_catalogs(directories: list[Path] | None, redecide: bool) -> list[Catalog]:
+    """The catalogs in `directories`, loaded and checked; a usage error names a bad one."""
+    if not directories:
+        return []
+    if not redecide:
+        usage_error("--catalog is for deciding entries again: add --redecide")
+    if len(directories) > EARLIER_CATALOGS_MAX:
+        usage_error(f"at most {EARLIER_CATALOGS_MAX} --catalog directories")
+    catalogs = []
+    for directory in directories:
+        if not directory.is_dir():
+            usage_error(f"--catalog {directory}: not a directory")
+        try:
+            catalogs.append(load_catalog(directory))
+        except CatalogError as error:
+            usage_error(f"--catalog {directory}: {error}")
+    return catalogs
 
 
 @contextmanager
@@ -64,10 +93,12 @@ def verify_with_progress(ledger: Ledger, show_progress: bool) -> VerifyReport:
         return ledger.verify(advance)
 
 
-def redecide_with_progress(ledger: Ledger, show_progress: bool) -> RedecideReport:
+def redecide_with_progress(
+    ledger: Ledger, show_progress: bool, catalogs: list[Catalog]
+) -> RedecideReport:
     """Run `redecide_ledger`, showing the entries decided again so far on stderr."""
     with entries_progress(show_progress, "Decided again") as advance:
-        return redecide_ledger(ledger, advance)
+        return redecide_ledger(ledger, advance, earlier_catalogs=catalogs)
 
 
 def render_report(report: VerifyReport) -> None:
@@ -96,16 +127,20 @@ def render_report(report: VerifyReport) -> None:
 
 
 def verify(
-    database: DatabaseOption = None, as_json: JsonOption = False, redecide: RedecideOption = False
+    database: DatabaseOption = None,
+    as_json: JsonOption = False,
+    redecide: RedecideOption = False,
+    catalog: CatalogOption = None,
 ) -> None:
     """Check the hash chains, replay the journal and project histories, check every invariant;
-    with --redecide, decide every command again."""
+    with --redecide, decide every command again under the catalog it names."""
+    catalogs = earlier_catalogs(catalog, redecide)
     with open_ledger(database, must_exist=True) as ledger:
         report = verify_with_progress(ledger, show_progress=not as_json)
         for problem in ProjectRegistry(ledger).verify():
             report.add("projects", problem)
         if redecide:
-            redecided = redecide_with_progress(ledger, show_progress=not as_json)
+            redecided = redecide_with_progress(ledger, not as_json, catalogs)
             report.redecided = redecided.entries
             if redecided.divergence is not None:
                 report.add("decisions", redecided.divergence.describe())

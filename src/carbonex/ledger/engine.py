@@ -88,8 +88,11 @@ def execute(
     command: Command,
     now: dt.datetime,
     recorded_at: str | None = None,
+    catalog_named: bool = True,
 ) -> Outcome:
-    """Check one command and, if it passes, apply it to the cache and queue its entry."""
+    """Check one command and, if it passes, apply it to the cache and queue its entry, which
+    names the catalog's digest (`catalog_named` False only to decide again an entry recorded
+    before entries named it)."""
     failures = _check_command_id(command)
     if failures:
         return Refused(str(command.command_id), tuple(failures))
@@ -112,7 +115,8 @@ def execute(
     decision()
     seq = state.seq + 1
     recorded_at = recorded_at or now.isoformat()
-    payload = encode_payload(seq, content, context.effects, recorded_at)
+    digest = catalog.digest if catalog_named else None
+    payload = encode_payload(seq, content, context.effects, recorded_at, digest)
     entry_hash = chain_hash(state.head_hash, payload)
     row = JournalRow(
         seq, command.command_id, command.kind, payload, state.head_hash, entry_hash, recorded_at

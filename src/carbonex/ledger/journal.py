@@ -37,18 +37,24 @@ class JournalRow(NamedTuple):
 
 
 def encode_payload(
-    seq: int, command_content: bytes, effects: list[tuple[Any, ...]], recorded_at: str
+    seq: int,
+    command_content: bytes,
+    effects: list[tuple[Any, ...]],
+    recorded_at: str,
+    catalog_digest: str | None,
 ) -> bytes:
-    """The entry payload; the command's canonical bytes are embedded without re-encoding."""
-    return orjson.dumps(
-        {
-            "command": orjson.Fragment(command_content),
-            "effects": effects,
-            "recorded_at": recorded_at,
-            "seq": seq,
-        },
-        option=_SORTED,
-    )
+    """The entry payload; the command's canonical bytes are embedded without re-encoding.
+    `catalog_digest`: the catalog the command was decided under (None only when deciding again
+    an entry recorded before entries named it)."""
+    entry = {
+        "command": orjson.Fragment(command_content),
+        "effects": effects,
+        "recorded_at": recorded_at,
+        "seq": seq,
+    }
+    if catalog_digest is not None:
+        entry["catalog"] = catalog_digest
+    return orjson.dumps(entry, option=_SORTED)
 
 
 def decode_payload(payload: bytes) -> dict[str, Any]:

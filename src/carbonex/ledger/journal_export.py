@@ -4,7 +4,9 @@
 previous_hash, entry_hash and the payload as a string holding its exact stored bytes (the chain
 hashes those bytes, so nothing is re-encoded). `check_export` reads such a file alone: the chain
 from the genesis hash, an optional head hash published by the registry, and the totals per unit
-type that replaying the entries' effects gives, to compare with the registry's published totals.
+type that replaying the entries' effects gives, to compare with the registry's published totals;
+it also lists the catalogs the entries name (the rules they were decided under), which an auditor
+deciding them again needs.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ EXPORT_PAGE_QUERY = EXPORT_QUERY.replace(
 )
 LINE_FIELDS = ("seq", "command_id", "command_kind", "recorded_at", "previous_hash", "entry_hash")
 PROBLEMS_MAX = 50
+CATALOGS_LISTED_MAX = 100
+"""Distinct catalogs listed; entries naming further ones are only counted."""
 TOTAL_NAMES = tuple(empty_totals())
 # Where a block effect ("block", block_id, issuance_id, serial_space, first_serial, last_serial,
 # account_id, state, attributes_id, hold_id) and an issuance record keep what the totals need.
@@ -73,6 +77,12 @@ def export_page(
 
 
 @dataclass(slots=True)
+class CatalogNamed:
+    first_seq: int
+    entries: int
+
+
+@dataclass(slots=True)
 class ExportCheck:
     entries: int = 0
     head_seq: int = 0
@@ -82,10 +92,23 @@ class ExportCheck:
     """Unit type -> issued, held, on_hold, retired, ... replayed from the effects alone."""
     redecided: int | None = None
     """Entries whose commands were decided again and gave the recorded entry (None: not run)."""
+    catalogs: dict[str | None, CatalogNamed] = field(default_factory=dict)
+    """The catalog digest entries name (None: entries naming none) -> where, in file order."""
+    catalogs_unlisted_entries: int = 0
+    """Entries naming a catalog beyond the first CATALOGS_LISTED_MAX."""
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def named(self, seq: int, digest: str | None) -> None:
+        found = self.catalogs.get(digest)
+        if found is not None:
+            found.entries += 1
+        elif len(self.catalogs) < CATALOGS_LISTED_MAX:
+            self.catalogs[digest] = CatalogNamed(seq, 1)
+        else:
+            self.catalogs_unlisted_entries += 1
 
     def add(self, problem: str) -> None:
         if len(self.problems) < PROBLEMS_MAX:
@@ -100,6 +123,11 @@ class ExportCheck:
             "problems": self.problems,
             "totals_by_unit_type": self.totals,
             "redecided": self.redecided,
+            "catalogs": [
+                {"catalog": digest, "first_seq": named.first_seq, "entries": named.entries}
+                for digest, named in self.catalogs.items()
+            ],
+            "catalogs_unlisted_entries": self.catalogs_unlisted_entries,
         }
 
 
@@ -198,6 +226,11 @@ def _replay_entry(
         for problem in copied_column_problems(columns, entry):
             check.add(problem)
         replay.apply(columns[0], entry["effects"], report)
+        digest = entry.get("catalog")
+        if digest is not None and not isinstance(digest, str):
+            check.add(f"entry {columns[0]}: its catalog is not a digest")
+        else:
+            check.named(columns[0], digest)
     except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
         check.add(f"entry {columns[0]}: payload is not a valid journal entry")
 

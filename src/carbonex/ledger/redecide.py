@@ -5,22 +5,29 @@ shows that the tables follow from the entries. Neither shows that an entry's eff
 its command: whoever can write the journal can record a transfer of 5 t whose effects move 500 t,
 or rewrite a command and recompute every hash after it, and both checks still pass until a
 published head exposes it. Here each entry's command is decided again, at its recorded time and
-under the catalog given, on a scratch ledger in a temporary directory; the entry that makes must
-be the recorded one byte for byte (same seq, command, effects and time: the same hash).
+under the catalog it names, on a scratch ledger in a temporary directory; the entry that makes
+must be the recorded one byte for byte (same seq, command, effects, time and catalog: the same
+hash).
+
+Every entry names the digest of the catalog it was decided under (`Catalog.digest`), so a change
+of rules is part of the hashed history, and an entry is decided again under its own rules: the
+catalog in force, or one of the earlier catalogs given. An entry naming a catalog that none given
+matches is reported as such, not as a forgery. Entries recorded before entries named their
+catalog are decided under the catalog in force; for them a rule change since and a forgery look
+alike, and the message says so.
 
 The first entry that differs is reported and the run stops there: after it, the scratch ledger no
-longer holds the recorded history. An entry differs when the rules in force differ from those of
-its time, too (a catalog changed since): the message says that either explains it.
+longer holds the recorded history.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from itertools import islice
+from itertools import groupby, islice
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -78,6 +85,19 @@ class _Readable(NamedTuple):
     command: Command
     recorded_at: str
     effects: list[Any]
+    catalog_digest: str | None
+    """The catalog the entry names; None for an entry recorded before entries named it."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    in_force: Catalog
+    """Decides the entries that name no catalog."""
+    by_digest: Mapping[str, Catalog]
+
+    @classmethod
+    def of(cls, in_force: Catalog, earlier: Sequence[Catalog]) -> _Rules:
+        return cls(in_force, {catalog.digest: catalog for catalog in (*earlier, in_force)})
 
 
 Progress = Callable[[int], None]
@@ -89,32 +109,37 @@ def redecide_entries(
     catalog: Catalog,
     progress: Progress | None = None,
     scratch_database: str | None = None,
+    earlier_catalogs: Sequence[Catalog] = (),
 ) -> RedecideReport:
     """Decide every entry's command again, in seq order from the first, on a scratch ledger;
-    stop at the first entry that is not as recorded. `progress` gets the entries done so far.
-    `scratch_database`: an empty ledger to decide into (by default a new SQLite file in a
-    temporary directory, removed afterwards)."""
+    stop at the first entry that is not as recorded. Each entry is decided under the catalog it
+    names, found among `catalog` (the one in force, which also decides entries naming none) and
+    `earlier_catalogs`. `progress` gets the entries done so far. `scratch_database`: an empty
+    ledger to decide into (by default a new SQLite file in a temporary directory, removed
+    afterwards)."""
+    rules = _Rules.of(catalog, earlier_catalogs)
     if scratch_database is not None:
-        return _redecide_into(scratch_database, entries, catalog, progress)
+        return _redecide_into(scratch_database, entries, rules, progress)
     with tempfile.TemporaryDirectory(prefix="carbonex-redecide-") as directory:
         scratch = str(Path(directory) / SCRATCH_FILE_NAME)
-        return _redecide_into(scratch, entries, catalog, progress)
+        return _redecide_into(scratch, entries, rules, progress)
 
 
 def redecide_ledger(
     ledger: Ledger,
     progress: Callable[[int, int], None] | None = None,
     scratch_database: str | None = None,
+    earlier_catalogs: Sequence[Catalog] = (),
 ) -> RedecideReport:
-    """`redecide_entries` over the ledger's journal up to its head when called, under the
-    ledger's catalog; `progress` gets (entries done, entries to do). The journal is read a page
-    at a time, each page in its own short read transaction (entries never change once written):
+    """`redecide_entries` over the ledger's journal up to its head when called, with the
+    ledger's catalog in force; `progress` gets (entries done, entries to do). The journal is
+    read a page at a time, each page in its own short read transaction (entries never change):
     an audit of a live registry holds no snapshot for its whole run, and ends however fast new
     entries arrive."""
     through_seq = int(ledger.head()["seq"])
     entries = _journal_pages(ledger, through_seq)
     done = None if progress is None else partial(_progress_of, progress, through_seq)
-    return redecide_entries(entries, ledger.catalog, done, scratch_database)
+    return redecide_entries(entries, ledger.catalog, done, scratch_database, earlier_catalogs)
 
 
 def _progress_of(progress: Callable[[int, int], None], total: int, done: int) -> None:
@@ -134,16 +159,16 @@ def _page(store: SqlStore, after_seq: int, entries: int) -> list[JournalRow]:
 
 
 def _redecide_into(
-    database: str, entries: Iterable[JournalRow], catalog: Catalog, progress: Progress | None
+    database: str, entries: Iterable[JournalRow], rules: _Rules, progress: Progress | None
 ) -> RedecideReport:
     report = RedecideReport()
-    scratch = Ledger.open(database, catalog)
+    scratch = Ledger.open(database, rules.in_force)
     try:
         if scratch.head()["seq"] != 0:
             raise ValueError(f"the scratch ledger {database} is not empty")
         for unit in _units(iter(entries)):
             readable, unreadable = _read_unit(unit)
-            report.divergence = _decide_unit(scratch, readable, report) or unreadable
+            report.divergence = _decide_unit(scratch, rules, readable, report) or unreadable
             if report.divergence is not None:
                 break
             if progress is not None:
@@ -166,8 +191,11 @@ def _read_unit(unit: Sequence[JournalRow]) -> tuple[list[_Readable], Divergence 
             record = orjson.loads(entry.payload)
             command = command_from_record(record["command"])
             recorded_at, effects = record["recorded_at"], record["effects"]
+            catalog_digest = record.get("catalog")
             if not isinstance(recorded_at, str) or not isinstance(effects, list):
                 raise TypeError("recorded_at or effects of the wrong type")
+            if catalog_digest is not None and not isinstance(catalog_digest, str):
+                raise TypeError("catalog of the wrong type")
             dt.datetime.fromisoformat(recorded_at)
         except (
             orjson.JSONDecodeError,
@@ -179,7 +207,7 @@ def _read_unit(unit: Sequence[JournalRow]) -> tuple[list[_Readable], Divergence 
             message = f"its payload holds no command that can be decided again: {error}"
             named = _command_id_in(entry.payload)
             return readable, Divergence(entry.seq, named, message[:SHOWN_TEXT_LENGTH_MAX])
-        readable.append(_Readable(entry, command, recorded_at, effects))
+        readable.append(_Readable(entry, command, recorded_at, effects, catalog_digest))
     return readable, None
 
 
@@ -193,17 +221,35 @@ def _command_id_in(payload: bytes) -> str:
 
 
 def _decide_unit(
-    scratch: Ledger, readable: Sequence[_Readable], report: RedecideReport
+    scratch: Ledger, rules: _Rules, readable: Sequence[_Readable], report: RedecideReport
 ) -> Divergence | None:
-    if not readable:
-        return None
-    outcomes = scratch.decide_recorded([(r.command, r.recorded_at) for r in readable])
-    for found, outcome in zip(readable, outcomes, strict=True):
-        divergence = _compare(found, outcome)
-        if divergence is not None:
-            return divergence
-        report.entries += 1
+    """Decide the unit's entries, each run naming one catalog in one commit."""
+    for digest, same_catalog in groupby(readable, key=_catalog_digest_of):
+        run = list(same_catalog)
+        catalog = rules.in_force if digest is None else rules.by_digest.get(digest)
+        if catalog is None:
+            return _unknown_catalog(run[0], rules)
+        entries = [(r.command, r.recorded_at) for r in run]
+        outcomes = scratch.decide_recorded(entries, catalog, catalog_named=digest is not None)
+        for found, outcome in zip(run, outcomes, strict=True):
+            divergence = _compare(found, outcome)
+            if divergence is not None:
+                return divergence
+            report.entries += 1
     return None
+
+
+def _catalog_digest_of(found: _Readable) -> str | None:
+    return found.catalog_digest
+
+
+def _unknown_catalog(found: _Readable, rules: _Rules) -> Divergence:
+    given = ", ".join(sorted(rules.by_digest))
+    message = (
+        f"it was decided under catalog {found.catalog_digest}, which no catalog given is "
+        f"(given: {given}); decide it again with that catalog"
+    )
+    return Divergence(found.entry.seq, found.command.command_id, message)
 
 
 def _compare(found: _Readable, outcome: Outcome) -> Divergence | None:
@@ -218,7 +264,13 @@ def _compare(found: _Readable, outcome: Outcome) -> Divergence | None:
 
 def _difference(found: _Readable, outcome: Outcome) -> str:
     """Why the entry decided again is not the recorded one, in words."""
-    rules = "(the entry was not decided by these rules: forged, or recorded under other ones)"
+    if found.catalog_digest is None:
+        rules = "(the entry was not decided by these rules: forged, or recorded under other ones)"
+    else:
+        rules = (
+            f"(not what catalog {found.catalog_digest}, which it names, decides: forged, or "
+            "decided by another version of Carbonex)"
+        )
     if isinstance(outcome, Refused):
         codes = ", ".join(outcome.codes)
         return f"its command, decided again at its recorded time, is refused ({codes}) {rules}"

@@ -208,18 +208,22 @@ class Ledger:
 
         return self._unit_of_work(work)
 
-    def decide_recorded(self, entries: Sequence[tuple[Command, str]]) -> list[Outcome]:
-        """Each command decided at the time recorded with it (ISO 8601 text), in one commit: for
-        deciding a journal's commands again on a scratch ledger (`redecide`). New commands take
-        the ledger's clock instead; nothing on the API or the CLI calls this."""
+    def decide_recorded(
+        self, entries: Sequence[tuple[Command, str]], catalog: Catalog, catalog_named: bool
+    ) -> list[Outcome]:
+        """Each command decided at the time recorded with it (ISO 8601 text) under `catalog`, in
+        one commit: for deciding a journal's commands again on a scratch ledger (`redecide`).
+        `catalog_named`: whether the entries name their catalog (entries recorded before entries
+        did, do not). New commands take the ledger's clock and catalog instead; nothing on the
+        API or the CLI calls this."""
         refusal = check_batch_size(entries)
         if refusal is not None:
             return [refusal]
 
         def work() -> tuple[list[Outcome], bool]:
-            state, catalog = self.state, self.catalog
+            state = self.state
             outcomes = [
-                execute(state, catalog, command, dt.datetime.fromisoformat(at), at)
+                execute(state, catalog, command, dt.datetime.fromisoformat(at), at, catalog_named)
                 for command, at in entries
             ]
             return outcomes, any(_applies(outcome) for outcome in outcomes)
