@@ -47,18 +47,28 @@ def invoke_json(*args: str) -> Any:
     return json.loads(result.stdout)
 
 
+SEED_COMMANDS = (
+    OpenAccount("seed-dev", "DEV", "company_holding", "Developer Pte. Ltd."),
+    OpenAccount("seed-buyer", "BUYER", "company_holding", "Buyer plc"),
+    OpenAccount("seed-retire", "RETIRE", "retirement", "Retirement account"),
+    Issue("seed-issue", "DEV", ISSUED_QUANTITY, GRID_POWER),
+)
+
+
 def seed(database_url: str, catalog: Catalog | None = None) -> None:
     """Accounts DEV, BUYER (company holdings), RETIRE (retirement) and 1,000 VCUs in DEV,
     decided under `catalog` (the shipped one by default)."""
     with Ledger.open(database_url, catalog) as ledger:
-        outcomes = ledger.submit_many(
-            [
-                OpenAccount("seed-dev", "DEV", "company_holding", "Developer Pte. Ltd."),
-                OpenAccount("seed-buyer", "BUYER", "company_holding", "Buyer plc"),
-                OpenAccount("seed-retire", "RETIRE", "retirement", "Retirement account"),
-                Issue("seed-issue", "DEV", ISSUED_QUANTITY, GRID_POWER),
-            ]
-        )
+        outcomes = ledger.submit_many(SEED_COMMANDS)
+    assert all(outcome.accepted for outcome in outcomes)
+
+
+def seed_as_before_catalogs_were_named(database_url: str) -> None:
+    """The same, as a Carbonex from before entries named their catalog recorded them."""
+    with Ledger.open(database_url) as ledger:
+        at = ledger.clock().isoformat()
+        entries = [(command, at) for command in SEED_COMMANDS]
+        outcomes = ledger.decide_recorded(entries, ledger.catalog, catalog_named=False)
     assert all(outcome.accepted for outcome in outcomes)
 
 

@@ -53,8 +53,10 @@ def test_an_exported_journal_checks_out_alone_with_the_registrys_totals(
     assert replayed["VCU"]["retired"] == 100
 
 
-def _rewrite(export: Path, number: int, change: object) -> None:
+def _rewrite(export: Path, seq: int, change: object) -> None:
+    """Change the line of entry `seq` (catalog lines hold no seq)."""
     lines = export.read_bytes().splitlines(keepends=True)
+    [number] = [n for n, line in enumerate(lines) if json.loads(line).get("seq") == seq]
     lines[number] = change(lines[number])  # type: ignore[operator]
     export.write_bytes(b"".join(lines))
 
@@ -74,7 +76,7 @@ def _rehashed(line: bytes) -> bytes:
 
 def test_an_altered_entry_is_named(tmp_path: Path) -> None:
     database, export = _exported(tmp_path)
-    _rewrite(export, 5, _more_retired)
+    _rewrite(export, 6, _more_retired)
     result = invoke("journal-check", str(export), "--head-hash", _head_hash(database), "--json")
     assert result.exit_code == EXIT_PROBLEMS_FOUND
     problems = json.loads(result.stdout)["problems"]
@@ -89,7 +91,7 @@ def _command_id_forged(line: bytes) -> bytes:
 
 def test_a_line_whose_command_id_contradicts_its_hashed_payload_is_named(tmp_path: Path) -> None:
     database, export = _exported(tmp_path)
-    _rewrite(export, 5, _command_id_forged)
+    _rewrite(export, 6, _command_id_forged)
     result = invoke("journal-check", str(export), "--head-hash", _head_hash(database), "--json")
     assert result.exit_code == EXIT_PROBLEMS_FOUND
     problems = json.loads(result.stdout)["problems"]
@@ -102,7 +104,7 @@ def test_a_history_rewritten_with_fresh_hashes_fails_against_the_published_head(
     """Whoever rewrites an entry can recompute every later hash; the published head exposes it."""
     database, export = _exported(tmp_path)
 
-    _rewrite(export, 5, _rehashed)
+    _rewrite(export, 6, _rehashed)
     assert invoke_json("journal-check", str(export))["ok"] is True  # consistent on its own
     result = invoke("journal-check", str(export), "--head-hash", _head_hash(database))
     assert result.exit_code == EXIT_PROBLEMS_FOUND
@@ -114,7 +116,7 @@ def test_deciding_the_commands_again_exposes_a_rewrite_without_any_published_hea
 ) -> None:
     """The retirement's command rewritten to 99 t, its effects still retiring 100 t."""
     _, export = _exported(tmp_path)
-    _rewrite(export, 5, _rehashed)
+    _rewrite(export, 6, _rehashed)
     human = invoke("journal-check", str(export), "--redecide")
     assert human.exit_code == EXIT_PROBLEMS_FOUND
     record = json.loads(invoke("journal-check", str(export), "--redecide", "--json").stdout)
@@ -136,9 +138,9 @@ def test_an_untouched_export_is_decided_again_as_recorded(tmp_path: Path) -> Non
 def test_a_missing_or_garbled_line_is_named(tmp_path: Path) -> None:
     _, export = _exported(tmp_path)
     lines = export.read_bytes().splitlines(keepends=True)
-    export.write_bytes(b"".join([*lines[:2], b"not json\n", *lines[3:]]))
+    export.write_bytes(b"".join([*lines[:3], b"not json\n", *lines[4:]]))  # the catalog, then
     record = json.loads(invoke("journal-check", str(export), "--json").stdout)
-    assert "line 3: not an exported journal entry" in record["problems"]
+    assert "line 4: not an exported journal entry" in record["problems"]
     assert any("sequence jumps from 2 to 4" in p for p in record["problems"])
 
 
@@ -182,7 +184,7 @@ def test_an_anchor_exposes_a_rewrite_even_with_every_hash_recomputed(tmp_path: P
     database, export = _exported(tmp_path)
     sixth = f"6:{_entry_hash(database, 6)}"
 
-    _rewrite(export, 5, _rehashed)
+    _rewrite(export, 6, _rehashed)
     result = invoke("journal-check", str(export), "--anchor", sixth)
     assert result.exit_code == EXIT_PROBLEMS_FOUND
     assert "entry 6: hash differs from the one recorded earlier" in result.stdout
@@ -214,8 +216,9 @@ def test_an_export_that_fails_midway_leaves_no_file(
 def test_an_export_decided_under_two_catalogs_is_decided_again_under_each(
     tmp_path: Path,
 ) -> None:
-    """Four entries decided under an earlier catalog, then one under the shipped one: the check
-    lists both, and deciding again needs the earlier catalog's directory."""
+    """Four entries decided under an earlier catalog, then one under the shipped one: the file
+    holds both catalogs, each before the first entry naming it, and the check lists them; a file
+    without them (written before exports held catalogs) is decided again with a directory."""
     directory = earlier_catalog_directory(tmp_path)
     earlier = load_catalog(directory)
     database = str(tmp_path / "ledger.db")
@@ -225,10 +228,14 @@ def test_an_export_decided_under_two_catalogs_is_decided_again_under_each(
         in_force = ledger.catalog.digest
     export = tmp_path / "journal.jsonl"
     assert invoke("journal-export", str(export), "--db", database).exit_code == 0
-    without = invoke("journal-check", str(export), "--redecide", "--json")
-    assert without.exit_code == EXIT_PROBLEMS_FOUND
-    assert "no catalog given is" in without.stdout
-    checked = invoke_json("journal-check", str(export), "--redecide", "--catalog", str(directory))
+    lines = [json.loads(line) for line in export.read_bytes().splitlines()]
+    assert [line.get("catalog", line.get("seq")) for line in lines] == [
+        earlier.digest,
+        *range(1, 5),
+        in_force,
+        5,
+    ]
+    checked = invoke_json("journal-check", str(export), "--redecide")
     assert (checked["ok"], checked["redecided"]) == (True, 5)
     assert checked["catalogs"] == [
         {"catalog": earlier.digest, "first_seq": 1, "entries": 4},
@@ -236,6 +243,20 @@ def test_an_export_decided_under_two_catalogs_is_decided_again_under_each(
     ]
     human = invoke("journal-check", str(export))
     assert f"Decided under catalog {earlier.digest}: 4 entries, the first 1" in human.stdout
+    export.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines if "seq" in line))
+    without = json.loads(invoke("journal-check", str(export), "--redecide", "--json").stdout)
+    assert without["problems"] == [
+        f"entry 1 names catalog {earlier.digest}, which the file does not hold before it",
+        f"entry 5 names catalog {in_force}, which the file does not hold before it",
+        f"decisions: entry 1 (seed-dev): it was decided under catalog {earlier.digest}, which "
+        f"no catalog given is (given: {in_force}); decide it again with that catalog",
+    ]
+    given = json.loads(
+        invoke(
+            "journal-check", str(export), "--redecide", "--catalog", str(directory), "--json"
+        ).stdout
+    )
+    assert given["redecided"] == 5 and len(given["problems"]) == 2
 
 
 def _catalog_garbled(line: bytes) -> bytes:
@@ -254,5 +275,5 @@ def test_an_entry_naming_a_catalog_by_no_digest_is_named(tmp_path: Path) -> None
     result = invoke("journal-check", str(export), "--json")
     assert result.exit_code == EXIT_PROBLEMS_FOUND
     assert json.loads(result.stdout)["problems"] == [
-        f"entry {len(lines)}: its catalog is not a digest"
+        f"entry {len(lines) - 1}: its catalog is not a digest"  # after one catalog line
     ]

@@ -9,10 +9,17 @@ from typing import Any
 
 import pytest
 
+from carbonex.ledger import Ledger
 from carbonex.store import open_store
 from carbonex.store.database import SCHEMA_HEAD, schema_revision
 from carbonex.store.sql import JOURNAL_COLUMNS
-from tests.cli.helpers import EXIT_USAGE, OPEN_ACME, invoke, invoke_json, seed
+from tests.cli.helpers import (
+    EXIT_USAGE,
+    OPEN_ACME,
+    invoke,
+    invoke_json,
+    seed_as_before_catalogs_were_named,
+)
 from tests.databases import Rows, migrate_schema, store_rows
 
 OLDER_REVISION = "0006"
@@ -27,7 +34,9 @@ READING_COMMANDS = [
 
 
 def older_ledger(database_url: str) -> str:
-    seed(database_url)
+    """A ledger as an older Carbonex left it: its entries name no catalog (they did from schema
+    revision 0009 on), its schema is OLDER_REVISION."""
+    seed_as_before_catalogs_were_named(database_url)
     migrate_schema(database_url, OLDER_REVISION, downgrade=True)
     return database_url
 
@@ -75,9 +84,18 @@ def test_upgrade_brings_an_older_ledger_to_the_present_schema_keeping_every_entr
     record = invoke_json("upgrade", "--db", database_url)
     assert record["from_revision"] == OLDER_REVISION
     assert record["to_revision"] == SCHEMA_HEAD and record["upgraded"] is True
-    revision, _rows = revision_and_rows(database_url)
+    revision, rows = revision_and_rows(database_url)
     assert revision == SCHEMA_HEAD and entries_and_units(database_url) == before
-    assert invoke("verify", "--db", database_url).exit_code == 0
+    assert rows["catalogs"] == []
+    assert invoke("verify", "--db", database_url, "--redecide").exit_code == 0
+    opened = invoke(
+        "account", "open", "NEW", "--kind", "trading", "--holder", "New", "--db", database_url
+    )
+    assert opened.exit_code == 0, opened.output
+    with Ledger.open(database_url) as ledger:
+        kept = ledger.store.query("SELECT digest, first_seq FROM catalogs")
+        assert [tuple(row) for row in kept] == [(ledger.catalog.digest, 5)]
+    assert invoke("verify", "--db", database_url, "--redecide").exit_code == 0
     again = invoke_json("upgrade", "--db", database_url)
     assert again["from_revision"] == SCHEMA_HEAD and again["upgraded"] is False
 

@@ -104,19 +104,31 @@ def test_verify_redecide_names_an_entry_whose_effects_its_command_does_not_make(
 def test_verify_redecide_decides_entries_under_the_earlier_catalog_they_name(
     tmp_path: Path,
 ) -> None:
+    """The ledger keeps the catalog its entries were decided under; a ledger that lost it (an
+    older ledger, say, made before catalogs were kept) is decided again with its directory."""
     directory = earlier_catalog_directory(tmp_path)
     earlier = load_catalog(directory)
     database = str(tmp_path / "ledger.db")
     seed(database, earlier)
-    report = json.loads(invoke("verify", "--db", database, "--redecide", "--json").stdout)
-    [problem] = report["problems"]
-    assert problem["invariant"] == "decisions"
-    assert (
-        f"decided under catalog {earlier.digest}, which no catalog given is" in (problem["message"])
-    )
-    result = invoke("verify", "--db", database, "--redecide", "--catalog", str(directory))
+    result = invoke("verify", "--db", database, "--redecide")
     assert result.exit_code == 0, result.output
-    assert "every command decided again as recorded (4)" in result.stdout
+    with sqlite3.connect(database) as connection:
+        connection.execute("DELETE FROM catalogs")
+    connection.close()
+    report = json.loads(invoke("verify", "--db", database, "--redecide", "--json").stdout)
+    messages = {problem["invariant"]: problem["message"] for problem in report["problems"]}
+    assert (
+        f"decided under catalog {earlier.digest}, which no catalog given is"
+        in (messages["decisions"])
+    )
+    assert "which the ledger does not keep" in messages["catalogs"]
+    report = json.loads(
+        invoke(
+            "verify", "--db", database, "--redecide", "--catalog", str(directory), "--json"
+        ).stdout
+    )
+    assert [problem["invariant"] for problem in report["problems"]] == ["catalogs"]
+    assert report["redecided"] == 4
 
 
 def test_an_earlier_catalog_that_cannot_be_used_is_a_usage_error(

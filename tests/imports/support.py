@@ -22,6 +22,7 @@ TABLES = (
     "account_history",
     "serial_history",
     "unit_attributes",
+    "catalogs",
 )
 
 

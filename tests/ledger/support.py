@@ -132,6 +132,7 @@ TABLES: dict[str, str] = {
     "account_history": "account_id, last_seq",
     "serial_history": "serial_space, level, bucket, last_seq",
     "ledger_meta": "name",
+    "catalogs": "digest",
 }
 
 

@@ -140,9 +140,12 @@ def test_a_history_under_two_catalogs_is_decided_again_under_each(ledger: Ledger
     named = [orjson.loads(entry.payload)["catalog"] for entry in journal(ledger)]
     assert set(named[: changed_at - 1]) == {first_catalog.digest}
     assert named[changed_at - 1] == ledger.catalog.digest
-    assert redecide_ledger(ledger, earlier_catalogs=[first_catalog]).ok
-    report = redecide_ledger(ledger)
+    kept = {row[0] for row in table_rows(ledger, "catalogs")}
+    assert kept == {first_catalog.digest, ledger.catalog.digest}
+    assert redecide_ledger(ledger).ok  # each catalog is kept with the first entry naming it
+    report = redecide_entries(journal(ledger), ledger.catalog)
     assert report.divergence is not None and report.divergence.seq == 1
+    assert redecide_entries(journal(ledger), ledger.catalog, earlier_catalogs=[first_catalog]).ok
     report = redecide_entries(journal(ledger), first_catalog)
     assert report.divergence is not None and report.divergence.seq == changed_at
     assert report.entries == changed_at - 1
@@ -154,6 +157,7 @@ def test_entries_naming_no_catalog_are_decided_under_the_catalog_in_force(ledger
     rules part, and the message cannot tell a forgery from a rule change."""
     realistic(ledger)
     rewrite_entry(ledger, None, lambda record: record.pop("catalog"))
+    execute_raw(ledger, "DELETE FROM catalogs")
     assert ledger.verify().ok
     assert redecide_ledger(ledger).ok
     report = redecide_entries(journal(ledger), stricter_than(ledger.catalog))

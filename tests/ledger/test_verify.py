@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
+from carbonex.catalog.loader import catalog_digest
 from carbonex.ledger import (
     Cancel,
     Command,
@@ -38,6 +39,7 @@ from tests.ledger.support import (
     execute_raw,
     invariants_of,
     ranges,
+    table_rows,
 )
 
 
@@ -428,3 +430,63 @@ def test_a_journal_column_changed_by_hand_contradicts_its_hashed_payload(
     problems = ledger.verify().problems
     assert [problem.invariant for problem in problems] == ["journal"]
     assert f"its {column} column says" in problems[0].message
+
+
+def test_the_catalog_the_entries_name_is_kept_once(ledger: Ledger) -> None:
+    realistic(ledger)
+    rows = [(digest, bytes(record), seq) for digest, record, seq in table_rows(ledger, "catalogs")]
+    assert rows == [(ledger.catalog.digest, ledger.catalog.canonical_record(), 1)]
+
+
+def test_a_kept_catalog_must_name_the_first_entry_naming_it(ledger: Ledger) -> None:
+    realistic(ledger)
+    execute_raw(ledger, "UPDATE catalogs SET first_seq = 2")
+    problems = [(p.invariant, p.message) for p in ledger.verify().problems]
+    assert problems == [
+        (
+            "catalogs",
+            f"catalog {ledger.catalog.digest} is kept as first named by entry 2; entry 1 is",
+        )
+    ]
+
+
+NOT_A_CATALOG = b'{"countries":[]}'
+CATALOG_TAMPERING = {
+    "altered": (
+        "UPDATE catalogs SET record = ?",
+        (NOT_A_CATALOG,),
+        "its record does not hash to its digest",
+    ),
+    "deleted": ("DELETE FROM catalogs", (), "which the ledger does not keep"),
+    "kept though no entry names it": (
+        "INSERT INTO catalogs (digest, record, first_seq) VALUES (?, ?, 1)",
+        (catalog_digest(NOT_A_CATALOG), NOT_A_CATALOG),
+        "is kept but no entry names it",
+    ),
+    "not a catalog": (
+        "INSERT INTO catalogs (digest, record, first_seq) VALUES (?, ?, 1)",
+        (catalog_digest(NOT_A_CATALOG), NOT_A_CATALOG),
+        "its record is not a catalog",
+    ),
+}
+
+
+@pytest.mark.parametrize("tampering", CATALOG_TAMPERING)
+def test_a_kept_catalog_changed_by_hand_is_caught(ledger: Ledger, tampering: str) -> None:
+    realistic(ledger)
+    statement, params, message = CATALOG_TAMPERING[tampering]
+    execute_raw(ledger, statement, params)
+    problems = ledger.verify().problems
+    assert {problem.invariant for problem in problems} == {"catalogs"}
+    assert any(message in problem.message for problem in problems), problems
+
+
+def test_an_entry_naming_its_catalog_by_no_digest_is_caught(ledger: Ledger) -> None:
+    realistic(ledger)
+
+    def garble(payload: bytes) -> bytes:
+        return canonical(orjson.loads(payload) | {"catalog": 7})
+
+    rewrite_last_entry(ledger, garble)
+    problems = [(p.invariant, p.message) for p in ledger.verify().problems]
+    assert ("catalogs", "entry 22: its catalog is not a digest") in problems

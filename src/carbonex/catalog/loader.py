@@ -97,7 +97,7 @@ class Catalog:
     from the content (also after `dataclasses.replace`), never given."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "digest", catalog_digest(self.record()))
+        object.__setattr__(self, "digest", catalog_digest(self.canonical_record()))
 
     def record(self) -> dict[str, Any]:
         """Every rule as plain JSON values (sets sorted), for digesting and showing."""
@@ -105,6 +105,31 @@ class Catalog:
         content = {name: getattr(self, name) for name in rules}
         record: dict[str, Any] = orjson.loads(orjson.dumps(content, default=_sorted_set))
         return record
+
+    def canonical_record(self) -> bytes:
+        """The record as canonical JSON (keys sorted): what the digest hashes; ledgers keep it."""
+        return orjson.dumps(self.record(), option=orjson.OPT_SORT_KEYS)
+
+    @classmethod
+    def from_record(cls, record: Any) -> Catalog:
+        """The catalog `record()` gave (one a ledger kept); CatalogError if it describes none."""
+        try:
+            catalog = cls(
+                registries={code: Registry(**item) for code, item in record["registries"].items()},
+                unit_types={code: UnitType(**item) for code, item in record["unit_types"].items()},
+                account_kinds={
+                    code: _account_kind_of(item) for code, item in record["account_kinds"].items()
+                },
+                conversions={
+                    rule_id: _conversion_of(item) for rule_id, item in record["conversions"].items()
+                },
+                countries=frozenset(record["countries"]),
+            )
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            raise CatalogError(f"not a catalog record: {error!r}") from error
+        if catalog.record() != record:  # a value of another type, or a field too many
+            raise CatalogError("the record does not describe a catalog exactly")
+        return catalog
 
     def metric_of(self) -> dict[str, str]:
         """Unit type code -> the metric its units count (tCO2e, MWh, point)."""
@@ -117,9 +142,25 @@ def _sorted_set(value: Any) -> list[Any]:
     raise TypeError(f"{type(value).__name__} is not part of a catalog record")
 
 
-def catalog_digest(record: dict[str, Any]) -> str:
-    encoded = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(encoded).hexdigest()[:CATALOG_DIGEST_HEX_LENGTH]
+def _account_kind_of(item: dict[str, Any]) -> AccountKind:
+    return AccountKind(
+        item["code"], item["description"], frozenset(item["markets"]), frozenset(item["actions"])
+    )
+
+
+def _conversion_of(item: dict[str, Any]) -> ConversionRule:
+    start = item["min_vintage_start"]
+    return ConversionRule(
+        **item
+        | {
+            "min_vintage_start": None if start is None else dt.date.fromisoformat(start),
+            "add_labels": tuple(item["add_labels"]),
+        }
+    )
+
+
+def catalog_digest(canonical_record: bytes) -> str:
+    return hashlib.sha256(canonical_record).hexdigest()[:CATALOG_DIGEST_HEX_LENGTH]
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -135,7 +135,7 @@ def _redecide(file: Path, check: ExportCheck, show_progress: bool, catalogs: lis
             recorded_entries(_bounded(lines)),
             default_catalog(),
             None if advance is None else lambda entries: advance(entries, check.entries),
-            earlier_catalogs=catalogs,
+            earlier_catalogs=[*check.catalogs_held.values(), *catalogs],
         )
     check.redecided = report.entries
     if report.divergence is not None:

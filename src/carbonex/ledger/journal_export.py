@@ -2,22 +2,26 @@
 
 `export_lines` writes one JSON line per entry: seq, command_id, command_kind, recorded_at,
 previous_hash, entry_hash and the payload as a string holding its exact stored bytes (the chain
-hashes those bytes, so nothing is re-encoded). `check_export` reads such a file alone: the chain
-from the genesis hash, an optional head hash published by the registry, and the totals per unit
-type that replaying the entries' effects gives, to compare with the registry's published totals;
-it also lists the catalogs the entries name (the rules they were decided under), which an auditor
-deciding them again needs.
+hashes those bytes, so nothing is re-encoded); just before the first entry naming a catalog, a
+line holding that catalog (catalog: its digest, record: its canonical record as a string), so the
+file carries the rules its entries were decided under. `check_export` reads such a file alone:
+the chain from the genesis hash, an optional head hash published by the registry, the catalogs
+(each record against its digest; an entry naming one must find it earlier in the file), and the
+totals per unit type that replaying the entries' effects gives, to compare with the registry's
+published totals; it lists the catalogs the entries name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
+from carbonex.catalog import Catalog
 from carbonex.ledger.journal import GENESIS_HASH, ChainChecker, JournalRow
+from carbonex.ledger.limits import CATALOGS_MAX
 from carbonex.ledger.model import BlockState
 from carbonex.ledger.queries import empty_totals
 from carbonex.ledger.verify import (
@@ -25,8 +29,10 @@ from carbonex.ledger.verify import (
     ReplayState,
     VerifyReport,
     copied_column_problems,
+    kept_catalog,
 )
 from carbonex.store import SqlStore
+from carbonex.store.sql import KeptCatalog
 
 EXPORT_LINE_BYTES_MAX = 64_000_000
 """A longer line is refused unread (an entry naming 100,000 blocks takes ~15 MB)."""
@@ -54,9 +60,24 @@ def _line(row: Sequence[Any]) -> bytes:
     return orjson.dumps(record) + b"\n"
 
 
+def _catalog_line(kept: KeptCatalog) -> bytes:
+    return orjson.dumps({"catalog": kept.digest, "record": kept.record.decode()}) + b"\n"
+
+
+def _catalog_lines(store: SqlStore) -> dict[int, list[bytes]]:
+    """The catalogs' lines by the entry each goes before (the first naming it)."""
+    lines: dict[int, list[bytes]] = {}
+    for kept in store.load_catalog_records()[:CATALOGS_MAX]:
+        lines.setdefault(kept.first_seq, []).append(_catalog_line(kept))
+    return lines
+
+
 def export_lines(store: SqlStore) -> Iterator[bytes]:
-    """Every journal entry as one line, in sequence order (in the caller's read transaction)."""
+    """Every journal entry as one line, in sequence order, each catalog's line before the first
+    entry naming it (in the caller's read transaction)."""
+    catalogs = _catalog_lines(store)
     for row in store.stream(EXPORT_QUERY):
+        yield from catalogs.get(row[0], ())
         yield _line(row)
 
 
@@ -67,12 +88,14 @@ def export_page(
     reached (always at least one entry, whatever its size), and the last seq sent (`after_seq`
     if none): pages a client concatenates into the file `check_export` reads."""
     lines: list[bytes] = []
-    size, last_seq = 0, after_seq
+    catalogs = _catalog_lines(store)
+    entries, size, last_seq = 0, 0, after_seq
     for row in store.stream(EXPORT_PAGE_QUERY, (after_seq,)):
-        if len(lines) >= limit or (lines and size >= bytes_max):
+        if entries >= limit or (lines and size >= bytes_max):
             break
-        lines.append(_line(row))
-        size, last_seq = size + len(lines[-1]), row[0]
+        sent = [*catalogs.get(row[0], ()), _line(row)]
+        lines += sent
+        entries, size, last_seq = entries + 1, size + sum(map(len, sent)), row[0]
     return lines, last_seq
 
 
@@ -94,6 +117,8 @@ class ExportCheck:
     """Entries whose commands were decided again and gave the recorded entry (None: not run)."""
     catalogs: dict[str | None, CatalogNamed] = field(default_factory=dict)
     """The catalog digest entries name (None: entries naming none) -> where, in file order."""
+    catalogs_held: dict[str, Catalog] = field(default_factory=dict)
+    """The catalogs the file holds (each line's record checked against its digest)."""
     catalogs_unlisted_entries: int = 0
     """Entries naming a catalog beyond the first CATALOGS_LISTED_MAX."""
 
@@ -105,7 +130,10 @@ class ExportCheck:
         found = self.catalogs.get(digest)
         if found is not None:
             found.entries += 1
-        elif len(self.catalogs) < CATALOGS_LISTED_MAX:
+            return
+        if digest is not None and digest not in self.catalogs_held:
+            self.add(f"entry {seq} names catalog {digest}, which the file does not hold before it")
+        if len(self.catalogs) < CATALOGS_LISTED_MAX:
             self.catalogs[digest] = CatalogNamed(seq, 1)
         else:
             self.catalogs_unlisted_entries += 1
@@ -151,6 +179,9 @@ def check_export(
         entry = _read_line(number, line, check)
         if entry is None:
             continue
+        if isinstance(entry, ExportedCatalog):
+            _hold_catalog(number, entry, check)
+            continue
         seq, payload, previous_hash, entry_hash, columns = entry
         problem = chain.check(seq, payload, previous_hash, entry_hash)
         if problem is not None:
@@ -179,7 +210,7 @@ def recorded_entries(lines: Iterable[bytes]) -> Iterator[JournalRow]:
     the others are reported by `check_export`."""
     for line in lines:
         entry = _entry_of(line) if len(line) <= EXPORT_LINE_BYTES_MAX else None
-        if entry is not None:
+        if entry is not None and not isinstance(entry, ExportedCatalog):
             seq, payload, previous_hash, entry_hash, (_, command_id, kind, recorded_at) = entry
             yield JournalRow(seq, command_id, kind, payload, previous_hash, entry_hash, recorded_at)
 
@@ -189,7 +220,24 @@ ExportedEntry = tuple[int, bytes, str, str, tuple[Any, ...]]
 kind, recorded at) of a well-formed line."""
 
 
-def _read_line(number: int, line: bytes, check: ExportCheck) -> ExportedEntry | None:
+class ExportedCatalog(NamedTuple):
+    digest: str
+    record: bytes
+
+
+def _hold_catalog(number: int, line: ExportedCatalog, check: ExportCheck) -> None:
+    found = kept_catalog(line.digest, line.record)
+    if isinstance(found, str):
+        check.add(f"line {number}: catalog {line.digest}: {found}")
+    elif len(check.catalogs_held) >= CATALOGS_MAX:
+        check.add(f"line {number}: the file holds more than {CATALOGS_MAX} catalogs")
+    else:
+        check.catalogs_held[line.digest] = found
+
+
+def _read_line(
+    number: int, line: bytes, check: ExportCheck
+) -> ExportedEntry | ExportedCatalog | None:
     if len(line) > EXPORT_LINE_BYTES_MAX:
         check.add(f"line {number}: longer than {EXPORT_LINE_BYTES_MAX} bytes")
         return None
@@ -199,10 +247,12 @@ def _read_line(number: int, line: bytes, check: ExportCheck) -> ExportedEntry | 
     return entry
 
 
-def _entry_of(line: bytes) -> ExportedEntry | None:
-    """The entry a well-formed line holds, else None."""
+def _entry_of(line: bytes) -> ExportedEntry | ExportedCatalog | None:
+    """The entry or catalog a well-formed line holds, else None."""
     try:
         record = orjson.loads(line)
+        if isinstance(record, dict) and "catalog" in record and "seq" not in record:
+            return _catalog_of(record)
         seq, payload = record["seq"], record["payload"]
         previous_hash, entry_hash = record["previous_hash"], record["entry_hash"]
         columns = tuple(record[name] for name in COPIED_COLUMNS)
@@ -212,6 +262,13 @@ def _entry_of(line: bytes) -> ExportedEntry | None:
     if not isinstance(seq, int) or not all(isinstance(text, str) for text in texts):
         return None
     return seq, payload.encode(), previous_hash, entry_hash, columns
+
+
+def _catalog_of(record: dict[str, Any]) -> ExportedCatalog | None:
+    digest, text = record["catalog"], record.get("record")
+    if not isinstance(digest, str) or not isinstance(text, str):
+        return None
+    return ExportedCatalog(digest, text.encode())
 
 
 def _replay_entry(

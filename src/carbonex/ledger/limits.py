@@ -56,3 +56,7 @@ QUERY_PAGE_SIZE_MAX = 1_000
 
 HISTORY_ROWS_READ_MAX = 100_000
 """History posting rows one provenance query reads per serial bucket."""
+
+CATALOGS_MAX = 1_000
+"""Catalogs a ledger keeps (one per change of rules its entries were decided under) that verify
+and deciding again read; verify reports a ledger holding more."""

@@ -36,8 +36,10 @@ import orjson
 from carbonex.catalog import Catalog
 from carbonex.ledger.commands import Command, CommandFormatError, command_from_record
 from carbonex.ledger.journal import JournalRow
+from carbonex.ledger.limits import CATALOGS_MAX
 from carbonex.ledger.outcomes import Accepted, Outcome, Refused
 from carbonex.ledger.service import Ledger
+from carbonex.ledger.verify import kept_catalog
 from carbonex.store import SqlStore
 
 REDECIDE_UNIT_ENTRIES = 1_000
@@ -132,14 +134,25 @@ def redecide_ledger(
     earlier_catalogs: Sequence[Catalog] = (),
 ) -> RedecideReport:
     """`redecide_entries` over the ledger's journal up to its head when called, with the
-    ledger's catalog in force; `progress` gets (entries done, entries to do). The journal is
-    read a page at a time, each page in its own short read transaction (entries never change):
-    an audit of a live registry holds no snapshot for its whole run, and ends however fast new
-    entries arrive."""
+    ledger's catalog in force and the catalogs the ledger keeps (those its entries were decided
+    under) besides `earlier_catalogs`; `progress` gets (entries done, entries to do). The journal
+    is read a page at a time, each page in its own short read transaction (entries never
+    change): an audit of a live registry holds no snapshot for its whole run, and ends however
+    fast new entries arrive."""
     through_seq = int(ledger.head()["seq"])
+    kept = ledger.read(kept_catalogs, False)
     entries = _journal_pages(ledger, through_seq)
     done = None if progress is None else partial(_progress_of, progress, through_seq)
-    return redecide_entries(entries, ledger.catalog, done, scratch_database, earlier_catalogs)
+    catalogs = [*kept, *earlier_catalogs]
+    return redecide_entries(entries, ledger.catalog, done, scratch_database, catalogs)
+
+
+def kept_catalogs(store: SqlStore) -> list[Catalog]:
+    """The catalogs a ledger keeps, leaving out any whose record does not hash to its digest or
+    describes no catalog (`verify` names those)."""
+    rows = store.load_catalog_records()[:CATALOGS_MAX]
+    kept = [kept_catalog(row.digest, row.record) for row in rows]
+    return [catalog for catalog in kept if isinstance(catalog, Catalog)]
 
 
 def _progress_of(progress: Callable[[int, int], None], total: int, done: int) -> None:

@@ -82,6 +82,8 @@ class Ledger:
         """The transaction `transact` has open, which nested `transact` calls join."""
         self._summary: tuple[str, dict[str, Any]] | None = None
         """The last committed summary and the journal head hash it was computed at."""
+        self._catalogs_kept: set[str] = set()
+        """Digests of the catalogs this process committed entries under (and so kept)."""
 
     @classmethod
     def open(
@@ -119,19 +121,23 @@ class Ledger:
     # -- writes ---------------------------------------------------------------------------------
 
     def _unit_of_work(
-        self, work: Callable[[], tuple[Result, bool]], project: bool = False
+        self,
+        work: Callable[[], tuple[Result, bool]],
+        named: Catalog | None,
+        project: bool = False,
     ) -> Result:
         """Run `work` in one write transaction; it returns (result, keep). Keep=False rolls the
         whole unit back. The read models are brought up to the head at commit when `project` or
-        when enough entries wait. Retries transient conflicts; any other exception rolls back
-        and rises."""
+        when enough entries wait. `named`: the catalog the unit's entries name, kept with the
+        first of them (None: they name none). Retries transient conflicts; any other exception
+        rolls back and rises."""
         if self._open is not None:
             raise RuntimeError("submit inside transact: use the Transaction's submit instead")
         with collector_paused():
-            return self._attempt_unit_of_work(work, project)
+            return self._attempt_unit_of_work(work, named, project)
 
     def _attempt_unit_of_work(
-        self, work: Callable[[], tuple[Result, bool]], project: bool
+        self, work: Callable[[], tuple[Result, bool]], named: Catalog | None, project: bool
     ) -> Result:
         for attempt in range(1, WRITE_ATTEMPTS_MAX + 1):
             committing = False
@@ -140,11 +146,16 @@ class Ledger:
                 state = self.state
                 self.store.begin_write(state.seq if state.head_known else None)
                 state.begin()
+                seq_before = state.seq
                 result, keep = work()
                 if keep:
                     committing = True
                     pending = state.take_pending(project or state.projection_due)
+                    recorded = state.seq > seq_before
+                    kept = self._keep_catalog(named, seq_before + 1) if recorded else None
                     self.store.write_and_commit(pending)
+                    if kept is not None:
+                        self._catalogs_kept.add(kept)
                 elif state.dirty:
                     self._abandon()
                 else:  # nothing recorded or written: the cache is as committed
@@ -160,6 +171,14 @@ class Ledger:
                 if attempt == WRITE_ATTEMPTS_MAX or not retry:
                     raise
         raise RuntimeError("unreachable: the loop returns or raises")
+
+    def _keep_catalog(self, named: Catalog | None, first_seq: int) -> str | None:
+        """Write the catalog the entries from `first_seq` name, unless this process kept it
+        already; its digest."""
+        if named is None or named.digest in self._catalogs_kept:
+            return None
+        self.store.keep_catalog(named.digest, named.canonical_record(), first_seq)
+        return named.digest
 
     def _abandon(self) -> None:
         self.store.rollback()
@@ -177,7 +196,7 @@ class Ledger:
             outcome = execute(self.state, self.catalog, command, now)
             return outcome, _applies(outcome)
 
-        return self._unit_of_work(work)
+        return self._unit_of_work(work, self.catalog)
 
     def _submit_through_writer(self, record: bytes) -> Outcome:
         """Over the writer connection, made again after one failed (a restarted writer is found
@@ -206,7 +225,7 @@ class Ledger:
             outcomes = [execute(state, catalog, c, now, recorded_at) for c in commands]
             return outcomes, any(_applies(outcome) for outcome in outcomes)
 
-        return self._unit_of_work(work)
+        return self._unit_of_work(work, self.catalog)
 
     def decide_recorded(
         self, entries: Sequence[tuple[Command, str]], catalog: Catalog, catalog_named: bool
@@ -228,7 +247,7 @@ class Ledger:
             ]
             return outcomes, any(_applies(outcome) for outcome in outcomes)
 
-        return self._unit_of_work(work)
+        return self._unit_of_work(work, catalog if catalog_named else None)
 
     def submit_batch(self, commands: Sequence[Command]) -> Refused | list[Accepted]:
         """All or nothing: either every command is accepted, or the batch is refused whole."""
@@ -241,7 +260,7 @@ class Ledger:
             outcome = self._run_batch(commands, now)
             return outcome, not isinstance(outcome, Refused)
 
-        return self._unit_of_work(work)
+        return self._unit_of_work(work, self.catalog)
 
     def _run_batch(self, commands: Sequence[Command], now: dt.datetime) -> Refused | list[Accepted]:
         accepted: list[Accepted] = []
@@ -268,7 +287,7 @@ class Ledger:
             inner_result, keep = work(self._open)
             self._open.doomed = self._open.doomed or not keep
             return inner_result
-        return self._unit_of_work(self._run_transaction(work))
+        return self._unit_of_work(self._run_transaction(work), self.catalog)
 
     @property
     def in_transaction(self) -> bool:
@@ -293,7 +312,7 @@ class Ledger:
     def project(self) -> None:
         """Bring the read models (blocks, history) up to the journal's head now. Reads do this
         themselves; call it before reading the tables behind the ledger's back."""
-        self._unit_of_work(lambda: (None, True), project=True)
+        self._unit_of_work(lambda: (None, True), None, project=True)
 
     def read(self, query: Callable[[SqlStore], Result], read_models: bool = True) -> Result:
         """Run `query` in one read transaction. With `read_models` (the default) the blocks and

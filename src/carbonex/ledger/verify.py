@@ -7,7 +7,9 @@ compare it with the live tables, and check the ledger's invariants (ARCHITECTURE
 4. holds never exceed the active units they hold;
 5. the chain is unbroken and replay reproduces the live state;
 6. each journal row's columns say what its hashed payload says (seq, command id, kind, time);
-7. the id counters the journal's last entry carries lie beyond every block and issuance id made.
+7. the id counters the journal's last entry carries lie beyond every block and issuance id made;
+8. every catalog the entries name is kept, with the first entry naming it, its record hashing to
+   its digest and describing a catalog; every catalog kept is named by some entry.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from typing import Any
 
 import orjson
 
+from carbonex.catalog import Catalog, CatalogError
+from carbonex.catalog.loader import catalog_digest
 from carbonex.ledger.collector import collector_paused
 from carbonex.ledger.history import HistoryPostings
 from carbonex.ledger.journal import ChainChecker, canonical
+from carbonex.ledger.limits import CATALOGS_MAX
 from carbonex.ledger.live_checks import (
     DIGEST_CHUNK_ROWS,
     RowDigest,
@@ -99,6 +104,8 @@ class ReplayState:
     block_id_made_max: int = 0
     """The highest block id any entry made (blocks merged away since included): the head's next
     block id must lie beyond it."""
+    catalogs_named: dict[str, int] = field(default_factory=dict)
+    """The digest of each catalog the entries name -> the first entry naming it."""
 
     def apply(self, seq: int, effects: list[list[Any]], report: VerifyReport) -> None:
         blocks = self.blocks
@@ -132,6 +139,12 @@ class ReplayState:
         self.block_id_made_max = made_max
         if moves:
             self.history.add_moves(seq, moves)
+
+    def name_catalog(self, seq: int, digest: Any, report: VerifyReport) -> None:
+        if isinstance(digest, str):
+            self.catalogs_named.setdefault(digest, seq)
+        elif digest is not None:
+            report.add("catalogs", f"entry {seq}: its catalog is not a digest")
 
     def _apply_rare(self, seq: int, tag: str, effect: list[Any]) -> None:
         if tag == "account":
@@ -194,6 +207,7 @@ def _replay_journal(store: SqlStore, report: VerifyReport) -> ReplayState:
             for problem in copied_column_problems(row[:4], entry):
                 report.add("journal", problem)
             replay.apply(row[0], entry["effects"], report)
+            replay.name_catalog(row[0], entry.get("catalog"), report)
         except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
             report.add("chain", f"entry {row[0]}: payload is not a valid journal entry")
     return replay
@@ -307,6 +321,7 @@ class ReplaySummary:
     block_digest: str
     account_history_digest: str
     serial_history_digest: str
+    catalogs_named: dict[str, int] = field(default_factory=dict)
     problems: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -326,6 +341,7 @@ def summarize_replay(store: SqlStore) -> tuple[ReplaySummary, ReplayState]:
         block_digest=replayed.block_digest(),
         account_history_digest=account_digest,
         serial_history_digest=serial_digest,
+        catalogs_named=replayed.catalogs_named,
         problems=[(problem.invariant, problem.message) for problem in report.problems],
     )
     return summary, replayed
@@ -408,6 +424,7 @@ def _verify(store: SqlStore, progress: Progress | None) -> VerifyReport:
         replayed = summarize_replay(store)[0]
     report.blocks, report.issuances = live.blocks, replayed.issuances
     _check_head(store, head, replayed, report)
+    _check_catalogs(store, replayed.catalogs_named, report)
     for invariant, message in (*replayed.problems, *live.problems):
         report.add(invariant, message)
     if (
@@ -429,6 +446,39 @@ def _check_head(store: SqlStore, head: Head, replayed: ReplaySummary, report: Ve
     )
     for problem in head_problems(head, taken):
         report.add("head", problem)
+
+
+def _check_catalogs(store: SqlStore, named: Mapping[str, int], report: VerifyReport) -> None:
+    """Invariant 8: the catalogs kept are exactly those the entries name, each record whole and
+    kept with the first entry naming it."""
+    kept = store.load_catalog_records()
+    if len(kept) > CATALOGS_MAX:
+        report.add("catalogs", f"the ledger keeps more than {CATALOGS_MAX} catalogs")
+    for digest, record, first_seq in kept[:CATALOGS_MAX]:
+        found = kept_catalog(digest, record)
+        if isinstance(found, str):
+            report.add("catalogs", f"catalog {digest}: {found}")
+        elif digest in named and named[digest] != first_seq:
+            report.add(
+                "catalogs",
+                f"catalog {digest} is kept as first named by entry {first_seq}; entry "
+                f"{named[digest]} is",
+            )
+    stored = {row.digest for row in kept}
+    for digest in sorted(named.keys() - stored):
+        report.add("catalogs", f"entries name catalog {digest}, which the ledger does not keep")
+    for digest in sorted(stored - named.keys()):
+        report.add("catalogs", f"catalog {digest} is kept but no entry names it")
+
+
+def kept_catalog(digest: str, record: bytes) -> Catalog | str:
+    """The catalog a ledger keeps under `digest`, or why its record is none."""
+    if catalog_digest(record) != digest:
+        return "its record does not hash to its digest"
+    try:
+        return Catalog.from_record(orjson.loads(record))
+    except (orjson.JSONDecodeError, CatalogError) as error:
+        return f"its record is not a catalog ({error})"
 
 
 def _compare_small_tables(store: SqlStore, replayed: ReplayState, report: VerifyReport) -> None:

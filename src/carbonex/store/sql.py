@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from carbonex.ledger.history import HistoryPostings
 from carbonex.ledger.journal import GENESIS_HASH, JournalRow, decode_payload
-from carbonex.ledger.limits import PROJECTION_CHUNK_ENTRIES
+from carbonex.ledger.limits import CATALOGS_MAX, PROJECTION_CHUNK_ENTRIES
 from carbonex.ledger.model import Account, Block, Hold, UnitAttributes
 from carbonex.ledger.ports import COUNTER_MISSING, Head, IdEnds, PendingWrite, Projection
 
@@ -51,6 +51,10 @@ ATTRIBUTES_COLUMNS = (
 INSERT_ATTRIBUTES = (
     f"INSERT INTO unit_attributes ({ATTRIBUTES_COLUMNS}) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (attributes_id) DO NOTHING"
+)
+INSERT_CATALOG = (
+    "INSERT INTO catalogs (digest, record, first_seq) VALUES (?, ?, ?) "
+    "ON CONFLICT (digest) DO NOTHING"
 )
 INSERT_ISSUANCE = (
     "INSERT INTO issuances (issuance_id, serial_space, first_serial, last_serial, attributes_id, "
@@ -347,6 +351,20 @@ class SqlStore(ABC):
         )
         return journal_row(row) if row else None
 
+    def keep_catalog(self, digest: str, record: bytes, first_seq: int) -> None:
+        """Keep a catalog that entries from `first_seq` on name (in the caller's write
+        transaction; a catalog kept already keeps its first entry)."""
+        self.execute(INSERT_CATALOG, (digest, record, first_seq))
+
+    def load_catalog_records(self) -> list[KeptCatalog]:
+        """Every catalog kept (CATALOGS_MAX + 1 at most: verify reports more), in the order the
+        journal first names them."""
+        rows = self.query(
+            "SELECT digest, record, first_seq FROM catalogs ORDER BY first_seq, digest LIMIT ?",
+            (CATALOGS_MAX + 1,),
+        )
+        return [KeptCatalog(row[0], bytes(row[1]), row[2]) for row in rows]
+
     def journal_rows_after(self, seq: int, limit: int) -> list[JournalRow]:
         return [
             journal_row(row)
@@ -401,6 +419,14 @@ class SqlStore(ABC):
             seq = entries[-1][0]
             # Which blocks are stored is not known here: every block merged away is deleted.
             self._write_projection(ProjectionRows(Projection(entries, seq, None)))
+
+
+class KeptCatalog(NamedTuple):
+    digest: str
+    record: bytes
+    """The catalog's canonical record, which `digest` names."""
+    first_seq: int
+    """The first journal entry naming it."""
 
 
 def _int(row: Sequence[Any] | None) -> int:
