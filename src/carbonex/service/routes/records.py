@@ -36,7 +36,13 @@ async def journal(
 @router.get(
     "/journal/lines",
     response_class=Response,
-    responses={200: {"content": {NDJSON: {}}, "description": "One exported entry per line."}},
+    responses={
+        200: {
+            "content": {NDJSON: {}},
+            "description": "One exported entry per line; each catalog on a line of its own "
+            "before the first entry naming it.",
+        }
+    },
 )
 async def journal_lines(
     service: ServiceDep,
@@ -44,9 +50,10 @@ async def journal_lines(
     limit: Limit = DEFAULT_PAGE_SIZE,
     after_seq: AfterSeq = 0,
 ) -> Response:
-    """Entries as `carbonex journal-export` writes them (each payload its exact stored bytes),
-    at most `limit` entries or about JOURNAL_LINES_BYTES_MAX bytes: concatenated in order, the
-    pages are a file `carbonex journal-check` reads. `X-Last-Seq` names the last entry sent."""
+    """Entries as `carbonex journal-export` writes them (each payload its exact stored bytes,
+    each catalog before the first entry naming it), at most `limit` entries or about
+    JOURNAL_LINES_BYTES_MAX bytes: concatenated in order, the pages are a file `carbonex
+    journal-check` reads. `X-Last-Seq` names the last entry sent."""
     if not principal.has(*READ_EVERYTHING):
         raise denied("registry administrators, auditors and national authorities")
     lines, last_seq = service.ledger.read(
