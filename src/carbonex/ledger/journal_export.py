@@ -73,12 +73,11 @@ def _catalog_lines(store: SqlStore) -> dict[int, list[bytes]]:
 
 
 def export_lines(store: SqlStore) -> Iterator[bytes]:
-    """Every journal entry as one line, in sequence order, each catalog's line before the first
-    entry naming it (in the caller's read transaction)."""
+    """Every journal entry as one line, in sequence order, in the caller's read transaction; one
+    item per entry: the first entry naming a catalog comes with that catalog's line before it."""
     catalogs = _catalog_lines(store)
     for row in store.stream(EXPORT_QUERY):
-        yield from catalogs.get(row[0], ())
-        yield _line(row)
+        yield b"".join([*catalogs.get(row[0], ()), _line(row)])
 
 
 def export_page(
