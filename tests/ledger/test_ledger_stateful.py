@@ -13,6 +13,7 @@ asked, so each also meets read models that lag behind entries it does not hold.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,8 @@ from tests.ledger.support import (
 )
 
 CATALOG = default_catalog()
+AMENDED_CATALOG = dataclasses.replace(CATALOG, countries=CATALOG.countries | {"ZZ"})
+"""Other rules (another digest) that decide the model's commands as the shipped ones do."""
 UNIT_TYPE = CATALOG.unit_types["VCU"]
 ACCOUNT_KINDS = {"A": "company_holding", "B": "company_holding", "C": "company_holding"}
 ACCOUNT_KINDS["P"] = "person_holding"  # may not take issuance
@@ -508,6 +511,14 @@ class LedgerMachine(OnSqlite, RuleBasedStateMachine):
     @rule()
     def switch_writer(self) -> None:
         self.writer = 1 - self.writer
+
+    @rule()
+    def change_the_rules(self) -> None:
+        """The writer's catalog changes: the entries name each catalog, the ledger keeps both,
+        and verify and deciding again (at teardown) find each entry's rules."""
+        ledger = self.ledger
+        ledger.catalog = AMENDED_CATALOG if ledger.catalog is CATALOG else CATALOG
+        event(f"rules changed to {ledger.catalog.digest[:8]}")
 
     @rule()
     def project_the_read_models(self) -> None:
