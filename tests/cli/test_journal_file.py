@@ -276,5 +276,5 @@ def test_an_entry_naming_a_catalog_by_no_digest_is_named(tmp_path: Path) -> None
     result = invoke("journal-check", str(export), "--json")
     assert result.exit_code == EXIT_PROBLEMS_FOUND
     assert json.loads(result.stdout)["problems"] == [
-        f"entry {len(lines) - 1}: its catalog is not a digest"  # after one catalog line
+        f"catalogs: entry {len(lines) - 1}: its catalog is not a digest"  # after one catalog line
     ]

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import groupby, islice
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -36,7 +37,6 @@ import orjson
 from carbonex.catalog import Catalog
 from carbonex.ledger.commands import Command, CommandFormatError, command_from_record
 from carbonex.ledger.journal import JournalRow
-from carbonex.ledger.limits import CATALOGS_MAX
 from carbonex.ledger.outcomes import Accepted, Outcome, Refused
 from carbonex.ledger.service import Ledger
 from carbonex.ledger.verify import kept_catalog
@@ -150,8 +150,7 @@ def redecide_ledger(
 def kept_catalogs(store: SqlStore) -> list[Catalog]:
     """The catalogs a ledger keeps, leaving out any whose record does not hash to its digest or
     describes no catalog (`verify` names those)."""
-    rows = store.load_catalog_records()[:CATALOGS_MAX]
-    kept = [kept_catalog(row.digest, row.record) for row in rows]
+    kept = [kept_catalog(row.digest, row.record) for row in store.load_catalog_records()]
     return [catalog for catalog in kept if isinstance(catalog, Catalog)]
 
 
@@ -237,7 +236,7 @@ def _decide_unit(
     scratch: Ledger, rules: _Rules, readable: Sequence[_Readable], report: RedecideReport
 ) -> Divergence | None:
     """Decide the unit's entries, each run naming one catalog in one commit."""
-    for digest, same_catalog in groupby(readable, key=_catalog_digest_of):
+    for digest, same_catalog in groupby(readable, key=attrgetter("catalog_digest")):
         run = list(same_catalog)
         catalog = rules.in_force if digest is None else rules.by_digest.get(digest)
         if catalog is None:
@@ -250,10 +249,6 @@ def _decide_unit(
                 return divergence
             report.entries += 1
     return None
-
-
-def _catalog_digest_of(found: _Readable) -> str | None:
-    return found.catalog_digest
 
 
 def _unknown_catalog(found: _Readable, rules: _Rules) -> Divergence:

@@ -140,11 +140,15 @@ class ReplayState:
         if moves:
             self.history.add_moves(seq, moves)
 
-    def name_catalog(self, seq: int, digest: Any, report: VerifyReport) -> None:
+    def name_catalog(self, seq: int, digest: Any, report: VerifyReport) -> bool:
+        """Note the catalog entry `seq` names (None: it names none); False, and a problem, if
+        what it names is no digest."""
         if isinstance(digest, str):
             self.catalogs_named.setdefault(digest, seq)
         elif digest is not None:
             report.add("catalogs", f"entry {seq}: its catalog is not a digest")
+            return False
+        return True
 
     def _apply_rare(self, seq: int, tag: str, effect: list[Any]) -> None:
         if tag == "account":
@@ -451,7 +455,7 @@ def _check_head(store: SqlStore, head: Head, replayed: ReplaySummary, report: Ve
 def _check_catalogs(store: SqlStore, named: Mapping[str, int], report: VerifyReport) -> None:
     """Invariant 8: the catalogs kept are exactly those the entries name, each record whole and
     kept with the first entry naming it."""
-    kept = store.load_catalog_records()
+    kept = store.load_catalog_records(limit=CATALOGS_MAX + 1)
     if len(kept) > CATALOGS_MAX:
         report.add("catalogs", f"the ledger keeps more than {CATALOGS_MAX} catalogs")
     for digest, record, first_seq in kept[:CATALOGS_MAX]:

@@ -356,12 +356,15 @@ class SqlStore(ABC):
         transaction; a catalog kept already keeps its first entry)."""
         self.execute(INSERT_CATALOG, (digest, record, first_seq))
 
-    def load_catalog_records(self) -> list[KeptCatalog]:
-        """Every catalog kept (CATALOGS_MAX + 1 at most: verify reports more), in the order the
-        journal first names them."""
+    def load_catalog_records(
+        self, first_seq_after: int = 0, limit: int = CATALOGS_MAX
+    ) -> list[KeptCatalog]:
+        """The catalogs kept whose first entry comes after `first_seq_after`, in the order the
+        journal first names them, `limit` at most."""
         rows = self.query(
-            "SELECT digest, record, first_seq FROM catalogs ORDER BY first_seq, digest LIMIT ?",
-            (CATALOGS_MAX + 1,),
+            "SELECT digest, record, first_seq FROM catalogs WHERE first_seq > ? "
+            "ORDER BY first_seq, digest LIMIT ?",
+            (first_seq_after, limit),
         )
         return [KeptCatalog(row[0], bytes(row[1]), row[2]) for row in rows]
 
