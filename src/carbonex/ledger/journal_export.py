@@ -22,7 +22,7 @@ import orjson
 from carbonex.catalog import Catalog
 from carbonex.ledger.journal import GENESIS_HASH, ChainChecker, JournalRow
 from carbonex.ledger.limits import CATALOGS_MAX
-from carbonex.ledger.model import BlockState
+from carbonex.ledger.model import FINAL_STATES, BlockState
 from carbonex.ledger.queries import empty_totals
 from carbonex.ledger.verify import (
     COPIED_COLUMNS,
@@ -49,7 +49,11 @@ TOTAL_NAMES = tuple(empty_totals())
 # Where a block effect ("block", block_id, issuance_id, serial_space, first_serial, last_serial,
 # account_id, state, attributes_id, hold_id) and an issuance record keep what the totals need.
 BLOCK_FIRST, BLOCK_LAST, BLOCK_STATE, BLOCK_ATTRIBUTES, BLOCK_HOLD = 4, 5, 7, 8, 9
+BLOCK_FIELDS = 10
 ISSUANCE_FIRST, ISSUANCE_LAST, ISSUANCE_ATTRIBUTES = 2, 3, 4
+ISSUANCE_FIELDS = 8
+"""An issuance effect's seven fields after its tag, and the seq of the entry that made it."""
+BLOCK_STATES = tuple(state.value for state in BlockState)
 
 
 def _line(row: Sequence[Any]) -> bytes:
@@ -200,7 +204,7 @@ def check_export(
         )
     for found in replay_report.problems:
         check.add(f"{found.invariant}: {found.message}")
-    check.totals = replayed_totals(replay)
+    check.totals = replayed_totals(replay, check)
     return check
 
 
@@ -289,27 +293,79 @@ def _replay_entry(
         check.add(f"entry {columns[0]}: payload is not a valid journal entry")
 
 
-def replayed_totals(replay: ReplayState) -> dict[str, dict[str, int]]:
+def replayed_totals(replay: ReplayState, check: ExportCheck) -> dict[str, dict[str, int]]:
     """Totals per unit type from the replayed issuances and blocks, as `Ledger.summary` gives
-    them per unit type from the live tables."""
+    them per unit type from the live tables. A file's hashes prove only that it was not changed
+    after it was made: a record its effects left that cannot be counted is named, not counted."""
     unit_types = {
-        attributes_id: str(orjson.loads(record).get("unit_type"))
-        for attributes_id, record in replay.attributes.items()
+        attributes_id: _unit_type(record) for attributes_id, record in replay.attributes.items()
     }
     totals: dict[str, dict[str, int]] = {}
 
-    def bucket(attributes_id: Any) -> dict[str, int]:
+    def bucket(attributes_id: str) -> dict[str, int]:
         unit_type = unit_types.get(attributes_id, "unknown")
         return totals.setdefault(unit_type, empty_totals())
 
-    for issuance in replay.issuances.values():
+    for issuance_id, issuance in replay.issuances.items():
+        if not _counted(f"issuance {issuance_id}", _issuance_problem(issuance), check):
+            continue
         quantity = issuance[ISSUANCE_LAST] - issuance[ISSUANCE_FIRST] + 1
         bucket(issuance[ISSUANCE_ATTRIBUTES])["issued"] += quantity
-    for block in replay.blocks.values():
+    for block_id, block in replay.block_effects():
+        if not _counted(f"block {block_id}", _block_problem(block), check):
+            continue
         quantity = block[BLOCK_LAST] - block[BLOCK_FIRST] + 1
         state = block[BLOCK_STATE]
         counts = bucket(block[BLOCK_ATTRIBUTES])
         counts["held" if state == BlockState.ACTIVE.value else state] += quantity
         if block[BLOCK_HOLD] is not None:
             counts["on_hold"] += quantity
+    for unit_type, counts in sorted(totals.items()):
+        in_blocks = counts["held"] + sum(counts[state] for state in FINAL_STATES)
+        if in_blocks != counts["issued"]:
+            check.add(
+                f"unit type {unit_type}: the entries issue {counts['issued']} units and leave "
+                f"{in_blocks} in blocks (units made or lost outside an issuance)"
+            )
     return dict(sorted(totals.items()))
+
+
+def _unit_type(record: bytes) -> str:
+    decoded = orjson.loads(record)
+    return str(decoded.get("unit_type")) if isinstance(decoded, dict) else "unknown"
+
+
+def _counted(name: str, problem: str | None, check: ExportCheck) -> bool:
+    if problem is not None:
+        check.add(f"{name}, as the entries leave it, cannot be counted: {problem}")
+    return problem is None
+
+
+def _is_range(first: Any, last: Any) -> bool:
+    """Two serials as the ledger writes them: integers (not booleans), first <= last."""
+    return type(first) is int and type(last) is int and first <= last
+
+
+def _block_problem(block: list[Any]) -> str | None:
+    """Why a replayed block effect cannot be counted, or None."""
+    if len(block) != BLOCK_FIELDS:
+        return f"a block effect has {BLOCK_FIELDS} fields, this one {len(block)}"
+    if not _is_range(block[BLOCK_FIRST], block[BLOCK_LAST]):
+        return "its serials are not a range of integers"
+    state, hold = block[BLOCK_STATE], block[BLOCK_HOLD]
+    if not isinstance(state, str) or state not in BLOCK_STATES:
+        return f"its state {state!r} is none of {', '.join(BLOCK_STATES)}"
+    if not isinstance(block[BLOCK_ATTRIBUTES], str) or not isinstance(hold, str | None):
+        return "its attributes or hold is not an id"
+    return None
+
+
+def _issuance_problem(issuance: tuple[Any, ...]) -> str | None:
+    """Why a replayed issuance (its effect's fields and the seq) cannot be counted, or None."""
+    if len(issuance) != ISSUANCE_FIELDS:
+        return f"an issuance effect has {ISSUANCE_FIELDS - 1} fields, this one {len(issuance) - 1}"
+    if not _is_range(issuance[ISSUANCE_FIRST], issuance[ISSUANCE_LAST]):
+        return "its serials are not a range of integers"
+    if not isinstance(issuance[ISSUANCE_ATTRIBUTES], str):
+        return "its attributes is not an id"
+    return None
