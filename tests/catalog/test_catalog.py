@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from carbonex.catalog import CatalogError, default_catalog, load_catalog
+from carbonex.catalog import CatalogError, default_catalog, load_catalog, loader
 from carbonex.catalog.loader import DATA_DIR
 
 REQUIRED_UNIT_TYPES = {
@@ -206,7 +207,7 @@ def test_a_file_without_entries_is_refused(catalog_dir: Path) -> None:
 
 def test_an_entry_missing_a_required_field_is_refused(catalog_dir: Path) -> None:
     edit(catalog_dir, "unit_types.toml", 'name = "EU Allowance"\n', "")
-    assert_refused(catalog_dir, "unit_types.toml", "entry 1", "name")
+    assert_refused(catalog_dir, "unit_types.toml", "'EUA'", "'name' is missing")
 
 
 def test_a_country_code_that_is_not_two_upper_case_letters_is_refused(catalog_dir: Path) -> None:
@@ -238,3 +239,153 @@ def test_the_record_holds_every_rule_as_plain_values() -> None:
     assert record["account_kinds"]["trading"]["markets"] == sorted(
         default_catalog().account_kinds["trading"].markets
     )
+
+
+@pytest.mark.parametrize(
+    ("file_name", "old", "new", "words"),
+    [
+        (
+            "conversions.toml",
+            'to_unit_type = "VCU"',
+            'to_unit_type = "NOPE"',
+            ("conversion 'VCU-CCP-LABEL'", "'to_unit_type'", "NOPE"),
+        ),
+        (
+            "conversions.toml",
+            'add_labels = ["ICVCM-CCP"]',
+            "add_labels = [1]",
+            ("conversion 'VCU-CCP-LABEL'", "'add_labels'"),
+        ),
+        (
+            "conversions.toml",
+            'add_labels = ["ICVCM-CCP"]',
+            'add_labels = [["a"]]',
+            ("conversion 'VCU-CCP-LABEL'", "'add_labels'"),
+        ),
+        (
+            "conversions.toml",
+            'set_standard = "Article 6.4 mechanism"',
+            'set_standard = ["a"]',
+            ("conversion 'CDM-TO-A6.4'", "'set_standard'"),
+        ),
+        (
+            "unit_types.toml",
+            'code = "VCU"\nname = "Verified Carbon Unit"\nmarket = "credit"',
+            'code = "VCU"\nname = "Verified Carbon Unit"\nmarket = ["credit"]',
+            ("unit type 'VCU'", "'market'"),
+        ),
+        (
+            "unit_types.toml",
+            "validity_years = 2",
+            'validity_years = "x"',
+            ("'validity_years'",),
+        ),
+        (
+            "unit_types.toml",
+            "validity_years = 2",
+            "validity_years = 101",
+            ("'validity_years'", "100"),
+        ),
+        (
+            "unit_types.toml",
+            "validity_years = 2",
+            "validity_years = 99999999999999999999999",
+            ("'validity_years'",),
+        ),
+        ("unit_types.toml", 'code = "VCU"', 'code = "VERRA/VCU"', ("'VERRA/VCU'", "code")),
+        (
+            "registries.toml",
+            'name = "Verra Registry"',
+            'name = "Verra\\u0000Registry"',
+            ("registry 'VERRA'", "'name'", "NUL"),
+        ),
+        (
+            "account_kinds.toml",
+            'markets = ["credit"]',
+            'markets = "credit"',
+            ("account kind 'buffer_pool'", "'markets'"),
+        ),
+    ],
+    ids=[
+        "conversion-to-an-unknown-unit-type",
+        "label-that-is-a-number",
+        "label-that-is-a-list",
+        "standard-that-is-a-list",
+        "market-that-is-a-list",
+        "validity-that-is-text",
+        "validity-past-its-bound",
+        "validity-past-64-bits",
+        "code-with-a-slash",
+        "name-with-a-nul",
+        "markets-that-are-no-list",
+    ],
+)
+def test_a_field_of_the_wrong_type_or_naming_nothing_is_refused(
+    catalog_dir: Path, file_name: str, old: str, new: str, words: tuple[str, ...]
+) -> None:
+    edit(catalog_dir, file_name, old, new)
+    assert_refused(catalog_dir, file_name, *words)
+
+
+@pytest.mark.parametrize(
+    ("table", "entries"),
+    [("registry", "[1, 2]"), ("account_kind", "['x']"), ("conversion", "[1]")],
+)
+def test_entries_that_are_not_tables_are_refused(
+    catalog_dir: Path, table: str, entries: str
+) -> None:
+    file_name = {"registry": "registries", "account_kind": "account_kinds"}.get(
+        table, "conversions"
+    )
+    (catalog_dir / f"{file_name}.toml").write_text(f"{table} = {entries}\n", encoding="utf-8")
+    assert_refused(catalog_dir, f"{file_name}.toml", "entry 1", f"[[{table}]] table")
+
+
+def test_a_catalog_file_that_is_a_directory_is_refused(catalog_dir: Path) -> None:
+    (catalog_dir / "registries.toml").unlink()
+    (catalog_dir / "registries.toml").mkdir()
+    assert_refused(catalog_dir, "registries.toml", "not a regular file")
+
+
+def test_a_catalog_file_that_is_a_pipe_is_refused_without_waiting_on_it(catalog_dir: Path) -> None:
+    (catalog_dir / "registries.toml").unlink()
+    os.mkfifo(catalog_dir / "registries.toml")
+    assert_refused(catalog_dir, "registries.toml", "not a regular file")
+
+
+def test_a_catalog_file_that_is_not_utf8_is_refused(catalog_dir: Path) -> None:
+    path = catalog_dir / "registries.toml"
+    path.write_bytes(b"\xff\xfe" + path.read_bytes())
+    assert_refused(catalog_dir, "registries.toml", "UTF-8")
+
+
+def test_a_catalog_file_nested_too_deeply_is_refused(catalog_dir: Path) -> None:
+    (catalog_dir / "countries.toml").write_text("codes = " + "[" * 5000 + "]" * 5000 + "\n")
+    assert_refused(catalog_dir, "countries.toml", "nested too deeply")
+
+
+def test_a_catalog_file_too_large_is_refused(
+    catalog_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader, "FILE_BYTES_MAX", 100)
+    assert_refused(catalog_dir, "registries.toml", "larger than 100 bytes")
+
+
+def test_countries_that_are_no_list_of_codes_are_refused(catalog_dir: Path) -> None:
+    (catalog_dir / "countries.toml").write_text('codes = [["DE"]]\n', encoding="utf-8")
+    assert_refused(catalog_dir, "countries.toml", "country codes")
+
+
+def test_a_catalog_breaking_several_rules_names_the_first_ones_and_counts_the_rest(
+    catalog_dir: Path,
+) -> None:
+    for old in ('name = "EU Allowance"\n', 'name = "UK Allowance"\n'):
+        edit(catalog_dir, "unit_types.toml", old, "")
+    for old in ('source = "Decision 3/CMA.3', 'source = "ICVCM'):
+        edit(catalog_dir, "conversions.toml", old, "sourced = " + old.split(" = ")[1])
+    with pytest.raises(CatalogError) as raised:
+        load_catalog(catalog_dir)
+    message = str(raised.value)
+    assert "unit type 'EUA'" in message
+    assert "conversions.toml: conversion 'CDM-TO-A6.4': 'source' is missing" in message
+    assert message.endswith("(and 1 more)"), message

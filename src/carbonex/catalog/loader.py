@@ -1,7 +1,10 @@
 """Load and validate the catalog's TOML files into immutable dataclasses.
 
-A malformed file raises `CatalogError` naming the file, the entry and the field, so an operator
-editing a jurisdiction's rules learns exactly what to fix.
+Every catalog passes one validation when it is made (`catalog_problems`, run by
+`Catalog.__post_init__`), whether it comes from the TOML files (`load_catalog`), from a record a
+ledger or a journal file kept (`Catalog.from_record`) or from code. A malformed file raises
+`CatalogError` naming the file, the entry and the field, so an operator editing a jurisdiction's
+rules learns exactly what to fix; a malformed record, the entry and the field.
 """
 
 from __future__ import annotations
@@ -10,10 +13,13 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import re
+import reprlib
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -35,10 +41,46 @@ ACCOUNT_ACTIONS = frozenset(
         "receive_final",
     }
 )
+CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+"""A registry, unit type, account kind or conversion code. No '/': a serial space is named
+'registry/unit type', so a code holding one could name another's serials."""
+CODE_LENGTH_MAX = 64
+TEXT_LENGTH_MAX = 1_000
+"""The ledger's bound on a text attribute (ledger.limits.TEXT_FIELD_LENGTH_MAX): a conversion's
+`set_standard` and `add_labels` become attributes of the units it makes."""
+ADD_LABELS_MAX = 32
+"""Labels one conversion may add: a block holds at most 32 (ledger.limits.LABELS_PER_BLOCK_MAX)."""
+VALIDITY_YEARS_MAX = 100
+"""Programmes that set a validity period set a few years; a century is far beyond any, refuses
+a typo such as 20 000, and keeps an expiry date inside the calendar (vintages end before 9900)."""
+COUNTRY_CODE_PATTERN = re.compile(r"[A-Z]{2}")
+FILE_BYTES_MAX = 4 * 1024 * 1024
+"""A catalog file is read whole; the shipped ones are a few kilobytes."""
+PROBLEMS_SHOWN_MAX = 3
+"""Problems one CatalogError message names; it counts the others."""
+_shown = reprlib.repr
+"""A value as a message shows it: short, however large or deeply nested (hostile input)."""
 
 
 class CatalogError(ValueError):
-    """A catalog file is missing, unreadable or breaks a rule of its format."""
+    """A catalog file or record is missing, unreadable or breaks a rule of its format."""
+
+
+class Problem(NamedTuple):
+    """One rule a catalog breaks."""
+
+    section: str
+    """The catalog field (and record key) at fault; its file is `{section}.toml`."""
+    message: str
+    """Names the entry and the field."""
+
+
+class InvalidCatalogError(CatalogError):
+    """A catalog's content breaks its rules (raised when one is made)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(described(problems, in_files=False))
+        self.problems = problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +139,9 @@ class Catalog:
     from the content (also after `dataclasses.replace`), never given."""
 
     def __post_init__(self) -> None:
+        problems = catalog_problems(self)
+        if problems:
+            raise InvalidCatalogError(problems)
         object.__setattr__(self, "digest", catalog_digest(self.canonical_record()))
 
     def record(self) -> dict[str, Any]:
@@ -113,21 +158,15 @@ class Catalog:
     @classmethod
     def from_record(cls, record: Any) -> Catalog:
         """The catalog `record()` gave (one a ledger kept); CatalogError if it describes none."""
-        try:
-            catalog = cls(
-                registries={code: Registry(**item) for code, item in record["registries"].items()},
-                unit_types={code: UnitType(**item) for code, item in record["unit_types"].items()},
-                account_kinds={
-                    code: _account_kind_of(item) for code, item in record["account_kinds"].items()
-                },
-                conversions={
-                    rule_id: _conversion_of(item) for rule_id, item in record["conversions"].items()
-                },
-                countries=frozenset(record["countries"]),
+        if not isinstance(record, dict) or set(record) != {*ENTRY_SECTIONS, "countries"}:
+            raise CatalogError(
+                f"a catalog record is an object of exactly {sorted({*ENTRY_SECTIONS, 'countries'})}"
             )
-        except (AttributeError, KeyError, TypeError, ValueError) as error:
-            raise CatalogError(f"not a catalog record: {error!r}") from error
-        if catalog.record() != record:  # a value of another type, or a field too many
+        catalog = cls(
+            **{section: _record_entries(section, record[section]) for section in ENTRY_SECTIONS},
+            countries=_as_set(record["countries"]),
+        )
+        if catalog.record() != record:  # a value written another way (a date, a set's order)
             raise CatalogError("the record does not describe a catalog exactly")
         return catalog
 
@@ -142,41 +181,416 @@ def _sorted_set(value: Any) -> list[Any]:
     raise TypeError(f"{type(value).__name__} is not part of a catalog record")
 
 
-def _account_kind_of(item: dict[str, Any]) -> AccountKind:
-    return AccountKind(
-        item["code"], item["description"], frozenset(item["markets"]), frozenset(item["actions"])
-    )
-
-
-def _conversion_of(item: dict[str, Any]) -> ConversionRule:
-    start = item["min_vintage_start"]
-    return ConversionRule(
-        **item
-        | {
-            "min_vintage_start": None if start is None else dt.date.fromisoformat(start),
-            "add_labels": tuple(item["add_labels"]),
-        }
-    )
-
-
 def catalog_digest(canonical_record: bytes) -> str:
     return hashlib.sha256(canonical_record).hexdigest()[:CATALOG_DIGEST_HEX_LENGTH]
 
 
+def described(problems: list[Problem], in_files: bool) -> str:
+    """The first problems, each naming its file when `in_files`, and how many more there are."""
+    shown = [
+        f"{problem.section}.toml: {problem.message}" if in_files else problem.message
+        for problem in problems[:PROBLEMS_SHOWN_MAX]
+    ]
+    more = len(problems) - len(shown)
+    return "; ".join(shown) + (f" (and {more} more)" if more else "")
+
+
+# Building entries. Each field is taken as given, save that a list of strings becomes the set or
+# tuple the dataclass holds and a record's ISO date a date: anything else stays as it is, for the
+# validation to name.
+
+
+def _as_set(value: Any) -> Any:
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return frozenset(value)
+    return value
+
+
+def _as_tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _as_date(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _registry_of_record(item: dict[str, Any]) -> Registry:
+    return Registry(**item)
+
+
+def _unit_type_of_record(item: dict[str, Any]) -> UnitType:
+    return UnitType(**item)
+
+
+def _account_kind_of_record(item: dict[str, Any]) -> AccountKind:
+    return AccountKind(
+        **item | {"markets": _as_set(item["markets"]), "actions": _as_set(item["actions"])}
+    )
+
+
+def _conversion_of_record(item: dict[str, Any]) -> ConversionRule:
+    start, labels = item["min_vintage_start"], item["add_labels"]
+    return ConversionRule(
+        **item | {"min_vintage_start": _as_date(start), "add_labels": _as_tuple(labels)}
+    )
+
+
+def _given(entry: dict[str, Any], field: str, default: Any = None) -> Any:
+    """A TOML entry's field as written (None when absent)."""
+    return entry.get(field, default)
+
+
+def _registry_of_toml(entry: dict[str, Any]) -> Registry:
+    return Registry(_given(entry, "code"), _given(entry, "name"))
+
+
+def _unit_type_of_toml(entry: dict[str, Any]) -> UnitType:
+    return UnitType(**{field: _given(entry, field) for field in _field_names(UnitType)})
+
+
+def _account_kind_of_toml(entry: dict[str, Any]) -> AccountKind:
+    return AccountKind(
+        _given(entry, "code"),
+        _given(entry, "description"),
+        _as_set(_given(entry, "markets", [])),
+        _as_set(_given(entry, "actions", [])),
+    )
+
+
+def _conversion_of_toml(entry: dict[str, Any]) -> ConversionRule:
+    """TOML writes a date as a date: a string there is refused, not read as one."""
+    return ConversionRule(
+        rule_id=_given(entry, "id"),
+        from_unit_type=_given(entry, "from_unit_type"),
+        to_unit_type=_given(entry, "to_unit_type"),
+        source=_given(entry, "source"),
+        min_vintage_start=_given(entry, "min_vintage_start"),
+        set_standard=_given(entry, "set_standard"),
+        add_labels=_as_tuple(_given(entry, "add_labels", [])),
+    )
+
+
+def _field_names(kind: type) -> list[str]:
+    return [field.name for field in dataclasses.fields(kind)]
+
+
+class Section(NamedTuple):
+    """A catalog field of entries by code: the record key, and `{name}.toml` its file."""
+
+    entry: str
+    """What one entry is called in a message."""
+    kind: type
+    code_field: str
+    table: str
+    """The TOML file's array of tables, `[[table]]`."""
+    toml_code: str
+    of_record: Callable[[dict[str, Any]], Any]
+    of_toml: Callable[[dict[str, Any]], Any]
+
+
+ENTRY_SECTIONS = {
+    "registries": Section(
+        "registry", Registry, "code", "registry", "code", _registry_of_record, _registry_of_toml
+    ),
+    "unit_types": Section(
+        "unit type",
+        UnitType,
+        "code",
+        "unit_type",
+        "code",
+        _unit_type_of_record,
+        _unit_type_of_toml,
+    ),
+    "account_kinds": Section(
+        "account kind",
+        AccountKind,
+        "code",
+        "account_kind",
+        "code",
+        _account_kind_of_record,
+        _account_kind_of_toml,
+    ),
+    "conversions": Section(
+        "conversion",
+        ConversionRule,
+        "rule_id",
+        "conversion",
+        "id",
+        _conversion_of_record,
+        _conversion_of_toml,
+    ),
+}
+
+
+def _record_entries(section: str, entries: Any) -> dict[str, Any]:
+    """A record's `section`: its entries by code, each with exactly the fields its kind has."""
+    spec = ENTRY_SECTIONS[section]
+    if not isinstance(entries, dict):
+        raise CatalogError(f"'{section}' must be an object of {spec.entry} entries by code")
+    fields = _field_names(spec.kind)
+    built = {}
+    for code, item in entries.items():
+        if not isinstance(item, dict) or set(item) != set(fields):
+            named = f"{spec.entry} {_shown(code)}"
+            raise CatalogError(f"{named}: must be an object of exactly the fields {fields}")
+        built[code] = spec.of_record(item)
+    return built
+
+
+# The validation: small checks, each returning the problems it finds. They run stage by stage, a
+# stage only when the ones before it found nothing, so a check may rely on the entries' form
+# (stage 1) and on their fields' types (stage 2).
+
+Check = Callable[[Catalog], list[Problem]]
+
+
+def _entries_of(catalog: Catalog, section: str) -> list[tuple[str, Any]]:
+    entries: dict[str, Any] = getattr(catalog, section)
+    return list(entries.items())
+
+
+def _named(section: str, code: str) -> str:
+    return f"{ENTRY_SECTIONS[section].entry} {_shown(code)}"
+
+
+def _sections_hold_their_entries(catalog: Catalog) -> list[Problem]:
+    problems = []
+    for section, spec in ENTRY_SECTIONS.items():
+        entries = getattr(catalog, section)
+        if not isinstance(entries, dict) or not all(isinstance(code, str) for code in entries):
+            problems.append(Problem(section, f"'{section}' must map codes to entries"))
+        elif not all(type(entry) is spec.kind for entry in entries.values()):
+            problems.append(Problem(section, f"'{section}' must hold {spec.entry} entries only"))
+    if not isinstance(catalog.countries, frozenset):
+        problems.append(Problem("countries", "the country codes must be a list of strings"))
+    return problems
+
+
+def _codes_are_well_formed(catalog: Catalog) -> list[Problem]:
+    problems = []
+    for section, spec in ENTRY_SECTIONS.items():
+        for code, entry in _entries_of(catalog, section):
+            named = _named(section, code)
+            written = getattr(entry, spec.code_field)
+            if written != code:
+                wrong = f"its '{spec.code_field}' {_shown(written)} differs from its key"
+                problems.append(Problem(section, f"{named}: {wrong}"))
+            elif len(code) > CODE_LENGTH_MAX or not CODE_PATTERN.fullmatch(code):
+                problems.append(
+                    Problem(
+                        section,
+                        f"{named}: a code is letters, digits, '.', '-' and '_' (at most "
+                        f"{CODE_LENGTH_MAX}), starting with a letter or digit",
+                    )
+                )
+    return problems
+
+
+TEXT_FIELDS = {
+    "registries": ("name",),
+    "unit_types": ("name", "metric", "programme", "registry", "source"),
+    "account_kinds": ("description",),
+    "conversions": ("from_unit_type", "to_unit_type", "source"),
+}
+
+
+def _text_problem(value: Any) -> str | None:
+    """What is wrong with a text field's value, if anything."""
+    if value is None:
+        return "is missing (must be a non-empty string)"
+    if not isinstance(value, str) or not value.strip():
+        return f"must be a non-empty string, not {_shown(value)}"
+    if "\x00" in value:  # PostgreSQL cannot store it; no catalog text needs it
+        return "must not contain a NUL character"
+    if len(value) > TEXT_LENGTH_MAX:
+        return f"must be at most {TEXT_LENGTH_MAX} characters"
+    return None
+
+
+def _texts_are_well_formed(catalog: Catalog) -> list[Problem]:
+    problems = []
+    for section, fields in TEXT_FIELDS.items():
+        for code, entry in _entries_of(catalog, section):
+            for field in fields:
+                wrong = _text_problem(getattr(entry, field))
+                if wrong is not None:
+                    problems.append(Problem(section, f"{_named(section, code)}: '{field}' {wrong}"))
+    return problems
+
+
+def _unit_type_markets_are_known(catalog: Catalog) -> list[Problem]:
+    return [
+        Problem(
+            "unit_types",
+            f"{_named('unit_types', code)}: 'market' must be one of {sorted(MARKETS)}, "
+            f"not {_shown(unit_type.market)}",
+        )
+        for code, unit_type in catalog.unit_types.items()
+        if not (isinstance(unit_type.market, str) and unit_type.market in MARKETS)
+    ]
+
+
+def _validity_periods_are_whole_years_in_bounds(catalog: Catalog) -> list[Problem]:
+    problems = []
+    for code, unit_type in catalog.unit_types.items():
+        years = unit_type.validity_years
+        if years is not None and (type(years) is not int or not 1 <= years <= VALIDITY_YEARS_MAX):
+            problems.append(
+                Problem(
+                    "unit_types",
+                    f"{_named('unit_types', code)}: 'validity_years' must be a whole number of "
+                    f"years from 1 to {VALIDITY_YEARS_MAX}, not {_shown(years)}",
+                )
+            )
+    return problems
+
+
+def _account_kinds_name_known_markets_and_actions(catalog: Catalog) -> list[Problem]:
+    problems = []
+    for code, kind in catalog.account_kinds.items():
+        named = _named("account_kinds", code)
+        for field, known in (("markets", MARKETS), ("actions", ACCOUNT_ACTIONS)):
+            value = getattr(kind, field)
+            if not isinstance(value, frozenset) or not all(isinstance(v, str) for v in value):
+                message = f"{named}: '{field}' must be a list of strings, not {_shown(value)}"
+            elif not value <= known:
+                message = f"{named}: unknown {field} {sorted(value - known)}"
+            else:
+                continue
+            problems.append(Problem("account_kinds", message))
+    return problems
+
+
+def _conversion_rule_problems(rule: ConversionRule) -> list[str]:
+    start, labels = rule.min_vintage_start, rule.add_labels
+    problems = []
+    if start is not None and (not isinstance(start, dt.date) or isinstance(start, dt.datetime)):
+        problems.append(f"'min_vintage_start' must be a date, not {_shown(start)}")
+    wrong = None if rule.set_standard is None else _text_problem(rule.set_standard)
+    if wrong is not None:
+        problems.append(f"'set_standard' {wrong}")
+    if not isinstance(labels, tuple) or len(labels) > ADD_LABELS_MAX:
+        problems.append(f"'add_labels' must be a list of at most {ADD_LABELS_MAX} labels")
+    else:
+        problems += [
+            f"'add_labels': a label {wrong}" for wrong in map(_text_problem, labels) if wrong
+        ]
+    return problems
+
+
+def _conversion_rules_are_well_formed(catalog: Catalog) -> list[Problem]:
+    return [
+        Problem("conversions", f"{_named('conversions', code)}: {problem}")
+        for code, rule in catalog.conversions.items()
+        for problem in _conversion_rule_problems(rule)
+    ]
+
+
+def _countries_are_iso_codes(catalog: Catalog) -> list[Problem]:
+    wrong = [
+        code
+        for code in catalog.countries
+        if not (isinstance(code, str) and COUNTRY_CODE_PATTERN.fullmatch(code))
+    ]
+    if not wrong:
+        return []
+    return [
+        Problem(
+            "countries",
+            f"country codes must be two upper-case letters (ISO 3166-1 alpha-2), not "
+            f"{_shown(wrong[0])}" + (f" and {len(wrong) - 1} more" if len(wrong) > 1 else ""),
+        )
+    ]
+
+
+def _unit_types_name_known_registries(catalog: Catalog) -> list[Problem]:
+    return [
+        Problem(
+            "unit_types",
+            f"{_named('unit_types', code)}: unknown registry {_shown(unit_type.registry)}",
+        )
+        for code, unit_type in catalog.unit_types.items()
+        if unit_type.registry not in catalog.registries
+    ]
+
+
+def _conversions_name_known_unit_types(catalog: Catalog) -> list[Problem]:
+    return [
+        Problem(
+            "conversions",
+            f"{_named('conversions', code)}: '{field}' names unknown unit type "
+            f"{_shown(getattr(rule, field))}",
+        )
+        for code, rule in catalog.conversions.items()
+        for field in ("from_unit_type", "to_unit_type")
+        if getattr(rule, field) not in catalog.unit_types
+    ]
+
+
+CHECKS: tuple[tuple[Check, ...], ...] = (
+    (_sections_hold_their_entries,),
+    (
+        _codes_are_well_formed,
+        _texts_are_well_formed,
+        _unit_type_markets_are_known,
+        _validity_periods_are_whole_years_in_bounds,
+        _account_kinds_name_known_markets_and_actions,
+        _conversion_rules_are_well_formed,
+        _countries_are_iso_codes,
+    ),
+    (_unit_types_name_known_registries, _conversions_name_known_unit_types),
+)
+
+
+def catalog_problems(catalog: Catalog) -> list[Problem]:
+    """What is wrong with `catalog` (its digest is not used): the problems of the first stage of
+    CHECKS that finds any; none for a catalog the ledger may decide under."""
+    for stage in CHECKS:
+        problems = [problem for check in stage for problem in check(catalog)]
+        if problems:
+            return problems
+    return []
+
+
+# Reading the files.
+
+
 def _read(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise CatalogError(f"{path.name}: file not found")
+    if not path.is_file():
+        raise CatalogError(f"{path.name}: not a regular file")
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError as error:
-        raise CatalogError(f"{path.name}: file not found") from error
+            content = handle.read(FILE_BYTES_MAX + 1)
+    except OSError as error:
+        raise CatalogError(f"{path.name}: cannot be read ({error.strerror})") from error
+    if len(content) > FILE_BYTES_MAX:
+        raise CatalogError(f"{path.name}: larger than {FILE_BYTES_MAX} bytes")
+    try:
+        return tomllib.loads(content.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise CatalogError(f"{path.name}: not UTF-8 text (byte {error.start})") from error
     except tomllib.TOMLDecodeError as error:
         raise CatalogError(f"{path.name}: not valid TOML: {error}") from error
+    except RecursionError as error:  # tomllib nests one call per nested array or table
+        raise CatalogError(f"{path.name}: not valid TOML: nested too deeply") from error
 
 
 def _entries(path: Path, table: str) -> list[dict[str, Any]]:
     entries = _read(path).get(table)
     if not isinstance(entries, list) or not entries:
         raise CatalogError(f"{path.name}: expected one or more [[{table}]] entries")
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise CatalogError(
+                f"{path.name}: entry {index + 1}: expected a [[{table}]] table, not {_shown(entry)}"
+            )
     return entries
 
 
@@ -189,13 +603,6 @@ def _text(path: Path, index: int, entry: dict[str, Any], field: str, required: b
     return value
 
 
-def _string_list(path: Path, index: int, entry: dict[str, Any], field: str) -> tuple[str, ...]:
-    value = entry.get(field, [])
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise CatalogError(f"{path.name}: entry {index + 1}: '{field}' must be a list of strings")
-    return tuple(value)
-
-
 def _unique(path: Path, codes: list[str]) -> None:
     seen: set[str] = set()
     for code in codes:
@@ -204,124 +611,24 @@ def _unique(path: Path, codes: list[str]) -> None:
         seen.add(code)
 
 
-def _load_registries(directory: Path) -> dict[str, Registry]:
-    path = directory / "registries.toml"
-    registries = [
-        Registry(_text(path, i, e, "code"), _text(path, i, e, "name"))
-        for i, e in enumerate(_entries(path, "registry"))
-    ]
-    _unique(path, [r.code for r in registries])
-    return {r.code: r for r in registries}
-
-
-def _load_unit_types(directory: Path, registries: dict[str, Registry]) -> dict[str, UnitType]:
-    path = directory / "unit_types.toml"
-    unit_types = []
-    for i, entry in enumerate(_entries(path, "unit_type")):
-        market = _text(path, i, entry, "market")
-        if market not in MARKETS:
-            raise CatalogError(
-                f"{path.name}: entry {i + 1}: market '{market}' is not one of {sorted(MARKETS)}"
-            )
-        registry = _text(path, i, entry, "registry")
-        if registry not in registries:
-            raise CatalogError(f"{path.name}: entry {i + 1}: unknown registry '{registry}'")
-        validity = entry.get("validity_years")
-        if validity is not None and (
-            not isinstance(validity, int) or isinstance(validity, bool) or validity <= 0
-        ):
-            raise CatalogError(f"{path.name}: entry {i + 1}: 'validity_years' must be positive")
-        unit_types.append(
-            UnitType(
-                code=_text(path, i, entry, "code"),
-                name=_text(path, i, entry, "name"),
-                market=market,
-                metric=_text(path, i, entry, "metric"),
-                programme=_text(path, i, entry, "programme"),
-                registry=registry,
-                source=_text(path, i, entry, "source"),
-                validity_years=validity,
-            )
-        )
-    _unique(path, [u.code for u in unit_types])
-    return {u.code: u for u in unit_types}
-
-
-def _load_account_kinds(directory: Path) -> dict[str, AccountKind]:
-    path = directory / "account_kinds.toml"
-    kinds = []
-    for i, entry in enumerate(_entries(path, "account_kind")):
-        markets = frozenset(_string_list(path, i, entry, "markets"))
-        actions = frozenset(_string_list(path, i, entry, "actions"))
-        if not markets <= MARKETS:
-            raise CatalogError(
-                f"{path.name}: entry {i + 1}: unknown markets {sorted(markets - MARKETS)}"
-            )
-        if not actions <= ACCOUNT_ACTIONS:
-            raise CatalogError(
-                f"{path.name}: entry {i + 1}: unknown actions {sorted(actions - ACCOUNT_ACTIONS)}"
-            )
-        kinds.append(
-            AccountKind(
-                _text(path, i, entry, "code"),
-                _text(path, i, entry, "description"),
-                markets,
-                actions,
-            )
-        )
-    _unique(path, [k.code for k in kinds])
-    return {k.code: k for k in kinds}
-
-
-def _load_conversions(
-    directory: Path, unit_types: dict[str, UnitType]
-) -> dict[str, ConversionRule]:
-    path = directory / "conversions.toml"
-    rules = []
-    for i, entry in enumerate(_entries(path, "conversion")):
-        for field in ("from_unit_type", "to_unit_type"):
-            if _text(path, i, entry, field) not in unit_types:
-                raise CatalogError(f"{path.name}: entry {i + 1}: unknown unit type in '{field}'")
-        start = entry.get("min_vintage_start")
-        if start is not None and (not isinstance(start, dt.date) or isinstance(start, dt.datetime)):
-            raise CatalogError(f"{path.name}: entry {i + 1}: 'min_vintage_start' must be a date")
-        standard = entry.get("set_standard")
-        rules.append(
-            ConversionRule(
-                rule_id=_text(path, i, entry, "id"),
-                from_unit_type=entry["from_unit_type"],
-                to_unit_type=entry["to_unit_type"],
-                source=_text(path, i, entry, "source"),
-                min_vintage_start=start,
-                set_standard=standard if isinstance(standard, str) else None,
-                add_labels=_string_list(path, i, entry, "add_labels"),
-            )
-        )
-    _unique(path, [r.rule_id for r in rules])
-    return {r.rule_id: r for r in rules}
-
-
-def _load_countries(directory: Path) -> frozenset[str]:
-    path = directory / "countries.toml"
-    codes = _read(path).get("codes")
-    if not isinstance(codes, list) or not all(
-        isinstance(code, str) and len(code) == 2 and code.isupper() for code in codes
-    ):
-        raise CatalogError(f"{path.name}: 'codes' must be a list of two-letter upper-case codes")
-    return frozenset(codes)
+def _load_entries(directory: Path, section: str) -> dict[str, Any]:
+    """The entries of `{section}.toml` by code, each field as written (validated as a whole)."""
+    spec = ENTRY_SECTIONS[section]
+    path = directory / f"{section}.toml"
+    entries = _entries(path, spec.table)
+    codes = [_text(path, i, entry, spec.toml_code) for i, entry in enumerate(entries)]
+    _unique(path, codes)
+    return {code: spec.of_toml(entry) for code, entry in zip(codes, entries, strict=True)}
 
 
 def load_catalog(directory: Path = DATA_DIR) -> Catalog:
-    """Read every catalog file in `directory`, validating as it goes."""
-    registries = _load_registries(directory)
-    unit_types = _load_unit_types(directory, registries)
-    return Catalog(
-        registries=registries,
-        unit_types=unit_types,
-        account_kinds=_load_account_kinds(directory),
-        conversions=_load_conversions(directory, unit_types),
-        countries=_load_countries(directory),
-    )
+    """Read every catalog file in `directory`; CatalogError names the file and entry at fault."""
+    sections = {section: _load_entries(directory, section) for section in ENTRY_SECTIONS}
+    countries = _as_set(_read(directory / "countries.toml").get("codes"))
+    try:
+        return Catalog(**sections, countries=countries)
+    except InvalidCatalogError as error:
+        raise CatalogError(described(error.problems, in_files=True)) from None
 
 
 @functools.cache
