@@ -78,6 +78,12 @@ BAD_SERIAL_RANGE = {**transfer_record(5), "selection": {"unit_type": "VCU", "ser
         ([OPEN_CAROL, {"kind": "teleport"}], "index 1"),
         ([OPEN_CAROL, "open CAROL"], "index 1"),
         ([OPEN_CAROL, BAD_SERIAL_RANGE], "index 1"),
+        pytest.param("[" + "1" * 5_000 + "]", "not valid JSON", id="integer-of-5000-digits"),
+        pytest.param(
+            [OPEN_CAROL, {**OPEN_CAROL, "account_id": "\ud800"}],
+            "index 1: field 'account_id' holds text that is not valid Unicode",
+            id="lone-surrogate",
+        ),
     ],
 )
 def test_malformed_batch_exits_two_names_the_problem_and_changes_nothing(
@@ -88,6 +94,26 @@ def test_malformed_batch_exits_two_names_the_problem_and_changes_nothing(
     assert result.exit_code == EXIT_USAGE
     assert message in result.stderr
     assert "Traceback" not in result.output
+    assert snapshot(seeded) == before
+
+
+def test_batch_issuing_units_valid_beyond_year_9999_is_refused_and_changes_nothing(
+    seeded: str, tmp_path: Path
+) -> None:
+    attributes = {
+        "unit_type": "GEC",  # valid for two years after the end of its vintage
+        "standard": "I-REC",
+        "project_id": "SOLAR-7",
+        "vintage_start": "9999-01-01",
+        "vintage_end": "9999-12-31",
+        "host_country": "SG",
+    }
+    record = {"kind": "issue", "account_id": "DEV", "quantity": 10, "attributes": attributes}
+    before = snapshot(seeded)
+    result = invoke("batch", write_batch(tmp_path, [OPEN_CAROL, record]), "--db", seeded, "--json")
+    assert result.exit_code == EXIT_REFUSED, result.output
+    codes = [failure["code"] for failure in json.loads(result.stdout)["failures"]]
+    assert codes == ["E_BATCH_COMMAND_REFUSED", "E_INVALID_ATTRIBUTES"]
     assert snapshot(seeded) == before
 
 

@@ -154,6 +154,30 @@ def test_a_malformed_record_is_refused_before_the_ledger_sees_it(record: Any) ->
         command_from_record(record)
 
 
+LONE_SURROGATE = "\ud800"
+"""Half of a UTF-16 pair: a Python text, but not Unicode that UTF-8 (or a database) can hold."""
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        (changed("close_account", ("account_id",), LONE_SURROGATE), "account_id"),
+        (changed("transfer", ("command_id",), f"t{LONE_SURROGATE}"), "command_id"),
+        (changed("transfer", ("selection", "project_id"), LONE_SURROGATE), "selection"),
+        (changed("issue", ("attributes", "labels"), ["CCP", LONE_SURROGATE]), "attributes"),
+        (changed("consume", ("details",), {"beneficiary": LONE_SURROGATE}), "details"),
+        (changed("consume", ("details",), {LONE_SURROGATE: "Oslo"}), "details"),
+    ],
+    ids=["account-id", "command-id", "selection", "label", "detail-value", "detail-key"],
+)
+def test_text_that_is_not_valid_unicode_is_refused_before_the_ledger_sees_it(
+    record: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(CommandFormatError) as refused:
+        command_from_record(record)
+    assert str(refused.value) == f"field '{field}' holds text that is not valid Unicode"
+
+
 def test_optional_fields_may_be_left_out_of_a_record() -> None:
     record = {
         "kind": "retire",

@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from carbonex.catalog import Catalog, default_catalog
 from carbonex.ledger import (
     Accepted,
     Cancel,
@@ -67,6 +69,19 @@ def funded(ledger: Ledger, quantity: int = 100) -> None:
     """Accounts A and B (company holding); A holds VCU serials 1..quantity."""
     open_accounts(ledger, "A", "B")
     issue(ledger, "A", quantity)
+
+
+def catalog_without(unit_type: str) -> Catalog:
+    """The shipped catalog less one unit type and the rules converting from or to it: the rules
+    in force after a programme is withdrawn."""
+    catalog = default_catalog()
+    unit_types = {code: kind for code, kind in catalog.unit_types.items() if code != unit_type}
+    conversions = {
+        rule_id: rule
+        for rule_id, rule in catalog.conversions.items()
+        if unit_type not in (rule.from_unit_type, rule.to_unit_type)
+    }
+    return replace(catalog, unit_types=unit_types, conversions=conversions)
 
 
 def vcus(quantity: int) -> Selection:
@@ -448,6 +463,36 @@ def test_a_malformed_command_is_refused_as_invalid(ledger: Ledger, command: Comm
     refused_by_submit(ledger, command, Code.E_INVALID_COMMAND)
 
 
+LONE_SURROGATE = "\ud800"
+"""Half of a UTF-16 pair: a Python text, but not Unicode that UTF-8 (or a database) can hold."""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        CloseAccount("close", LONE_SURROGATE),
+        Transfer(f"t{LONE_SURROGATE}", "A", "B", vcus(1)),
+        Transfer("t", "A", LONE_SURROGATE, vcus(1)),
+        Retire("r", "A", vcus(1), f"Oslo{LONE_SURROGATE}", "claim"),
+        Issue("i", "A", 5, vcu(labels=(LONE_SURROGATE,))),
+        ReleaseHold("rel", LONE_SURROGATE),
+    ],
+    ids=["account-id", "command-id", "target", "beneficiary", "label", "hold-id"],
+)
+def test_a_command_holding_text_that_is_not_valid_unicode_is_refused_before_any_lookup(
+    ledger: Ledger, command: Command
+) -> None:
+    funded(ledger)
+    refused = assert_unchanged(ledger, lambda: ledger.submit(command), Code.E_INVALID_COMMAND)
+    assert refused.failures[0].message == "the command holds text that is not valid Unicode"
+    assert_unchanged(
+        ledger,
+        lambda: ledger.submit_batch([command]),
+        Code.E_BATCH_COMMAND_REFUSED,
+        Code.E_INVALID_COMMAND,
+    )
+
+
 # -- units -----------------------------------------------------------------------------------------
 
 
@@ -671,6 +716,35 @@ def test_a_rule_cannot_convert_a_unit_type_it_does_not_name(ledger: Ledger) -> N
     refused_by_submit(
         ledger, Convert("cv", "A", vcus(5), "CDM-TO-A6.4"), Code.E_CONVERSION_NOT_ALLOWED
     )
+
+
+def test_consuming_a_hold_of_a_unit_type_the_catalog_in_force_no_longer_lists_is_refused(
+    database_url: str, clock: FixedClock
+) -> None:
+    with Ledger.open(database_url, clock=clock) as ledger:
+        funded(ledger)
+        accept(ledger, PlaceHold("h", "A", vcus(10), "exchange order", hold_id="order-1"))
+    with Ledger.open(database_url, catalog_without("VCU"), clock) as ledger:
+        unknown = Code.E_UNKNOWN_UNIT_TYPE
+        refused_by_submit(ledger, ConsumeHold("k-t", "order-1", "transfer", "B"), unknown)
+        details = {"beneficiary": "Oslo", "purpose": "claim"}
+        refused_by_submit(ledger, ConsumeHold("k-r", "order-1", "retire", details=details), unknown)
+        accept(ledger, ReleaseHold("release", "order-1"))  # the units can still come off hold
+
+
+def test_a_conversion_whose_new_serials_would_pass_the_last_serial_is_refused(
+    ledger: Ledger,
+) -> None:
+    open_accounts(ledger, "A")
+    issue(ledger, "A", 10, first_serial=SERIAL_MAX - 14)  # up to SERIAL_MAX - 5
+    accept(ledger, Convert("cv-fits", "A", vcus(5), "VCU-CCP-LABEL"))  # up to SERIAL_MAX
+    full = Code.E_SERIAL_RANGE_OVERLAPS  # as for an issue into a full serial space
+    refused = assert_unchanged(
+        ledger, lambda: ledger.submit(Convert("cv-full", "A", vcus(1), "VCU-CCP-LABEL")), full
+    )
+    assert f"beyond the last serial {SERIAL_MAX}" in refused.failures[0].message
+    refused = assert_unchanged(ledger, lambda: ledger.submit(Issue("i-full", "A", 1, VCU)), full)
+    assert f"beyond the last serial {SERIAL_MAX}" in refused.failures[0].message
 
 
 # -- idempotency and batches -----------------------------------------------------------------------

@@ -8,23 +8,28 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from carbonex.catalog import Catalog, default_catalog
 from carbonex.ledger import (
     Code,
     ConsumeHold,
     Expire,
+    Issue,
     Ledger,
     PlaceHold,
     ReleaseHold,
     Selection,
     Transfer,
 )
+from carbonex.ledger.issuance import years_after
 from tests.conftest import FixedClock
 from tests.ledger.support import (
     accept,
     assert_unchanged,
     held,
+    hypothesis_settings,
     issue,
     open_accounts,
     table_rows,
@@ -96,6 +101,47 @@ def test_an_explicit_validity_end_wins_over_the_programme_period(
     issue(ledger, "A", 10, vintage(2021, valid_until=dt.date(2022, 6, 30)))
     [valid_until] = [row[11] for row in table_rows(ledger, "unit_attributes")]
     assert valid_until == "2022-06-30"
+
+
+@pytest.mark.parametrize(
+    ("vintage_year", "validity_years"),
+    [(9998, 2), (9900, 100)],
+    ids=["vintage-9998", "vintage-9900-valid-for-a-century"],
+)
+def test_a_validity_ending_after_year_9999_is_refused(
+    database_url: str, clock: FixedClock, vintage_year: int, validity_years: int
+) -> None:
+    catalog = catalog_with_vcu_validity(validity_years)
+    with Ledger.open(database_url, catalog, clock) as ledger:
+        open_accounts(ledger, "A")
+        command = Issue("i", "A", 10, vintage(vintage_year))
+        refused = assert_unchanged(
+            ledger, lambda: ledger.submit(command), Code.E_INVALID_ATTRIBUTES
+        )
+        assert "after 9999-12-31, the last date the ledger can write" in refused.failures[0].message
+
+
+def test_a_validity_ending_on_the_last_day_of_year_9999_is_accepted(
+    ledger_with_validity: Ledger,
+) -> None:
+    ledger = ledger_with_validity
+    open_accounts(ledger, "A")
+    issue(ledger, "A", 10, vintage(9997))
+    issue(ledger, "A", 10, vintage(9998, valid_until=dt.date(9999, 12, 31)))
+    assert {row[11] for row in table_rows(ledger, "unit_attributes")} == {"9999-12-31"}
+
+
+@hypothesis_settings("pure")
+@given(day=st.dates(), years=st.integers())
+def test_a_date_some_years_later_is_none_past_the_calendar_and_never_raises(
+    day: dt.date, years: int
+) -> None:
+    later = years_after(day, years)
+    if dt.MINYEAR <= day.year + years <= dt.MAXYEAR:
+        assert later is not None
+        assert (later.year, later.month) == (day.year + years, day.month)
+    else:
+        assert later is None
 
 
 def test_units_without_a_validity_period_never_expire(ledger: Ledger, clock: FixedClock) -> None:

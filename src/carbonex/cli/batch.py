@@ -9,6 +9,7 @@ nothing is submitted.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,6 +53,11 @@ def read_records(path: Path) -> list[Any]:
         records = json.loads(text)
     except json.JSONDecodeError as error:
         usage_error(f"batch file {path} is not valid JSON: {error}")
+    except ValueError:  # raised, not as a JSONDecodeError, for an integer too long to convert
+        usage_error(
+            f"batch file {path} is not valid JSON: it holds an integer of more than "
+            f"{sys.get_int_max_str_digits()} digits"
+        )
     except RecursionError:
         usage_error(f"batch file {path} nests JSON too deeply")
     if not isinstance(records, list):

@@ -333,10 +333,34 @@ def attributes_from_record(record: Any) -> UnitAttributes:
     )
 
 
+def holds_unencodable_text(value: Any) -> bool:
+    """Whether any text in `value` (nested dicts, keys included, lists and tuples) cannot be
+    encoded as UTF-8: a lone surrogate, which Python's JSON reader accepts from a `\\ud800`
+    escape but neither the journal nor a database can hold. Walked without recursion: JSON may
+    nest deeper than Python's recursion limit."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode()
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return False
+
+
 def command_from_record(record: Any) -> Command:
     """Build a command from its record (as `to_record` writes it, or as a client sends it)."""
     if not isinstance(record, dict):
         raise CommandFormatError("a command must be a JSON object")
+    for name, value in record.items():
+        if holds_unencodable_text(name) or holds_unencodable_text(value):
+            raise CommandFormatError(f"field {name!r} holds text that is not valid Unicode")
     kind = record.get("kind")
     command_type = COMMAND_TYPES.get(kind) if isinstance(kind, str) else None
     if command_type is None:

@@ -12,7 +12,7 @@ from collections.abc import Sized
 import orjson
 
 from carbonex.catalog import Catalog
-from carbonex.ledger.commands import Command
+from carbonex.ledger.commands import Command, holds_unencodable_text
 from carbonex.ledger.context import Context
 from carbonex.ledger.failures import Code, Failure, in_precedence_order
 from carbonex.ledger.handlers import decide
@@ -67,8 +67,14 @@ def _resubmitted(command: Command, content: bytes, existing: JournalRow) -> Outc
 def _unencodable(
     state: LedgerState, catalog: Catalog, command: Command, now: dt.datetime
 ) -> Refused:
-    """A command the journal cannot encode (a number beyond 64 bits) is refused; the checks say
-    which field is out of bounds where they can."""
+    """A command the journal cannot encode is refused: text that is not valid Unicode before
+    any lookup (no store can take it as a parameter); a number beyond 64 bits after the checks,
+    which say which field is out of bounds where they can."""
+    if holds_unencodable_text(command.to_record()):
+        return Refused(
+            command.command_id,
+            (Failure(Code.E_INVALID_COMMAND, "the command holds text that is not valid Unicode"),),
+        )
     decision = decide(Context(state, catalog, now.date()), command)
     if isinstance(decision, list) and decision:
         return Refused(command.command_id, in_precedence_order(decision))

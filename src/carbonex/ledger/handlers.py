@@ -382,6 +382,21 @@ def expired_while_held(context: Context, hold: Hold, blocks: list[Block]) -> lis
     ]
 
 
+def unknown_unit_types(context: Context, hold: Hold, unit_types: set[str]) -> list[Failure]:
+    """Held units of a type the catalog in force no longer lists leave through the hold no more
+    than by a transfer or retirement naming that type: only a release frees them."""
+    return [
+        Failure(
+            Code.E_UNKNOWN_UNIT_TYPE,
+            f"hold {hold.hold_id} holds {code} units, a unit type the catalog in force does not "
+            "list; release them instead",
+            (code, hold.hold_id),
+        )
+        for code in sorted(unit_types)
+        if code not in context.catalog.unit_types
+    ]
+
+
 def decide_consume_hold(context: Context, command: ConsumeHold) -> Decision:
     failures: list[Failure] = []
     if command.action not in CONSUME_ACTIONS:
@@ -400,6 +415,9 @@ def decide_consume_hold(context: Context, command: ConsumeHold) -> Decision:
         return failures
     blocks = context.state.held_blocks(hold)
     unit_types = {context.state.unit_attributes(b.attributes_id).unit_type for b in blocks}
+    failures = unknown_unit_types(context, hold, unit_types)
+    if failures:
+        return failures
     failures += expired_while_held(context, hold, blocks)
     action = command.action
     usable_account(context, hold.account_id, "send" if action == "transfer" else action, failures)
@@ -455,7 +473,16 @@ def decide_convert(context: Context, command: Convert) -> Decision:
                 (rule.rule_id,),
             )
         ]
-    target_type = context.catalog.unit_types[rule.to_unit_type]
+    target_type = context.catalog.unit_types.get(rule.to_unit_type)
+    if target_type is None:  # rules naming a type their catalog lacks: refused, never a KeyError
+        return [
+            Failure(
+                Code.E_UNKNOWN_UNIT_TYPE,
+                f"rule {rule.rule_id} converts to {rule.to_unit_type}, a unit type the catalog "
+                "in force does not list",
+                (rule.to_unit_type, rule.rule_id),
+            )
+        ]
     usable_account(context, command.account_id, "convert", failures, target_type)
     if failures:
         return failures
@@ -464,7 +491,7 @@ def decide_convert(context: Context, command: Convert) -> Decision:
     )
     if failures:
         return failures
-    return convert_plan(context, command, rule, portions)
+    return convert_plan(context, command, rule, target_type, portions)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -53,16 +53,40 @@ def check_attributes(context: Context, attributes: UnitAttributes) -> list[Failu
     return failures
 
 
-def years_after(day: dt.date, years: int) -> dt.date:
-    """The same calendar day `years` later; 29 February becomes 28 February in common years."""
+def years_after(day: dt.date, years: int) -> dt.date | None:
+    """The same calendar day `years` later (29 February becomes 28 February in common years), or
+    None when that year is outside the calendar dates can hold (1-9999): any catalog's
+    `validity_years`, however large, gives an answer, and the caller refuses."""
+    year = day.year + years
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        return None
     try:
-        return day.replace(year=day.year + years)
+        return day.replace(year=year)
     except ValueError:
-        return day.replace(year=day.year + years, day=28)
+        return day.replace(year=year, day=28)
+
+
+def check_validity_end(attributes: UnitAttributes, unit_type: UnitType) -> list[Failure]:
+    """A programme validity running past the last date is refused while deciding: the
+    attributes are normalized only in the plan, which must not fail."""
+    years = unit_type.validity_years
+    if years is None or attributes.valid_until is not None:
+        return []
+    if years_after(attributes.vintage_end, years) is not None:
+        return []
+    return [
+        Failure(
+            Code.E_INVALID_ATTRIBUTES,
+            f"{unit_type.code} units are valid for {years} years after their vintage ends "
+            f"({attributes.vintage_end}): the validity would end after {dt.date.max}, the last "
+            "date the ledger can write",
+        )
+    ]
 
 
 def normalized(attributes: UnitAttributes, unit_type: UnitType) -> UnitAttributes:
-    """Labels sorted and unique; the validity end set from the programme when it has one."""
+    """Labels sorted and unique; the validity end set from the programme when it has one
+    (`check_validity_end` has refused a programme validity that ends after the last date)."""
     valid_until = attributes.valid_until
     if valid_until is None and unit_type.validity_years is not None:
         valid_until = years_after(attributes.vintage_end, unit_type.validity_years)
@@ -112,6 +136,8 @@ def decide_issue(context: Context, command: Issue) -> list[Failure] | Callable[[
             )
         )
     failures += check_attributes(context, attributes)
+    if unit_type is not None:
+        failures += check_validity_end(attributes, unit_type)
     if failures or unit_type is None:
         return failures
     usable_account(context, command.account_id, "issue_into", failures, unit_type)
@@ -121,8 +147,11 @@ def decide_issue(context: Context, command: Issue) -> list[Failure] | Callable[[
     if first is None:
         first = context.state.max_issued_serial(space) + 1
     last = first + command.quantity - 1
+    failures = check_serial_space_room(space, first, last)
+    if failures:
+        return failures
     overlapping = context.state.overlapping_issuance(space, first, last)
-    if overlapping is not None or last > SERIAL_MAX:
+    if overlapping is not None:
         return [
             Failure(
                 Code.E_SERIAL_RANGE_OVERLAPS,
@@ -134,6 +163,21 @@ def decide_issue(context: Context, command: Issue) -> list[Failure] | Callable[[
     return lambda: create_serials(
         context, space, first, last, final_attributes, command.account_id, None
     )
+
+
+def check_serial_space_room(space: str, first: int, last: int) -> list[Failure]:
+    """New serials after the highest issued one that would pass SERIAL_MAX: refused like an
+    overlap, since the serial space has no room left for them (an explicit first serial out of
+    bounds is a shape failure instead, E_INVALID_SERIAL_RANGE)."""
+    if last <= SERIAL_MAX:
+        return []
+    return [
+        Failure(
+            Code.E_SERIAL_RANGE_OVERLAPS,
+            f"serials {space} {first}-{last} would go beyond the last serial {SERIAL_MAX}",
+            (f"{space}:{first}-{last}",),
+        )
+    ]
 
 
 def create_serials(
@@ -189,10 +233,15 @@ def converted_attributes(attributes: UnitAttributes, rule: ConversionRule) -> Un
 
 
 def convert_plan(
-    context: Context, command: Convert, rule: ConversionRule, portions: list[Portion]
+    context: Context,
+    command: Convert,
+    rule: ConversionRule,
+    target_type: UnitType,
+    portions: list[Portion],
 ) -> list[Failure] | Callable[[], None]:
     """Converted serials end in state `converted`; each attribute group becomes a new issuance
-    in the target serial space whose lineage names the rule and the source ranges."""
+    in the target serial space (the unit type `rule` converts to) whose lineage names the rule
+    and the source ranges."""
     state = context.state
     groups: dict[str, list[Portion]] = {}
     for portion in portions:
@@ -207,12 +256,16 @@ def convert_plan(
                 )
             ]
         groups.setdefault(portion[0].attributes_id, []).append(portion)
-    target_type = context.catalog.unit_types[rule.to_unit_type]
     target_space = serial_space_of(target_type.registry, target_type.code)
+    # Read the serial space before emitting: this command's own issuances are not stored yet.
+    first = state.max_issued_serial(target_space) + 1
+    total = sum(high - low + 1 for _, low, high in portions)
+    failures = check_serial_space_room(target_space, first, first + total - 1)
+    if failures:
+        return failures
 
     def plan() -> None:
-        # Read the serial space before emitting: this command's own issuances are not stored yet.
-        first = state.max_issued_serial(target_space) + 1
+        next_serial = first
         place(context, portions, "convert", command.account_id, BlockState.CONVERTED.value, None)
         for attributes_id, group in groups.items():
             quantity = sum(high - low + 1 for _, low, high in group)
@@ -225,12 +278,12 @@ def convert_plan(
             create_serials(
                 context,
                 target_space,
-                first,
-                first + quantity - 1,
+                next_serial,
+                next_serial + quantity - 1,
                 converted_attributes(state.unit_attributes(attributes_id), rule),
                 command.account_id,
                 lineage,
             )
-            first += quantity
+            next_serial += quantity
 
     return plan
