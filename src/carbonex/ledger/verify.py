@@ -1,13 +1,15 @@
 """`carbonex verify`: check the hash chain, replay the journal from empty into a scratch state,
 compare it with the live tables, and check the ledger's invariants (ARCHITECTURE.md):
 
+0. the tables hold only values the ledger writes (types, serial ranges: `stored_values`);
 1. conservation: each issuance's blocks cover exactly its serial range, no gap, no overlap;
 2. a serial is in exactly one block (blocks of a serial space never overlap);
 3. retired, cancelled, surrendered, expired and converted serials never change again;
 4. holds never exceed the active units they hold;
 5. the chain is unbroken and replay reproduces the live state;
 6. each journal row's columns say what its hashed payload says (seq, command id, kind, time);
-7. the id counters the journal's last entry carries lie beyond every block and issuance id made;
+7. the id counters the journal's last entry carries lie beyond every block and issuance id made,
+   and a row carrying counters carries exactly those the entries up to it leave;
 8. every catalog the entries name is kept, with the first entry naming it, its record hashing to
    its digest and describing a catalog; every catalog kept is named by some entry.
 """
@@ -37,6 +39,7 @@ from carbonex.ledger.live_checks import (
 )
 from carbonex.ledger.model import FINAL_STATES, UnitAttributes
 from carbonex.ledger.ports import Head, IdEnds, head_problems
+from carbonex.ledger.stored_values import value_problems
 from carbonex.store import SqlStore, open_store
 from carbonex.store.sql import ATTRIBUTES_COLUMNS, BLOCK_COLUMNS, attributes_row
 
@@ -108,6 +111,7 @@ class ReplayState:
     block_id_made_max: int = 0
     """The highest block id any entry made (blocks merged away since included): the head's next
     block id must lie beyond it."""
+    issuance_id_made_max: int = 0
     catalogs_named: dict[str, int] = field(default_factory=dict)
     """The digest of each catalog the entries name -> the first entry naming it."""
 
@@ -151,6 +155,20 @@ class ReplayState:
             return False
         return True
 
+    def check_counters(self, seq: int, counters: tuple[Any, Any], report: VerifyReport) -> None:
+        """Invariant 7 at entry `seq`, once its effects are applied: a row carrying the id
+        counters (each commit's last row does; the others carry none) carries exactly one past
+        the highest block and issuance ids made so far, as the writer's cache had them."""
+        if counters == (None, None):
+            return
+        made = (self.block_id_made_max + 1, self.issuance_id_made_max + 1)
+        if counters != made:
+            report.add(
+                "head",
+                f"entry {seq} carries the id counters {counters}, but the entries up to it "
+                f"leave {made}",
+            )
+
     def _apply_rare(self, seq: int, tag: str, effect: list[Any]) -> None:
         if tag == "account":
             self.accounts[effect[1]] = tuple(effect[1:])
@@ -158,6 +176,7 @@ class ReplayState:
             self.holds[effect[1]] = tuple(effect[1:])
         elif tag == "issuance":
             self.issuances[effect[1]] = (*effect[1:8], seq)
+            self.issuance_id_made_max = max(self.issuance_id_made_max, effect[1])
         elif tag == "attributes":
             self.attributes[effect[1]] = canonical(effect[2])
 
@@ -207,7 +226,8 @@ def _replay_journal(store: SqlStore, report: VerifyReport) -> ReplayState:
     replay = ReplayState()
     loads = orjson.loads
     for row in store.stream(
-        "SELECT seq, command_id, command_kind, recorded_at, payload FROM journal ORDER BY seq"
+        "SELECT seq, command_id, command_kind, recorded_at, payload, next_block_id, "
+        "next_issuance_id FROM journal ORDER BY seq"
     ):
         try:
             entry = loads(bytes(row[4]))
@@ -217,6 +237,7 @@ def _replay_journal(store: SqlStore, report: VerifyReport) -> ReplayState:
             replay.name_catalog(row[0], entry.get("catalog"), report)
         except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
             report.add("chain", f"entry {row[0]}: payload is not a valid journal entry")
+        replay.check_counters(row[0], (row[5], row[6]), report)
     return replay
 
 
@@ -284,11 +305,17 @@ def _live_attributes(store: SqlStore, live: ReplayState, report: VerifyReport) -
     columns must say what the record says."""
     for row in store.query(f"SELECT {ATTRIBUTES_COLUMNS} FROM unit_attributes"):
         attributes_id, record = row[0], bytes(row[-1])
-        decoded = orjson.loads(record)
+        try:
+            decoded = orjson.loads(record)
+            hashed_id = UnitAttributes.from_record(decoded).attributes_id
+            columns = attributes_row(attributes_id, decoded)[:-1]
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            report.add("replay", f"attributes {attributes_id}: record is not an attribute record")
+            continue
         live.attributes[attributes_id] = canonical(decoded)
-        if UnitAttributes.from_record(decoded).attributes_id != attributes_id:
+        if hashed_id != attributes_id:
             report.add("replay", f"attributes {attributes_id}: record does not hash to its id")
-        if tuple(row[:-1]) != attributes_row(attributes_id, decoded)[:-1]:
+        if tuple(row[:-1]) != columns:
             report.add("replay", f"attributes {attributes_id}: columns differ from the record")
 
 
@@ -344,7 +371,7 @@ def summarize_replay(store: SqlStore) -> tuple[ReplaySummary, ReplayState]:
         head_seq=head_seq,
         issuances=report.issuances,
         block_id_made_max=replayed.block_id_made_max,
-        issuance_id_max=max(replayed.issuances, default=0),
+        issuance_id_max=replayed.issuance_id_made_max,
         block_digest=replayed.block_digest(),
         account_history_digest=account_digest,
         serial_history_digest=serial_digest,
@@ -407,6 +434,26 @@ def verify_store(store: SqlStore, progress: Progress | None = None) -> VerifyRep
 
 
 def _verify(store: SqlStore, progress: Progress | None) -> VerifyReport:
+    """The checks, then, when they fail or find a problem, invariant 0: values the ledger never
+    writes (a text where a serial belongs, say), which the checks cannot read. A check that
+    fails on a ledger holding none is a bug, and rises."""
+    try:
+        report = _check(store, progress)
+    except Exception:
+        store.rollback()  # PostgreSQL refuses every statement after an error until then
+        store.begin_read()
+        outside = value_problems(store)
+        if not outside:
+            raise
+        report = VerifyReport()
+    else:
+        outside = [] if report.ok else value_problems(store)
+    for problem in outside:
+        report.add("values", problem)
+    return report
+
+
+def _check(store: SqlStore, progress: Progress | None) -> VerifyReport:
     """For a large ledger the replay, which holds every block in memory, runs in a second process
     while this one checks the chain and the live tables."""
     report = VerifyReport()
