@@ -174,3 +174,17 @@ def test_script_reports_a_malformed_batch_without_a_traceback(tmp_path: Path) ->
     assert result.returncode == EXIT_USAGE
     assert "not valid JSON" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_argument_that_is_not_utf8_exits_two_before_anything_runs(tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates: named, never a traceback."""
+    database = tmp_path / "never.db"
+    result = subprocess.run(
+        [sys.executable, "-m", "carbonex.cli.main", "holdings", b"A\xff", "--db", database],
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode == EXIT_USAGE
+    assert b"argument 2 is not UTF-8 text" in result.stderr
+    assert b"Traceback" not in result.stderr
+    assert not database.exists()

@@ -18,15 +18,17 @@ carbonex user add|api-key
 from __future__ import annotations
 
 import gc
+import sys
 
 import typer
 
-from carbonex.cli import queries, units
+from carbonex.cli import queries, render, units
 from carbonex.cli.accounts import account_app
 from carbonex.cli.backup import backup
 from carbonex.cli.batch import batch
 from carbonex.cli.bench import bench
 from carbonex.cli.demo import demo
+from carbonex.cli.exits import EXIT_USAGE
 from carbonex.cli.holds import hold_app
 from carbonex.cli.imports import import_app
 from carbonex.cli.inclusion import inclusion_app
@@ -88,7 +90,23 @@ every 700 allocations (CPython's default) spends a tenth of a command's time res
 def main() -> None:
     """Entry point of the `carbonex` script."""
     gc.set_threshold(GC_YOUNG_OBJECTS_THRESHOLD, *gc.get_threshold()[1:])
+    undecodable = undecodable_arguments(sys.argv[1:])
+    if undecodable:
+        render.error(f"argument {undecodable[0]} is not UTF-8 text; nothing was done")
+        sys.exit(EXIT_USAGE)
     app(prog_name="carbonex")
+
+
+def undecodable_arguments(arguments: list[str]) -> list[int]:
+    """The positions (from 1) of arguments whose bytes were not UTF-8: Python keeps them as
+    lone surrogates, which no store, journal or terminal can take, as ids or as file names."""
+    undecodable = []
+    for position, argument in enumerate(arguments, start=1):
+        try:
+            argument.encode()
+        except UnicodeEncodeError:
+            undecodable.append(position)
+    return undecodable
 
 
 if __name__ == "__main__":
