@@ -195,6 +195,12 @@ def test_a_validity_period_that_is_not_a_positive_number_of_years_is_refused(
     assert_refused(catalog_dir, "unit_types.toml", "validity_years")
 
 
+def test_a_misspelt_field_is_refused_not_dropped(catalog_dir: Path) -> None:
+    """Dropped, `validty_years` would leave the units without the expiry their programme sets."""
+    edit(catalog_dir, "unit_types.toml", 'code = "CER"\n', 'code = "CER"\nvalidty_years = 2\n')
+    assert_refused(catalog_dir, "unit_types.toml", "(CER)", "unknown field(s) 'validty_years'")
+
+
 def test_a_missing_file_is_refused(catalog_dir: Path) -> None:
     (catalog_dir / "countries.toml").unlink()
     assert_refused(catalog_dir, "countries.toml", "not found")
@@ -382,7 +388,7 @@ def test_a_catalog_breaking_several_rules_names_the_first_ones_and_counts_the_re
     for old in ('name = "EU Allowance"\n', 'name = "UK Allowance"\n'):
         edit(catalog_dir, "unit_types.toml", old, "")
     for old in ('source = "Decision 3/CMA.3', 'source = "ICVCM'):
-        edit(catalog_dir, "conversions.toml", old, "sourced = " + old.split(" = ")[1])
+        edit(catalog_dir, "conversions.toml", old, "# " + old)
     with pytest.raises(CatalogError) as raised:
         load_catalog(catalog_dir)
     message = str(raised.value)

@@ -618,6 +618,17 @@ def _load_entries(directory: Path, section: str) -> dict[str, Any]:
     entries = _entries(path, spec.table)
     codes = [_text(path, i, entry, spec.toml_code) for i, entry in enumerate(entries)]
     _unique(path, codes)
+    # A misspelt field would otherwise be dropped without a word (`validty_years`: no expiry).
+    known = {
+        spec.toml_code if name == spec.code_field else name for name in _field_names(spec.kind)
+    }
+    for index, entry in enumerate(entries):
+        unknown = sorted(set(entry) - known)
+        if unknown:
+            raise CatalogError(
+                f"{path.name}: entry {index + 1} ({codes[index]}): unknown field(s) "
+                f"{', '.join(map(_shown, unknown))}; the fields are {', '.join(sorted(known))}"
+            )
     return {code: spec.of_toml(entry) for code, entry in zip(codes, entries, strict=True)}
 
 
