@@ -42,6 +42,7 @@ from carbonex.ledger import (
 from carbonex.ledger.limits import (
     ACCOUNT_ID_LENGTH_MAX,
     BATCH_COMMANDS_MAX,
+    LABELS_PER_BLOCK_MAX,
     QUANTITY_MAX,
     SERIAL_MAX,
 )
@@ -730,6 +731,22 @@ def test_consuming_a_hold_of_a_unit_type_the_catalog_in_force_no_longer_lists_is
         details = {"beneficiary": "Oslo", "purpose": "claim"}
         refused_by_submit(ledger, ConsumeHold("k-r", "order-1", "retire", details=details), unknown)
         accept(ledger, ReleaseHold("release", "order-1"))  # the units can still come off hold
+
+
+def test_a_conversion_giving_units_more_labels_than_a_block_holds_is_refused(
+    ledger: Ledger,
+) -> None:
+    """The rule's label on top of a full set: the new units would fail the checks an issue of
+    them would pass."""
+    open_accounts(ledger, "A")
+    full = tuple(f"label-{number:02d}" for number in range(LABELS_PER_BLOCK_MAX))
+    issue(ledger, "A", 10, vcu(labels=full))
+    refused = assert_unchanged(
+        ledger,
+        lambda: ledger.submit(Convert("cv-label", "A", vcus(5), "VCU-CCP-LABEL")),
+        Code.E_INVALID_ATTRIBUTES,
+    )
+    assert f"at most {LABELS_PER_BLOCK_MAX}" in refused.failures[0].message
 
 
 def test_a_conversion_whose_new_serials_would_pass_the_last_serial_is_refused(

@@ -256,6 +256,11 @@ def convert_plan(
                 )
             ]
         groups.setdefault(portion[0].attributes_id, []).append(portion)
+    for attributes_id in groups:  # new units: the checks an issue of them would pass
+        converted = converted_attributes(state.unit_attributes(attributes_id), rule)
+        failures = check_attributes(context, converted)
+        if failures:
+            return failures
     target_space = serial_space_of(target_type.registry, target_type.code)
     # Read the serial space before emitting: this command's own issuances are not stored yet.
     first = state.max_issued_serial(target_space) + 1
