@@ -121,3 +121,8 @@ def test_calculate_shows_every_term_and_refuses_unknown_inputs() -> None:
     refused = invoke("project", "calculate", "ACM0002", "--input", "sunshine=5")
     assert refused.exit_code == EXIT_USAGE and "E_MONITORING_DATA_INVALID" in refused.output
     assert invoke("project", "calculate", "ACM0002", "--input", "nonsense").exit_code == EXIT_USAGE
+    twice = (
+        *("--input", "net_electricity_mwh=1", "--input", "net_electricity_mwh=2"),
+        *("--input", "grid_emission_factor_t_per_mwh=0.8"),
+    )
+    assert invoke("project", "calculate", "ACM0002", *twice).exit_code == EXIT_USAGE

@@ -87,6 +87,8 @@ def _inputs(pairs: list[str] | None) -> dict[str, str]:
         name, separator, value = text.partition("=")
         if not separator or not name.strip():
             usage_error(f"--input takes NAME=VALUE, got {text!r}")
+        if name.strip() in inputs:  # which one was meant? Keeping the last would be a guess
+            usage_error(f"--input {name.strip()} is given twice")
         inputs[name.strip()] = value.strip()
     return inputs
 
