@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from carbonex.catalog import Catalog, default_catalog
 from carbonex.ledger import (
@@ -23,13 +21,11 @@ from carbonex.ledger import (
     Selection,
     Transfer,
 )
-from carbonex.ledger.issuance import years_after
 from tests.conftest import FixedClock
 from tests.ledger.support import (
     accept,
     assert_unchanged,
     held,
-    hypothesis_settings,
     issue,
     open_accounts,
     table_rows,
@@ -129,19 +125,6 @@ def test_a_validity_ending_on_the_last_day_of_year_9999_is_accepted(
     issue(ledger, "A", 10, vintage(9997))
     issue(ledger, "A", 10, vintage(9998, valid_until=dt.date(9999, 12, 31)))
     assert {row[11] for row in table_rows(ledger, "unit_attributes")} == {"9999-12-31"}
-
-
-@hypothesis_settings("pure")
-@given(day=st.dates(), years=st.integers())
-def test_a_date_some_years_later_is_none_past_the_calendar_and_never_raises(
-    day: dt.date, years: int
-) -> None:
-    later = years_after(day, years)
-    if dt.MINYEAR <= day.year + years <= dt.MAXYEAR:
-        assert later is not None
-        assert (later.year, later.month) == (day.year + years, day.month)
-    else:
-        assert later is None
 
 
 def test_units_without_a_validity_period_never_expire(ledger: Ledger, clock: FixedClock) -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from carbonex.catalog.standards import default_project_catalog
 from carbonex.ledger import Ledger
-from carbonex.projects.calculation import CalculationError, calculate
+from carbonex.projects.calculation import INPUT_MAGNITUDE_MAX, CalculationError, calculate
 from carbonex.projects.events import ProjectRequest
 from carbonex.projects.registry import ProjectRegistry
+from tests.cli.helpers import EXIT_USAGE, invoke
 from tests.databases import ledger_rows
 from tests.projects.test_registry import (
     DOC,
@@ -97,3 +100,99 @@ def test_a_report_may_not_claim_more_than_its_data_support(
                            quantity_t=9_600, details={"inputs": GRID})  # fmt: skip
     assert registry.act("r4", stray).codes == ["E_DETAILS_INVALID"]
     assert registry.verify() == []
+
+
+# Fuzzing found each of these crash the calculators (overflow, an int too long to print) or
+# spend seconds of CPU building a million-digit int.
+HUGE = [
+    ("ACM0002", {"net_electricity_mwh": "9e999999", "grid_emission_factor_t_per_mwh": "9e999999"}),
+    ("ACM0002", {"net_electricity_mwh": "1e5000", "grid_emission_factor_t_per_mwh": "1"}),
+    ("ACM0002", {"net_electricity_mwh": "1e999999", "grid_emission_factor_t_per_mwh": "1"}),
+    ("AR-ACM0003", {"project_carbon_stock_change_t": "1e999999999"}),
+    ("ACM0001", {"methane_to_flare_t": "1e999999999", "flare_type": "open"}),
+    ("ACM0002", {**GRID, "project_emissions_t": "-1e999999999999999999"}),
+]
+
+
+@pytest.mark.parametrize(("methodology", "inputs"), HUGE)
+def test_a_value_beyond_any_measurement_is_refused_naming_it(
+    methodology: str, inputs: dict[str, str]
+) -> None:
+    with pytest.raises(CalculationError) as raised:
+        calculate(CATALOG, methodology, inputs)
+    assert raised.value.code == "E_MONITORING_DATA_INVALID"
+    huge = next(name for name, value in inputs.items() if "e99" in value or "e5000" in value)
+    assert f"'{huge}'" in str(raised.value)
+
+
+def test_values_up_to_the_bound_are_calculated() -> None:
+    bound = str(INPUT_MAGNITUDE_MAX)
+    claimable_t, _record = calculate(
+        CATALOG, "ACM0002", {"net_electricity_mwh": bound, "grid_emission_factor_t_per_mwh": bound}
+    )
+    assert claimable_t == 10**30
+    just_over = {**GRID, "net_electricity_mwh": f"{bound}.001"}
+    with pytest.raises(CalculationError):
+        calculate(CATALOG, "ACM0002", just_over)
+
+
+def test_a_report_with_huge_data_is_refused_and_changes_nothing(
+    registry: ProjectRegistry, ledger: Ledger
+) -> None:
+    project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))
+    before = ledger_rows(ledger)
+    for number, (_methodology, inputs) in enumerate(HUGE[:3]):
+        refused = registry.act(f"r{number}", report(project_id, 1, inputs))
+        assert refused.codes == ["E_MONITORING_DATA_INVALID"]
+    assert ledger_rows(ledger) == before
+    assert registry.project(project_id)["state"] == "registered"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("methodology", "inputs"), HUGE)
+def test_the_cli_refuses_huge_values_with_its_usage_code_and_no_traceback(
+    methodology: str, inputs: dict[str, str]
+) -> None:
+    pairs = [part for name, value in inputs.items() for part in ("--input", f"{name}={value}")]
+    result = invoke("project", "calculate", methodology, *pairs)
+    assert result.exit_code == EXIT_USAGE
+    assert "E_MONITORING_DATA_INVALID" in result.output and "Traceback" not in result.output
+
+
+PARAMETERS = {
+    "ACM0002": ("net_electricity_mwh", "grid_emission_factor_t_per_mwh", "project_emissions_t",
+                "leakage_emissions_t"),
+    "ACM0001": ("methane_to_flare_t", "methane_to_electricity_t", "methane_baseline_destroyed_t",
+                "electricity_consumed_mwh", "grid_emission_factor_t_per_mwh",
+                "measured_flare_efficiency"),
+    "AR-ACM0003": ("project_carbon_stock_change_t", "project_emissions_t",
+                   "baseline_carbon_stock_change_t", "leakage_t", "uncertainty"),
+}  # fmt: skip
+# Decimals of any sign, up to 21 digits, with exponents from far below to far above the bound
+# (and past what a Decimal holds), the bound's neighbourhood, and texts that are no finite number.
+extreme = st.one_of(
+    st.builds(
+        "{}{}E{}".format,
+        st.sampled_from(["", "-"]),
+        st.integers(0, 10**20),
+        st.integers(-30, 30) | st.integers(-(2 * 10**18), 2 * 10**18),
+    ),
+    st.sampled_from(["1e15", "1000000000000000.1", "0.999999999999", "-0", "1E-999999999"]),
+    st.sampled_from(["NaN", "sNaN", "Infinity", "-Infinity", "", "1e", "0x10"]),
+)
+
+
+@settings(max_examples=300)
+@given(data=st.data(), methodology=st.sampled_from(sorted(PARAMETERS)))
+def test_any_monitored_data_give_a_result_or_a_refusal_never_an_exception(
+    data: st.DataObject, methodology: str
+) -> None:
+    names = data.draw(st.lists(st.sampled_from(PARAMETERS[methodology]), min_size=1, unique=True))
+    inputs = {name: data.draw(extreme, label=name) for name in names}
+    if methodology == "ACM0001":
+        inputs["flare_type"] = data.draw(st.sampled_from(["open", "enclosed"]))
+    try:
+        claimable_t, record = calculate(CATALOG, methodology, inputs)
+    except CalculationError as error:
+        assert error.code == "E_MONITORING_DATA_INVALID"
+        return
+    assert 0 <= claimable_t == record["claimable_t"]

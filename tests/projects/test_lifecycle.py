@@ -3,11 +3,12 @@ no illegal transition is ever accepted and history only grows."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import hashlib
 from dataclasses import replace
 
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
@@ -255,6 +256,64 @@ def test_check_monitoring_period() -> None:
     [failure] = check_monitoring_period(existing, Period(D(2020, 6, 1), D(2022, 6, 1)))
     assert failure.code is Code.E_MONITORING_PERIOD_OVERLAPS
     assert "2020-01-01" in failure.message and "2022-01-01" in failure.message
+
+
+def test_a_crediting_period_at_the_calendars_end_is_judged_by_the_rule() -> None:
+    def register(category: str, period: Period) -> Result:
+        validated = Project("P-E", VCS, category, State.VALIDATED)
+        return transition(validated, Action.REGISTER, "a", Role.ADMINISTRATOR, T0, DOC, period)
+
+    # VCS avoidance is exactly 7 or 10 years: the calendar's last year is too short.
+    last_year = Period(D(9999, 1, 1), D(9999, 12, 31))
+    assert codes(register("avoidance", last_year)) == [Code.E_CREDITING_PERIOD_LENGTH_NOT_ALLOWED]
+    # VCS removals: 20 to 100 years; 100 years on is past the calendar, so 20 years fit.
+    assert accepted(register("removal", Period(D(9979, 12, 31), D(9999, 12, 31))))
+
+
+def test_a_renewal_at_the_calendars_end_is_judged_by_the_rule() -> None:
+    def renew(first: Period, renewal: Period) -> Result:
+        project = Project("P-E", VCS, "removal", State.VALIDATED)
+        project = accepted(
+            transition(project, Action.REGISTER, "a", Role.ADMINISTRATOR, T0, DOC, first)
+        )
+        return transition(project, Action.RENEW_CREDITING, "a", Role.ADMINISTRATOR, T0, (), renewal)
+
+    twenty_years = Period(D(9979, 1, 1), D(9999, 1, 1))
+    last_year = Period(D(9999, 1, 1), D(9999, 12, 31))
+    assert codes(renew(twenty_years, last_year)) == [Code.E_CREDITING_PERIOD_LENGTH_NOT_ALLOWED]
+    # The 100-year total and the renewal's longest end both lie past the calendar.
+    first = Period(D(9950, 1, 1), D(9970, 1, 1))
+    assert accepted(renew(first, Period(D(9970, 1, 1), D(9999, 12, 31))))
+
+
+def years_later(day: dt.date, years: int) -> tuple[int, int, int]:
+    """The test's own model of "the same day `years` later", as a tuple: it has no last year."""
+    year = day.year + years
+    if (day.month, day.day) == (2, 29) and not calendar.isleap(year):
+        return (year, 2, 28)
+    return (year, day.month, day.day)
+
+
+@settings(max_examples=300)
+@given(
+    standard=st.sampled_from(sorted(CATALOG.standards)),
+    category=st.sampled_from(["avoidance", "removal"]),
+    start=st.dates(min_value=D(9800, 1, 1)),
+    end=st.dates(min_value=D(9800, 1, 1)),
+)
+def test_registration_near_the_calendars_end_accepts_exactly_the_periods_an_option_allows(
+    standard: str, category: str, start: dt.date, end: dt.date
+) -> None:
+    project = Project("P-H", CATALOG.standards[standard], category, State.VALIDATED)
+    period = Period(start, end)
+    result = transition(project, Action.REGISTER, "a", Role.ADMINISTRATOR, T0, DOC, period)
+    options = project.standard.crediting_options(category)
+    end_tuple = (end.year, end.month, end.day)
+    fits = any(
+        years_later(start, o.years_min) <= end_tuple <= years_later(start, o.years_max)
+        for o in options
+    )
+    assert result.accepted == (start < end and fits)
 
 
 class LifecycleMachine(RuleBasedStateMachine):

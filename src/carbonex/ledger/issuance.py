@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from carbonex.catalog import ConversionRule, UnitType
+from carbonex.dates import years_after
 from carbonex.ledger.checks import check_text, usable_account
 from carbonex.ledger.commands import Convert, Issue
 from carbonex.ledger.context import Context
@@ -51,19 +52,6 @@ def check_attributes(context: Context, attributes: UnitAttributes) -> list[Failu
         problems.append(f"labels must be at most {LABELS_PER_BLOCK_MAX} non-empty texts")
     failures += [Failure(Code.E_INVALID_ATTRIBUTES, problem) for problem in problems]
     return failures
-
-
-def years_after(day: dt.date, years: int) -> dt.date | None:
-    """The same calendar day `years` later (29 February becomes 28 February in common years), or
-    None when that year is outside the calendar dates can hold (1-9999): any catalog's
-    `validity_years`, however large, gives an answer, and the caller refuses."""
-    year = day.year + years
-    if not dt.MINYEAR <= year <= dt.MAXYEAR:
-        return None
-    try:
-        return day.replace(year=year)
-    except ValueError:
-        return day.replace(year=year, day=28)
 
 
 def check_validity_end(attributes: UnitAttributes, unit_type: UnitType) -> list[Failure]:

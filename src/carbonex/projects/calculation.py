@@ -23,8 +23,15 @@ from carbonex.projects.methodologies import (
     methane_destruction,
 )
 
+DATA_INVALID = "E_MONITORING_DATA_INVALID"
 INPUTS_MAX = 32
 INPUT_LENGTH_MAX = 64
+INPUT_MAGNITUDE_MAX = Decimal(10**15)
+"""No monitored value of one project's period comes near 10^15 MWh, tonnes or tCO2/MWh: the
+world's yearly electricity (~3 x 10^10 MWh) and GHG emissions (~5 x 10^10 t) stay below 10^11.
+The bound keeps every product of inputs far inside Decimal's exponent range and the whole tonnes
+a small int: unbounded, `9e999999` overflows, `1e5000` credits an int too long to print and
+`1e999999` spends seconds of CPU building a million-digit int."""
 TEXT_INPUTS = frozenset({"flare_type"})
 
 
@@ -62,22 +69,45 @@ def _claimable_t(result: Any) -> int:
     return int(getattr(result, "verified_t", result.credited_t))
 
 
+def _number(name: str, raw: str) -> Decimal:
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as error:
+        message = f"'{name}' = {raw!r} is not a decimal number"
+        raise CalculationError(DATA_INVALID, message) from error
+    # copy_abs is exact: abs() would round in the context and overflow on a huge exponent.
+    if not value.is_finite() or value.copy_abs() > INPUT_MAGNITUDE_MAX:
+        bound = f"{INPUT_MAGNITUDE_MAX:.0E}"
+        message = f"'{name}' = {raw!r} is not a finite number of magnitude at most {bound}"
+        raise CalculationError(DATA_INVALID, message)
+    return value
+
+
 def _parse(inputs: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(inputs, Mapping) or not 0 < len(inputs) <= INPUTS_MAX:
-        raise CalculationError("E_MONITORING_DATA_INVALID", f"1 to {INPUTS_MAX} named values")
+        raise CalculationError(DATA_INVALID, f"1 to {INPUTS_MAX} named values")
     values: dict[str, Any] = {}
     for name, raw in inputs.items():
         if not isinstance(raw, str) or len(raw) > INPUT_LENGTH_MAX:
-            raise CalculationError("E_MONITORING_DATA_INVALID", f"'{name}' must be a short text")
-        if name in TEXT_INPUTS:
-            values[name] = raw
-            continue
-        try:
-            values[name] = Decimal(raw)
-        except InvalidOperation as error:
-            message = f"'{name}' = {raw!r} is not a decimal number"
-            raise CalculationError("E_MONITORING_DATA_INVALID", message) from error
+            raise CalculationError(DATA_INVALID, f"'{name}' must be a short text")
+        values[name] = raw if name in TEXT_INPUTS else _number(name, raw)
     return values
+
+
+def _run(
+    calculator: str, values: dict[str, Any], methodology: Methodology, catalog: ProjectCatalog
+) -> tuple[int, dict[str, str]]:
+    """(claimable whole tonnes, every term as text); the data's faults as CalculationError."""
+    try:
+        result = CALCULATORS[calculator](values, methodology, catalog)
+        # Inside the try: a term too long to print is the data's fault, not a crash.
+        terms = {name: str(value) for name, value in dataclasses.asdict(result).items()}
+        return _claimable_t(result), terms
+    except (TypeError, ValueError, KeyError) as error:  # TypeError: an unknown or missing name
+        raise CalculationError(DATA_INVALID, str(error)) from error
+    except ArithmeticError as error:  # decimal.Overflow and kin: the inputs' bound should stop it
+        message = f"the monitored data overflow the calculation ({type(error).__name__})"
+        raise CalculationError(DATA_INVALID, message) from error
 
 
 def calculate(
@@ -89,15 +119,7 @@ def calculate(
         raise CalculationError(
             "E_METHODOLOGY_NOT_ENCODED", f"no calculator for methodology '{methodology_code}'"
         )
-    values = _parse(inputs)
-    try:
-        result = CALCULATORS[methodology.calculator](values, methodology, catalog)
-    except TypeError as error:  # an unknown or missing parameter name
-        raise CalculationError("E_MONITORING_DATA_INVALID", str(error)) from error
-    except (ValueError, KeyError) as error:
-        raise CalculationError("E_MONITORING_DATA_INVALID", str(error)) from error
-    terms = {name: str(value) for name, value in dataclasses.asdict(result).items()}
-    claimable_t = _claimable_t(result)
+    claimable_t, terms = _run(methodology.calculator, _parse(inputs), methodology, catalog)
     record = {
         "methodology": methodology.code,
         "calculator": methodology.calculator,

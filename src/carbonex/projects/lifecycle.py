@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from carbonex.catalog.standards import CreditingOption, Standard
+from carbonex.dates import years_after
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
@@ -224,20 +225,29 @@ def check_monitoring_period(existing: Sequence[Period], new: Period) -> list[Fai
     return _failure(Code.E_MONITORING_PERIOD_OVERLAPS, f"overlaps monitoring period(s) {spans}")
 
 
-def add_years(day: dt.date, years: int) -> dt.date:
-    """The same calendar day `years` later; 29 February becomes 28 February."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
+def _at_most_years(start: dt.date, end: dt.date, years: int) -> bool:
+    """`end` comes no later than `years` after `start`. A limit past the calendar's last day
+    holds every date there is; one before its first day holds none."""
+    limit = years_after(start, years)
+    if limit is None:
+        return years > 0
+    return end <= limit
+
+
+def _at_least_years(start: dt.date, end: dt.date, years: int) -> bool:
+    """`end` comes no earlier than `years` after `start`: no date reaches a limit past the
+    calendar's last day; every date is past one before its first day."""
+    limit = years_after(start, years)
+    if limit is None:
+        return years < 0
+    return limit <= end
 
 
 def _fits(option: CreditingOption, period: Period) -> bool:
-    shortest, longest = (
-        add_years(period.start, option.years_min),
-        add_years(period.start, option.years_max),
+    start, end = period.start, period.end
+    return _at_least_years(start, end, option.years_min) and _at_most_years(
+        start, end, option.years_max
     )
-    return shortest <= period.end <= longest
 
 
 def check_crediting_period(
@@ -268,8 +278,8 @@ def check_renewal(project: Project, period: Period) -> list[Failure]:
         failures += _failure(
             Code.E_CREDITING_PERIOD_NOT_CONTIGUOUS, f"must start on {periods[-1].end}"
         )
-    total_end = add_years(periods[0].start, option.total_years_max)
-    if not _fits(option, period) or period.end > total_end:
+    within_total = _at_most_years(periods[0].start, period.end, option.total_years_max)
+    if not _fits(option, period) or not within_total:
         failures += _failure(Code.E_CREDITING_PERIOD_LENGTH_NOT_ALLOWED, "renewal length")
     if len(periods) > option.max_renewals:
         failures += _failure(

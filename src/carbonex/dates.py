@@ -1,0 +1,22 @@
+"""Calendar arithmetic the rules share (a unit type's validity, a crediting period's length).
+
+Pure: standard library only.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+
+def years_after(day: dt.date, years: int) -> dt.date | None:
+    """The same calendar day `years` later (29 February becomes 28 February in common years), or
+    None where that day lies outside the calendar a date can hold (years 1 to 9999): any whole
+    number of years gives an answer, never an exception, and the caller decides what a limit
+    beyond the calendar means."""
+    year = day.year + years
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        return None
+    if day.month == 2 and day.day == 29 and not calendar.isleap(year):
+        return day.replace(year=year, day=28)
+    return day.replace(year=year)
