@@ -115,6 +115,24 @@ def test_a_refused_recording_prints_its_code_and_exits_1_changing_nothing(databa
     assert tables(database) == before
 
 
+@pytest.mark.parametrize(
+    ("quantity", "quoted"), [("1e999999999", "1E+999999999"), ("1e999999", "1E+999999")]
+)
+def test_a_quantity_far_beyond_the_daily_cap_is_refused_briefly_changing_nothing(
+    database: str, quantity: str, quoted: str
+) -> None:
+    invoke_json(*record_args("ev-1", "P-1", "60", database))
+    before = tables(database)
+    refused = invoke(*record_args("ev-2", "P-1", quantity, database))
+    assert refused.exit_code == EXIT_REFUSED
+    assert "E_OVER_DAILY_CAP" in refused.stderr and f"{quoted} more" in refused.stderr
+    assert len(refused.stderr) < 500  # not the quantity's million digits written out
+    as_json = invoke(*record_args("ev-2", "P-1", quantity, database), "--json")
+    assert as_json.exit_code == EXIT_REFUSED
+    assert json.loads(as_json.stdout)["failures"][0]["code"] == "E_OVER_DAILY_CAP"
+    assert tables(database) == before
+
+
 @pytest.mark.parametrize("quantity", ["abc", "1e", "", "9" * 41])
 def test_a_malformed_quantity_exits_2_before_anything_is_recorded(
     database: str, quantity: str

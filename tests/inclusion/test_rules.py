@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import decimal
 from decimal import Decimal
 from fractions import Fraction
 
@@ -13,16 +14,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from carbonex.inclusion.rules import (
+    MICRO_PER_ACTIVITY_UNIT,
     MILLI_PER_POINT,
     PRECEDENCE,
     Action,
     Code,
     Earned,
+    Failure,
     Plan,
     aggregate,
     latest_day,
     points_by_person,
     points_milli,
+    quantity_of,
     record_action,
 )
 from tests.conftest import START
@@ -87,8 +91,13 @@ def test_a_quantity_over_the_daily_cap_with_what_was_recorded_that_day_is_refuse
         ({"quantity": Decimal("sNaN")}, Code.E_QUANTITY_NOT_POSITIVE),
         ({"quantity": Decimal("Infinity")}, Code.E_QUANTITY_NOT_POSITIVE),
         ({"quantity": 12.5}, Code.E_QUANTITY_NOT_POSITIVE),
+        ({"quantity": Decimal("-Infinity")}, Code.E_QUANTITY_NOT_POSITIVE),
+        ({"quantity": Decimal("-1e999999999")}, Code.E_QUANTITY_NOT_POSITIVE),
         ({"quantity": Decimal("1.0000001")}, Code.E_QUANTITY_TOO_PRECISE),
+        ({"quantity": Decimal("1e-999999999")}, Code.E_QUANTITY_TOO_PRECISE),
         ({"quantity": Decimal("100.000001")}, Code.E_OVER_DAILY_CAP),
+        ({"quantity": Decimal("1e999999")}, Code.E_OVER_DAILY_CAP),
+        ({"quantity": Decimal("1e999999999")}, Code.E_OVER_DAILY_CAP),  # beyond the context
         ({"day": dt.date(2026, 3, 3)}, Code.E_DAY_IN_FUTURE),
         ({"day": dt.date(2025, 2, 27)}, Code.E_DAY_TOO_OLD),
     ],
@@ -99,6 +108,19 @@ def test_each_malformed_action_is_refused_with_its_code(
     outcome = record_action(CATALOG, action(**changes), START)
     assert codes(outcome) == [expected]
     assert all(failure.message for failure in outcome)  # type: ignore[union-attr]
+
+
+def test_a_quantity_far_beyond_the_daily_cap_is_quoted_briefly_in_the_refusal() -> None:
+    # Written out, 1E+999999 is a million digits; the message quotes it in scientific notation.
+    outcome = record_action(CATALOG, action(quantity=Decimal("1e999999")), START, Decimal("0.5"))
+    assert codes(outcome) == [Code.E_OVER_DAILY_CAP]
+    message = outcome[0].message  # type: ignore[index]
+    assert message == (
+        "0.5 passenger-km already recorded on 2026-02-27; 1E+999999 more would pass the daily "
+        "cap of 100"
+    )
+    tiny = record_action(CATALOG, action(quantity=Decimal("-1.23456789012345e-999999999")), START)
+    assert tiny[0].message == "quantity must be above zero, got -1.23456789012E-999999999"  # type: ignore[index]
 
 
 def test_trailing_zeros_do_not_make_a_quantity_too_precise() -> None:
@@ -141,6 +163,59 @@ def test_every_failure_of_an_action_is_listed_in_precedence_order() -> None:
 def test_the_daily_cap_is_checked_only_for_an_otherwise_valid_action() -> None:
     outcome = record_action(CATALOG, action(person_id="", quantity=Decimal(500)), START)
     assert codes(outcome) == [Code.E_PERSON_ID_INVALID]
+
+
+def _decimal(sign: int, digits: tuple[int, ...], exponent: int) -> Decimal:
+    return Decimal((sign, digits, exponent))
+
+
+SPECIAL_QUANTITIES = ("NaN", "-NaN", "sNaN", "-sNaN", "NaN123", "Infinity", "-Infinity", "0",
+                      "-0", "0E+999999999", "1e999999999", "-1e999999999", "1e-999999999",
+                      "1e999999", "100", "100.000001", "0.000001", "99.999999")  # fmt: skip
+extreme_quantities = st.one_of(
+    st.sampled_from(SPECIAL_QUANTITIES).map(Decimal),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.builds(
+        _decimal,
+        st.integers(min_value=0, max_value=1),
+        st.lists(st.integers(min_value=0, max_value=9), min_size=1, max_size=40).map(tuple),
+        st.integers(min_value=decimal.MIN_ETINY, max_value=decimal.MAX_EMAX),
+    ),
+    st.builds(  # within a few places of the cap and of the sixth decimal place
+        _decimal,
+        st.integers(min_value=0, max_value=1),
+        st.lists(st.integers(min_value=0, max_value=9), min_size=1, max_size=12).map(tuple),
+        st.integers(min_value=-8, max_value=4),
+    ),
+)
+CAP_MICRO = int(CATALOG.action_types[TRANSIT].daily_cap * MICRO_PER_ACTIVITY_UNIT)
+MESSAGE_LENGTH_MAX = 200
+
+
+@hypothesis_settings("pure")
+@given(
+    quantity=extreme_quantities,
+    recorded_micro=st.integers(min_value=0, max_value=CAP_MICRO),
+)
+def test_any_decimal_quantity_is_refused_or_earns_never_raising(
+    quantity: Decimal, recorded_micro: int
+) -> None:
+    recorded = quantity_of(recorded_micro)
+    outcome = record_action(CATALOG, action(quantity=quantity), START, recorded)
+    if isinstance(outcome, Earned):
+        assert quantity.is_finite() and quantity > 0
+        assert outcome.quantity_micro == Fraction(quantity) * MICRO_PER_ACTIVITY_UNIT
+        assert recorded_micro + outcome.quantity_micro <= CAP_MICRO
+        return
+    assert isinstance(outcome, tuple) and len(outcome) == 1
+    failure = outcome[0]
+    assert isinstance(failure, Failure)
+    assert failure.code in {
+        Code.E_QUANTITY_NOT_POSITIVE,
+        Code.E_QUANTITY_TOO_PRECISE,
+        Code.E_OVER_DAILY_CAP,
+    }
+    assert 0 < len(failure.message) <= MESSAGE_LENGTH_MAX
 
 
 # -- aggregating -----------------------------------------------------------------------------------

@@ -153,6 +153,20 @@ def test_rejected_actions_do_not_count_towards_the_daily_cap(registry: Inclusion
         (("a-1", "P-1", ELECTRICITY, Decimal(0), FEBRUARY_10), [Code.E_QUANTITY_NOT_POSITIVE]),
         (("a-1", "P-1", ELECTRICITY, Decimal("1e-7"), FEBRUARY_10), [Code.E_QUANTITY_TOO_PRECISE]),
         (("a-1", "P-1", ELECTRICITY, Decimal(31), FEBRUARY_10), [Code.E_OVER_DAILY_CAP]),
+        # Beyond the decimal context's range: refused without arithmetic, which would overflow.
+        (("a-1", "P-1", ELECTRICITY, Decimal("1e999999999"), FEBRUARY_10), [Code.E_OVER_DAILY_CAP]),
+        (
+            ("a-1", "P-1", ELECTRICITY, Decimal("-1e999999999"), FEBRUARY_10),
+            [Code.E_QUANTITY_NOT_POSITIVE],
+        ),
+        (
+            ("a-1", "P-1", ELECTRICITY, Decimal("1e-999999999"), FEBRUARY_10),
+            [Code.E_QUANTITY_TOO_PRECISE],
+        ),
+        (
+            ("earlier", "P-1", ELECTRICITY, Decimal("1e999999999"), FEBRUARY_10),
+            [Code.E_ACTION_ID_REUSED],
+        ),
         (("a-1", "P-1", ELECTRICITY, Decimal(1), dt.date(2026, 3, 5)), [Code.E_DAY_IN_FUTURE]),
         (("a-1", "P-1", ELECTRICITY, Decimal(1), dt.date(2024, 1, 1)), [Code.E_DAY_TOO_OLD]),
         (

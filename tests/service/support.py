@@ -24,6 +24,11 @@ READERS_OF_EVERYTHING = ("admin", "admin2", "audrey", "nadia")
 # Tables that only sign-in touches (a session row; the failure counter and lockout of a user).
 SIGN_IN_TABLES = frozenset({"sessions", "users"})
 
+MULTIPART_BOUNDARY = "carbonex-test-boundary"
+# Uploaded file names holding a control character: NUL, ESC, TAB, DEL, and NEL (U+0085) in UTF-8.
+NAMES_WITH_CONTROL_CHARACTERS = (b"a\x00b.csv", b"a\x1b[31mb.csv", b"a\tb.csv", b"a\x7fb.csv",
+                                 "a\u0085b.csv".encode())  # fmt: skip
+
 
 def changed_tables(before: Rows, after: Rows) -> list[str]:
     names = sorted(before.keys() | after.keys())
@@ -86,3 +91,21 @@ def journal_entries(database: str, command_id: str) -> int:
             "SELECT COUNT(*) FROM journal WHERE command_id = ?", (command_id,)
         )
     return int(row[0]) if row else 0
+
+
+def raw_multipart(file_name: bytes, content: bytes, **fields: str) -> tuple[bytes, str]:
+    """A multipart/form-data body with `fields` and an upload named `file_name` byte for byte
+    (httpx escapes control characters in file names; a client need not), and its content type."""
+    separator = f"--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; ".encode()
+    parts = [
+        separator + f'name="{name}"\r\n\r\n{value}\r\n'.encode() for name, value in fields.items()
+    ]
+    parts.append(
+        separator
+        + b'name="file"; filename="'
+        + file_name
+        + b'"\r\nContent-Type: text/csv\r\n\r\n'
+        + content
+        + f"\r\n--{MULTIPART_BOUNDARY}--\r\n".encode()
+    )
+    return b"".join(parts), f"multipart/form-data; boundary={MULTIPART_BOUNDARY}"

@@ -6,13 +6,21 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from carbonex.ledger import Ledger, OpenAccount
-from carbonex.service import identity
+from carbonex.service import audit, identity
 from tests.databases import every_table
 from tests.service.conftest import SignIn
-from tests.service.support import SIGN_IN_TABLES
+from tests.service.support import (
+    NAMES_WITH_CONTROL_CHARACTERS,
+    SIGN_IN_TABLES,
+    audit_log,
+    nothing_changes,
+    problem,
+    raw_multipart,
+)
 
 FIXTURES = Path(__file__).parents[1] / "imports" / "fixtures"
 TODAY = dt.date.today().isoformat()
@@ -69,6 +77,10 @@ def test_only_platforms_record_and_only_verification_bodies_review(
     )
     refused = signed_in("merlion").post("/api/v1/inclusion/actions", json=action("y", kwh="-1"))
     assert refused.status_code == 422
+    huge = signed_in("merlion").post(
+        "/api/v1/inclusion/actions", json=action("y", kwh="1e999999999")
+    )
+    assert huge.status_code == 422
     assert every_table(demo_database, SIGN_IN_TABLES) == before
 
 
@@ -94,3 +106,41 @@ def test_a_registry_administrator_imports_the_verra_export_and_nobody_else_may(
     assert imported.json()["quantity_imported"] == 272_119
     again = admin.post("/api/v1/imports/verra", files=upload, headers={"Idempotency-Key": "imp-2"})
     assert again.json()["blocks_imported"] == 0
+
+
+def test_an_import_whose_file_name_holds_a_control_character_is_refused_importing_nothing(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    admin = signed_in("admin")
+    content = (FIXTURES / "vcus_singapore.csv").read_bytes()
+    audited = audit_log(demo_database)
+    with nothing_changes(demo_database, SIGN_IN_TABLES):
+        for file_name in NAMES_WITH_CONTROL_CHARACTERS:
+            body, content_type = raw_multipart(file_name, content)
+            headers = {"Content-Type": content_type, "Idempotency-Key": "imp-1"}
+            answer = admin.post("/api/v1/imports/verra", content=body, headers=headers)
+            refused = problem(answer, 422, "E_FILE_NAME_INVALID")
+            assert "control character" in refused["detail"], file_name
+    assert audit_log(demo_database) == audited
+
+
+def test_an_import_and_its_audit_row_commit_together_or_not_at_all(
+    signed_in: SignIn, demo_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def store_fails(*_arguments: object) -> None:
+        raise RuntimeError("the store failed writing the audit row")
+
+    admin = signed_in("admin")
+    upload = {"file": ("vcus_singapore.csv", (FIXTURES / "vcus_singapore.csv").read_bytes())}
+    monkeypatch.setattr(audit, "record", store_fails)
+    with nothing_changes(demo_database, SIGN_IN_TABLES), pytest.raises(RuntimeError):
+        admin.post("/api/v1/imports/verra", files=upload, headers={"Idempotency-Key": "imp-1"})
+    monkeypatch.undo()
+    imported = admin.post("/api/v1/imports/verra", files=upload, headers={"Idempotency-Key": "i2"})
+    assert imported.status_code == 201 and imported.json()["blocks_imported"] == 92
+    assert audit_log(demo_database)[-1] == (
+        "admin",
+        "session",
+        "import_verra",
+        "vcus_singapore.csv",
+    )

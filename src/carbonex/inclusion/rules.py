@@ -42,6 +42,12 @@ TEXT_LENGTH_MAX = 200
 LATEST_UTC_OFFSET = dt.timedelta(hours=14)
 """The latest local time anywhere (UTC+14): an action's day is in the future only when it has
 not begun anywhere on Earth yet."""
+MESSAGE_NUMBER_LENGTH_MAX = 24
+"""Digits of a number quoted plain in a message, zeros up to the point included: any quantity a
+daily cap allows (at most 1,000,000 with six decimal places, 13 digits) is quoted whole. Longer,
+it is quoted in scientific notation to MESSAGE_SIGNIFICANT_DIGITS digits (1E+999999 would be a
+million digits written out)."""
+MESSAGE_SIGNIFICANT_DIGITS = 12
 
 
 class Code(enum.StrEnum):
@@ -175,6 +181,26 @@ def decimal_text(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def number_text(value: object) -> str:
+    """A number for a message: plain when short ("12.5"), else in scientific notation
+    ("1E+999999999", "1.23456789012E-30"); anything else (NaN, a value of another type) as its
+    text, cut to MESSAGE_NUMBER_LENGTH_MAX characters."""
+    if isinstance(value, Decimal) and value.is_finite():
+        sign, digits, exponent = value.as_tuple()
+        significant = "".join(map(str, digits)).rstrip("0")
+        if not significant:
+            return "0"
+        last_place = int(exponent) + len(digits) - len(significant)
+        if len(significant) + abs(last_place) <= MESSAGE_NUMBER_LENGTH_MAX:
+            return decimal_text(Decimal(f"{'-' * sign}{significant}E{last_place}"))
+        mantissa, _, power = format(value, f".{MESSAGE_SIGNIFICANT_DIGITS - 1}E").partition("E")
+        return f"{mantissa.rstrip('0').rstrip('.')}E{power}"
+    text = str(value)
+    if len(text) <= MESSAGE_NUMBER_LENGTH_MAX:
+        return text
+    return text[: MESSAGE_NUMBER_LENGTH_MAX - 1] + "…"
+
+
 def points_text(milli: int) -> str:
     """Milli-points as points: 12345 -> "12.345"."""
     return decimal_text(Decimal(milli).scaleb(-3))
@@ -192,11 +218,10 @@ def points_milli(catalog: InclusionCatalog, action_type: str, quantity: Decimal)
 
 def _check_quantity(quantity: Decimal) -> list[Failure]:
     if not isinstance(quantity, Decimal) or not quantity.is_finite() or quantity <= 0:
-        return [
-            Failure(Code.E_QUANTITY_NOT_POSITIVE, f"quantity must be above zero, got {quantity}")
-        ]
+        message = f"quantity must be above zero, got {number_text(quantity)}"
+        return [Failure(Code.E_QUANTITY_NOT_POSITIVE, message)]
     if decimal_places(quantity) > DECIMALS_MAX:
-        message = f"quantity {quantity} has more than {DECIMALS_MAX} decimal places"
+        message = f"quantity {number_text(quantity)} has more than {DECIMALS_MAX} decimal places"
         return [Failure(Code.E_QUANTITY_TOO_PRECISE, message)]
     return []
 
@@ -236,11 +261,15 @@ def record_action(
     if failures:
         return in_precedence_order(failures)
     action_type = catalog.action_types[action.action_type]
-    if recorded_same_day + action.quantity > action_type.daily_cap:
+    cap = action_type.daily_cap
+    # The quantity alone is compared first, without arithmetic: a sum with a quantity such as
+    # 1E+999999999 would overflow the decimal context. The sum is then exact (no rounding).
+    over_cap = action.quantity > cap
+    if over_cap or Fraction(recorded_same_day) + Fraction(action.quantity) > Fraction(cap):
         message = (
-            f"{decimal_text(recorded_same_day)} {action_type.activity_unit} already recorded on "
-            f"{action.day}; {decimal_text(action.quantity)} more would pass the daily cap of "
-            f"{decimal_text(action_type.daily_cap)}"
+            f"{number_text(recorded_same_day)} {action_type.activity_unit} already recorded on "
+            f"{action.day}; {number_text(action.quantity)} more would pass the daily cap of "
+            f"{number_text(cap)}"
         )
         return (Failure(Code.E_OVER_DAILY_CAP, message, (action.action_type,)),)
     return Earned(

@@ -215,6 +215,9 @@ async def _received(request: Request, viewer: Viewer, directory: Path) -> tuple[
     file = form.get("file")
     if not isinstance(file, FormFile) or not file.filename:
         raise PageError(422, "E_FILE_MISSING", "Choose a Verra CSV export to import.")
+    problem = imports_api.file_name_problem(file.filename)
+    if problem is not None:
+        raise PageError(422, "E_FILE_NAME_INVALID", f"{problem[0].upper()}{problem[1:]}.")
     skip = form.get("skip_bad_rows") == "on"
     upload = Upload(directory / "upload.csv", file.filename[:SOURCE_NAME_LENGTH_MAX], skip)
     upload.lines = await _save(file, upload.path)

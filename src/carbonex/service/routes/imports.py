@@ -1,10 +1,16 @@
 """Imports of public registry exports (registry administrators): the uploaded file is imported
 exactly as `carbonex import` does — all or nothing unless bad rows are skipped; a re-import of
-the same file changes nothing."""
+the same file changes nothing.
+
+All or nothing, the rows and the audit row commit in one transaction (the importer's joins the
+route's). Skipping bad rows, the importer commits chunk after chunk, each in a transaction of its
+own (a chunk the ledger refuses is tried again row by row, and a transaction cannot go on after
+a refused batch), so the audit row follows in one more."""
 
 from __future__ import annotations
 
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,18 +18,31 @@ from fastapi import APIRouter, Query, UploadFile
 from fastapi import Path as PathParam
 
 from carbonex.imports.gold_standard import import_gold_standard
-from carbonex.imports.report import ImportRefusedError
+from carbonex.imports.report import ImportRefusedError, ImportReport
 from carbonex.imports.verra import import_verra
 from carbonex.ledger import Transaction
 from carbonex.service import audit
-from carbonex.service.deps import IdempotencyKey, ServiceDep, WriterDep
-from carbonex.service.identity import Role
+from carbonex.service.deps import IdempotencyKey, Service, ServiceDep, WriterDep
+from carbonex.service.identity import Principal, Role
 from carbonex.service.problems import Problem, denied
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 IMPORT_BYTES_MAX = 64 * 1024 * 1024
 CHUNK_BYTES = 1024 * 1024
 IMPORTERS = {"verra": import_verra, "gold-standard": import_gold_standard}
+
+
+def file_name_problem(name: str) -> str | None:
+    """Why an uploaded file's name is refused, or None. A control character (NUL, ESC, a line
+    break...) names no real file and has no place in pages and the audit log; PostgreSQL cannot
+    store NUL in text at all."""
+    for position, character in enumerate(name, start=1):
+        if unicodedata.category(character) == "Cc":
+            return (
+                f"the file name holds a control character (U+{ord(character):04X}) at "
+                f"position {position}"
+            )
+    return None
 
 
 async def _spool(upload: UploadFile, directory: str) -> Path:
@@ -51,21 +70,42 @@ async def import_export(
     """Import a Verra VCU export or a Gold Standard issuance/retirement export (CSV)."""
     if not principal.has(Role.REGISTRY_ADMINISTRATOR):
         raise denied("registry administrators only")
+    name = file.filename or ""
+    problem = file_name_problem(name)
+    if problem is not None:
+        raise Problem(422, "E_FILE_NAME_INVALID", problem)
     with tempfile.TemporaryDirectory(prefix="carbonex-upload-") as directory:
         path = await _spool(file, directory)
         try:
-            report = IMPORTERS[source](service.ledger, path, skip_bad_rows)
+            report = _import(service, principal, source, path, skip_bad_rows, name, key)
         except ImportRefusedError as error:
             raise Problem(422, "E_IMPORT_REFUSED", str(error).replace(directory, "")) from error
-    record: dict[str, Any] = report.to_record() | {"source": file.filename or ""}
+    record: dict[str, Any] = report.to_record() | {"source": name}
     if not report.committed:
         rows = [{"code": "E_IMPORT_ROW", **p} for p in record.get("problems", [])]
         raise Problem(422, "E_IMPORT_REFUSED", "the file was refused; nothing imported", rows)
-
-    def work(tx: Transaction) -> tuple[None, bool]:
-        detail = {"idempotency_key": key, "rows": report.rows_read, "file": file.filename or ""}
-        audit.record(tx.store, tx.now, principal, f"import_{source}", file.filename or "", detail)
-        return None, True
-
-    service.ledger.transact(work)
     return record
+
+
+def _import(
+    service: Service,
+    principal: Principal,
+    source: str,
+    path: Path,
+    skip_bad_rows: bool,
+    name: str,
+    key: str,
+) -> ImportReport:
+    """The import and its audit row (see the module for when they commit together)."""
+    importer = IMPORTERS[source]
+    # Skipping bad rows, the importer commits its chunks itself; the audit row follows.
+    imported = importer(service.ledger, path, True) if skip_bad_rows else None
+
+    def work(tx: Transaction) -> tuple[ImportReport, bool]:
+        report = imported if imported is not None else importer(service.ledger, path, False)
+        if report.committed:
+            detail = {"idempotency_key": key, "rows": report.rows_read, "file": name}
+            audit.record(tx.store, tx.now, principal, f"import_{source}", name, detail)
+        return report, report.committed
+
+    return service.ledger.transact(work)
