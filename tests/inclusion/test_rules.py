@@ -166,7 +166,8 @@ def test_the_daily_cap_is_checked_only_for_an_otherwise_valid_action() -> None:
 
 
 def _decimal(sign: int, digits: tuple[int, ...], exponent: int) -> Decimal:
-    return Decimal((sign, digits, exponent))
+    # Decimal refuses a number whose adjusted exponent (its last digit's) passes MAX_EMAX.
+    return Decimal((sign, digits, min(exponent, decimal.MAX_EMAX - len(digits) + 1)))
 
 
 SPECIAL_QUANTITIES = ("NaN", "-NaN", "sNaN", "-sNaN", "NaN123", "Infinity", "-Infinity", "0",
