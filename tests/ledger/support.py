@@ -24,6 +24,7 @@ from carbonex.ledger import (
     UnitAttributes,
 )
 from carbonex.ledger.failures import PRECEDENCE, Code
+from carbonex.ledger.stored_values import TABLE_KEYS
 
 # -- values ---------------------------------------------------------------------------------------
 
@@ -122,18 +123,8 @@ def issue(
 
 # -- reading the tables ---------------------------------------------------------------------------
 
-TABLES: dict[str, str] = {
-    "accounts": "account_id",
-    "unit_attributes": "attributes_id",
-    "issuances": "issuance_id",
-    "blocks": "block_id",
-    "holds": "hold_id",
-    "journal": "seq",
-    "account_history": "account_id, last_seq",
-    "serial_history": "serial_space, level, bucket, last_seq",
-    "ledger_meta": "name",
-    "catalogs": "digest",
-}
+TABLES = TABLE_KEYS
+"""Every table of the ledger, with the columns that order its rows."""
 
 
 def _plain(value: Any) -> Any:

@@ -23,7 +23,7 @@ from carbonex.catalog import Catalog
 from carbonex.ledger.journal import GENESIS_HASH, ChainChecker, JournalRow
 from carbonex.ledger.limits import CATALOGS_MAX
 from carbonex.ledger.model import FINAL_STATES, BlockState
-from carbonex.ledger.queries import empty_totals
+from carbonex.ledger.queries import STATES, empty_totals
 from carbonex.ledger.verify import (
     COPIED_COLUMNS,
     ReplayState,
@@ -53,7 +53,6 @@ BLOCK_FIELDS = 10
 ISSUANCE_FIRST, ISSUANCE_LAST, ISSUANCE_ATTRIBUTES = 2, 3, 4
 ISSUANCE_FIELDS = 8
 """An issuance effect's seven fields after its tag, and the seq of the entry that made it."""
-BLOCK_STATES = tuple(state.value for state in BlockState)
 
 
 def _line(row: Sequence[Any]) -> bytes:
@@ -353,8 +352,8 @@ def _block_problem(block: list[Any]) -> str | None:
     if not _is_range(block[BLOCK_FIRST], block[BLOCK_LAST]):
         return "its serials are not a range of integers"
     state, hold = block[BLOCK_STATE], block[BLOCK_HOLD]
-    if not isinstance(state, str) or state not in BLOCK_STATES:
-        return f"its state {state!r} is none of {', '.join(BLOCK_STATES)}"
+    if not isinstance(state, str) or state not in STATES:
+        return f"its state {state!r} is none of {', '.join(STATES)}"
     if not isinstance(block[BLOCK_ATTRIBUTES], str) or not isinstance(hold, str | None):
         return "its attributes or hold is not an id"
     return None

@@ -30,8 +30,8 @@ TABLE_KEYS = {
 """The tables verify reads, each with the columns that name a row in a message."""
 PROBLEM_ROWS_MAX = 20
 """Rows named per table and check: a table may hold millions."""
-SERIAL_COLUMNS = {"blocks": "block_id", "issuances": "issuance_id"}
-"""Tables with a serial range (first_serial, last_serial), and the column naming a row."""
+SERIAL_TABLES = ("blocks", "issuances")
+"""Tables with a serial range (first_serial, last_serial)."""
 
 
 def value_problems(store: SqlStore) -> list[str]:
@@ -40,10 +40,11 @@ def value_problems(store: SqlStore) -> list[str]:
     problems = type_problems(store)
     if problems:
         return problems
-    for table, key in SERIAL_COLUMNS.items():
+    for table in SERIAL_TABLES:
         rows = store.query(
-            f"SELECT {key}, first_serial, last_serial FROM {table} WHERE first_serial < 1 "
-            "OR first_serial > ? OR last_serial < 1 OR last_serial > ? LIMIT ?",
+            f"SELECT {TABLE_KEYS[table]}, first_serial, last_serial FROM {table} "
+            "WHERE first_serial < 1 OR first_serial > ? OR last_serial < 1 OR last_serial > ? "
+            "LIMIT ?",
             (SERIAL_MAX, SERIAL_MAX, PROBLEM_ROWS_MAX),
         )
         problems += [
