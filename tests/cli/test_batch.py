@@ -97,11 +97,11 @@ def test_malformed_batch_exits_two_names_the_problem_and_changes_nothing(
     assert snapshot(seeded) == before
 
 
-def test_batch_issuing_units_valid_beyond_year_9999_is_refused_and_changes_nothing(
+def test_batch_issuing_units_of_vintage_9999_is_refused_and_changes_nothing(
     seeded: str, tmp_path: Path
 ) -> None:
     attributes = {
-        "unit_type": "GEC",  # valid for two years after the end of its vintage
+        "unit_type": "GEC",  # valid for two years after its vintage: past 9999 unless refused
         "standard": "I-REC",
         "project_id": "SOLAR-7",
         "vintage_start": "9999-01-01",

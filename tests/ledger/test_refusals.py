@@ -755,7 +755,7 @@ def test_a_conversion_whose_new_serials_would_pass_the_last_serial_is_refused(
     open_accounts(ledger, "A")
     issue(ledger, "A", 10, first_serial=SERIAL_MAX - 14)  # up to SERIAL_MAX - 5
     accept(ledger, Convert("cv-fits", "A", vcus(5), "VCU-CCP-LABEL"))  # up to SERIAL_MAX
-    full = Code.E_SERIAL_RANGE_OVERLAPS  # as for an issue into a full serial space
+    full = Code.E_SERIAL_SPACE_FULL
     refused = assert_unchanged(
         ledger, lambda: ledger.submit(Convert("cv-full", "A", vcus(1), "VCU-CCP-LABEL")), full
     )

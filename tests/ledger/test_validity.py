@@ -10,9 +10,11 @@ from dataclasses import replace
 import pytest
 
 from carbonex.catalog import Catalog, default_catalog
+from carbonex.catalog.loader import VALIDITY_YEARS_MAX
 from carbonex.ledger import (
     Code,
     ConsumeHold,
+    Convert,
     Expire,
     Issue,
     Ledger,
@@ -21,8 +23,12 @@ from carbonex.ledger import (
     Selection,
     Transfer,
 )
+from carbonex.ledger.issuance import normalized
+from carbonex.ledger.limits import VINTAGE_YEAR_MAX, VINTAGE_YEAR_MIN
 from tests.conftest import FixedClock
 from tests.ledger.support import (
+    A64_SPACE,
+    CER_2014,
     accept,
     assert_unchanged,
     held,
@@ -99,31 +105,45 @@ def test_an_explicit_validity_end_wins_over_the_programme_period(
     assert valid_until == "2022-06-30"
 
 
-@pytest.mark.parametrize(
-    ("vintage_year", "validity_years"),
-    [(9998, 2), (9900, 100)],
-    ids=["vintage-9998", "vintage-9900-valid-for-a-century"],
-)
-def test_a_validity_ending_after_year_9999_is_refused(
-    database_url: str, clock: FixedClock, vintage_year: int, validity_years: int
+@pytest.mark.parametrize("vintage_year", [1899, 2201, 9998])
+def test_units_of_a_vintage_outside_the_ledgers_years_are_refused(
+    ledger_with_validity: Ledger, vintage_year: int
 ) -> None:
-    catalog = catalog_with_vcu_validity(validity_years)
+    ledger = ledger_with_validity
+    open_accounts(ledger, "A")
+    command = Issue("i", "A", 10, vintage(vintage_year))
+    refused = assert_unchanged(ledger, lambda: ledger.submit(command), Code.E_INVALID_ATTRIBUTES)
+    assert f"vintage years must lie within {VINTAGE_YEAR_MIN}-{VINTAGE_YEAR_MAX}" in (
+        refused.failures[0].message
+    )
+
+
+def test_the_last_vintage_year_with_the_longest_programme_validity_ends_within_the_calendar(
+    database_url: str, clock: FixedClock
+) -> None:
+    catalog = catalog_with_vcu_validity(VALIDITY_YEARS_MAX)
     with Ledger.open(database_url, catalog, clock) as ledger:
         open_accounts(ledger, "A")
-        command = Issue("i", "A", 10, vintage(vintage_year))
-        refused = assert_unchanged(
-            ledger, lambda: ledger.submit(command), Code.E_INVALID_ATTRIBUTES
-        )
-        assert "after 9999-12-31, the last date the ledger can write" in refused.failures[0].message
+        issue(ledger, "A", 10, vintage(VINTAGE_YEAR_MIN))
+        issue(ledger, "A", 10, vintage(VINTAGE_YEAR_MAX))
+        valid_until = {row[11] for row in table_rows(ledger, "unit_attributes")}
+    last = VINTAGE_YEAR_MAX + VALIDITY_YEARS_MAX
+    assert valid_until == {f"{VINTAGE_YEAR_MIN + VALIDITY_YEARS_MAX}-12-31", f"{last}-12-31"}
+    assert last < dt.MAXYEAR
 
 
-def test_a_validity_ending_on_the_last_day_of_year_9999_is_accepted(
+def test_a_programme_validity_past_the_calendar_is_a_bug_the_limits_rule_out() -> None:
+    unit_type = replace(default_catalog().unit_types["VCU"], validity_years=8_000)
+    with pytest.raises(RuntimeError, match="limits changed"):
+        normalized(vintage(VINTAGE_YEAR_MAX), unit_type)
+
+
+def test_a_validity_given_up_to_the_last_day_of_year_9999_is_accepted(
     ledger_with_validity: Ledger,
 ) -> None:
     ledger = ledger_with_validity
     open_accounts(ledger, "A")
-    issue(ledger, "A", 10, vintage(9997))
-    issue(ledger, "A", 10, vintage(9998, valid_until=dt.date(9999, 12, 31)))
+    issue(ledger, "A", 10, vintage(VINTAGE_YEAR_MAX, valid_until=dt.date(9999, 12, 31)))
     assert {row[11] for row in table_rows(ledger, "unit_attributes")} == {"9999-12-31"}
 
 
@@ -181,3 +201,53 @@ def test_units_whose_validity_passed_while_on_hold_cannot_leave_through_the_hold
     accept(ledger, ReleaseHold("release", "h"))
     accept(ledger, Expire("expire", "A", Selection("VCU", quantity=10)))
     assert held(ledger, "A", "expired") == 10
+
+
+def catalog_with_a64_validity(years: int) -> Catalog:
+    catalog = default_catalog()
+    unit_types = dict(catalog.unit_types)
+    unit_types["A6.4ER"] = replace(unit_types["A6.4ER"], validity_years=years)
+    return replace(catalog, unit_types=unit_types)
+
+
+def converted_validity(ledger: Ledger) -> object:
+    provenance = ledger.provenance(A64_SPACE, 1)
+    assert provenance is not None
+    return provenance["issuance"]["attributes"]["valid_until"]
+
+
+def to_a64(quantity_t: int) -> Convert:
+    return Convert("to-a64", "A", Selection("CER", quantity=quantity_t), "CDM-TO-A6.4")
+
+
+def test_converted_units_are_valid_as_long_as_the_target_programme_allows(
+    database_url: str, clock: FixedClock
+) -> None:
+    at(clock, dt.date(2015, 6, 1))
+    with Ledger.open(database_url, catalog_with_a64_validity(2), clock) as ledger:
+        open_accounts(ledger, "A")
+        issue(ledger, "A", 100, CER_2014)
+        accept(ledger, to_a64(40))
+        assert converted_validity(ledger) == "2016-12-31"  # two years after the vintage's end
+
+
+def test_a_conversion_never_lengthens_the_units_life(database_url: str, clock: FixedClock) -> None:
+    at(clock, dt.date(2015, 6, 1))
+    with Ledger.open(database_url, catalog_with_a64_validity(2), clock) as ledger:
+        open_accounts(ledger, "A")
+        issue(ledger, "A", 100, replace(CER_2014, valid_until=dt.date(2015, 12, 31)))
+        accept(ledger, to_a64(40))
+        assert converted_validity(ledger) == "2015-12-31"
+
+
+def test_a_conversion_into_units_whose_validity_has_passed_is_refused(
+    database_url: str, clock: FixedClock
+) -> None:
+    at(clock, dt.date(2017, 1, 1))
+    with Ledger.open(database_url, catalog_with_a64_validity(2), clock) as ledger:
+        open_accounts(ledger, "A")
+        issue(ledger, "A", 100, CER_2014)
+        refused = assert_unchanged(
+            ledger, lambda: ledger.submit(to_a64(40)), Code.E_VALIDITY_PERIOD_PASSED
+        )
+        assert "CDM-TO-A6.4 would have been valid until 2016-12-31" in refused.failures[0].message

@@ -17,7 +17,12 @@ from carbonex.ledger.context import Context
 from carbonex.ledger.effects import attributes_effect, block_effect, issuance_effect
 from carbonex.ledger.failures import Code, Failure
 from carbonex.ledger.journal import canonical
-from carbonex.ledger.limits import LABELS_PER_BLOCK_MAX, SERIAL_MAX
+from carbonex.ledger.limits import (
+    LABELS_PER_BLOCK_MAX,
+    SERIAL_MAX,
+    VINTAGE_YEAR_MAX,
+    VINTAGE_YEAR_MIN,
+)
 from carbonex.ledger.model import (
     CATEGORIES,
     Block,
@@ -41,6 +46,12 @@ def check_attributes(context: Context, attributes: UnitAttributes) -> list[Failu
     problems = []
     if attributes.vintage_end < attributes.vintage_start:
         problems.append("vintage ends before it starts")
+    start, end = attributes.vintage_start, attributes.vintage_end
+    if not all(VINTAGE_YEAR_MIN <= day.year <= VINTAGE_YEAR_MAX for day in (start, end)):
+        problems.append(
+            f"vintage years must lie within {VINTAGE_YEAR_MIN}-{VINTAGE_YEAR_MAX}, got {start} to "
+            f"{end}"
+        )
     if attributes.host_country not in context.catalog.countries:
         problems.append(f"host country '{attributes.host_country}' is not an ISO 3166-1 code")
     if attributes.category not in CATEGORIES:
@@ -54,30 +65,14 @@ def check_attributes(context: Context, attributes: UnitAttributes) -> list[Failu
     return failures
 
 
-def check_validity_end(attributes: UnitAttributes, unit_type: UnitType) -> list[Failure]:
-    """A programme validity running past the last date is refused while deciding: the
-    attributes are normalized only in the plan, which must not fail."""
-    years = unit_type.validity_years
-    if years is None or attributes.valid_until is not None:
-        return []
-    if years_after(attributes.vintage_end, years) is not None:
-        return []
-    return [
-        Failure(
-            Code.E_INVALID_ATTRIBUTES,
-            f"{unit_type.code} units are valid for {years} years after their vintage ends "
-            f"({attributes.vintage_end}): the validity would end after {dt.date.max}, the last "
-            "date the ledger can write",
-        )
-    ]
-
-
 def normalized(attributes: UnitAttributes, unit_type: UnitType) -> UnitAttributes:
-    """Labels sorted and unique; the validity end set from the programme when it has one
-    (`check_validity_end` has refused a programme validity that ends after the last date)."""
+    """Labels sorted and unique; the validity end set from the programme when it has one."""
     valid_until = attributes.valid_until
     if valid_until is None and unit_type.validity_years is not None:
         valid_until = years_after(attributes.vintage_end, unit_type.validity_years)
+        if valid_until is None:
+            # Vintages end by VINTAGE_YEAR_MAX and catalogs bound validity_years: not reachable.
+            raise RuntimeError(f"{unit_type.code} validity past {dt.date.max}: limits changed?")
     return UnitAttributes(
         attributes.unit_type,
         attributes.standard,
@@ -124,8 +119,6 @@ def decide_issue(context: Context, command: Issue) -> list[Failure] | Callable[[
             )
         )
     failures += check_attributes(context, attributes)
-    if unit_type is not None:
-        failures += check_validity_end(attributes, unit_type)
     if failures or unit_type is None:
         return failures
     usable_account(context, command.account_id, "issue_into", failures, unit_type)
@@ -154,14 +147,14 @@ def decide_issue(context: Context, command: Issue) -> list[Failure] | Callable[[
 
 
 def check_serial_space_room(space: str, first: int, last: int) -> list[Failure]:
-    """New serials after the highest issued one that would pass SERIAL_MAX: refused like an
-    overlap, since the serial space has no room left for them (an explicit first serial out of
-    bounds is a shape failure instead, E_INVALID_SERIAL_RANGE)."""
+    """New serials after the highest issued one that would pass SERIAL_MAX: the serial space has
+    no room left for them (an explicit first serial out of bounds is a shape failure instead,
+    E_INVALID_SERIAL_RANGE)."""
     if last <= SERIAL_MAX:
         return []
     return [
         Failure(
-            Code.E_SERIAL_RANGE_OVERLAPS,
+            Code.E_SERIAL_SPACE_FULL,
             f"serials {space} {first}-{last} would go beyond the last serial {SERIAL_MAX}",
             (f"{space}:{first}-{last}",),
         )
@@ -204,7 +197,17 @@ def create_serials(
     context.emit(("move", action, space, first, last, None, account_id))
 
 
-def converted_attributes(attributes: UnitAttributes, rule: ConversionRule) -> UnitAttributes:
+def converted_attributes(
+    attributes: UnitAttributes, rule: ConversionRule, target_type: UnitType
+) -> UnitAttributes:
+    """The new units' attributes. Where the target programme sets a validity period it runs from
+    the vintage's end, as for units it issues; a conversion never lengthens a unit's life, so
+    the earlier of that end and the source units' own is kept."""
+    valid_until = attributes.valid_until
+    if target_type.validity_years is not None:
+        target_end = years_after(attributes.vintage_end, target_type.validity_years)
+        if target_end is not None and (valid_until is None or target_end < valid_until):
+            valid_until = target_end
     return UnitAttributes(
         rule.to_unit_type,
         rule.set_standard or attributes.standard,
@@ -216,8 +219,23 @@ def converted_attributes(attributes: UnitAttributes, rule: ConversionRule) -> Un
         attributes.category,
         tuple(sorted(set(attributes.labels) | set(rule.add_labels))),
         attributes.authorization,
-        attributes.valid_until,
+        valid_until,
     )
+
+
+def _converted_validity_passed(
+    context: Context, converted: UnitAttributes, rule: ConversionRule
+) -> list[Failure]:
+    valid_until = converted.valid_until
+    if valid_until is None or valid_until >= context.today:
+        return []
+    return [
+        Failure(
+            Code.E_VALIDITY_PERIOD_PASSED,
+            f"units converted under rule {rule.rule_id} would have been valid until {valid_until}",
+            (rule.rule_id,),
+        )
+    ]
 
 
 def convert_plan(
@@ -244,11 +262,15 @@ def convert_plan(
                 )
             ]
         groups.setdefault(portion[0].attributes_id, []).append(portion)
+    converted: dict[str, UnitAttributes] = {}
     for attributes_id in groups:  # new units: the checks an issue of them would pass
-        converted = converted_attributes(state.unit_attributes(attributes_id), rule)
-        failures = check_attributes(context, converted)
+        attributes = converted_attributes(state.unit_attributes(attributes_id), rule, target_type)
+        failures = check_attributes(context, attributes) or _converted_validity_passed(
+            context, attributes, rule
+        )
         if failures:
             return failures
+        converted[attributes_id] = attributes
     target_space = serial_space_of(target_type.registry, target_type.code)
     # Read the serial space before emitting: this command's own issuances are not stored yet.
     first = state.max_issued_serial(target_space) + 1
@@ -273,7 +295,7 @@ def convert_plan(
                 target_space,
                 next_serial,
                 next_serial + quantity - 1,
-                converted_attributes(state.unit_attributes(attributes_id), rule),
+                converted[attributes_id],
                 command.account_id,
                 lineage,
             )

@@ -17,7 +17,8 @@ SERIAL_MAX = 2**62
 
 VINTAGE_YEAR_MIN = 1900
 VINTAGE_YEAR_MAX = 2200
-"""Bounds of a vintage-year filter."""
+"""Bounds of a vintage year, at issue and in a filter. With the catalog's `VALIDITY_YEARS_MAX`
+on top, a programme validity still ends long before the last date (9999-12-31)."""
 
 COMMAND_ID_LENGTH_MAX = 128
 TEXT_FIELD_LENGTH_MAX = 1_000
