@@ -172,6 +172,38 @@ def test_a_conversion_date_that_is_not_a_date_is_refused(catalog_dir: Path, bad_
     assert_refused(catalog_dir, "conversions.toml", "min_vintage_start")
 
 
+@pytest.mark.parametrize(
+    ("quoted", "unquoted"), [('"2013-01-01"', "2013-01-01"), ('"20130101"', "2013-01-01")]
+)
+def test_a_date_written_in_quotes_is_refused_with_how_to_write_it(
+    catalog_dir: Path, quoted: str, unquoted: str
+) -> None:
+    edit(
+        catalog_dir,
+        "conversions.toml",
+        "min_vintage_start = 2013-01-01",
+        f"min_vintage_start = {quoted}",
+    )
+    expected = f"must be a date, not '{quoted[1:-1]}' (write it without quotes: {unquoted})"
+    assert_refused(catalog_dir, "conversions.toml", expected)
+
+
+@pytest.mark.parametrize("not_a_date", ['"2013-02-30"', '"next year"', "2013"])
+def test_a_value_that_is_no_date_even_unquoted_is_refused_without_the_hint(
+    catalog_dir: Path, not_a_date: str
+) -> None:
+    edit(
+        catalog_dir,
+        "conversions.toml",
+        "min_vintage_start = 2013-01-01",
+        f"min_vintage_start = {not_a_date}",
+    )
+    with pytest.raises(CatalogError) as raised:
+        load_catalog(catalog_dir)
+    assert "must be a date" in str(raised.value)
+    assert "without quotes" not in str(raised.value)
+
+
 def test_an_impossible_date_is_refused(catalog_dir: Path) -> None:
     edit(
         catalog_dir,

@@ -133,6 +133,18 @@ def test_a_quantity_far_beyond_the_daily_cap_is_refused_briefly_changing_nothing
     assert tables(database) == before
 
 
+def test_a_megabyte_long_action_id_is_refused_briefly_changing_nothing(database: str) -> None:
+    before = tables(database)
+    huge = "ev-" + "x" * 1_000_000
+    refused = invoke(*record_args(huge, "P-1", "1", database))
+    assert refused.exit_code == EXIT_REFUSED
+    assert "E_ACTION_ID_INVALID" in refused.stderr and "'ev-xxxx" in refused.stderr
+    assert len(refused.stderr) < 1_000  # the id's start, not the megabyte
+    as_json = invoke(*record_args(huge, "P-1", "1", database), "--json")
+    assert as_json.exit_code == EXIT_REFUSED and len(as_json.stdout) < 1_000
+    assert tables(database) == before
+
+
 @pytest.mark.parametrize("quantity", ["abc", "1e", "", "9" * 41])
 def test_a_malformed_quantity_exits_2_before_anything_is_recorded(
     database: str, quantity: str

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from carbonex.inclusion.rules import (
+    ID_LENGTH_MAX,
     MICRO_PER_ACTIVITY_UNIT,
     MILLI_PER_POINT,
     PRECEDENCE,
@@ -29,6 +30,7 @@ from carbonex.inclusion.rules import (
     quantity_of,
     record_action,
 )
+from carbonex.text import ELLIPSIS, QUOTED_TEXT_LENGTH_MAX
 from tests.conftest import START
 from tests.inclusion.support import CATALOG
 from tests.ledger.support import hypothesis_settings
@@ -121,6 +123,31 @@ def test_a_quantity_far_beyond_the_daily_cap_is_quoted_briefly_in_the_refusal() 
     )
     tiny = record_action(CATALOG, action(quantity=Decimal("-1.23456789012345e-999999999")), START)
     assert tiny[0].message == "quantity must be above zero, got -1.23456789012E-999999999"  # type: ignore[index]
+
+
+def test_megabyte_long_ids_are_quoted_by_their_start_in_a_short_refusal() -> None:
+    huge = "trip-" + "x" * 1_000_000
+    outcome = record_action(
+        CATALOG, action(action_id=huge, person_id=huge, action_type=huge), START
+    )
+    assert codes(outcome) == [
+        Code.E_ACTION_ID_INVALID,
+        Code.E_PERSON_ID_INVALID,
+        Code.E_UNKNOWN_ACTION_TYPE,
+    ]
+    known_types_length = len(", ".join(CATALOG.action_types))  # the unknown type's message
+    for failure in outcome:  # type: ignore[union-attr]
+        assert len(failure.message) < 2 * QUOTED_TEXT_LENGTH_MAX + known_types_length
+        assert f"'{huge[: QUOTED_TEXT_LENGTH_MAX - 1]}{ELLIPSIS}'" in failure.message
+        assert failure.ids == (huge[: ID_LENGTH_MAX - 1] + ELLIPSIS,)
+
+
+def test_a_refused_value_no_longer_than_an_id_is_carried_whole_in_the_failure_ids() -> None:
+    spaced = "x" * (ID_LENGTH_MAX - 1) + " "
+    outcome = record_action(CATALOG, action(action_id=spaced), START)
+    assert codes(outcome) == [Code.E_ACTION_ID_INVALID]
+    assert outcome[0].ids == (spaced,)  # type: ignore[index]
+    assert spaced[: QUOTED_TEXT_LENGTH_MAX - 1] + ELLIPSIS in outcome[0].message  # type: ignore[index]
 
 
 def test_trailing_zeros_do_not_make_a_quantity_too_precise() -> None:

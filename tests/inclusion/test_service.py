@@ -11,9 +11,10 @@ from decimal import Decimal
 import pytest
 
 from carbonex.inclusion.results import Aggregated, Recorded, Refusal, Reviewed
-from carbonex.inclusion.rules import Code
+from carbonex.inclusion.rules import ID_LENGTH_MAX, Code
 from carbonex.inclusion.service import PAGE_SIZE_MAX, AggregationRequest, InclusionRegistry
 from carbonex.ledger import FreezeAccount, Issue, Ledger
+from carbonex.text import ELLIPSIS, QUOTED_TEXT_LENGTH_MAX
 from tests.inclusion.support import (
     AGGREGATOR,
     CATALOG,
@@ -30,6 +31,9 @@ from tests.inclusion.support import (
 )
 
 ONE_UNIT_MILLI = CATALOG.points_per_unit * 1000
+HUGE_ID = "huge-" + "x" * 1_000_000
+SHORT_REFUSAL_LENGTH_MAX = 1_000
+"""Characters of a refusal's JSON form that quotes a megabyte-long id: its start only."""
 # 34 people charging 100 kWh each: 34 x 30 = 1,020 points, one unit and 20 points over.
 THIRTY_FOUR = dict.fromkeys(people(34), "100")
 
@@ -121,6 +125,43 @@ def test_reusing_an_action_id_for_other_content_is_refused(registry: InclusionRe
             registry, lambda c=changed: registry.record("trip-1", *c), Code.E_ACTION_ID_REUSED
         )
         assert refusal.failures[0].ids == ("trip-1",)
+
+
+def test_a_megabyte_long_action_id_gives_a_short_refusal_naming_its_start(
+    registry: InclusionRegistry,
+) -> None:
+    refusal = assert_refused_unchanged(
+        registry,
+        lambda: registry.record(HUGE_ID, "P-001", ELECTRICITY, Decimal(1), FEBRUARY_10),
+        Code.E_ACTION_ID_INVALID,
+    )
+    assert refusal.request_id == HUGE_ID[: ID_LENGTH_MAX - 1] + ELLIPSIS
+    assert HUGE_ID[: QUOTED_TEXT_LENGTH_MAX - 1] + ELLIPSIS in refusal.failures[0].message
+    assert len(str(refusal.to_record())) < SHORT_REFUSAL_LENGTH_MAX
+
+
+def test_reusing_a_long_action_id_quotes_its_start_and_names_it_whole_in_the_ids(
+    registry: InclusionRegistry,
+) -> None:
+    longest = "t" * ID_LENGTH_MAX
+    record(registry, longest, "P-001", "12.5")
+    refusal = assert_refused_unchanged(
+        registry,
+        lambda: registry.record(longest, "P-002", ELECTRICITY, Decimal("12.5"), FEBRUARY_10),
+        Code.E_ACTION_ID_REUSED,
+    )
+    failure = refusal.failures[0]
+    assert f"'{longest[: QUOTED_TEXT_LENGTH_MAX - 1]}{ELLIPSIS}'" in failure.message
+    assert failure.ids == (longest,) and refusal.request_id == longest
+
+
+def test_verifying_a_megabyte_long_unknown_action_id_names_only_its_start(
+    registry: InclusionRegistry,
+) -> None:
+    refusal = assert_refused_unchanged(
+        registry, lambda: registry.verify([HUGE_ID], "operator"), Code.E_UNKNOWN_ACTION
+    )
+    assert refusal.failures[0].ids == (HUGE_ID[: ID_LENGTH_MAX - 1] + ELLIPSIS,)
 
 
 def test_the_daily_cap_counts_what_the_person_recorded_earlier_that_day(
@@ -356,6 +397,18 @@ def test_a_ledger_refusal_rolls_the_whole_aggregation_back(registry: InclusionRe
     refusal = assert_refused_unchanged(registry, lambda: aggregate(registry), Code.E_LEDGER_REFUSED)
     assert "E_ACCOUNT_FROZEN" in refusal.failures[0].ids
     assert sum(registry.points(p).available_milli for p in THIRTY_FOUR) == 34 * 30_000
+
+
+def test_the_ledger_refusing_a_megabyte_long_account_id_gives_a_short_refusal(
+    registry: InclusionRegistry,
+) -> None:
+    charged(registry, THIRTY_FOUR)
+    refusal = assert_refused_unchanged(
+        registry, lambda: aggregate(registry, account_id=HUGE_ID), Code.E_LEDGER_REFUSED
+    )
+    assert refusal.failures[0].ids == ("E_UNKNOWN_ACCOUNT",)
+    assert "E_UNKNOWN_ACCOUNT: unknown account 'huge-xxx" in refusal.failures[0].message
+    assert len(str(refusal.to_record())) < SHORT_REFUSAL_LENGTH_MAX
 
 
 def test_units_the_ledger_would_refuse_are_refused_whole(registry: InclusionRegistry) -> None:

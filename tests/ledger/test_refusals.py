@@ -46,6 +46,7 @@ from carbonex.ledger.limits import (
     QUANTITY_MAX,
     SERIAL_MAX,
 )
+from carbonex.text import QUOTED_TEXT_LENGTH_MAX
 from tests.conftest import FixedClock
 from tests.ledger.support import (
     CER_2012,
@@ -98,6 +99,37 @@ def refused_by_submit(ledger: Ledger, command: Command, *codes: Code) -> None:
 
 
 # -- accounts --------------------------------------------------------------------------------------
+
+
+HUGE = "X" * 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [
+        (Transfer("t", HUGE, "B", vcus(1)), Code.E_UNKNOWN_ACCOUNT),
+        (CloseAccount("c", HUGE), Code.E_UNKNOWN_ACCOUNT),
+        (OpenAccount("o", HUGE, "company_holding", "H"), Code.E_INVALID_ACCOUNT_ID),
+        (OpenAccount("o", "N", HUGE, "H"), Code.E_UNKNOWN_ACCOUNT_KIND),
+        (OpenAccount("o", "N", "company_holding", "H", HUGE), Code.E_UNKNOWN_REGISTRY),
+        (Issue("i", "A", 5, vcu(unit_type=HUGE)), Code.E_UNKNOWN_UNIT_TYPE),
+        (Issue("i", "A", 5, vcu(host_country=HUGE)), Code.E_INVALID_ATTRIBUTES),
+        (Issue("i", "A", 5, VCU, registry=HUGE), Code.E_UNKNOWN_REGISTRY),
+        (Transfer("t", "A", "B", Selection(HUGE, quantity=5)), Code.E_UNKNOWN_UNIT_TYPE),
+        (ReleaseHold("r", HUGE), Code.E_UNKNOWN_HOLD),
+        (Convert("cv", "A", vcus(1), HUGE), Code.E_UNKNOWN_CONVERSION_RULE),
+    ],
+    ids=lambda value: value.kind if isinstance(value, Command) else str(value),
+)
+def test_a_refusal_quotes_an_unknown_value_of_any_length_by_its_start(
+    ledger: Ledger, command: Command, code: Code
+) -> None:
+    funded(ledger)
+    refused = assert_unchanged(ledger, lambda: ledger.submit(command), code)
+    [failure] = [failure for failure in refused.failures if failure.code is code]
+    assert "XXXXXXXX" in failure.message
+    assert len(failure.message) < 200
+    assert all(len(value) <= QUOTED_TEXT_LENGTH_MAX for value in failure.ids)
 
 
 @pytest.mark.parametrize(

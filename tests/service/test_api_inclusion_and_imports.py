@@ -11,9 +11,11 @@ from fastapi.testclient import TestClient
 
 from carbonex.ledger import Ledger, OpenAccount
 from carbonex.service import audit, identity
+from carbonex.service.routes.imports import FILE_NAME_LENGTH_MAX, file_name_problem
 from tests.databases import every_table
 from tests.service.conftest import SignIn
 from tests.service.support import (
+    NAMES_DISGUISED_OR_TOO_LONG,
     NAMES_WITH_CONTROL_CHARACTERS,
     SIGN_IN_TABLES,
     audit_log,
@@ -122,6 +124,32 @@ def test_an_import_whose_file_name_holds_a_control_character_is_refused_importin
             refused = problem(answer, 422, "E_FILE_NAME_INVALID")
             assert "control character" in refused["detail"], file_name
     assert audit_log(demo_database) == audited
+
+
+def test_an_import_whose_file_name_is_disguised_or_too_long_is_refused_briefly_importing_nothing(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    admin = signed_in("admin")
+    content = (FIXTURES / "vcus_singapore.csv").read_bytes()
+    audited = audit_log(demo_database)
+    with nothing_changes(demo_database, SIGN_IN_TABLES):
+        for file_name, reason in NAMES_DISGUISED_OR_TOO_LONG:
+            body, content_type = raw_multipart(file_name, content)
+            headers = {"Content-Type": content_type, "Idempotency-Key": "imp-1"}
+            answer = admin.post("/api/v1/imports/verra", content=body, headers=headers)
+            refused = problem(answer, 422, "E_FILE_NAME_INVALID")
+            assert reason in refused["detail"], file_name[:20]
+            assert file_name not in answer.content, file_name[:20]  # never echoed
+    assert audit_log(demo_database) == audited
+
+
+def test_a_file_name_of_at_most_255_characters_without_disguise_is_accepted() -> None:
+    assert file_name_problem("a" * (FILE_NAME_LENGTH_MAX - 4) + ".csv") is None
+    assert file_name_problem("Verra VCUs 2024, Singapur, März (Kopie).csv") is None
+    persian = "\u06af\u0632\u0627\u0631\u0634\u200c\u0647\u0627.csv"  # with a non-joiner
+    assert file_name_problem(persian) is None
+    assert file_name_problem("\U0001f469\u200d\U0001f52c.csv") is None  # an emoji sequence
+    assert file_name_problem("a" * FILE_NAME_LENGTH_MAX + ".csv") is not None
 
 
 def test_an_import_and_its_audit_row_commit_together_or_not_at_all(

@@ -466,11 +466,23 @@ def _account_kinds_name_known_markets_and_actions(catalog: Catalog) -> list[Prob
     return problems
 
 
+def _unquoted_date_hint(value: Any) -> str:
+    """For a date written in quotes (a string TOML does not read as a date): how to write it."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        return ""
+    return f" (write it without quotes: {day.isoformat()})"
+
+
 def _conversion_rule_problems(rule: ConversionRule) -> list[str]:
     start, labels = rule.min_vintage_start, rule.add_labels
     problems = []
     if start is not None and (not isinstance(start, dt.date) or isinstance(start, dt.datetime)):
-        problems.append(f"'min_vintage_start' must be a date, not {_shown(start)}")
+        hint = _unquoted_date_hint(start)
+        problems.append(f"'min_vintage_start' must be a date, not {_shown(start)}{hint}")
     wrong = None if rule.set_standard is None else _text_problem(rule.set_standard)
     if wrong is not None:
         problems.append(f"'set_standard' {wrong}")

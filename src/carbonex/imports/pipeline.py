@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 from carbonex.imports.report import ImportRefusedError, ImportReport, RowProblem
 from carbonex.ledger import Accepted, Command, Refused, Transaction
 from carbonex.ledger.limits import BATCH_COMMANDS_MAX, COMMAND_ID_LENGTH_MAX, TEXT_FIELD_LENGTH_MAX
+from carbonex.text import shortened
 
 if TYPE_CHECKING:
     from carbonex.ledger import Ledger
@@ -28,7 +29,6 @@ CHUNK_ROWS_DEFAULT = 1_000
 COMMANDS_PER_ROW_MAX = 2
 CHUNK_ROWS_MAX = BATCH_COMMANDS_MAX // COMMANDS_PER_ROW_MAX
 HEADER_LINE = 1
-ELLIPSIS = "…"
 
 Progress = Callable[[int], None]
 """Called with the number of rows processed so far."""
@@ -51,9 +51,7 @@ Planner = Callable[[], Iterator[RowResult]]
 
 def bounded_text(text: str) -> str:
     """Text cut to the ledger's field length, marked with an ellipsis when cut."""
-    if len(text) <= TEXT_FIELD_LENGTH_MAX:
-        return text
-    return text[: TEXT_FIELD_LENGTH_MAX - len(ELLIPSIS)] + ELLIPSIS
+    return shortened(text, TEXT_FIELD_LENGTH_MAX)
 
 
 def command_id(prefix: str, key: str, action: str) -> str:

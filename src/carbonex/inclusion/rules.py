@@ -31,12 +31,17 @@ from decimal import Decimal
 from fractions import Fraction
 
 from carbonex.catalog.inclusion import DECIMALS_MAX, InclusionCatalog, decimal_places
+from carbonex.text import shortened
 
 MILLI_PER_POINT = 1000
 MICRO_PER_ACTIVITY_UNIT = 10**DECIMALS_MAX
 """Activity is stored in millionths of its unit, so a quantity may have six decimal places."""
 ID_LENGTH_MAX = 100
-"""Action, aggregation and person ids (an aggregation's ledger command id adds a prefix)."""
+"""Action, aggregation and person ids (an aggregation's ledger command id adds a prefix). A
+refused value longer than this is carried in failures' `ids` and a refusal's request id cut to
+this length, marked with an ellipsis (no id holds one): any value that could be an id is carried
+whole, and none makes a refusal as long as itself. Messages quote values shorter still
+(text.QUOTED_TEXT_LENGTH_MAX)."""
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
 TEXT_LENGTH_MAX = 200
 LATEST_UTC_OFFSET = dt.timedelta(hours=14)
@@ -139,14 +144,19 @@ def in_precedence_order(failures: Iterable[Failure]) -> tuple[Failure, ...]:
     return tuple(sorted(failures, key=lambda failure: PRECEDENCE[failure.code]))
 
 
+def carried_id(value: object) -> str:
+    """A refused value as failures' `ids` and a refusal's request id hold it (ID_LENGTH_MAX)."""
+    return shortened(str(value), ID_LENGTH_MAX)
+
+
 def check_id(value: str, code: Code, name: str) -> list[Failure]:
     if isinstance(value, str) and len(value) <= ID_LENGTH_MAX and ID_PATTERN.fullmatch(value):
         return []
     message = (
-        f"{name} {value!r} must be 1-{ID_LENGTH_MAX} letters, digits or . _ : - , "
+        f"{name} {shortened(str(value))!r} must be 1-{ID_LENGTH_MAX} letters, digits or . _ : - , "
         "starting with a letter or digit"
     )
-    return [Failure(code, message, (str(value),))]
+    return [Failure(code, message, (carried_id(value),))]
 
 
 def check_text(value: str, code: Code, name: str) -> list[Failure]:
@@ -195,10 +205,7 @@ def number_text(value: object) -> str:
             return decimal_text(Decimal(f"{'-' * sign}{significant}E{last_place}"))
         mantissa, _, power = format(value, f".{MESSAGE_SIGNIFICANT_DIGITS - 1}E").partition("E")
         return f"{mantissa.rstrip('0').rstrip('.')}E{power}"
-    text = str(value)
-    if len(text) <= MESSAGE_NUMBER_LENGTH_MAX:
-        return text
-    return text[: MESSAGE_NUMBER_LENGTH_MAX - 1] + "…"
+    return shortened(str(value), MESSAGE_NUMBER_LENGTH_MAX)
 
 
 def points_text(milli: int) -> str:
@@ -242,8 +249,9 @@ def check_shape(catalog: InclusionCatalog, action: Action, now: dt.datetime) -> 
     failures += check_id(action.person_id, Code.E_PERSON_ID_INVALID, "person id")
     if action.action_type not in catalog.action_types:
         known = ", ".join(sorted(catalog.action_types))
-        message = f"unknown action type {action.action_type!r} (known: {known})"
-        failures.append(Failure(Code.E_UNKNOWN_ACTION_TYPE, message, (str(action.action_type),)))
+        message = f"unknown action type {shortened(str(action.action_type))!r} (known: {known})"
+        ids = (carried_id(action.action_type),)
+        failures.append(Failure(Code.E_UNKNOWN_ACTION_TYPE, message, ids))
     failures += _check_quantity(action.quantity)
     return failures + _check_day(catalog, action.day, now)
 

@@ -43,6 +43,7 @@ from carbonex.inclusion.rules import Action, Code, Failure, Plan, Status
 from carbonex.ledger import Accepted, Issue, Ledger, Refused, Transaction, UnitAttributes
 from carbonex.ledger import Code as LedgerCode
 from carbonex.store import SqlStore
+from carbonex.text import shortened
 
 PAGE_SIZE_MAX = 1_000
 """Rows one query page returns at most."""
@@ -50,6 +51,9 @@ REVIEW_ACTIONS_MAX = 10_000
 """Actions one verify or reject call may name."""
 AGGREGATION_PEOPLE_MAX = 1_000_000
 """People one aggregation may take points from (their contributions are rows of one commit)."""
+LEDGER_MESSAGE_LENGTH_MAX = 200
+"""Characters of each ledger failure message an E_LEDGER_REFUSED message quotes: this refusal's
+length stays bounded whatever the ledger's messages say (they quote unknown values shortened)."""
 COMMAND_ID_PREFIX = "inclusion:"
 CATEGORY = "avoidance"
 
@@ -79,7 +83,8 @@ def _page(limit: int) -> int:
 
 
 def _refuse(request_id: str, *failures: Failure) -> tuple[Refusal, bool]:
-    return Refusal(request_id, rules.in_precedence_order(failures)), False
+    """A refusal of the request `request_id` (an id as given, perhaps refused for its length)."""
+    return Refusal(rules.carried_id(request_id), rules.in_precedence_order(failures)), False
 
 
 class InclusionRegistry:
@@ -109,7 +114,7 @@ class InclusionRegistry:
             self.catalog, action, transaction.now, rules.quantity_of(same_day_micro)
         )
         if isinstance(outcome, tuple):
-            return Refusal(action.action_id, outcome), False
+            return _refuse(action.action_id, *outcome)
         tables.insert_action(store, action, outcome, transaction.now.isoformat())
         recorded = Recorded(
             action.action_id,
@@ -213,7 +218,8 @@ class InclusionRegistry:
         if isinstance(outcome, Refused):
             return _ledger_refusal(request.aggregation_id, outcome)
         if outcome[0].duplicate:
-            message = f"ledger command id {request.command_id!r} was used before, not by this"
+            shown = shortened(request.command_id)
+            message = f"ledger command id {shown!r} was used before, not by this"
             failure = Failure(Code.E_LEDGER_COMMAND_ID_TAKEN, message, (request.command_id,))
             return Refusal(request.aggregation_id, (failure,))
         return outcome[0]
@@ -302,7 +308,8 @@ def _resubmitted(row: dict[str, Any], action: Action) -> Recorded | Refusal:
         and quantity == action.quantity
     )
     if not same:
-        message = f"action id {action.action_id!r} was recorded before with other content"
+        shown = shortened(action.action_id)
+        message = f"action id {shown!r} was recorded before with other content"
         failure = Failure(Code.E_ACTION_ID_REUSED, message, (action.action_id,))
         return Refusal(action.action_id, (failure,))
     return Recorded(
@@ -321,7 +328,7 @@ def _apply_review(
     transaction: Transaction, ids: list[str], verifier: str, status: Status
 ) -> tuple[Reviewed | Refusal, bool]:
     found = tables.statuses(transaction.store, ids)
-    unknown = tuple(action_id for action_id in ids if action_id not in found)
+    unknown = tuple(rules.carried_id(action_id) for action_id in ids if action_id not in found)
     failures = []
     if unknown:
         failures.append(Failure(Code.E_UNKNOWN_ACTION, "no such action", unknown))
@@ -358,7 +365,8 @@ def _ledger_refusal(request_id: str, refused: Refused) -> Refusal:
     """The ledger's failures of the one issue command (without the batch's leading code)."""
     failures = [f for f in refused.failures if f.code is not LedgerCode.E_BATCH_COMMAND_REFUSED]
     message = "the ledger refused the issue: " + "; ".join(
-        f"{failure.code.value}: {failure.message}" for failure in failures
+        f"{failure.code.value}: {shortened(failure.message, LEDGER_MESSAGE_LENGTH_MAX)}"
+        for failure in failures
     )
     codes = tuple(failure.code.value for failure in failures)
     return Refusal(request_id, (Failure(Code.E_LEDGER_REFUSED, message, codes),))
@@ -378,7 +386,8 @@ def _aggregation_resubmitted(
     request: AggregationRequest, request_hash: str, record: dict[str, Any]
 ) -> Aggregated | Refusal:
     if request_hash != request.request_hash:
-        message = f"aggregation id {request.aggregation_id!r} was used before for another request"
+        shown = shortened(request.aggregation_id)
+        message = f"aggregation id {shown!r} was used before for another request"
         failure = Failure(Code.E_AGGREGATION_ID_REUSED, message, (request.aggregation_id,))
         return Refusal(request.aggregation_id, (failure,))
     values = dict(record)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from carbonex.catalog import UnitType
 from carbonex.ledger.context import Context
-from carbonex.ledger.failures import Code, Failure
+from carbonex.ledger.failures import Code, Failure, unknown
 from carbonex.ledger.limits import TEXT_FIELD_LENGTH_MAX
 from carbonex.ledger.model import Account, AccountStatus
 
@@ -35,9 +35,7 @@ def usable_account(
     """The account if it exists, is open and its kind may take `action` on `unit_type`."""
     account = context.state.account(account_id) if isinstance(account_id, str) else None
     if account is None:
-        failures.append(
-            Failure(Code.E_UNKNOWN_ACCOUNT, f"unknown account '{account_id}'", (str(account_id),))
-        )
+        failures.append(unknown(Code.E_UNKNOWN_ACCOUNT, "account", account_id))
         return None
     if account.status == AccountStatus.CLOSED:
         failures.append(

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from carbonex.text import shortened
+
 
 class Code(StrEnum):
     """Declaration order is precedence order: a refusal lists its failures in this order."""
@@ -73,6 +75,13 @@ class Failure:
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Failure:
         return cls(Code(record["code"]), record["message"], tuple(record["ids"]))
+
+
+def unknown(code: Code, what: str, value: object) -> Failure:
+    """A value the ledger does not know (an account, a hold, a unit type...), as the caller gave
+    it: any length and type, so quoted shortened (no known value is that long)."""
+    shown = shortened(str(value))
+    return Failure(code, f"unknown {what} '{shown}'", (shown,))
 
 
 def in_precedence_order(failures: list[Failure]) -> tuple[Failure, ...]:

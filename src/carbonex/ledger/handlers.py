@@ -31,12 +31,13 @@ from carbonex.ledger.commands import (
 )
 from carbonex.ledger.context import Context
 from carbonex.ledger.effects import account_effect, hold_effect
-from carbonex.ledger.failures import Code, Failure
+from carbonex.ledger.failures import Code, Failure, unknown
 from carbonex.ledger.issuance import convert_plan, decide_issue
 from carbonex.ledger.limits import ACCOUNT_ID_LENGTH_MAX
 from carbonex.ledger.model import Account, AccountStatus, Block, BlockState, Hold, HoldStatus
 from carbonex.ledger.placement import place
 from carbonex.ledger.selection import Validity, check_selection, pick, validity_ok
+from carbonex.text import shortened
 
 Plan = Callable[[], None]
 Decision = list[Failure] | Plan
@@ -57,30 +58,19 @@ def decide_open_account(context: Context, command: OpenAccount) -> Decision:
         or len(account_id) > ACCOUNT_ID_LENGTH_MAX
         or not ACCOUNT_ID_PATTERN.fullmatch(account_id)
     ):
+        shown = shortened(str(account_id))
         failures.append(
             Failure(
                 Code.E_INVALID_ACCOUNT_ID,
-                f"account id {account_id!r} must be 1-{ACCOUNT_ID_LENGTH_MAX} "
+                f"account id {shown!r} must be 1-{ACCOUNT_ID_LENGTH_MAX} "
                 "letters, digits or . _ : - , starting with a letter or digit",
-                (str(account_id),),
+                (shown,),
             )
         )
     if command.account_kind not in context.catalog.account_kinds:
-        failures.append(
-            Failure(
-                Code.E_UNKNOWN_ACCOUNT_KIND,
-                f"unknown account kind '{command.account_kind}'",
-                (str(command.account_kind),),
-            )
-        )
+        failures.append(unknown(Code.E_UNKNOWN_ACCOUNT_KIND, "account kind", command.account_kind))
     if command.registry not in context.catalog.registries:
-        failures.append(
-            Failure(
-                Code.E_UNKNOWN_REGISTRY,
-                f"unknown registry '{command.registry}'",
-                (str(command.registry),),
-            )
-        )
+        failures.append(unknown(Code.E_UNKNOWN_REGISTRY, "registry", command.registry))
     check_text("holder", command.holder, failures)
     if failures:
         return failures
@@ -100,9 +90,7 @@ def decide_open_account(context: Context, command: OpenAccount) -> Decision:
 def _existing_account(context: Context, account_id: str) -> tuple[Account | None, list[Failure]]:
     account = context.state.account(account_id) if isinstance(account_id, str) else None
     if account is None:
-        return None, [
-            Failure(Code.E_UNKNOWN_ACCOUNT, f"unknown account '{account_id}'", (str(account_id),))
-        ]
+        return None, [unknown(Code.E_UNKNOWN_ACCOUNT, "account", account_id)]
     if account.status == AccountStatus.CLOSED:
         return None, [
             Failure(Code.E_ACCOUNT_CLOSED, f"account {account_id} is closed", (account_id,))
@@ -320,7 +308,7 @@ def decide_place_hold(context: Context, command: PlaceHold) -> Decision:
 def _pending_hold(context: Context, hold_id: str) -> tuple[Hold | None, list[Failure]]:
     hold = context.state.hold(hold_id) if isinstance(hold_id, str) else None
     if hold is None:
-        return None, [Failure(Code.E_UNKNOWN_HOLD, f"unknown hold '{hold_id}'", (str(hold_id),))]
+        return None, [unknown(Code.E_UNKNOWN_HOLD, "hold", hold_id)]
     if hold.status != HoldStatus.PENDING:
         return None, [
             Failure(Code.E_HOLD_NOT_PENDING, f"hold {hold_id} is already {hold.status}", (hold_id,))
@@ -457,13 +445,7 @@ def decide_convert(context: Context, command: Convert) -> Decision:
         return failures
     rule = context.catalog.conversions.get(command.rule_id)
     if rule is None:
-        return [
-            Failure(
-                Code.E_UNKNOWN_CONVERSION_RULE,
-                f"unknown conversion rule '{command.rule_id}'",
-                (str(command.rule_id),),
-            )
-        ]
+        return [unknown(Code.E_UNKNOWN_CONVERSION_RULE, "conversion rule", command.rule_id)]
     if rule.from_unit_type != command.selection.unit_type:
         return [
             Failure(

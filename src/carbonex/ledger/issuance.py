@@ -15,7 +15,7 @@ from carbonex.ledger.checks import check_text, usable_account
 from carbonex.ledger.commands import Convert, Issue
 from carbonex.ledger.context import Context
 from carbonex.ledger.effects import attributes_effect, block_effect, issuance_effect
-from carbonex.ledger.failures import Code, Failure
+from carbonex.ledger.failures import Code, Failure, unknown
 from carbonex.ledger.journal import canonical
 from carbonex.ledger.limits import (
     LABELS_PER_BLOCK_MAX,
@@ -33,6 +33,7 @@ from carbonex.ledger.model import (
 )
 from carbonex.ledger.placement import Portion, place
 from carbonex.ledger.selection import check_quantity
+from carbonex.text import shortened
 
 ACTIVE = BlockState.ACTIVE.value
 
@@ -53,7 +54,8 @@ def check_attributes(context: Context, attributes: UnitAttributes) -> list[Failu
             f"{end}"
         )
     if attributes.host_country not in context.catalog.countries:
-        problems.append(f"host country '{attributes.host_country}' is not an ISO 3166-1 code")
+        country = shortened(str(attributes.host_country))
+        problems.append(f"host country '{country}' is not an ISO 3166-1 code")
     if attributes.category not in CATEGORIES:
         problems.append(f"category must be one of {sorted(CATEGORIES)}")
     if len(attributes.labels) > LABELS_PER_BLOCK_MAX or not all(
@@ -93,18 +95,10 @@ def decide_issue(context: Context, command: Issue) -> list[Failure] | Callable[[
     unit_type = context.catalog.unit_types.get(attributes.unit_type)
     failures: list[Failure] = []
     if unit_type is None:
-        failures.append(
-            Failure(
-                Code.E_UNKNOWN_UNIT_TYPE,
-                f"unknown unit type '{attributes.unit_type}'",
-                (attributes.unit_type,),
-            )
-        )
+        failures.append(unknown(Code.E_UNKNOWN_UNIT_TYPE, "unit type", attributes.unit_type))
     registry = command.registry or (unit_type.registry if unit_type else "")
     if command.registry is not None and registry not in context.catalog.registries:
-        failures.append(
-            Failure(Code.E_UNKNOWN_REGISTRY, f"unknown registry '{registry}'", (registry,))
-        )
+        failures.append(unknown(Code.E_UNKNOWN_REGISTRY, "registry", registry))
     quantity_failures = check_quantity(command.quantity)
     failures += quantity_failures
     first = command.first_serial

@@ -41,6 +41,7 @@ from carbonex.ledger.outcomes import Accepted, Outcome, Refused
 from carbonex.ledger.service import Ledger
 from carbonex.ledger.verify import kept_catalog
 from carbonex.store import SqlStore
+from carbonex.text import shortened
 
 REDECIDE_UNIT_ENTRIES = 1_000
 """Entries decided again per commit of the scratch ledger (a group commit's size: larger units
@@ -218,7 +219,7 @@ def _read_unit(unit: Sequence[JournalRow]) -> tuple[list[_Readable], Divergence 
         ) as error:
             message = f"its payload holds no command that can be decided again: {error}"
             named = _command_id_in(entry.payload)
-            return readable, Divergence(entry.seq, named, message[:SHOWN_TEXT_LENGTH_MAX])
+            return readable, Divergence(entry.seq, named, shortened(message, SHOWN_TEXT_LENGTH_MAX))
         readable.append(_Readable(entry, command, recorded_at, effects, catalog_digest))
     return readable, None
 
@@ -299,5 +300,4 @@ def _first_change(recorded: list[Any], decided: list[Any]) -> str:
 
 
 def _shown(value: Any) -> str:
-    text = orjson.dumps(value).decode()
-    return text if len(text) <= SHOWN_TEXT_LENGTH_MAX else text[:SHOWN_TEXT_LENGTH_MAX] + "…"
+    return shortened(orjson.dumps(value).decode(), SHOWN_TEXT_LENGTH_MAX)

@@ -6,7 +6,7 @@ from enum import Enum
 
 from carbonex.ledger.commands import Selection
 from carbonex.ledger.context import Context
-from carbonex.ledger.failures import FINAL_STATE_CODES, Code, Failure
+from carbonex.ledger.failures import FINAL_STATE_CODES, Code, Failure, unknown
 from carbonex.ledger.limits import (
     BLOCKS_PER_COMMAND_MAX,
     QUANTITY_MAX,
@@ -31,18 +31,10 @@ def check_selection(context: Context, selection: Selection) -> tuple[str | None,
     failures: list[Failure] = []
     unit_type = context.catalog.unit_types.get(selection.unit_type)
     if unit_type is None:
-        failures.append(
-            Failure(
-                Code.E_UNKNOWN_UNIT_TYPE,
-                f"unknown unit type '{selection.unit_type}'",
-                (selection.unit_type,),
-            )
-        )
+        failures.append(unknown(Code.E_UNKNOWN_UNIT_TYPE, "unit type", selection.unit_type))
     registry = selection.registry or (unit_type.registry if unit_type else "")
     if selection.registry is not None and registry not in context.catalog.registries:
-        failures.append(
-            Failure(Code.E_UNKNOWN_REGISTRY, f"unknown registry '{registry}'", (registry,))
-        )
+        failures.append(unknown(Code.E_UNKNOWN_REGISTRY, "registry", registry))
     failures.extend(_check_amount(selection))
     if failures:
         return None, failures

@@ -30,18 +30,28 @@ router = APIRouter(prefix="/imports", tags=["imports"])
 IMPORT_BYTES_MAX = 64 * 1024 * 1024
 CHUNK_BYTES = 1024 * 1024
 IMPORTERS = {"verra": import_verra, "gold-standard": import_gold_standard}
+FILE_NAME_LENGTH_MAX = 255
+"""Characters of an uploaded file's name: common file systems (ext4, NTFS, APFS) allow at most
+255, so no real file has a longer name, and pages and the audit log need not hold one."""
+REFUSED_CHARACTER_CATEGORIES = {"Cc": "control character", "Cf": "format character"}
+"""Unicode categories a file name may not hold, with what the message calls them."""
+JOINERS = frozenset("\u200c\u200d")
+"""The format characters a real name holds: ZERO WIDTH NON-JOINER is part of Persian spelling,
+ZERO WIDTH JOINER of emoji sequences. They join or part neighbours; they reorder nothing."""
 
 
 def file_name_problem(name: str) -> str | None:
     """Why an uploaded file's name is refused, or None. A control character (NUL, ESC, a line
     break...) names no real file and has no place in pages and the audit log; PostgreSQL cannot
-    store NUL in text at all."""
+    store NUL in text at all. A format character (a zero-width space, U+202E RIGHT-TO-LEFT
+    OVERRIDE...) is invisible but can disguise a name: after U+202E, "fdp.exe" reads "exe.pdf" in
+    pages and the audit log. The message never quotes the name, which may be huge."""
+    if len(name) > FILE_NAME_LENGTH_MAX:
+        return f"the file name is {len(name):,} characters long; at most {FILE_NAME_LENGTH_MAX}"
     for position, character in enumerate(name, start=1):
-        if unicodedata.category(character) == "Cc":
-            return (
-                f"the file name holds a control character (U+{ord(character):04X}) at "
-                f"position {position}"
-            )
+        kind = REFUSED_CHARACTER_CATEGORIES.get(unicodedata.category(character))
+        if kind is not None and character not in JOINERS:
+            return f"the file name holds a {kind} (U+{ord(character):04X}) at position {position}"
     return None
 
 
