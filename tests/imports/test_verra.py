@@ -6,12 +6,15 @@ import csv
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from carbonex.imports import import_verra
 from carbonex.imports.serials import parse_verra
 from carbonex.imports.verra import ACCOUNT_ID, BENEFICIARY_NOT_STATED, REASON_NOT_STATED
-from carbonex.ledger import Ledger
+from carbonex.ledger import Issue, Ledger, OpenAccount
 from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
 from tests.imports.support import FIXTURES, VERRA_FILE, corrupted_copy, snapshot
+from tests.ledger.support import VCU, accept
 
 ROWS = 92
 
@@ -131,3 +134,38 @@ def test_cancellation_rows_are_cancelled_and_small_chunks_agree(
     assert (report.retired, report.cancelled) == (ROWS - 1, 1)
     assert ledger.summary()["totals"]["cancelled"] == int(fields[10].replace(",", ""))
     assert ledger.verify().ok
+
+
+def test_skipping_bad_rows_undoes_a_row_the_ledger_refuses_and_commits_the_rest(
+    ledger: Ledger,
+) -> None:
+    taken = parse_verra(csv_records(VERRA_FILE)[14]["Serial Number"])  # line 16's serials
+    accept(ledger, OpenAccount("open-squatter", "SQUATTER", "company_holding", "Squatter"))
+    accept(ledger, Issue("squat", "SQUATTER", 1, VCU, first_serial=taken.first_serial))
+    # Chunks of 10: the chunk holding line 16 is refused whole, then tried row by row.
+    report = import_verra(ledger, VERRA_FILE, skip_bad_rows=True, chunk_rows=10)
+    assert [problem.line for problem in report.problems] == [16]
+    assert "E_SERIAL_RANGE_OVERLAPS" in report.problems[0].reason
+    assert report.committed and report.blocks_imported == ROWS - 1
+    assert ledger.summary()["totals"]["retired"] == sum(
+        expected_per_project_vintage(VERRA_FILE).values()
+    ) - (taken.last_serial - taken.first_serial + 1)
+    report = ledger.verify()
+    assert report.ok, report.problems
+
+
+def test_an_import_skipping_bad_rows_stopped_midway_leaves_nothing(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    bad = corrupted_copy(VERRA_FILE, tmp_path / "bad.csv", 7, "-VCS-VCU-", "-VCS-VCU-x-")
+    before = snapshot(ledger)
+
+    def dies_after_three_chunks(rows_read: int) -> None:
+        if rows_read >= 30:
+            raise RuntimeError("the importing process died")
+
+    with pytest.raises(RuntimeError, match="died"):
+        import_verra(ledger, bad, True, 10, progress=dies_after_three_chunks)
+    assert snapshot(ledger) == before
+    report = import_verra(ledger, bad, skip_bad_rows=True, chunk_rows=10)
+    assert report.blocks_imported == ROWS - 1

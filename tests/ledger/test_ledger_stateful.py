@@ -48,6 +48,7 @@ from carbonex.ledger import (
     Retire,
     Selection,
     SerialRange,
+    Transaction,
     Transfer,
     UnfreezeAccount,
     redecide_ledger,
@@ -310,6 +311,13 @@ def predict(model: Model, command: Command) -> Prediction:
 accounts = st.sampled_from(ACCOUNTS)
 # Mostly small quantities, that a holder can usually meet; some too large; now and then zero.
 quantities = st.one_of(st.integers(1, 12), st.integers(1, 12), st.integers(13, 60), st.just(0))
+Step = tuple[str, str, int, str]
+"""Source, target, quantity and what: a transfer ("t"), a retirement ("r") or a hold ("h")."""
+several_steps = st.lists(
+    st.tuples(accounts, accounts, st.integers(0, 30), st.sampled_from(["t", "r", "h"])),
+    min_size=1,
+    max_size=4,
+)
 
 
 def serial_ranges(top: int) -> st.SearchStrategy[tuple[SerialRange, ...]]:
@@ -537,17 +545,7 @@ class LedgerMachine(OnSqlite, RuleBasedStateMachine):
         assert (again.duplicate, again.seq, again.entry_hash) == (True, first.seq, first.entry_hash)
         assert self.tables() == before
 
-    @rule(
-        steps=st.lists(
-            st.tuples(accounts, accounts, st.integers(0, 30), st.sampled_from(["t", "r", "h"])),
-            min_size=1,
-            max_size=4,
-        ),
-        all_or_nothing=st.booleans(),
-    )
-    def submit_several_at_once(
-        self, steps: list[tuple[str, str, int, str]], all_or_nothing: bool
-    ) -> None:
+    def several_commands(self, steps: list[Step]) -> list[Command]:
         commands: list[Command] = []
         for source, target, quantity, kind in steps:
             selection = Selection("VCU", quantity=quantity)
@@ -557,6 +555,11 @@ class LedgerMachine(OnSqlite, RuleBasedStateMachine):
                 commands.append(Retire(self.command_id(), source, selection, "Ben", "claim"))
             else:
                 commands.append(PlaceHold(self.command_id(), source, selection, "order"))
+        return commands
+
+    @rule(steps=several_steps, all_or_nothing=st.booleans())
+    def submit_several_at_once(self, steps: list[Step], all_or_nothing: bool) -> None:
+        commands = self.several_commands(steps)
         scratch = copy.deepcopy(self.model)
         predictions = []
         for command in commands:
@@ -595,6 +598,51 @@ class LedgerMachine(OnSqlite, RuleBasedStateMachine):
         assert outcome.failures[0].ids[0] == str(failing)
         assert set(codes[1:]) == predictions[failing]
         assert self.tables() == before, "a refused batch changed the tables"
+
+    @rule(batches=st.lists(several_steps, min_size=1, max_size=3), keep=st.booleans())
+    def submit_batches_in_one_transaction_each_in_a_savepoint(
+        self, batches: list[list[Step]], keep: bool
+    ) -> None:
+        """A refused batch rolls back to its savepoint and the transaction goes on: the batches
+        the model accepts stay, the others leave no trace, and nothing stays if it does not
+        keep."""
+        planned = [self.several_commands(steps) for steps in batches]
+        model = self.model
+        expected: list[bool] = []
+        for commands in planned:
+            scratch = copy.deepcopy(model)
+            accepted = True
+            for command in commands:
+                _, apply = predict(scratch, command)
+                if apply is None:
+                    accepted = False
+                    break
+                apply(scratch)
+            expected.append(accepted)
+            model = scratch if accepted else model
+        before = self.tables()
+
+        def work(tx: Transaction) -> tuple[list[object], bool]:
+            outcomes: list[object] = []
+            for commands in planned:
+
+                def batch(commands: list[Command] = commands) -> tuple[object, bool]:
+                    outcome = tx.submit_batch(commands)
+                    return outcome, isinstance(outcome, list)
+
+                outcomes.append(tx.savepoint(batch))
+            return outcomes, keep
+
+        outcomes = self.ledger.transact(work)
+        event(f"savepoints: {expected.count(False)} of {len(expected)} rolled back, keep={keep}")
+        assert [isinstance(outcome, list) for outcome in outcomes] == expected
+        if not keep:
+            assert self.tables() == before, "a transaction that did not keep changed the tables"
+            return
+        for commands, outcome in zip(planned, outcomes, strict=True):
+            if isinstance(outcome, list):
+                self.accepted += list(zip(commands, outcome, strict=True))
+        self.model = model
 
     # -- invariants -----------------------------------------------------------------------------
 

@@ -152,19 +152,21 @@ def test_a_file_name_of_at_most_255_characters_without_disguise_is_accepted() ->
     assert file_name_problem("a" * FILE_NAME_LENGTH_MAX + ".csv") is not None
 
 
+@pytest.mark.parametrize("skip_bad_rows", [False, True], ids=["all-or-nothing", "skipping"])
 def test_an_import_and_its_audit_row_commit_together_or_not_at_all(
-    signed_in: SignIn, demo_database: str, monkeypatch: pytest.MonkeyPatch
+    signed_in: SignIn, demo_database: str, monkeypatch: pytest.MonkeyPatch, skip_bad_rows: bool
 ) -> None:
     def store_fails(*_arguments: object) -> None:
         raise RuntimeError("the store failed writing the audit row")
 
     admin = signed_in("admin")
     upload = {"file": ("vcus_singapore.csv", (FIXTURES / "vcus_singapore.csv").read_bytes())}
+    url = f"/api/v1/imports/verra?skip_bad_rows={str(skip_bad_rows).lower()}"
     monkeypatch.setattr(audit, "record", store_fails)
     with nothing_changes(demo_database, SIGN_IN_TABLES), pytest.raises(RuntimeError):
-        admin.post("/api/v1/imports/verra", files=upload, headers={"Idempotency-Key": "imp-1"})
+        admin.post(url, files=upload, headers={"Idempotency-Key": "imp-1"})
     monkeypatch.undo()
-    imported = admin.post("/api/v1/imports/verra", files=upload, headers={"Idempotency-Key": "i2"})
+    imported = admin.post(url, files=upload, headers={"Idempotency-Key": "i2"})
     assert imported.status_code == 201 and imported.json()["blocks_imported"] == 92
     assert audit_log(demo_database)[-1] == (
         "admin",

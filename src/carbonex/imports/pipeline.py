@@ -1,10 +1,10 @@
-"""The import pipeline both importers share: validate, then submit in all-or-nothing chunks.
+"""The import pipeline both importers share: a file's rows, chunk by chunk, in one transaction.
 
 An importer turns a file into a stream of `PlannedRow` (the commands one row becomes) or
-`RowProblem` (why it cannot). `run_import` reads the stream twice when bad rows are not skipped:
-first to validate every row (nothing is submitted if one is bad), then to submit. Each chunk of
-rows is one `submit_batch`, so a chunk is applied whole or not at all. When skipping bad rows, a
-chunk the ledger refuses is retried row by row and the refused rows are reported.
+`RowProblem` (why it cannot). `run_import` reads the stream once, in one transaction: each chunk of
+rows is one `submit_batch`. Not skipping bad rows, one bad row refuses the file and nothing is
+imported. Skipping them, a chunk the ledger refuses is undone (a savepoint) and tried again row by
+row, the refused rows are reported, and the rows that pass commit together.
 """
 
 from __future__ import annotations
@@ -99,78 +99,57 @@ def run_import(
     chunk_rows: int = CHUNK_ROWS_DEFAULT,
     progress: Progress | None = None,
 ) -> ImportReport:
+    """The whole file in one transaction, read once, chunk after chunk. Not skipping bad rows,
+    the first bad row stops the submitting (the rest is still read, to report every bad row) and
+    the transaction rolls back: every row is imported or none. Skipping them, each chunk runs in
+    a savepoint; a chunk the ledger refuses is undone and tried again row by row, each row in a
+    savepoint of its own, and what the rows that pass did commits together, or nothing does
+    when no row passes."""
     if not 1 <= chunk_rows <= CHUNK_ROWS_MAX:
         raise ValueError(f"chunk_rows must be within 1-{CHUNK_ROWS_MAX}, got {chunk_rows}")
-    if not report.skipped_bad_rows:
-        return _run_atomically(ledger, setup, plan, report, chunk_rows, progress)
-    chunk: list[PlannedRow] = []
-    pending_setup = list(setup)
-    for result in plan():
-        report.rows_read += 1
-        if isinstance(result, RowProblem):
-            report.problems.append(result)
-            continue
-        chunk.append(result)
-        if pending_setup:
-            _submit_setup(ledger, pending_setup)
-            pending_setup = []
-        if len(chunk) == chunk_rows:
-            if not _submit_chunk(ledger, chunk, report):
-                return report
-            chunk = []
-            if progress is not None:
-                progress(report.rows_read)
-    if chunk:
-        _submit_chunk(ledger, chunk, report)
-    if progress is not None:
-        progress(report.rows_read)
-    return report
-
-
-def _run_atomically(
-    ledger: Ledger,
-    setup: Sequence[Command],
-    plan: Planner,
-    report: ImportReport,
-    chunk_rows: int,
-    progress: Progress | None,
-) -> ImportReport:
-    """The whole file in one transaction, read once: chunk after chunk goes to the ledger; the
-    first bad row stops the submitting (the rest is still read, to report every bad row) and
-    the transaction rolls back, so either every row is imported or none."""
-    source = report.source
+    source, skipping = report.source, report.skipped_bad_rows
+    submit_chunk = _submit_chunk_skipping if skipping else _submit_chunk_whole
 
     def work(tx: Transaction) -> tuple[ImportReport, bool]:
-        attempt = ImportReport(source=source, skipped_bad_rows=False)
-        for command in setup:  # a refused setup command (the account exists) changes nothing
-            tx.submit(command)
+        attempt = ImportReport(source=source, skipped_bad_rows=skipping)
+        _prepare(tx, setup)
         chunk: list[PlannedRow] = []
         for result in plan():
             attempt.rows_read += 1
             if isinstance(result, RowProblem):
                 attempt.problems.append(result)
-            elif not attempt.problems:
+            elif skipping or not attempt.problems:
                 chunk.append(result)
                 if len(chunk) == chunk_rows:
-                    _submit_chunk_within(tx, chunk, attempt)
+                    submit_chunk(tx, chunk, attempt)
                     chunk = []
                     if progress is not None:
                         progress(attempt.rows_read)
-        if chunk and not attempt.problems:
-            _submit_chunk_within(tx, chunk, attempt)
+        if chunk and (skipping or not attempt.problems):
+            submit_chunk(tx, chunk, attempt)
         if progress is not None:
             progress(attempt.rows_read)
-        return attempt, not attempt.problems
+        attempt.committed = attempt.committed if skipping else not attempt.problems
+        return attempt, attempt.committed
 
     final = ledger.transact(work)
-    final.committed = not final.problems
     if not final.committed:  # rolled back: nothing of it stands
         kept = ("rows_read", "problems", "source", "skipped_bad_rows")
         final = ImportReport(**{name: getattr(final, name) for name in kept})
     return final
 
 
-def _submit_chunk_within(tx: Transaction, chunk: list[PlannedRow], report: ImportReport) -> None:
+def _prepare(tx: Transaction, setup: Sequence[Command]) -> None:
+    """The accounts the rows go to; one that exists is fine, any other refusal stops the import
+    (raised: the transaction rolls back)."""
+    for command in setup:
+        outcome = tx.submit(command)
+        if isinstance(outcome, Refused) and "E_ACCOUNT_EXISTS" not in outcome.codes:
+            raise ImportRefusedError(f"cannot prepare the import: {outcome.failures[0].message}")
+
+
+def _submit_chunk_whole(tx: Transaction, chunk: list[PlannedRow], report: ImportReport) -> None:
+    """All or nothing: a refused chunk is reported and the whole transaction will roll back."""
     commands = [command for row in chunk for command in row.commands]
     outcome = tx.submit_batch(commands)
     if isinstance(outcome, list):
@@ -179,29 +158,29 @@ def _submit_chunk_within(tx: Transaction, chunk: list[PlannedRow], report: Impor
         report.problems.append(_refusal_problem(chunk, outcome))
 
 
-def _submit_setup(ledger: Ledger, setup: Sequence[Command]) -> None:
-    for outcome in ledger.submit_many(setup) if setup else []:
-        if isinstance(outcome, Refused) and "E_ACCOUNT_EXISTS" not in outcome.codes:
-            raise ImportRefusedError(f"cannot prepare the import: {outcome.failures[0].message}")
-
-
-def _submit_chunk(ledger: Ledger, chunk: list[PlannedRow], report: ImportReport) -> bool:
-    """Submit a chunk whole. On refusal: row by row when skipping bad rows, else stop (False)."""
-    commands = [command for row in chunk for command in row.commands]
-    outcome = ledger.submit_batch(commands)
+def _submit_chunk_skipping(tx: Transaction, chunk: list[PlannedRow], report: ImportReport) -> None:
+    """The chunk whole in a savepoint; if the ledger refuses it, row by row, each row's
+    refusal undone alone and reported."""
+    outcome = _in_savepoint(tx, chunk)
     if isinstance(outcome, list):
         _count(chunk, outcome, report)
-        return True
-    if not report.skipped_bad_rows:
-        report.problems.append(_refusal_problem(chunk, outcome))
-        return False
+        return
     for row in chunk:
-        single = ledger.submit_batch(row.commands)
+        single = _in_savepoint(tx, [row])
         if isinstance(single, list):
             _count([row], single, report)
         else:
             report.problems.append(_refusal_problem([row], single))
-    return True
+
+
+def _in_savepoint(tx: Transaction, rows: list[PlannedRow]) -> list[Accepted] | Refused:
+    commands = [command for row in rows for command in row.commands]
+
+    def batch() -> tuple[list[Accepted] | Refused, bool]:
+        outcome = tx.submit_batch(commands)
+        return outcome, isinstance(outcome, list)
+
+    return tx.savepoint(batch)
 
 
 def _refusal_problem(chunk: list[PlannedRow], refused: Refused) -> RowProblem:

@@ -32,6 +32,8 @@ from carbonex.ledger.writer import WriterClient, WriterError, sendable
 from carbonex.store import SqlStore, open_store
 
 WRITE_ATTEMPTS_MAX = 5
+SAVEPOINT_DEPTH_MAX = 8
+"""Savepoints nested inside one another in a transaction (`Transaction.savepoint`)."""
 READ_ATTEMPTS_MAX = 2
 """A read is tried again once, on a new connection, when the server dropped the old one."""
 Result = TypeVar("Result")
@@ -430,6 +432,32 @@ class Transaction:
         self.now = now
         self.doomed = False
         """Set when nested work did not keep: the transaction then rolls back."""
+        self._savepoints = 0
+
+    def savepoint(self, work: Callable[[], tuple[Result, bool]]) -> Result:
+        """Run `work` (it returns (result, keep)); if it does not keep, undo what it did, and
+        only that: the transaction goes on from where it stood before. For work that may fail
+        part-way inside a larger transaction (a batch refused after its first commands were
+        applied to the cache), such as an import that skips the rows the ledger refuses.
+
+        The cache is flushed first, so that the store holds everything before the savepoint;
+        after a rollback to it the cache is loaded again from the store (costly: rare)."""
+        if self._savepoints >= SAVEPOINT_DEPTH_MAX:
+            raise RuntimeError(f"savepoints nest at most {SAVEPOINT_DEPTH_MAX} deep")
+        state = self._ledger.state
+        state.flush()
+        self._savepoints += 1
+        name = f"carbonex_savepoint_{self._savepoints}"
+        self.store.execute(f"SAVEPOINT {name}")
+        try:
+            result, keep = work()
+            if not keep:
+                self.store.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                state.reload()
+            self.store.execute(f"RELEASE SAVEPOINT {name}")
+            return result
+        finally:
+            self._savepoints -= 1
 
     def submit(self, command: Command) -> Outcome:
         """One command within the transaction; on a refusal the caller should not keep it."""

@@ -118,6 +118,17 @@ class LedgerState:
         self.next_issuance_id = head.next_issuance_id
         self._reconcile_projection(head)
 
+    def reload(self) -> None:
+        """Forget the cache and load it again from the store, inside the open transaction: after
+        a rollback to a savepoint the store is the truth (every entry before the savepoint was
+        flushed to it; entries queued since are dropped with the rest). The transaction stays
+        dirty: rolled back whole, the cache goes too."""
+        look_up = self.look_up_command_ids
+        self.reset()
+        self.look_up_command_ids = look_up
+        self.begin()
+        self.dirty = True
+
     def _check_head(self, head: Head) -> None:
         """Before a cache is loaded: counters at or below an id already taken would put a new
         block or issuance over an existing one, sealed in the chain by the next entry."""

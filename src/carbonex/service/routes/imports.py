@@ -2,10 +2,8 @@
 exactly as `carbonex import` does — all or nothing unless bad rows are skipped; a re-import of
 the same file changes nothing.
 
-All or nothing, the rows and the audit row commit in one transaction (the importer's joins the
-route's). Skipping bad rows, the importer commits chunk after chunk, each in a transaction of its
-own (a chunk the ledger refuses is tried again row by row, and a transaction cannot go on after
-a refused batch), so the audit row follows in one more."""
+The rows and the audit row commit in one transaction (the importer's joins the route's), whether
+bad rows are skipped or not."""
 
 from __future__ import annotations
 
@@ -106,13 +104,11 @@ def _import(
     name: str,
     key: str,
 ) -> ImportReport:
-    """The import and its audit row (see the module for when they commit together)."""
+    """The import and its audit row, in one transaction."""
     importer = IMPORTERS[source]
-    # Skipping bad rows, the importer commits its chunks itself; the audit row follows.
-    imported = importer(service.ledger, path, True) if skip_bad_rows else None
 
     def work(tx: Transaction) -> tuple[ImportReport, bool]:
-        report = imported if imported is not None else importer(service.ledger, path, False)
+        report = importer(service.ledger, path, skip_bad_rows)
         if report.committed:
             detail = {"idempotency_key": key, "rows": report.rows_read, "file": name}
             audit.record(tx.store, tx.now, principal, f"import_{source}", name, detail)
