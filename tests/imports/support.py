@@ -6,24 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from carbonex.ledger import Ledger
+from carbonex.ledger.stored_values import TABLE_KEYS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_VERRA = Path(__file__).parents[2] / ".." / "shared" / "data" / "verra" / "vcus_singapore.csv"
 VERRA_FILE = SHARED_VERRA if SHARED_VERRA.exists() else FIXTURES / "vcus_singapore.csv"
 GS_RETIREMENTS = FIXTURES / "gs_retirements.csv"
 GS_ISSUANCES = FIXTURES / "gs_issuances.csv"
-TABLES = (
-    "accounts",
-    "blocks",
-    "holds",
-    "issuances",
-    "journal",
-    "ledger_meta",
-    "account_history",
-    "serial_history",
-    "unit_attributes",
-    "catalogs",
-)
+TABLES = tuple(TABLE_KEYS)
 
 
 def snapshot(ledger: Ledger) -> dict[str, Any]:

@@ -40,17 +40,17 @@ from tests.ledger.support import (
 )
 
 
-def catalog_with_vcu_validity(years: int) -> Catalog:
+def catalog_with_validity(years: int, unit_type: str = "VCU") -> Catalog:
     catalog = default_catalog()
     unit_types = dict(catalog.unit_types)
-    unit_types["VCU"] = replace(unit_types["VCU"], validity_years=years)
+    unit_types[unit_type] = replace(unit_types[unit_type], validity_years=years)
     return replace(catalog, unit_types=unit_types)
 
 
 @pytest.fixture
 def ledger_with_validity(database_url: str, clock: FixedClock) -> Iterator[Ledger]:
     """A ledger whose VCUs are valid for two years after the end of their vintage."""
-    with Ledger.open(database_url, catalog_with_vcu_validity(2), clock) as opened:
+    with Ledger.open(database_url, catalog_with_validity(2), clock) as opened:
         yield opened
 
 
@@ -121,7 +121,7 @@ def test_units_of_a_vintage_outside_the_ledgers_years_are_refused(
 def test_the_last_vintage_year_with_the_longest_programme_validity_ends_within_the_calendar(
     database_url: str, clock: FixedClock
 ) -> None:
-    catalog = catalog_with_vcu_validity(VALIDITY_YEARS_MAX)
+    catalog = catalog_with_validity(VALIDITY_YEARS_MAX)
     with Ledger.open(database_url, catalog, clock) as ledger:
         open_accounts(ledger, "A")
         issue(ledger, "A", 10, vintage(VINTAGE_YEAR_MIN))
@@ -203,13 +203,6 @@ def test_units_whose_validity_passed_while_on_hold_cannot_leave_through_the_hold
     assert held(ledger, "A", "expired") == 10
 
 
-def catalog_with_a64_validity(years: int) -> Catalog:
-    catalog = default_catalog()
-    unit_types = dict(catalog.unit_types)
-    unit_types["A6.4ER"] = replace(unit_types["A6.4ER"], validity_years=years)
-    return replace(catalog, unit_types=unit_types)
-
-
 def converted_validity(ledger: Ledger) -> object:
     provenance = ledger.provenance(A64_SPACE, 1)
     assert provenance is not None
@@ -220,31 +213,30 @@ def to_a64(quantity_t: int) -> Convert:
     return Convert("to-a64", "A", Selection("CER", quantity=quantity_t), "CDM-TO-A6.4")
 
 
-def test_converted_units_are_valid_as_long_as_the_target_programme_allows(
-    database_url: str, clock: FixedClock
+@pytest.mark.parametrize(
+    ("source_valid_until", "converted_valid_until"),
+    [(None, "2016-12-31"), (dt.date(2015, 12, 31), "2015-12-31")],
+    ids=["two-years-after-the-vintage", "never-longer-than-the-source"],
+)
+def test_converted_units_are_valid_as_long_as_the_target_programme_and_their_source_allow(
+    database_url: str,
+    clock: FixedClock,
+    source_valid_until: dt.date | None,
+    converted_valid_until: str,
 ) -> None:
     at(clock, dt.date(2015, 6, 1))
-    with Ledger.open(database_url, catalog_with_a64_validity(2), clock) as ledger:
+    with Ledger.open(database_url, catalog_with_validity(2, "A6.4ER"), clock) as ledger:
         open_accounts(ledger, "A")
-        issue(ledger, "A", 100, CER_2014)
+        issue(ledger, "A", 100, replace(CER_2014, valid_until=source_valid_until))
         accept(ledger, to_a64(40))
-        assert converted_validity(ledger) == "2016-12-31"  # two years after the vintage's end
-
-
-def test_a_conversion_never_lengthens_the_units_life(database_url: str, clock: FixedClock) -> None:
-    at(clock, dt.date(2015, 6, 1))
-    with Ledger.open(database_url, catalog_with_a64_validity(2), clock) as ledger:
-        open_accounts(ledger, "A")
-        issue(ledger, "A", 100, replace(CER_2014, valid_until=dt.date(2015, 12, 31)))
-        accept(ledger, to_a64(40))
-        assert converted_validity(ledger) == "2015-12-31"
+        assert converted_validity(ledger) == converted_valid_until
 
 
 def test_a_conversion_into_units_whose_validity_has_passed_is_refused(
     database_url: str, clock: FixedClock
 ) -> None:
     at(clock, dt.date(2017, 1, 1))
-    with Ledger.open(database_url, catalog_with_a64_validity(2), clock) as ledger:
+    with Ledger.open(database_url, catalog_with_validity(2, "A6.4ER"), clock) as ledger:
         open_accounts(ledger, "A")
         issue(ledger, "A", 100, CER_2014)
         refused = assert_unchanged(

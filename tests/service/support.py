@@ -26,20 +26,20 @@ READERS_OF_EVERYTHING = ("admin", "admin2", "audrey", "nadia")
 SIGN_IN_TABLES = frozenset({"sessions", "users"})
 
 MULTIPART_BOUNDARY = "carbonex-test-boundary"
-# Uploaded file names holding a control character: NUL, ESC, TAB, DEL, and NEL (U+0085) in UTF-8.
-NAMES_WITH_CONTROL_CHARACTERS = (b"a\x00b.csv", b"a\x1b[31mb.csv", b"a\tb.csv", b"a\x7fb.csv",
-                                 "a\u0085b.csv".encode())  # fmt: skip
-# Uploaded file names refused for another reason, with the words the refusal gives: a Unicode
-# format character (RIGHT-TO-LEFT OVERRIDE, ZERO WIDTH SPACE, BYTE ORDER MARK) that can disguise
-# the name, or a length past FILE_NAME_LENGTH_MAX (by one character, and by 4,000: the multipart
-# parser answers 400 to a part whose headers pass 4 KiB before any route sees the name).
-NAMES_DISGUISED_OR_TOO_LONG = (
+# Uploaded file names that name no real file, with the words their refusal gives: a control
+# character (NUL, ESC, TAB, DEL, and NEL U+0085 in UTF-8), a Unicode format character that can
+# disguise the name (RIGHT-TO-LEFT OVERRIDE, ZERO WIDTH SPACE, BYTE ORDER MARK), or a length past
+# FILE_NAME_LENGTH_MAX (by one character, and by 4,000: the multipart parser answers 400 to a part
+# whose headers pass 4 KiB before any route sees the name).
+REFUSED_FILE_NAMES = (
+    *((name, "control character") for name in (b"a\x00b.csv", b"a\x1b[31mb.csv", b"a\tb.csv",
+                                              b"a\x7fb.csv", "a\u0085b.csv".encode())),
     ("evil\u202efdp.exe".encode(), "format character (U+202E)"),
     ("a\u200bb.csv".encode(), "format character (U+200B)"),
     ("\ufeffa.csv".encode(), "format character (U+FEFF)"),
     (b"a" * (FILE_NAME_LENGTH_MAX - 3) + b".csv", f"at most {FILE_NAME_LENGTH_MAX}"),
     (b"a" * 4_000 + b".csv", f"at most {FILE_NAME_LENGTH_MAX}"),
-)
+)  # fmt: skip
 
 
 def changed_tables(before: Rows, after: Rows) -> list[str]:
