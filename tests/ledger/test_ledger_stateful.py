@@ -320,18 +320,14 @@ several_steps = st.lists(
 )
 
 
-def serial_ranges(top: int) -> st.SearchStrategy[tuple[SerialRange, ...]]:
+@st.composite
+def serial_ranges(draw: st.DrawFn, top: int) -> tuple[SerialRange, ...]:
     """One to three ranges around the issued serials; they may overlap (and must be refused)."""
-
-    @st.composite
-    def build(draw: st.DrawFn) -> tuple[SerialRange, ...]:
-        result = []
-        for _ in range(draw(st.integers(1, 3))):
-            first = draw(st.integers(1, top + 5))
-            result.append(SerialRange(first, first + draw(st.integers(0, 15))))
-        return tuple(result)
-
-    return build()
+    result = []
+    for _ in range(draw(st.integers(1, 3))):
+        first = draw(st.integers(1, top + 5))
+        result.append(SerialRange(first, first + draw(st.integers(0, 15))))
+    return tuple(result)
 
 
 # -- the machine -----------------------------------------------------------------------------------
