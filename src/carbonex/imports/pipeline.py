@@ -63,17 +63,42 @@ def command_id(prefix: str, key: str, action: str) -> str:
     return f"{prefix}:sha256-{digest}:{action}"
 
 
+class _CountedLines:
+    """A file's lines, counted, noting the line the record being read starts on: the csv
+    module's `line_num` is the line a record ends on, which is not its first when a quoted field
+    holds a line break."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self._handle = handle
+        self.read = 0
+        self.record_start: int | None = None
+
+    def __iter__(self) -> _CountedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._handle)
+        self.read += 1
+        if self.record_start is None and line not in ("\n", "\r\n", "\r"):
+            self.record_start = self.read  # a blank line between records is no record
+        return line
+
+
 def csv_rows(
     handle: TextIO, required_columns: Sequence[str], source: str
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line, row) of a CSV file; refuses the file whole when a required column is missing."""
-    reader = csv.DictReader(handle)
+    """(line, row) of a CSV file, the line a row starts on; refuses the file whole when a
+    required column is missing."""
+    lines = _CountedLines(handle)
+    reader = csv.DictReader(lines)
     header = reader.fieldnames or []
     missing = [column for column in required_columns if column not in header]
     if missing:
         raise ImportRefusedError(f"{source}: header lacks required column(s) {missing}")
+    lines.record_start = None
     for row in reader:
-        yield reader.line_num, row
+        yield lines.record_start or reader.line_num, row
+        lines.record_start = None
 
 
 def open_csv(path: Path) -> TextIO:
@@ -201,12 +226,15 @@ def _count(chunk: list[PlannedRow], accepted: list[Accepted], report: ImportRepo
         position += len(row.commands)
         if outcomes[0].duplicate:
             report.blocks_already_present += 1
+        else:
+            report.blocks_imported += 1
+            report.quantity_imported += row.quantity
+            report.held += row.outcome == "held"
+        # A block issued before (an issuance export imported earlier) may be retired or
+        # cancelled by this row now: what counts is whether its final command is new.
+        if row.outcome == "held" or outcomes[-1].duplicate:
             continue
-        report.blocks_imported += 1
-        report.quantity_imported += row.quantity
         if row.outcome == "retired":
             report.retired += 1
-        elif row.outcome == "cancelled":
-            report.cancelled += 1
         else:
-            report.held += 1
+            report.cancelled += 1
