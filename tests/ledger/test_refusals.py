@@ -993,3 +993,9 @@ def test_every_check_code_is_triggered_by_a_test_in_this_module() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
     triggered = set(re.findall(r"Code\.(E_[A-Z_]+)", source))
     assert [code.name for code in Code if code.name not in triggered] == []
+
+
+def test_the_readme_lists_every_check_code_in_precedence_order() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Check codes (in precedence order)", 1)[1].split("\n#", 1)[0]
+    assert re.findall(r"`(E_[A-Z_]+)`", section) == [code.value for code in Code]
