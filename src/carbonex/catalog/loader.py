@@ -52,7 +52,8 @@ ADD_LABELS_MAX = 32
 """Labels one conversion may add: a block holds at most 32 (ledger.limits.LABELS_PER_BLOCK_MAX)."""
 VALIDITY_YEARS_MAX = 100
 """Programmes that set a validity period set a few years; a century is far beyond any, refuses
-a typo such as 20 000, and keeps an expiry date inside the calendar (vintages end before 9900)."""
+a typo such as 20 000, and keeps an expiry date inside the calendar (vintages end by
+ledger.limits.VINTAGE_YEAR_MAX, 2200)."""
 COUNTRY_CODE_PATTERN = re.compile(r"[A-Z]{2}")
 FILE_BYTES_MAX = 4 * 1024 * 1024
 """A catalog file is read whole; the shipped ones are a few kilobytes."""
@@ -520,27 +521,24 @@ def _countries_are_iso_codes(catalog: Catalog) -> list[Problem]:
     ]
 
 
-def _unit_types_name_known_registries(catalog: Catalog) -> list[Problem]:
-    return [
-        Problem(
-            "unit_types",
-            f"{_named('unit_types', code)}: unknown registry {_shown(unit_type.registry)}",
-        )
-        for code, unit_type in catalog.unit_types.items()
-        if unit_type.registry not in catalog.registries
-    ]
+REFERENCES = (
+    ("unit_types", "registry", "registries"),
+    ("conversions", "from_unit_type", "unit_types"),
+    ("conversions", "to_unit_type", "unit_types"),
+)
+"""(section, field, the section whose codes the field names)."""
 
 
-def _conversions_name_known_unit_types(catalog: Catalog) -> list[Problem]:
+def _references_name_known_entries(catalog: Catalog) -> list[Problem]:
     return [
         Problem(
-            "conversions",
-            f"{_named('conversions', code)}: '{field}' names unknown unit type "
-            f"{_shown(getattr(rule, field))}",
+            section,
+            f"{_named(section, code)}: '{field}' names unknown {ENTRY_SECTIONS[target].entry} "
+            f"{_shown(getattr(entry, field))}",
         )
-        for code, rule in catalog.conversions.items()
-        for field in ("from_unit_type", "to_unit_type")
-        if getattr(rule, field) not in catalog.unit_types
+        for section, field, target in REFERENCES
+        for code, entry in _entries_of(catalog, section)
+        if getattr(entry, field) not in getattr(catalog, target)
     ]
 
 
@@ -555,7 +553,7 @@ CHECKS: tuple[tuple[Check, ...], ...] = (
         _conversion_rules_are_well_formed,
         _countries_are_iso_codes,
     ),
-    (_unit_types_name_known_registries, _conversions_name_known_unit_types),
+    (_references_name_known_entries,),
 )
 
 

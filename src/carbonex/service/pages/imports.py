@@ -45,7 +45,6 @@ IMPORT_FILE_BYTES_MAX = imports_api.IMPORT_BYTES_MAX
 UPLOAD_READ_BYTES = imports_api.CHUNK_BYTES
 PROGRESS_INTERVAL_S = 0.25
 PROBLEMS_SHOWN_MAX = 50
-SOURCE_NAME_LENGTH_MAX = 200
 STREAM_MARKER = "<!--import-progress-->"
 HTML_MEDIA_TYPE = "text/html; charset=utf-8"
 
@@ -219,7 +218,7 @@ async def _received(request: Request, viewer: Viewer, directory: Path) -> tuple[
     if problem is not None:
         raise PageError(422, "E_FILE_NAME_INVALID", f"{problem[0].upper()}{problem[1:]}.")
     skip = form.get("skip_bad_rows") == "on"
-    upload = Upload(directory / "upload.csv", file.filename[:SOURCE_NAME_LENGTH_MAX], skip)
+    upload = Upload(directory / "upload.csv", file.filename, skip)  # bounded by the check above
     upload.lines = await _save(file, upload.path)
     return upload, key
 
