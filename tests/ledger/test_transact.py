@@ -9,6 +9,7 @@ import pytest
 from carbonex.ledger import Command, Ledger, OpenAccount, Selection, Transaction, Transfer
 from carbonex.ledger.limits import PENDING_ENTRIES_FLUSH
 from carbonex.ledger.service import SAVEPOINT_DEPTH_MAX
+from carbonex.ledger.state import LedgerState
 from tests.ledger.support import (
     accept,
     assert_snapshots_equal,
@@ -107,6 +108,35 @@ def test_a_refused_batch_in_a_savepoint_undoes_itself_and_the_transaction_goes_o
     assert report.ok, report.problems
     accept(ledger, Transfer("later", "A", "B", vcus(4)))  # the cache is as the store is
     assert held(ledger, "B") == 20
+
+
+def test_a_savepoint_refused_at_its_first_command_keeps_the_cache_and_one_that_applied_reloads(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_accounts(ledger, "A", "B")
+    issue(ledger, "A", 100)
+    reloads: list[int] = []
+    reload = LedgerState.reload
+
+    def counted(state: LedgerState) -> None:
+        reloads.append(state.seq)
+        reload(state)
+
+    monkeypatch.setattr(LedgerState, "reload", counted)
+
+    def work(tx: Transaction) -> tuple[list[bool], bool]:
+        kept = [in_savepoint(tx, transfers(2, 1, "first"))]
+        kept.append(in_savepoint(tx, transfers(1, 10**6, "refused-at-once")))
+        after_first_refusal = len(reloads)
+        kept.append(in_savepoint(tx, [*transfers(1, 3, "applied"), *transfers(1, 10**6, "no")]))
+        kept.append(len(reloads) == after_first_refusal + 1)
+        kept.append(in_savepoint(tx, transfers(1, 4, "last")))
+        return [*kept, after_first_refusal == 0], True
+
+    assert ledger.transact(work) == [True, False, False, True, True, True]
+    assert (held(ledger, "A"), held(ledger, "B")) == (94, 6)
+    report = ledger.verify()
+    assert report.ok, report.problems
 
 
 def test_a_transaction_that_does_not_keep_after_a_savepoint_rolled_back_leaves_nothing(

@@ -440,8 +440,10 @@ class Transaction:
         part-way inside a larger transaction (a batch refused after its first commands were
         applied to the cache), such as an import that skips the rows the ledger refuses.
 
-        The cache is flushed first, so that the store holds everything before the savepoint;
-        after a rollback to it the cache is loaded again from the store (costly: rare)."""
+        The cache is flushed first, so that the store holds everything before the savepoint.
+        After a rollback to it, a cache that recorded or wrote something since is loaded again
+        from the store (costly); one that did not (the work's first command was refused, or it
+        only read) still shows the store as it stands and is kept."""
         if self._savepoints >= SAVEPOINT_DEPTH_MAX:
             raise RuntimeError(f"savepoints nest at most {SAVEPOINT_DEPTH_MAX} deep")
         state = self._ledger.state
@@ -449,11 +451,13 @@ class Transaction:
         self._savepoints += 1
         name = f"carbonex_savepoint_{self._savepoints}"
         self.store.execute(f"SAVEPOINT {name}")
+        mark = state.mark()
         try:
             result, keep = work()
             if not keep:
                 self.store.execute(f"ROLLBACK TO SAVEPOINT {name}")
-                state.reload()
+                if state.mark() != mark:
+                    state.reload()
             self.store.execute(f"RELEASE SAVEPOINT {name}")
             return result
         finally:

@@ -53,6 +53,9 @@ class LedgerState:
     def __init__(self, loader: StateLoader) -> None:
         self.loader = loader
         self.projection_lag_entries_max = PROJECTION_LAG_ENTRIES_MAX
+        self.store_writes = 0
+        """How many times this cache has written to the store; never reset, so that a savepoint
+        can tell whether anything it must undo reached the store (`unchanged_since`)."""
         self.reset()
 
     def reset(self) -> None:
@@ -155,6 +158,7 @@ class LedgerState:
             # The read models lag behind entries this cache does not hold (another process's,
             # or one that stopped before projecting them): project those from the journal.
             self.dirty = True
+            self.store_writes += 1
             self.loader.project_journal(head.projected_seq, head.seq)
             self._projected(head.seq)
         elif held_from < head.projected_seq:
@@ -192,18 +196,23 @@ class LedgerState:
     def flush(self) -> None:
         """Write the queued journal rows (and the tables written with them), not the read
         models: before reading accounts, holds, issuances or attributes from the store."""
-        pending = self.take_pending(project=False)
-        if pending is not None:
-            self.dirty = True
-            self.loader.write(pending)
+        self._write(self.take_pending(project=False))
 
     def project(self) -> None:
         """Write everything queued and bring the read models up to this cache's head: before
         reading blocks or history from the store."""
-        pending = self.take_pending(project=True)
+        self._write(self.take_pending(project=True))
+
+    def _write(self, pending: PendingWrite | None) -> None:
         if pending is not None:
             self.dirty = True
+            self.store_writes += 1
             self.loader.write(pending)
+
+    def mark(self) -> tuple[int, int]:
+        """Where this cache stands: its head and its count of store writes. Equal marks mean
+        no entry was recorded and nothing was written in between."""
+        return self.seq, self.store_writes
 
     def take_pending(self, project: bool) -> PendingWrite | None:
         """The writes queued since the last flush (with the projection when `project`), handed
