@@ -442,6 +442,9 @@ def test_a_ledger_command_id_used_outside_carbon_inclusion_is_not_taken_over(
             (dt.date(2026, 3, 1), dt.date(2026, 2, 1)),
             [Code.E_AGGREGATION_ID_INVALID, Code.E_PERIOD_INVALID],
         ),
+        # Points whose vintage the ledger would refuse are never gathered.
+        ("AGG-1", (dt.date(2200, 12, 1), dt.date(2201, 1, 2)), [Code.E_PERIOD_INVALID]),
+        ("AGG-1", (dt.date(1899, 12, 31), dt.date(1900, 1, 2)), [Code.E_PERIOD_INVALID]),
     ],
 )
 def test_a_malformed_aggregation_is_refused_and_changes_nothing(

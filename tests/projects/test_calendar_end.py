@@ -1,18 +1,26 @@
-"""Crediting periods at the end of the calendar (a date holds years 1 to 9999): a rule's limit
-that falls past 9999-12-31 is judged by what it means, never by a crash, on both stores, through
-the registry and the CLI."""
+"""Crediting periods at the edges of what the ledger can issue: units carry vintage years
+1900-2200 (ledger.limits), so a period reaching outside them is refused when it is first
+recorded, with E_PERIOD_INVALID, and changes nothing, on both stores, through the registry and
+the CLI; a period ending in the window's last year registers and renews. (The crediting rules'
+own arithmetic at the calendar's end, past 9999, is tested on the pure functions in
+test_lifecycle.py.)"""
 
 from __future__ import annotations
+
+import pytest
 
 from carbonex.projects.registry import ProjectParticulars, ProjectRegistry
 from tests.cli.helpers import EXIT_REFUSED, invoke
 from tests.databases import every_table
 from tests.projects.test_registry import ADMIN, DOC, PROPONENT, VVB, ok, registered, solar, step
 
-# A6.4 avoidance: 1 to 5 years, renewable twice (15 years in all). 9999-01-01..9999-12-31 is a
-# day short of one year; five years after any 9998 date is past the calendar's last day.
-LAST_YEAR = ("9999-01-01", "9999-12-31")
-ONE_YEAR_TO_THE_END = ("9998-12-31", "9999-12-31")
+# A6.4 avoidance: 1 to 5 years, renewable twice (15 years in all).
+PAST_THE_WINDOW = [
+    ("2198-01-01", "2201-01-01"),  # ends in 2201
+    ("9998-12-31", "9999-12-31"),  # the calendar's last year
+    ("1899-06-01", "1901-06-01"),  # starts before 1900
+]
+LAST_YEARS = ("2196-12-31", "2199-12-31")
 
 
 def validated(registry: ProjectRegistry, particulars: ProjectParticulars) -> str:
@@ -23,51 +31,40 @@ def validated(registry: ProjectRegistry, particulars: ProjectParticulars) -> str
     return project_id
 
 
-def test_registering_the_calendars_last_year_is_refused_as_too_short_and_changes_nothing(
-    registry: ProjectRegistry, database_url: str
+@pytest.mark.parametrize("period", PAST_THE_WINDOW)
+def test_registering_a_period_outside_the_vintage_window_is_refused_and_changes_nothing(
+    registry: ProjectRegistry, database_url: str, period: tuple[str, str]
 ) -> None:
     project_id = validated(registry, solar())
     before = every_table(database_url)
-    refused = step(registry, "r1", project_id, "register", ADMIN, LAST_YEAR)
-    assert refused.codes == ["E_CREDITING_PERIOD_LENGTH_NOT_ALLOWED"]
+    refused = step(registry, "r1", project_id, "register", ADMIN, period)
+    assert refused.codes == ["E_PERIOD_INVALID"]
+    assert "1900-2200" in refused.failures[0].message
     assert every_table(database_url) == before
     assert registry.project(project_id)["state"] == "validated"  # type: ignore[index]
 
 
-def test_a_period_whose_longest_allowed_end_is_past_the_calendar_registers(
-    registry: ProjectRegistry,
-) -> None:
-    project_id = validated(registry, solar())
-    registered = ok(step(registry, "r1", project_id, "register", ADMIN, ONE_YEAR_TO_THE_END))
-    assert registered.state == "registered"
-    assert registry.verify() == []
-
-
-def test_renewing_into_the_calendars_last_year_is_refused_as_too_short_and_changes_nothing(
+def test_a_period_in_the_windows_last_years_registers_and_a_renewal_past_it_is_refused(
     registry: ProjectRegistry, database_url: str
 ) -> None:
-    project_id = registered(registry, solar(), ("9998-01-01", "9999-01-01"))
+    project_id = registered(registry, solar(), LAST_YEARS)
+    assert registry.project(project_id)["state"] == "registered"  # type: ignore[index]
     before = every_table(database_url)
     refused = step(
-        registry, "r1", project_id, "renew_crediting_period", ADMIN, LAST_YEAR, documents=()
-    )
-    assert refused.codes == ["E_CREDITING_PERIOD_LENGTH_NOT_ALLOWED"]
+        registry, "r1", project_id, "renew_crediting_period", ADMIN,
+        ("2199-12-31", "2201-12-31"), documents=(),
+    )  # fmt: skip
+    assert refused.codes == ["E_PERIOD_INVALID"]
     assert every_table(database_url) == before
-
-
-def test_a_renewal_whose_total_limit_is_past_the_calendar_is_accepted(
-    registry: ProjectRegistry,
-) -> None:
-    project_id = registered(registry, solar(), ("9997-12-31", "9998-12-31"))
     renewal = step(
-        registry, "r1", project_id, "renew_crediting_period", ADMIN, ONE_YEAR_TO_THE_END,
-        documents=(),
+        registry, "r2", project_id, "renew_crediting_period", ADMIN,
+        ("2199-12-31", "2200-12-31"), documents=(),
     )  # fmt: skip
     assert ok(renewal).state == "registered"
     assert registry.verify() == []
 
 
-def test_the_cli_refuses_registering_the_calendars_last_year_with_its_code(
+def test_the_cli_refuses_a_period_past_the_window_with_its_code(
     registry: ProjectRegistry, database_url: str
 ) -> None:
     project_id = validated(registry, solar())
@@ -75,9 +72,9 @@ def test_the_cli_refuses_registering_the_calendars_last_year_with_its_code(
     [(name, sha256)] = DOC
     result = invoke(
         "project", "act", project_id, "register", "--role", ADMIN, "--actor", "s",
-        "--document-hash", f"{name}={sha256}", "--period", "..".join(LAST_YEAR),
+        "--document-hash", f"{name}={sha256}", "--period", "..".join(PAST_THE_WINDOW[1]),
         "--db", database_url,
     )  # fmt: skip
     assert result.exit_code == EXIT_REFUSED
-    assert "E_CREDITING_PERIOD_LENGTH_NOT_ALLOWED" in result.stdout
+    assert "E_PERIOD_INVALID" in result.stdout
     assert every_table(database_url) == before

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from carbonex.catalog.standards import default_project_catalog
+from carbonex.ledger.limits import VINTAGE_YEAR_MAX, VINTAGE_YEAR_MIN
 from carbonex.projects.lifecycle import (
     NEEDS_PERIOD,
     NEEDS_QUANTITY,
@@ -23,7 +24,9 @@ from carbonex.projects.lifecycle import (
     Result,
     Role,
     State,
+    check_crediting_period,
     check_monitoring_period,
+    check_renewal,
     transition,
 )
 
@@ -159,6 +162,9 @@ def test_crediting_period_rules() -> None:
 
     assert register(None) == [Code.E_PERIOD_MISSING]
     assert register(Period(D(2020, 1, 1), D(2020, 1, 1))) == [Code.E_PERIOD_INVALID]
+    # A period whose units the ledger would refuse to issue (vintages 1900-2200) is never recorded.
+    assert register(Period(D(2195, 1, 1), D(2205, 1, 1))) == [Code.E_PERIOD_INVALID]
+    assert register(Period(D(1895, 1, 1), D(1905, 1, 1))) == [Code.E_PERIOD_INVALID]
     # VCS non-AFOLU allows exactly 7 (renewable) or 10 (fixed) years: 8 years fits neither.
     assert register(Period(D(2020, 1, 1), D(2028, 1, 1))) == [
         Code.E_CREDITING_PERIOD_LENGTH_NOT_ALLOWED
@@ -259,31 +265,32 @@ def test_check_monitoring_period() -> None:
 
 
 def test_a_crediting_period_at_the_calendars_end_is_judged_by_the_rule() -> None:
-    def register(category: str, period: Period) -> Result:
-        validated = Project("P-E", VCS, category, State.VALIDATED)
-        return transition(validated, Action.REGISTER, "a", Role.ADMINISTRATOR, T0, DOC, period)
+    # The rule alone: `transition` refuses such a period first (outside the vintage window).
+    def register(category: str, period: Period) -> list[Code]:
+        return [failure.code for failure in check_crediting_period(VCS, category, period)[1]]
 
     # VCS avoidance is exactly 7 or 10 years: the calendar's last year is too short.
     last_year = Period(D(9999, 1, 1), D(9999, 12, 31))
-    assert codes(register("avoidance", last_year)) == [Code.E_CREDITING_PERIOD_LENGTH_NOT_ALLOWED]
+    assert register("avoidance", last_year) == [Code.E_CREDITING_PERIOD_LENGTH_NOT_ALLOWED]
     # VCS removals: 20 to 100 years; 100 years on is past the calendar, so 20 years fit.
-    assert accepted(register("removal", Period(D(9979, 12, 31), D(9999, 12, 31))))
+    assert register("removal", Period(D(9979, 12, 31), D(9999, 12, 31))) == []
 
 
 def test_a_renewal_at_the_calendars_end_is_judged_by_the_rule() -> None:
-    def renew(first: Period, renewal: Period) -> Result:
-        project = Project("P-E", VCS, "removal", State.VALIDATED)
-        project = accepted(
-            transition(project, Action.REGISTER, "a", Role.ADMINISTRATOR, T0, DOC, first)
-        )
-        return transition(project, Action.RENEW_CREDITING, "a", Role.ADMINISTRATOR, T0, (), renewal)
+    def renew(first: Period, renewal: Period) -> list[Code]:
+        option, _ = check_crediting_period(VCS, "removal", first)
+        project = Project(
+            "P-E", VCS, "removal", State.REGISTERED, crediting_option=option,
+            crediting_periods=(first,),
+        )  # fmt: skip
+        return [failure.code for failure in check_renewal(project, renewal)]
 
     twenty_years = Period(D(9979, 1, 1), D(9999, 1, 1))
     last_year = Period(D(9999, 1, 1), D(9999, 12, 31))
-    assert codes(renew(twenty_years, last_year)) == [Code.E_CREDITING_PERIOD_LENGTH_NOT_ALLOWED]
+    assert renew(twenty_years, last_year) == [Code.E_CREDITING_PERIOD_LENGTH_NOT_ALLOWED]
     # The 100-year total and the renewal's longest end both lie past the calendar.
     first = Period(D(9950, 1, 1), D(9970, 1, 1))
-    assert accepted(renew(first, Period(D(9970, 1, 1), D(9999, 12, 31))))
+    assert renew(first, Period(D(9970, 1, 1), D(9999, 12, 31))) == []
 
 
 def years_later(day: dt.date, years: int) -> tuple[int, int, int]:
@@ -301,19 +308,38 @@ def years_later(day: dt.date, years: int) -> tuple[int, int, int]:
     start=st.dates(min_value=D(9800, 1, 1)),
     end=st.dates(min_value=D(9800, 1, 1)),
 )
-def test_registration_near_the_calendars_end_accepts_exactly_the_periods_an_option_allows(
+def test_the_crediting_rule_near_the_calendars_end_accepts_exactly_the_periods_an_option_allows(
     standard: str, category: str, start: dt.date, end: dt.date
 ) -> None:
-    project = Project("P-H", CATALOG.standards[standard], category, State.VALIDATED)
-    period = Period(start, end)
-    result = transition(project, Action.REGISTER, "a", Role.ADMINISTRATOR, T0, DOC, period)
-    options = project.standard.crediting_options(category)
+    options = CATALOG.standards[standard].crediting_options(category)
+    option, _ = check_crediting_period(CATALOG.standards[standard], category, Period(start, end))
     end_tuple = (end.year, end.month, end.day)
     fits = any(
         years_later(start, o.years_min) <= end_tuple <= years_later(start, o.years_max)
         for o in options
     )
-    assert result.accepted == (start < end and fits)
+    assert (option is not None) == fits
+
+
+@settings(max_examples=200)
+@given(
+    category=st.sampled_from(["avoidance", "removal"]),
+    start=st.dates(min_value=D(1850, 1, 1), max_value=D(2250, 12, 31)),
+    length_days=st.integers(1, 40 * 366),
+)
+def test_registration_accepts_only_periods_whose_units_the_ledger_could_issue(
+    category: str, start: dt.date, length_days: int
+) -> None:
+    end = start + dt.timedelta(days=length_days)
+    project = Project("P-H", VCS, category, State.VALIDATED)
+    result = transition(
+        project, Action.REGISTER, "a", Role.ADMINISTRATOR, T0, DOC, Period(start, end)
+    )
+    within = start.year >= VINTAGE_YEAR_MIN and end.year <= VINTAGE_YEAR_MAX
+    if not within:
+        assert codes(result) == [Code.E_PERIOD_INVALID]
+    else:
+        assert Code.E_PERIOD_INVALID not in codes(result)
 
 
 class LifecycleMachine(RuleBasedStateMachine):

@@ -17,12 +17,7 @@ from carbonex.ledger.context import Context
 from carbonex.ledger.effects import attributes_effect, block_effect, issuance_effect
 from carbonex.ledger.failures import Code, Failure, unknown
 from carbonex.ledger.journal import canonical
-from carbonex.ledger.limits import (
-    LABELS_PER_BLOCK_MAX,
-    SERIAL_MAX,
-    VINTAGE_YEAR_MAX,
-    VINTAGE_YEAR_MIN,
-)
+from carbonex.ledger.limits import LABELS_PER_BLOCK_MAX, SERIAL_MAX, vintage_window_problem
 from carbonex.ledger.model import (
     CATEGORIES,
     Block,
@@ -47,12 +42,9 @@ def check_attributes(context: Context, attributes: UnitAttributes) -> list[Failu
     problems = []
     if attributes.vintage_end < attributes.vintage_start:
         problems.append("vintage ends before it starts")
-    start, end = attributes.vintage_start, attributes.vintage_end
-    if not all(VINTAGE_YEAR_MIN <= day.year <= VINTAGE_YEAR_MAX for day in (start, end)):
-        problems.append(
-            f"vintage years must lie within {VINTAGE_YEAR_MIN}-{VINTAGE_YEAR_MAX}, got {start} to "
-            f"{end}"
-        )
+    window_problem = vintage_window_problem(attributes.vintage_start, attributes.vintage_end)
+    if window_problem is not None:
+        problems.append(window_problem)
     if attributes.host_country not in context.catalog.countries:
         country = shortened(str(attributes.host_country))
         problems.append(f"host country '{country}' is not an ISO 3166-1 code")

@@ -1,5 +1,7 @@
 """Every bound the ledger enforces, named in one place (TigerStyle: limits everywhere)."""
 
+import datetime as dt
+
 BATCH_COMMANDS_MAX = 10_000
 """Commands in one all-or-nothing batch, and in one group commit."""
 
@@ -19,6 +21,17 @@ VINTAGE_YEAR_MIN = 1900
 VINTAGE_YEAR_MAX = 2200
 """Bounds of a vintage year, at issue and in a filter. With the catalog's `VALIDITY_YEARS_MAX`
 on top, a programme validity still ends long before the last date (9999-12-31)."""
+
+
+def vintage_window_problem(start: dt.date, end: dt.date) -> str | None:
+    """What is wrong with a period whose units would carry these vintage dates, if anything:
+    checked where such a period is first recorded (a crediting or monitoring period, an
+    aggregation), so that nothing is recorded whose units the ledger would refuse to issue."""
+    if all(VINTAGE_YEAR_MIN <= day.year <= VINTAGE_YEAR_MAX for day in (start, end)):
+        return None
+    window = f"{VINTAGE_YEAR_MIN}-{VINTAGE_YEAR_MAX}"
+    return f"vintage years must lie within {window}, got {start} to {end}"
+
 
 COMMAND_ID_LENGTH_MAX = 128
 TEXT_FIELD_LENGTH_MAX = 1_000
