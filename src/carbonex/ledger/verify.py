@@ -28,7 +28,7 @@ from carbonex.catalog import Catalog, CatalogError
 from carbonex.catalog.loader import catalog_digest
 from carbonex.ledger.collector import collector_paused
 from carbonex.ledger.history import HistoryPostings
-from carbonex.ledger.journal import ChainChecker, canonical
+from carbonex.ledger.journal import ChainChecker, canonical, exact_size
 from carbonex.ledger.limits import CATALOGS_MAX
 from carbonex.ledger.live_checks import (
     DIGEST_CHUNK_ROWS,
@@ -178,7 +178,7 @@ class ReplayState:
             self.issuances[effect[1]] = (*effect[1:8], seq)
             self.issuance_id_made_max = max(self.issuance_id_made_max, effect[1])
         elif tag == "attributes":
-            self.attributes[effect[1]] = canonical(effect[2])
+            self.attributes[effect[1]] = exact_size(canonical(effect[2]))
 
     def block_digest(self) -> str:
         blocks = self.blocks
@@ -312,7 +312,7 @@ def _live_attributes(store: SqlStore, live: ReplayState, report: VerifyReport) -
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             report.add("replay", f"attributes {attributes_id}: record is not an attribute record")
             continue
-        live.attributes[attributes_id] = canonical(decoded)
+        live.attributes[attributes_id] = exact_size(canonical(decoded))
         if hashed_id != attributes_id:
             report.add("replay", f"attributes {attributes_id}: record does not hash to its id")
         if tuple(row[:-1]) != columns:
