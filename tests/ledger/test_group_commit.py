@@ -5,7 +5,7 @@ recognised, and a refused batch leaves nothing of what was already flushed."""
 
 from __future__ import annotations
 
-from carbonex.ledger import Accepted, Command, Ledger, Selection, Transfer
+from carbonex.ledger import Accepted, Command, Ledger, Selection, Transaction, Transfer
 from carbonex.ledger.failures import Code
 from carbonex.ledger.limits import PENDING_ENTRIES_FLUSH
 from tests.ledger.support import (
@@ -46,6 +46,20 @@ def test_an_id_repeated_after_a_flush_in_one_call_applies_once(ledger: Ledger) -
     assert again.duplicate and (again.seq, again.entry_hash) == (first.seq, first.entry_hash)
     assert held(ledger, "B") == MORE_THAN_A_FLUSH
     assert ledger.verify().ok
+
+
+def test_a_long_call_keeps_in_memory_only_the_rows_not_yet_written(ledger: Ledger) -> None:
+    """An import is one call of any length: its written rows are found again in the store."""
+    funded(ledger)
+
+    def work(tx: Transaction) -> tuple[tuple[int, int], bool]:
+        outcome = tx.submit_batch(one_unit_transfers(MORE_THAN_A_FLUSH))
+        assert isinstance(outcome, list)
+        state = ledger.state
+        return (len(state.pending_commands), len(state.written_command_ids)), True
+
+    queued, written = ledger.transact(work)
+    assert queued < PENDING_ENTRIES_FLUSH and queued + written == MORE_THAN_A_FLUSH
 
 
 def test_an_id_reused_with_other_content_after_a_flush_is_refused(ledger: Ledger) -> None:

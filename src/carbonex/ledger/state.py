@@ -74,6 +74,10 @@ class LedgerState:
         the store's block rows do not show yet."""
         self.pending: list[PendingEntry] = []
         self.pending_commands: dict[str, JournalRow] = {}
+        """Command id -> journal row, for the rows queued and not yet written to the store."""
+        self.written_command_ids: set[str] = set()
+        """Command ids this transaction recorded and wrote already: a repeat within one call is
+        caught from the store (which holds the row), without keeping every row in memory."""
         self.unprojected: list[ProjectedEntry] = []
         """Entries after `projected_seq`, in order: what the next projection applies."""
         self.unprojected_effects = 0
@@ -115,7 +119,8 @@ class LedgerState:
             self.look_up_command_ids = look_up
             self.head_hash = self.loader.load_entry_hash(head.seq)
         self.head_known = True
-        self.pending_commands = {}  # kept across flushes: a call's repeated ids stay in memory
+        self.pending_commands = {}
+        self.written_command_ids = set()
         self.seq = head.seq
         self.next_block_id = head.next_block_id
         self.next_issuance_id = head.next_issuance_id
@@ -225,6 +230,8 @@ class LedgerState:
             return None
         pending = PendingWrite(self.pending, self.next_block_id, self.next_issuance_id, projection)
         self.pending = []
+        self.written_command_ids.update(self.pending_commands)
+        self.pending_commands = {}
         return pending
 
     def record(self, row: JournalRow, effects: list[Effect]) -> None:
@@ -360,10 +367,14 @@ class LedgerState:
         return row if row is not None else self.loader.find_journal_row(command_id)
 
     def journal_row(self, command_id: str) -> JournalRow | None:
+        """The journal row of a command id: from the queue, else from the store when this
+        transaction wrote it or when looking up (see `look_up_command_ids`)."""
         row = self.pending_commands.get(command_id)
-        if row is not None or not self.look_up_command_ids:
+        if row is not None:
             return row
-        return self.loader.find_journal_row(command_id)
+        if self.look_up_command_ids or command_id in self.written_command_ids:
+            return self.loader.find_journal_row(command_id)
+        return None
 
     # -- writes ---------------------------------------------------------------------------------
 
