@@ -16,7 +16,7 @@ from tests.projects.test_registry import ADMIN, DOC, PROPONENT, VVB, ok, registe
 
 # A6.4 avoidance: 1 to 5 years, renewable twice (15 years in all).
 PAST_THE_WINDOW = [
-    ("2198-01-01", "2201-01-01"),  # ends in 2201
+    ("2198-06-01", "2201-06-01"),  # ends in 2201 (periods are half-open: 2201-01-01 would fit)
     ("9998-12-31", "9999-12-31"),  # the calendar's last year
     ("1899-06-01", "1901-06-01"),  # starts before 1900
 ]
@@ -58,8 +58,8 @@ def test_a_period_in_the_windows_last_years_registers_and_a_renewal_past_it_is_r
     assert every_table(database_url) == before
     renewal = step(
         registry, "r2", project_id, "renew_crediting_period", ADMIN,
-        ("2199-12-31", "2200-12-31"), documents=(),
-    )  # fmt: skip
+        ("2199-12-31", "2201-01-01"), documents=(),
+    )  # fmt: skip  # the last day of the window is the last day credited
     assert ok(renewal).state == "registered"
     assert registry.verify() == []
 

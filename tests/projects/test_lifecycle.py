@@ -335,7 +335,8 @@ def test_registration_accepts_only_periods_whose_units_the_ledger_could_issue(
     result = transition(
         project, Action.REGISTER, "a", Role.ADMINISTRATOR, T0, DOC, Period(start, end)
     )
-    within = start.year >= VINTAGE_YEAR_MIN and end.year <= VINTAGE_YEAR_MAX
+    last_day = end - dt.timedelta(days=1)  # periods are half-open
+    within = start.year >= VINTAGE_YEAR_MIN and last_day.year <= VINTAGE_YEAR_MAX
     if not within:
         assert codes(result) == [Code.E_PERIOD_INVALID]
     else:

@@ -55,7 +55,7 @@ class LedgerState:
         self.projection_lag_entries_max = PROJECTION_LAG_ENTRIES_MAX
         self.store_writes = 0
         """How many times this cache has written to the store; never reset, so that a savepoint
-        can tell whether anything it must undo reached the store (`unchanged_since`)."""
+        can tell whether anything it must undo reached the store (`mark`)."""
         self.reset()
 
     def reset(self) -> None:

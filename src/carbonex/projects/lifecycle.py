@@ -344,7 +344,8 @@ def _check_period(
         return None, _failure(Code.E_PERIOD_MISSING, f"'{action}' needs a period")
     if period.end <= period.start:
         return None, _failure(Code.E_PERIOD_INVALID, "a period must end after it starts")
-    window_problem = vintage_window_problem(period.start, period.end)
+    last_day = period.end - dt.timedelta(days=1)  # periods are half-open, vintages inclusive
+    window_problem = vintage_window_problem(period.start, last_day)
     if window_problem is not None:  # its units could never be issued
         return None, _failure(Code.E_PERIOD_INVALID, window_problem)
     if action is Action.REGISTER:
