@@ -62,6 +62,24 @@ def test_a_long_call_keeps_in_memory_only_the_rows_not_yet_written(ledger: Ledge
     assert queued < PENDING_ENTRIES_FLUSH and queued + written == MORE_THAN_A_FLUSH
 
 
+def test_a_long_call_projects_as_it_goes_within_the_lag(database_url: str) -> None:
+    """What waits to be projected is kept in memory: the lag holds inside one transaction."""
+    lag = 2 * PENDING_ENTRIES_FLUSH
+    commands = 4 * lag + PENDING_ENTRIES_FLUSH // 2
+    with Ledger.open(database_url, projection_lag_entries=lag) as ledger:
+        funded(ledger)
+
+        def work(tx: Transaction) -> tuple[tuple[int, int], bool]:
+            assert isinstance(tx.submit_batch(one_unit_transfers(commands)), list)
+            behind = ledger.state.seq - ledger.store.load_head().projected_seq
+            return (behind, len(ledger.state.unprojected)), True
+
+        behind, unprojected = ledger.transact(work)
+        assert behind == unprojected < lag + PENDING_ENTRIES_FLUSH
+        assert held(ledger, "B") == commands
+        assert ledger.verify().ok
+
+
 def test_an_id_reused_with_other_content_after_a_flush_is_refused(ledger: Ledger) -> None:
     funded(ledger)
     transfers = one_unit_transfers(MORE_THAN_A_FLUSH)

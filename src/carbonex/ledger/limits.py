@@ -52,7 +52,8 @@ waiting (PostgreSQL's pipeline) applies them while the next commands are decided
 
 PROJECTION_LAG_ENTRIES_MAX = 20_000
 """Journal entries a writer may commit before the read models (blocks and the history indexes)
-must show them: past this, the next commit projects them in the same transaction. Projecting in
+must show them: past this, the next commit, or the next flush of a long unit of work, projects
+them in the same transaction. Projecting in
 bulk writes each changed block once however often it changed, and one history row per account
 touched; every read projects first, so nobody sees the lag."""
 

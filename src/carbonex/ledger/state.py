@@ -242,7 +242,9 @@ class LedgerState:
         self.seq = row.seq
         self.head_hash = row.entry_hash
         if len(self.pending) >= PENDING_ENTRIES_FLUSH:
-            self.flush()
+            # The projection lag holds inside a long unit of work (an import) too, not only at
+            # its commit: what waits to be projected is kept in memory.
+            self._write(self.take_pending(project=self.projection_due))
 
     # -- reads ----------------------------------------------------------------------------------
 
