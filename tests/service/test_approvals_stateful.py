@@ -1,9 +1,9 @@
 """Four eyes against a model (Hypothesis, both stores): random transfer requests from MERLION-DEV
 by its two representatives, small (run at once) and large (wait for a second person), sent again
 with the same key or reused for other content; approvals and rejections by every demo user; the
-account frozen and unfrozen. After every step the holdings equal the model's, every approved
-request ran exactly once and no other ever ran, and the queue shows exactly the pending ones.
-Every refusal leaves every table as it was."""
+account frozen and unfrozen; units sent back by the target's holder. After every step the
+holdings equal the model's, every approved request ran exactly once and no other ever ran, and
+the queue shows exactly the pending ones. Every refusal leaves every table as it was."""
 
 from __future__ import annotations
 
@@ -56,7 +56,8 @@ class Request:
     decided_by: str | None = None
 
     @property
-    def approval_id(self) -> str:
+    def command_id(self) -> str:
+        """The ledger command's id, which is also its approval's."""
         return f"{self.requester}:{self.key}"
 
     @property
@@ -165,7 +166,7 @@ def test_four_eyes_against_a_model(signed_in: SignIn, demo_database: str) -> Non
             with nothing_changes(demo_database):
                 answer = self.send(request.requester, request.key, request.quantity_t)
             if request.status == "ran":
-                assert ok(answer, 201)["command_id"] == request.approval_id
+                assert ok(answer, 201)["command_id"] == request.command_id
             else:
                 assert ok(answer, 202)["pending_approval"]["status"] == request.status
 
@@ -197,13 +198,13 @@ def test_four_eyes_against_a_model(signed_in: SignIn, demo_database: str) -> Non
         def decide(self, request: Request, user_id: str, decision: str) -> None:
             expected = self.expected_decision(request, user_id, decision)
             if expected is None:  # decided now
-                ok(clients[user_id].post(f"{API}/approvals/{request.approval_id}/{decision}"))
+                ok(clients[user_id].post(f"{API}/approvals/{request.command_id}/{decision}"))
                 request.status, request.decided_by = DECIDED[decision], user_id
                 if decision == "approve":
                     self.move(request.quantity_t)
                 return
             with nothing_changes(demo_database):
-                answer = clients[user_id].post(f"{API}/approvals/{request.approval_id}/{decision}")
+                answer = clients[user_id].post(f"{API}/approvals/{request.command_id}/{decision}")
             status, code = expected
             if code == "":  # the same person's same decision again: the first answer
                 assert ok(answer)["status"] == request.status
@@ -254,15 +255,15 @@ def test_four_eyes_against_a_model(signed_in: SignIn, demo_database: str) -> Non
         def exactly_the_approved_and_run_requests_ran_once(self) -> None:
             for request in self.made:
                 ran = request.status in ("approved", "ran")
-                assert journal_entries(demo_database, request.approval_id) == int(ran), request
+                assert journal_entries(demo_database, request.command_id) == int(ran), request
 
         @invariant()
         def the_queue_shows_exactly_the_pending_requests(self) -> None:
-            mine = {request.approval_id for request in self.made if request.pending}
+            mine = {request.command_id for request in self.made if request.pending}
             listed = ok(admin.get(f"{API}/approvals", params={"limit": 500}))
             queued = {a["approval_id"] for a in listed if ":sm-" in a["approval_id"]}
             assert mine <= queued  # earlier examples' requests may wait there too
-            assert not {r.approval_id for r in self.made if not r.pending} & queued
+            assert not {r.command_id for r in self.made if not r.pending} & queued
 
     run_state_machine_as_test(
         FourEyes,
