@@ -1,6 +1,6 @@
 """Journal encodings: payloads are canonical and take their own size in memory, however orjson
-allocated the buffer it wrote them into (a unit of work, or an import, keeps every payload it
-makes until it commits)."""
+allocated the buffer it wrote them into (a unit of work keeps the payloads it has not written
+yet, and verify the attribute records it replays)."""
 
 from __future__ import annotations
 

@@ -115,11 +115,11 @@ def test_a_savepoint_refused_at_its_first_command_keeps_the_cache_and_one_that_a
 ) -> None:
     open_accounts(ledger, "A", "B")
     issue(ledger, "A", 100)
-    reloads: list[int] = []
+    reloads: list[LedgerState] = []
     reload = LedgerState.reload
 
     def counted(state: LedgerState) -> None:
-        reloads.append(state.seq)
+        reloads.append(state)
         reload(state)
 
     monkeypatch.setattr(LedgerState, "reload", counted)

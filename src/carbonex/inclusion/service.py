@@ -42,7 +42,7 @@ from carbonex.inclusion.results import (
 from carbonex.inclusion.rules import Action, Code, Failure, Plan, Status
 from carbonex.ledger import Accepted, Issue, Ledger, Refused, Transaction, UnitAttributes
 from carbonex.ledger import Code as LedgerCode
-from carbonex.ledger.limits import vintage_window_problem
+from carbonex.ledger.limits import period_window_problem
 from carbonex.store import SqlStore
 from carbonex.text import shortened
 
@@ -381,8 +381,7 @@ def _check_request(request: AggregationRequest) -> list[Failure]:
         message = f"period end {request.period_end} must be after its start {request.period_start}"
         failures.append(Failure(Code.E_PERIOD_INVALID, message))
         return failures
-    last_day = request.period_end - dt.timedelta(days=1)  # the vintage's end (`attributes`)
-    window_problem = vintage_window_problem(request.period_start, last_day)
+    window_problem = period_window_problem(request.period_start, request.period_end)
     if window_problem is not None:  # its points could never be issued
         failures.append(Failure(Code.E_PERIOD_INVALID, window_problem))
     return failures

@@ -24,7 +24,7 @@ def canonical(value: Any) -> bytes:
 
 def exact_size(encoded: bytes) -> bytes:
     """`encoded` in a bytes object of its own length, for encodings kept in numbers (journal
-    payloads until their unit of work ends, attribute records in verify). orjson's output keeps
+    payloads until they are written, attribute records in verify). orjson's output keeps
     the whole buffer it was written into: 4 KiB at least, 8 KiB past 1 KiB, whatever its length
     (measured with orjson 3.10 to 3.13); a 100,000-row import peaked at 1,229 MB with the
     payloads as orjson made them and at 610 MB with copies (docs/performance.md)."""

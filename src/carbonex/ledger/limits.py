@@ -33,6 +33,12 @@ def vintage_window_problem(start: dt.date, end: dt.date) -> str | None:
     return f"vintage years must lie within {window}, got {start} to {end}"
 
 
+def period_window_problem(start: dt.date, end: dt.date) -> str | None:
+    """The same for a half-open period [start, end) (crediting, monitoring, aggregation): its
+    units' vintage runs from `start` to the day before `end`. `end` must lie after `start`."""
+    return vintage_window_problem(start, end - dt.timedelta(days=1))
+
+
 COMMAND_ID_LENGTH_MAX = 128
 TEXT_FIELD_LENGTH_MAX = 1_000
 LABELS_PER_BLOCK_MAX = 32
@@ -53,9 +59,9 @@ waiting (PostgreSQL's pipeline) applies them while the next commands are decided
 PROJECTION_LAG_ENTRIES_MAX = 20_000
 """Journal entries a writer may commit before the read models (blocks and the history indexes)
 must show them: past this, the next commit, or the next flush of a long unit of work, projects
-them in the same transaction. Projecting in
-bulk writes each changed block once however often it changed, and one history row per account
-touched; every read projects first, so nobody sees the lag."""
+them in the same transaction. Projecting in bulk writes each changed block once however often it
+changed, and one history row per account touched; every read projects first, so nobody sees the
+lag."""
 
 PROJECTION_LAG_EFFECTS_MAX = 200_000
 """Effects of unprojected entries a writer keeps in memory (one command can move many blocks)."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from carbonex.catalog.standards import CreditingOption, Standard
 from carbonex.dates import years_after
-from carbonex.ledger.limits import vintage_window_problem
+from carbonex.ledger.limits import period_window_problem
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
@@ -344,8 +344,7 @@ def _check_period(
         return None, _failure(Code.E_PERIOD_MISSING, f"'{action}' needs a period")
     if period.end <= period.start:
         return None, _failure(Code.E_PERIOD_INVALID, "a period must end after it starts")
-    last_day = period.end - dt.timedelta(days=1)  # periods are half-open, vintages inclusive
-    window_problem = vintage_window_problem(period.start, last_day)
+    window_problem = period_window_problem(period.start, period.end)
     if window_problem is not None:  # its units could never be issued
         return None, _failure(Code.E_PERIOD_INVALID, window_problem)
     if action is Action.REGISTER:
