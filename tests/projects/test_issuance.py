@@ -8,8 +8,13 @@ from decimal import Decimal
 import pytest
 
 from carbonex.catalog.standards import Deduction, default_project_catalog
-from carbonex.ledger import FreezeAccount, Ledger, OpenAccount, Refused, UnitAttributes
-from carbonex.projects.issuance import IssuanceAccounts, IssuanceSetupError, issue_verified
+from carbonex.ledger import FreezeAccount, Issue, Ledger, OpenAccount, Refused, UnitAttributes
+from carbonex.projects.issuance import (
+    IssuanceAccounts,
+    IssuanceSetupError,
+    issue_verified,
+    issued_range,
+)
 
 A64_ATTRIBUTES = UnitAttributes(
     unit_type="A6.4ER",
@@ -123,3 +128,35 @@ def test_a_deduction_without_an_account_is_a_setup_error(a64_ledger: Ledger) -> 
     with pytest.raises(IssuanceSetupError):
         issue_verified(a64_ledger, "req-4", A64_ATTRIBUTES, 1_000, a64_deductions(), accounts)
     assert a64_ledger.summary()["totals"]["issued"] == 0
+
+
+def test_the_distribution_hands_out_the_units_just_issued_not_older_ones(
+    a64_ledger: Ledger,
+) -> None:
+    older = a64_ledger.submit(Issue("direct", "A64-ISSUANCE", 100, A64_ATTRIBUTES))
+    assert older.accepted
+    split, outcome = issue_verified(
+        a64_ledger, "req-5", A64_ATTRIBUTES, 100, a64_deductions(), ACCOUNTS
+    )
+    assert not isinstance(outcome, Refused)
+    issued = issued_range(outcome[0])
+    assert issued.first_serial == 101
+    left = [(h["first_serial"], h["last_serial"]) for h in a64_ledger.blocks("A64-ISSUANCE")]
+    assert left == [(1, 100)]
+    proponent = a64_ledger.blocks("SOLAR-GH")
+    assert [(h["first_serial"], h["last_serial"]) for h in proponent] == [
+        (101, 100 + split.to_proponent_t)
+    ]
+    assert a64_ledger.verify().ok
+
+
+def test_an_issue_whose_distribution_is_refused_is_undone_with_it(a64_ledger: Ledger) -> None:
+    a64_ledger.submit(FreezeAccount("freeze-omge", "OMGE", "audit"))
+    before = a64_ledger.head()
+    _, outcome = issue_verified(
+        a64_ledger, "req-6", A64_ATTRIBUTES, 1_000, a64_deductions(), ACCOUNTS
+    )
+    assert isinstance(outcome, Refused)
+    assert "E_ACCOUNT_FROZEN" in outcome.codes
+    assert a64_ledger.head() == before
+    assert a64_ledger.holdings("A64-ISSUANCE") == []

@@ -1,19 +1,20 @@
-"""A verified issuance as one all-or-nothing ledger batch: issue, then distribute the split.
+"""A verified issuance as one all-or-nothing unit of work: issue, then distribute the split.
 
 The ledger issues the verified quantity into the programme's issuance account and, in the same
-batch, moves the proponent's share to the proponent, each deduction to its account (share of
-proceeds transferred to the Adaptation Fund account, OMGE cancelled into the OMGE cancellation
-account) and the buffer contribution to the buffer pool. Either every unit lands where the split
-says, or nothing is issued.
+transaction, moves the proponent's share to the proponent, each deduction to its account (share
+of proceeds transferred to the Adaptation Fund account, OMGE cancelled into the OMGE
+cancellation account) and the buffer contribution to the buffer pool. Either every unit lands
+where the split says, or nothing is issued.
 
-The distribution selects by quantity, lowest serials first, filtered by project and vintage: the
-issuance account is expected to hold nothing of that project and vintage between batches (each
-batch empties what it issued), so the selected units are exactly the ones just issued.
+The distribution names the serials the issue made (proponent first, then each deduction, then
+the buffer, in serial order), not a quantity: the issuance account may hold other units of the
+same project and vintage (issued directly, or left by an earlier distribution), and those must
+not be handed out in place of the new ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -26,10 +27,14 @@ from carbonex.ledger import (
     Ledger,
     Refused,
     Selection,
+    SerialRange,
+    Transaction,
     Transfer,
     UnitAttributes,
 )
 from carbonex.projects.deductions import ZERO, IssuanceSplit, split_issuance
+
+SubmitBatch = Callable[[Sequence[Command]], Refused | list[Accepted]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,80 +50,111 @@ class IssuanceSetupError(ValueError):
     """The accounts do not cover the split (a deduction or buffer without an account)."""
 
 
-def _selection(attributes: UnitAttributes, quantity_t: int) -> Selection:
-    return Selection(
-        attributes.unit_type,
-        quantity=quantity_t,
-        project_id=attributes.project_id,
-        vintage_year=attributes.vintage_start.year,
+def check_accounts(
+    split: IssuanceSplit, deductions: tuple[Deduction, ...], accounts: IssuanceAccounts
+) -> None:
+    """Raise IssuanceSetupError when a part of the split has no account to go to."""
+    parts = _deduction_parts(split)
+    for deduction in deductions:
+        if parts.get(deduction.code, 0) and deduction.code not in accounts.deduction_account_ids:
+            raise IssuanceSetupError(f"no account given for deduction '{deduction.code}'")
+    if split.buffer_t and accounts.buffer_account_id is None:
+        raise IssuanceSetupError("the split withholds a buffer but no buffer account is given")
+
+
+def _deduction_parts(split: IssuanceSplit) -> dict[str, int]:
+    return {"share_of_proceeds": split.share_of_proceeds_t, "omge": split.omge_cancelled_t}
+
+
+def issue_command(
+    request_id: str,
+    attributes: UnitAttributes,
+    split: IssuanceSplit,
+    accounts: IssuanceAccounts,
+    registry: str | None = None,
+) -> Issue:
+    return Issue(
+        f"{request_id}:issue", accounts.issuance_account_id, split.quantity_t, attributes, registry
     )
 
 
-def _deduction_command(
+def issued_range(issued: Accepted) -> SerialRange:
+    """The serials an accepted (or repeated) issue made, from its issuance effect."""
+    for effect in issued.effects:
+        if effect[0] == "issuance":
+            return SerialRange(int(effect[3]), int(effect[4]))
+    raise RuntimeError(f"accepted issue {issued.command_id} has no issuance effect")
+
+
+def distribution_commands(
     request_id: str,
-    deduction: Deduction,
-    quantity_t: int,
-    attributes: UnitAttributes,
+    issue: Issue,
+    issued: SerialRange,
+    split: IssuanceSplit,
+    deductions: tuple[Deduction, ...],
     accounts: IssuanceAccounts,
-) -> Command:
-    target = accounts.deduction_account_ids.get(deduction.code)
-    if target is None:
-        raise IssuanceSetupError(f"no account given for deduction '{deduction.code}'")
-    selection = _selection(attributes, quantity_t)
-    command_id = f"{request_id}:{deduction.code}"
-    if deduction.cancel:
-        reason = f"{deduction.code} at issuance ({deduction.source})"
-        return Cancel(command_id, accounts.issuance_account_id, selection, reason[:1000], target)
-    return Transfer(command_id, accounts.issuance_account_id, target, selection)
+) -> list[Command]:
+    """The moves out of the issuance account, each naming its slice of the `issued` serials;
+    command ids derive from `request_id` (idempotent)."""
+    check_accounts(split, deductions, accounts)
+    source = accounts.issuance_account_id
+    next_serial = issued.first_serial
+
+    def take(quantity_t: int) -> Selection:
+        nonlocal next_serial
+        serials = SerialRange(next_serial, next_serial + quantity_t - 1)
+        next_serial += quantity_t
+        return Selection(
+            issue.attributes.unit_type, serial_ranges=(serials,), registry=issue.registry
+        )
+
+    commands: list[Command] = []
+    if split.to_proponent_t:
+        target = accounts.proponent_account_id
+        commands.append(
+            Transfer(f"{request_id}:proponent", source, target, take(split.to_proponent_t))
+        )
+    parts = _deduction_parts(split)
+    for deduction in deductions:
+        quantity_t = parts.get(deduction.code, 0)
+        if not quantity_t:
+            continue
+        target = accounts.deduction_account_ids[deduction.code]
+        command_id = f"{request_id}:{deduction.code}"
+        if deduction.cancel:
+            reason = f"{deduction.code} at issuance ({deduction.source})"[:1000]
+            commands.append(Cancel(command_id, source, take(quantity_t), reason, target))
+        else:
+            commands.append(Transfer(command_id, source, target, take(quantity_t)))
+    if split.buffer_t and accounts.buffer_account_id is not None:
+        target = accounts.buffer_account_id
+        commands.append(Transfer(f"{request_id}:buffer", source, target, take(split.buffer_t)))
+    return commands
 
 
-def issuance_commands(
+def issue_and_distribute(
+    submit_batch: SubmitBatch,
     request_id: str,
     attributes: UnitAttributes,
     split: IssuanceSplit,
     deductions: tuple[Deduction, ...],
     accounts: IssuanceAccounts,
     registry: str | None = None,
-) -> list[Command]:
-    """The batch for one verified issuance; command ids derive from `request_id` (idempotent)."""
-    commands: list[Command] = [
-        Issue(
-            f"{request_id}:issue",
-            accounts.issuance_account_id,
-            split.quantity_t,
-            attributes,
-            registry,
-        )
-    ]
-    if split.to_proponent_t:
-        commands.append(
-            Transfer(
-                f"{request_id}:proponent",
-                accounts.issuance_account_id,
-                accounts.proponent_account_id,
-                _selection(attributes, split.to_proponent_t),
-            )
-        )
-    parts = {"share_of_proceeds": split.share_of_proceeds_t, "omge": split.omge_cancelled_t}
-    for deduction in deductions:
-        if parts.get(deduction.code, 0):
-            commands.append(
-                _deduction_command(
-                    request_id, deduction, parts[deduction.code], attributes, accounts
-                )
-            )
-    if split.buffer_t:
-        if accounts.buffer_account_id is None:
-            raise IssuanceSetupError("the split withholds a buffer but no buffer account is given")
-        commands.append(
-            Transfer(
-                f"{request_id}:buffer",
-                accounts.issuance_account_id,
-                accounts.buffer_account_id,
-                _selection(attributes, split.buffer_t),
-            )
-        )
-    return commands
+) -> Refused | list[Accepted]:
+    """Issue, then distribute the serials issued, with `submit_batch` of one open transaction:
+    on a refusal the caller must not keep the transaction (the issue would stand alone)."""
+    check_accounts(split, deductions, accounts)
+    issue = issue_command(request_id, attributes, split, accounts, registry)
+    issued = submit_batch([issue])
+    if isinstance(issued, Refused):
+        return issued
+    moves = distribution_commands(
+        request_id, issue, issued_range(issued[0]), split, deductions, accounts
+    )
+    distributed = submit_batch(moves) if moves else []
+    if isinstance(distributed, Refused):
+        return distributed
+    return issued + distributed
 
 
 def issue_verified(
@@ -132,7 +168,14 @@ def issue_verified(
     buffer_rate_share: Decimal = ZERO,
 ) -> tuple[IssuanceSplit, Refused | list[Accepted]]:
     """Split `verified_t` under the programme's deductions (and buffer rate, from
-    `deductions.buffer_rate`) and submit the batch."""
+    `deductions.buffer_rate`) and issue it in one transaction."""
     split = split_issuance(verified_t, deductions, buffer_rate_share)
-    batch = issuance_commands(request_id, attributes, split, deductions, accounts, registry)
-    return split, ledger.submit_batch(batch)
+    check_accounts(split, deductions, accounts)
+
+    def work(tx: Transaction) -> tuple[Refused | list[Accepted], bool]:
+        outcome = issue_and_distribute(
+            tx.submit_batch, request_id, attributes, split, deductions, accounts, registry
+        )
+        return outcome, not isinstance(outcome, Refused)
+
+    return split, ledger.transact(work)

@@ -34,7 +34,7 @@ from carbonex.projects.deductions import (
     split_issuance,
 )
 from carbonex.projects.events import ProjectRequest
-from carbonex.projects.issuance import IssuanceAccounts, issuance_commands
+from carbonex.projects.issuance import IssuanceAccounts, issue_and_distribute
 from carbonex.projects.lifecycle import Project
 from carbonex.projects.outcomes import Decision, ProjectFailure
 from carbonex.projects.outcomes import fail as _fail
@@ -164,8 +164,7 @@ def issue(
     )
     # One issuance per history position: retried transactions recompute the same ids.
     prefix = _command_prefix(before.project_id, f"issuance/{len(before.history)}")
-    commands = issuance_commands(prefix, attributes, split, deductions, accounts)
-    outcome = tx.submit_batch(commands)
+    outcome = issue_and_distribute(tx.submit_batch, prefix, attributes, split, deductions, accounts)
     if isinstance(outcome, Refused):
         return _ledger_refusal(outcome), None, {}
     return [], after, _issuance_record(split, outcome[0].seq, outcome[-1].seq, prefix)
