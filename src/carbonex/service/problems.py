@@ -99,6 +99,26 @@ def not_found(what: str) -> Problem:
     return Problem(404, "E_NOT_FOUND", f"{what} not found")
 
 
+UNREADABLE_BODY_REASONS: dict[type[BaseException], str] = {
+    UnicodeDecodeError: "it is not UTF-8",
+    RecursionError: "it nests too deeply",
+}
+"""Why a body that FastAPI could not parse was unreadable, by the error it raised: the JSON
+decoder raises these for bytes that are not UTF-8 and for nesting past Python's recursion limit."""
+
+
+def unreadable_body(cause: BaseException) -> Problem:
+    """A body FastAPI could not parse (it answers those with a 400 raised from the parser's
+    error): malformed, like JSON that does not decode. Other parser errors are values it cannot
+    read, such as an integer longer than Python converts (4,300 digits)."""
+    reason = next(
+        (text for kind, text in UNREADABLE_BODY_REASONS.items() if isinstance(cause, kind)),
+        "it holds a value that cannot be read (a number of thousands of digits, say)",
+    )
+    failure = {"code": "E_REQUEST_INVALID", "message": f"the body cannot be parsed: {reason}"}
+    return Problem(422, "E_REQUEST_INVALID", "the request is malformed", [failure])
+
+
 def _response(problem: Problem, request: Request) -> JSONResponse:
     return JSONResponse(
         problem.to_record(request.url.path),
@@ -127,6 +147,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400 and error.__cause__ is not None:
+            return _response(unreadable_body(error.__cause__), request)
         code = {404: "E_NOT_FOUND", 405: "E_METHOD_NOT_ALLOWED"}.get(error.status_code, "E_HTTP")
         headers = dict(error.headers) if error.headers else None
         problem = Problem(error.status_code, code, str(error.detail), headers=headers)
