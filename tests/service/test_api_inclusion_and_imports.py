@@ -13,8 +13,9 @@ from carbonex.ledger import Ledger, OpenAccount
 from carbonex.service import audit, identity
 from carbonex.service.routes.imports import FILE_NAME_LENGTH_MAX, file_name_problem
 from tests.databases import every_table
-from tests.service.conftest import SignIn
+from tests.service.conftest import SignIn, WithKey
 from tests.service.support import (
+    API,
     REFUSED_FILE_NAMES,
     SIGN_IN_TABLES,
     audit_log,
@@ -83,6 +84,22 @@ def test_only_platforms_record_and_only_verification_bodies_review(
     )
     assert huge.status_code == 422
     assert every_table(demo_database, SIGN_IN_TABLES) == before
+
+
+def test_a_quantity_is_a_json_number_or_ascii_digits_and_nothing_else(
+    with_key: WithKey, demo_database: str
+) -> None:
+    platform = with_key("merlion")
+    with nothing_changes(demo_database):
+        for quantity in ("\u0661\u0662", " 5 ", "1E+5", "12,5", True):  # "١٢": Arabic-Indic
+            answer = platform.post(f"{API}/inclusion/actions", json=action("q") | {
+                "quantity": quantity})  # fmt: skip
+            refused = problem(answer, 422, "E_REQUEST_INVALID")
+            assert refused["failures"][0]["location"] == ["body", "quantity"], quantity
+    for number, quantity in enumerate((12, 12.5, "12.5")):
+        answer = platform.post(f"{API}/inclusion/actions", json=action(f"q{number}") | {
+            "quantity": quantity})  # fmt: skip
+        assert answer.status_code == 201, answer.text
 
 
 def test_a_registry_administrator_imports_the_verra_export_and_nobody_else_may(

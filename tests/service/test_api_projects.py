@@ -113,6 +113,19 @@ def test_a_step_out_of_order_is_refused_with_the_lifecycles_code(
         problem(unknown, 404, "E_NOT_FOUND")
 
 
+def test_a_verified_quantity_sent_as_text_is_refused_as_malformed(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    ok(signed_in("merlion").post(f"{API}/projects", json=PROJECT, headers=key("p1")), 201)
+    vera = signed_in("vera")
+    with nothing_changes(demo_database):
+        for quantity in ("10", True):
+            verify = {"action": "verify", "documents": DOCUMENTS, "quantity_t": quantity}
+            refused = problem(vera.post(ACTIONS, json=verify, headers=key("v1")), 422,
+                              "E_REQUEST_INVALID")  # fmt: skip
+            assert refused["failures"][0]["location"] == ["body", "quantity_t"]
+
+
 def test_the_same_key_takes_a_step_once(signed_in: SignIn, demo_database: str) -> None:
     merlion = signed_in("merlion")
     ok(merlion.post(f"{API}/projects", json=PROJECT, headers=key("p1")), 201)

@@ -116,6 +116,26 @@ def test_a_refused_transfer_is_a_problem_carrying_the_ledgers_codes(
         assert body["failures"][0]["location"] == ["body", "quantity"]
 
 
+NUMBERS_OF_ANOTHER_TYPE = (
+    ({"quantity": True}, "quantity"),
+    ({"quantity": "5"}, "quantity"),
+    ({"quantity": 5.0}, "quantity"),
+    ({"quantity": 5, "vintage_year": "2019"}, "vintage_year"),
+    ({"quantity": None, "serial_ranges": [["1", "5"]]}, "serial_ranges"),
+)
+
+
+def test_a_number_sent_as_another_json_type_is_refused_as_malformed(
+    with_key: WithKey, demo_database: str
+) -> None:
+    merlion = with_key("merlion")
+    with nothing_changes(demo_database):
+        for number, field in NUMBERS_OF_ANOTHER_TYPE:
+            answer = merlion.post(f"{API}/transfers", json=transfer(1) | number, headers=key("n"))
+            refused = problem(answer, 422, "E_REQUEST_INVALID")
+            assert refused["failures"][0]["location"][:2] == ["body", field], number
+
+
 def test_the_same_key_twice_moves_the_units_once(signed_in: SignIn, demo_database: str) -> None:
     merlion = signed_in("merlion")
     before = held(merlion, SOURCE)

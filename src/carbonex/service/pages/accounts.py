@@ -103,12 +103,18 @@ async def account_page(
     return render(request, viewer, "account.html", context | {"values": {}})
 
 
+def _whole_number(value: str | None) -> int | str | None:
+    """A form's text as the number the API's strict fields take; anything but ASCII digits is
+    left as text, for the API's validation to refuse."""
+    return int(value) if value and value.isascii() and value.isdigit() else value
+
+
 def _units(form: FormData) -> dict[str, Any]:
     quantity = text(form, "quantity").translate(NUMBER_SEPARATORS)
     return {
         "unit_type": text(form, "unit_type"),
-        "quantity": quantity or None,
-        "vintage_year": optional(form, "vintage_year"),
+        "quantity": _whole_number(quantity or None),
+        "vintage_year": _whole_number(optional(form, "vintage_year")),
         "project_id": optional(form, "project_id"),
     }
 

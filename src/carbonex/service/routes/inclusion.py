@@ -5,11 +5,12 @@ representatives. Points and contributions are public: people check them by their
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
 from carbonex.inclusion.results import Refusal
 from carbonex.inclusion.service import InclusionRegistry
@@ -22,19 +23,34 @@ from carbonex.service.problems import denied, not_found
 router = APIRouter(prefix="/inclusion", tags=["carbon inclusion"])
 Id = Annotated[str, Field(min_length=1, max_length=128)]
 ACTIONS_PER_REVIEW_MAX = 1_000
+DECIMAL_TEXT_PATTERN = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
+def plain_decimal(value: Any) -> Any:
+    """A decimal as JSON carries one: a number, or a string of ASCII digits with an optional
+    fraction. Python's Decimal also reads "١٢" (Arabic-Indic digits) as 12, " 5 " and "1E+5";
+    pydantic refuses true itself."""
+    if isinstance(value, str) and not DECIMAL_TEXT_PATTERN.fullmatch(value):
+        raise ValueError('a JSON number or a string of ASCII digits, such as "12.5"')
+    return value
+
+
+Quantity = Annotated[
+    Decimal, BeforeValidator(plain_decimal), Field(gt=0, max_digits=24, decimal_places=6)
+]
 
 
 class ActionIn(BaseModel):
     action_id: Id
     person_id: Id
     action_type: str = Field(min_length=1, max_length=64, examples=["transit_trip_km"])
-    quantity: Decimal = Field(gt=0, max_digits=24, decimal_places=6)
+    quantity: Quantity
     day: dt.date
 
 
 class ReviewIn(BaseModel):
     action_ids: list[Id] = Field(min_length=1, max_length=ACTIONS_PER_REVIEW_MAX)
-    reject: bool = False
+    reject: StrictBool = False
 
 
 class AggregationIn(BaseModel):

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from carbonex.ledger import Transaction
 from carbonex.projects.events import ProjectRequest
@@ -61,7 +61,7 @@ class ProjectActionIn(BaseModel):
     action: Action
     documents: list[Document] = Field(default_factory=list, max_length=DOCUMENTS_PER_ACTION_MAX)
     period: Period | None = None
-    quantity_t: int | None = Field(default=None, ge=1, le=10**15)
+    quantity_t: StrictInt | None = Field(default=None, ge=1, le=10**15)
     registration: str | None = Field(default=None, max_length=64)
     inputs: (
         dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=64)]] | None

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from carbonex.ledger import (
     Command,
@@ -34,19 +34,19 @@ router = APIRouter(tags=["units"])
 SERIAL_RANGES_PER_REQUEST_MAX = 1_000
 Text = Annotated[str, Field(min_length=1, max_length=1000)]
 Id = Annotated[str, Field(min_length=1, max_length=64)]
+Serial = Annotated[StrictInt, Field(ge=1, le=SERIAL_MAX)]
+"""Numbers are JSON numbers (StrictInt): lax validation reads true as 1 and "5" as 5."""
 
 
 class Units(BaseModel):
     """Which units: a quantity (lowest serials first, optionally filtered) or serial ranges."""
 
     unit_type: str = Field(min_length=1, max_length=32, examples=["VCU"])
-    quantity: int | None = Field(default=None, ge=1, le=QUANTITY_MAX)
-    serial_ranges: list[
-        tuple[
-            Annotated[int, Field(ge=1, le=SERIAL_MAX)], Annotated[int, Field(ge=1, le=SERIAL_MAX)]
-        ]
-    ] = Field(default_factory=list, max_length=SERIAL_RANGES_PER_REQUEST_MAX)
-    vintage_year: int | None = Field(default=None, ge=1900, le=2200)
+    quantity: StrictInt | None = Field(default=None, ge=1, le=QUANTITY_MAX)
+    serial_ranges: list[tuple[Serial, Serial]] = Field(
+        default_factory=list, max_length=SERIAL_RANGES_PER_REQUEST_MAX
+    )
+    vintage_year: StrictInt | None = Field(default=None, ge=1900, le=2200)
     project_id: str | None = Field(default=None, max_length=200)
 
     def selection(self) -> Selection:
@@ -74,7 +74,7 @@ class RetirementIn(Units):
 
 class IssuanceIn(BaseModel):
     account_id: Id
-    quantity: int = Field(ge=1, le=QUANTITY_MAX)
+    quantity: StrictInt = Field(ge=1, le=QUANTITY_MAX)
     unit_type: str = Field(min_length=1, max_length=32)
     standard: Text
     project_id: Text
