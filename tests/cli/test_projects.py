@@ -46,9 +46,9 @@ def test_a_project_is_created_registered_monitored_verified_and_issued(
     assert created["state"] == "draft"
     act(database_url, "list", *PROPONENT, *document)
     act(database_url, "validate", *VVB, *document)
-    act(database_url, "register", *ADMIN, *document, "--period", "2026-01-01..2031-01-01")
+    act(database_url, "register", *ADMIN, *document, "--period", "2025-01-01..2030-01-01")
     act(database_url, "submit_monitoring_report", *PROPONENT, *document,
-        "--period", "2026-01-01..2027-01-01", "--quantity", "1000")  # fmt: skip
+        "--period", "2025-01-01..2026-01-01", "--quantity", "1000")  # fmt: skip
     act(database_url, "verify", *VVB, *document, "--quantity", "1000")
     issued = act(database_url, "approve_issuance", *ADMIN, "--request-id", "issue-1")
     assert issued["outcome"] == {

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from carbonex.ledger import Ledger, OpenAccount
 from carbonex.projects.registry import ProjectRegistry
+from tests.conftest import FixedClock
+
+PROJECT_TESTS_NOW = dt.datetime(2027, 7, 1, 12, 0, tzinfo=dt.UTC)
+"""After the monitoring periods the tests report (2026 and the first half of 2027): a report
+covers a period that has ended."""
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(PROJECT_TESTS_NOW)
 
 
 @pytest.fixture

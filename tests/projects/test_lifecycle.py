@@ -204,10 +204,35 @@ def test_monitoring_periods() -> None:
         Code.E_MONITORING_PERIOD_OVERLAPS
     ]
     assert codes(submit(first, Period(D(2026, 1, 1), D(2027, 1, 2)))) == [
-        Code.E_MONITORING_PERIOD_OUTSIDE_CREDITING
+        Code.E_MONITORING_PERIOD_OUTSIDE_CREDITING,
+        Code.E_MONITORING_PERIOD_NOT_ENDED,
     ]
     # Half-open periods: one may start the day the previous ends.
     assert accepted(submit(first, Period(D(2021, 1, 1), D(2022, 1, 1))))
+
+
+def test_a_report_covers_a_period_that_has_ended() -> None:
+    project = registered()
+    today = T0.date()
+    assert codes(submit(project, Period(D(2023, 6, 1), today + dt.timedelta(days=1)))) == [
+        Code.E_MONITORING_PERIOD_NOT_ENDED
+    ]
+    # Half-open: a period ending today has had its last day yesterday.
+    assert accepted(submit(project, Period(D(2023, 6, 1), today)))
+
+
+def test_who_submitted_a_report_may_neither_verify_it_nor_approve_its_issuance() -> None:
+    period = Period(D(2020, 1, 1), D(2021, 1, 1))
+    monitored = accepted(submit(registered(), period))
+    own = transition(monitored, Action.VERIFY, "pp", Role.VVB, T0, DOC, quantity_t=900)
+    assert codes(own) == [Code.E_ACTOR_NOT_INDEPENDENT]
+    own_rejection = transition(monitored, Action.REJECT_MONITORING, " pp ", Role.VVB, T0, DOC)
+    assert codes(own_rejection) == [Code.E_ACTOR_NOT_INDEPENDENT]
+    verified = accepted(verify(monitored))
+    for actor in ("pp", "vvb"):
+        approval = transition(verified, Action.APPROVE_ISSUANCE, actor, Role.ADMINISTRATOR, T0)
+        assert codes(approval) == [Code.E_ACTOR_NOT_INDEPENDENT]
+    assert accepted(approve(verified)).state is State.REGISTERED
 
 
 def test_quantities_are_claimed_verified_and_never_verified_above_the_claim() -> None:
@@ -356,6 +381,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         start_year=st.integers(2019, 2045),
         length_years=st.sampled_from([1, 7, 10]),
         quantity_t=st.integers(1, 2000),
+        actor=st.sampled_from(["ann", "bob", "cyd"]),
     )
     def attempt(
         self,
@@ -365,6 +391,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         start_year: int,
         length_years: int,
         quantity_t: int,
+        actor: str,
     ) -> None:
         period = Period(D(start_year, 1, 1), D(start_year + length_years, 1, 1))
         self.now += dt.timedelta(days=1)
@@ -373,7 +400,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         result = transition(
             before,
             action,
-            "someone",
+            actor,
             role,
             self.now,
             DOC if with_documents else [],
@@ -388,6 +415,8 @@ class LifecycleMachine(RuleBasedStateMachine):
                 assert result.failures[0].code is Code.E_ILLEGAL_TRANSITION
             return
         assert legal is not None and legal[1] == role.value
+        if action in (Action.VERIFY, Action.REJECT_MONITORING, Action.APPROVE_ISSUANCE):
+            assert actor not in {event.actor for event in before.open_report() if event}
         after = result.project
         assert after.state.value == legal[0]
         assert after.history[: len(before.history)] == before.history

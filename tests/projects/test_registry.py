@@ -27,6 +27,10 @@ def ok(outcome: ProjectOutcome) -> ProjectOutcome:
     return outcome
 
 
+ACTOR_OF_ROLE = {PROPONENT: "proponent-rep", VVB: "vvb-auditor", ADMIN: "registry-officer"}
+"""A different person per role: who verifies or approves a report did not submit it."""
+
+
 def solar(project_id: str = "A64-0001", **overrides: Any) -> ProjectParticulars:
     fields: dict[str, Any] = {
         "project_id": project_id,
@@ -52,8 +56,9 @@ def step(
     registration: str | None = None,
     documents: tuple[tuple[str, str], ...] = DOC,
 ) -> ProjectOutcome:
+    actor = ACTOR_OF_ROLE[role]
     request = ProjectRequest(
-        project_id, action, "someone", role, documents, period, quantity_t, registration
+        project_id, action, actor, role, documents, period, quantity_t, registration
     )
     return registry.act(request_id, request)
 

@@ -40,6 +40,8 @@ CREDITING_MONTHS = 60
 PROJECTS = ("A64-1", "VCS-1")
 CREDITING_MONTHS_OF = {"A64-1": CREDITING_MONTHS, "VCS-1": 30 * 12}  # VCS removals: 20-100 y
 RISK_RATING = "0.2"
+NOW = dt.datetime(2029, 1, 1, 12, 0, tzinfo=dt.UTC)
+"""Three years into the crediting periods: reports of later months are refused as not ended."""
 
 
 def month(offset: int) -> str:
@@ -59,7 +61,7 @@ class RegistryMachine(OnSqlite, RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.url = self.new_database()
-        self.ledger = Ledger.open(self.url, clock=FixedClock())
+        self.ledger = Ledger.open(self.url, clock=FixedClock(NOW))
         self.registry = ProjectRegistry(self.ledger)
         self.model = {project_id: ProjectModel() for project_id in PROJECTS}
         self.issued_t = 0
@@ -133,7 +135,8 @@ class RegistryMachine(OnSqlite, RuleBasedStateMachine):
         end = start + length
         clash = any(start < e and s < end for s, e in model.periods)
         inside = end <= CREDITING_MONTHS_OF[project_id]
-        expected = model.state == "registered" and inside and not clash
+        ended = dt.date.fromisoformat(month(end)) <= NOW.date()
+        expected = model.state == "registered" and inside and not clash and ended
         request = ProjectRequest(
             project_id, "submit_monitoring_report", "pp", PROPONENT, DOC,
             (month(start), month(end)), claimed_t,

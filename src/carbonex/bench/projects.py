@@ -144,7 +144,7 @@ def _register_projects(registry: ProjectRegistry, count: int) -> list[str]:
             for action, role, period in (
                 ("list", PROPONENT, None),
                 ("validate", VVB, None),
-                ("register", ADMINISTRATOR, ("2026-01-01", "2031-01-01")),
+                ("register", ADMINISTRATOR, ("2025-01-01", "2030-01-01")),
             ):
                 request = ProjectRequest(project_id, action, "x", role, BENCH_DOCUMENTS, period)
                 requests.append((f"{project_id}/{action}", request))
@@ -163,7 +163,7 @@ def _cycle(project_id: str, number: int) -> list[tuple[str, ProjectRequest]]:
     """Monitoring report (claimed by the ACM0002 calculator), verification, approval."""
     result = grid_electricity(Decimal(10_000 + number), Decimal("0.8765"))
     claimed_t = result.credited_t
-    period = ("2026-01-01", "2027-01-01")
+    period = ("2025-01-01", "2026-01-01")
     return [
         (f"{project_id}/mr", ProjectRequest(project_id, "submit_monitoring_report", "pp",
                                             PROPONENT, BENCH_DOCUMENTS, period, claimed_t)),

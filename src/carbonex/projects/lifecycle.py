@@ -67,6 +67,7 @@ class Code(enum.StrEnum):
     E_ILLEGAL_TRANSITION = "E_ILLEGAL_TRANSITION"
     E_ROLE_NOT_PERMITTED = "E_ROLE_NOT_PERMITTED"
     E_ACTOR_MISSING = "E_ACTOR_MISSING"
+    E_ACTOR_NOT_INDEPENDENT = "E_ACTOR_NOT_INDEPENDENT"
     E_TIME_BEFORE_LAST_EVENT = "E_TIME_BEFORE_LAST_EVENT"
     E_REGISTRATION_MISSING = "E_REGISTRATION_MISSING"
     E_REGISTRATION_UNKNOWN = "E_REGISTRATION_UNKNOWN"
@@ -82,6 +83,7 @@ class Code(enum.StrEnum):
     E_CREDITING_RENEWALS_EXHAUSTED = "E_CREDITING_RENEWALS_EXHAUSTED"
     E_MONITORING_PERIOD_OUTSIDE_CREDITING = "E_MONITORING_PERIOD_OUTSIDE_CREDITING"
     E_MONITORING_PERIOD_OVERLAPS = "E_MONITORING_PERIOD_OVERLAPS"
+    E_MONITORING_PERIOD_NOT_ENDED = "E_MONITORING_PERIOD_NOT_ENDED"
     E_QUANTITY_MISSING = "E_QUANTITY_MISSING"
     E_QUANTITY_INVALID = "E_QUANTITY_INVALID"
     E_QUANTITY_NOT_EXPECTED = "E_QUANTITY_NOT_EXPECTED"
@@ -289,14 +291,21 @@ def check_renewal(project: Project, period: Period) -> list[Failure]:
     return failures
 
 
-def _check_monitoring(project: Project, period: Period) -> list[Failure]:
+def _check_monitoring(project: Project, period: Period, at: dt.datetime) -> list[Failure]:
     failures: list[Failure] = []
     periods = project.crediting_periods
     if not periods or period.start < periods[0].start or period.end > periods[-1].end:
         failures += _failure(
             Code.E_MONITORING_PERIOD_OUTSIDE_CREDITING, "outside the crediting period"
         )
-    return failures + check_monitoring_period(project.monitoring_periods, period)
+    failures += check_monitoring_period(project.monitoring_periods, period)
+    if period.end > at.date():  # half-open: its last day is end - 1, and must have passed
+        failures += _failure(
+            Code.E_MONITORING_PERIOD_NOT_ENDED,
+            f"a report covers reductions that happened: the period ends {period.end}, "
+            f"after {at.date()}",
+        )
+    return failures
 
 
 def _check_documents(action: Action, documents: Sequence[Document]) -> list[Failure]:
@@ -323,17 +332,34 @@ def _check_move(project: Project, action: Action, role: Role) -> list[Failure]:
     return []
 
 
-def _check_actor(project: Project, actor: str, at: dt.datetime) -> list[Failure]:
+def _check_actor(project: Project, action: Action, actor: str, at: dt.datetime) -> list[Failure]:
     failures: list[Failure] = []
     if not actor.strip():
         failures += _failure(Code.E_ACTOR_MISSING, "the actor must be named")
+    failures += _check_independence(project, action, actor)
     if project.history and at < project.history[-1].at:
         failures += _failure(Code.E_TIME_BEFORE_LAST_EVENT, f"{at} is before the last event")
     return failures
 
 
+def _check_independence(project: Project, action: Action, actor: str) -> list[Failure]:
+    """Third-party verification: who verifies a report did not submit it, and who approves its
+    issuance did neither (a person holding several roles still acts once per report)."""
+    if action not in (Action.VERIFY, Action.REJECT_MONITORING, Action.APPROVE_ISSUANCE):
+        return []
+    submitted, verified = project.open_report()
+    roles = [e.role.value for e in (submitted, verified) if e and e.actor.strip() == actor.strip()]
+    if roles:
+        return _failure(
+            Code.E_ACTOR_NOT_INDEPENDENT,
+            f"'{actor}' already acted on this report as {' and '.join(roles)}; "
+            f"'{action}' needs another person",
+        )
+    return []
+
+
 def _check_period(
-    project: Project, action: Action, period: Period | None
+    project: Project, action: Action, period: Period | None, at: dt.datetime
 ) -> tuple[CreditingOption | None, list[Failure]]:
     if action not in NEEDS_PERIOD:
         # A stray period would be recorded on the event and mislead a reader of the history.
@@ -353,7 +379,7 @@ def _check_period(
         return None, check_renewal(project, period)
     if action is Action.RECORD_EVIDENCE:
         return None, []
-    return None, _check_monitoring(project, period)
+    return None, _check_monitoring(project, period, at)
 
 
 def _check_quantity(project: Project, action: Action, quantity_t: int | None) -> list[Failure]:
@@ -441,10 +467,10 @@ def transition(
     docs = tuple(Document(name, sha256) for name, sha256 in documents)
     failures = _check_move(project, action, role)
     if not failures:  # the rest only means something for a legal move
-        failures += _check_actor(project, actor, at)
+        failures += _check_actor(project, action, actor, at)
         failures += _check_registration(project, action, registration)
         failures += _check_documents(action, docs)
-        option, period_failures = _check_period(project, action, period)
+        option, period_failures = _check_period(project, action, period, at)
         failures += period_failures + _check_quantity(project, action, quantity_t)
         if action is Action.APPROVE_ISSUANCE:
             failures += check_cross_registry_evidence(project)
