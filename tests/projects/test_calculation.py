@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -75,6 +77,51 @@ def test_bad_monitoring_data_are_refused_with_a_code(
     with pytest.raises(CalculationError) as raised:
         calculate(CATALOG, methodology, inputs)
     assert raised.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("inputs", "claimable_t"),
+    [
+        ({"net_electricity_mwh": "0.99999999999999999999999999999"}, 0),
+        ({"net_electricity_mwh": "1.9999999999999999999999999999"}, 1),
+        (
+            {"net_electricity_mwh": "1000", "project_emissions_t": "0.00000000000000000000000001"},
+            999,
+        ),
+    ],
+)
+def test_no_term_is_rounded_up_into_a_tonne_the_data_do_not_support(
+    inputs: dict[str, str], claimable_t: int
+) -> None:
+    # Python's default context keeps 28 digits: each of these credited one tonne more.
+    values = {"grid_emission_factor_t_per_mwh": "1", **inputs}
+    assert calculate(CATALOG, "ACM0002", values)[0] == claimable_t
+
+
+def test_a_term_too_long_to_compute_exactly_is_refused() -> None:
+    tiny = {"net_electricity_mwh": "1E-600000", "grid_emission_factor_t_per_mwh": "1E-600000"}
+    with pytest.raises(CalculationError) as raised:
+        calculate(CATALOG, "ACM0002", tiny)
+    assert raised.value.code == "E_MONITORING_DATA_INVALID"
+    assert "exactly" in str(raised.value)
+
+
+digits = st.builds("{}.{}".format, st.integers(0, 10**14).map(str), st.integers(0, 10**45).map(str))
+
+
+@settings(max_examples=200)
+@given(net=digits, factor=digits, project=digits, leakage=digits)
+def test_grid_electricity_credits_the_floor_of_the_exact_reductions(
+    net: str, factor: str, project: str, leakage: str
+) -> None:
+    inputs = {
+        "net_electricity_mwh": net,
+        "grid_emission_factor_t_per_mwh": factor,
+        "project_emissions_t": project,
+        "leakage_emissions_t": leakage,
+    }
+    exact = Fraction(net) * Fraction(factor) - Fraction(project) - Fraction(leakage)
+    assert calculate(CATALOG, "ACM0002", inputs)[0] == max(0, math.floor(exact))
 
 
 def report(project_id: str, claimed_t: int, inputs: object) -> ProjectRequest:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, Inexact, InvalidOperation
 from typing import Any
 
 from carbonex.catalog.standards import Methodology, ProjectCatalog
@@ -105,6 +105,9 @@ def _run(
         return _claimable_t(result), terms
     except (TypeError, ValueError, KeyError) as error:  # TypeError: an unknown or missing name
         raise CalculationError(DATA_INVALID, str(error)) from error
+    except Inexact as error:  # the exact context refuses to round a term
+        message = "the monitored data have too many digits to compute exactly"
+        raise CalculationError(DATA_INVALID, message) from error
     except ArithmeticError as error:  # decimal.Overflow and kin: the inputs' bound should stop it
         message = f"the monitored data overflow the calculation ({type(error).__name__})"
         raise CalculationError(DATA_INVALID, message) from error

@@ -6,12 +6,31 @@ period with net emissions credits nothing; the raw negative figure stays in the 
 service can carry it forward where the methodology requires). Conservative defaults come from
 `methodologies.toml`, never from literals here. Each result keeps the intermediate terms, named
 after the methodology's symbols, so a verifier can retrace the arithmetic.
+
+The arithmetic is exact: the calculators only add, subtract and multiply, and run in a context
+of CALCULATION_DIGITS_MAX significant digits that refuses any result it would have to round
+(`decimal.Inexact`). Python's default context keeps 28 digits and rounds half-even, so a
+29-digit input such as 0.99999999999999999999999999999 MWh became 1 and credited a whole
+tonne no data supported.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import (
+    ROUND_FLOOR,
+    Clamped,
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
+from typing import ParamSpec, TypeVar
 
 from carbonex.catalog.standards import Methodology
 from carbonex.projects.deductions import apply_rate
@@ -19,6 +38,29 @@ from carbonex.projects.deductions import apply_rate
 ZERO = Decimal(0)
 ONE = Decimal(1)
 FLARE_TYPES = frozenset({"open", "enclosed"})
+CALCULATION_DIGITS_MAX = 1_000
+"""Significant digits of every intermediate term: a product of four inputs of 64 characters
+each (the longest a report may give) has at most ~256, so exact results of real data fit with
+room; anything longer is refused as inexact, never rounded."""
+EXACT = Context(
+    prec=CALCULATION_DIGITS_MAX,
+    traps=[Clamped, DivisionByZero, Inexact, InvalidOperation, Overflow],
+)
+
+Parameters = ParamSpec("Parameters")
+Returned = TypeVar("Returned")
+
+
+def exactly(calculator: Callable[Parameters, Returned]) -> Callable[Parameters, Returned]:
+    """Run `calculator` in the EXACT context: a term that would be rounded raises
+    decimal.Inexact (an ArithmeticError) instead of silently changing the credited tonnes."""
+
+    @functools.wraps(calculator)
+    def in_exact_context(*args: Parameters.args, **kwargs: Parameters.kwargs) -> Returned:
+        with localcontext(EXACT):
+            return calculator(*args, **kwargs)
+
+    return in_exact_context
 
 
 def credited_tonnes(quantity_t: Decimal) -> int:
@@ -51,6 +93,7 @@ class GridElectricityResult:
     credited_t: int
 
 
+@exactly
 def grid_electricity(
     net_electricity_mwh: Decimal,
     grid_emission_factor_t_per_mwh: Decimal,
@@ -111,6 +154,7 @@ class MethaneInputs:
     measured_flare_efficiency: Decimal | None = None  # from monitoring, replaces the default
 
 
+@exactly
 def methane_destruction(
     inputs: MethaneInputs, methodology: Methodology, gwp_ch4: Decimal
 ) -> MethaneDestructionResult:
@@ -182,6 +226,7 @@ class AfforestationInputs:
     uncertainty: Decimal = ZERO  # half-width of the 90% CI of Delta C_P, as a share of it
 
 
+@exactly
 def afforestation(
     inputs: AfforestationInputs,
     methodology: Methodology,
