@@ -126,6 +126,21 @@ def test_a_verified_quantity_sent_as_text_is_refused_as_malformed(
             assert refused["failures"][0]["location"] == ["body", "quantity_t"]
 
 
+def test_a_project_whose_id_holds_a_slash_is_reached_by_its_routes_and_its_page(
+    signed_in: SignIn, public: TestClient
+) -> None:
+    merlion = signed_in("merlion")
+    slashed = PROJECT | {"project_id": "VCS/77"}
+    ok(merlion.post(f"{API}/projects", json=slashed, headers=key("p1")), 201)
+    for path in ("VCS/77", "VCS%2F77"):
+        assert ok(public.get(f"{API}/projects/{path}"))["project_id"] == "VCS/77"
+    listed = ok(merlion.post(f"{API}/projects/VCS%2F77/actions", json=STEPS[0][0],
+                             headers=key("l1")), 201)  # fmt: skip
+    assert (listed["project_id"], listed["state"]) == ("VCS/77", "listed")
+    page = public.get("/projects/VCS%2F77")
+    assert page.status_code == 200 and "VCS/77" in page.text
+
+
 def test_the_same_key_takes_a_step_once(signed_in: SignIn, demo_database: str) -> None:
     merlion = signed_in("merlion")
     ok(merlion.post(f"{API}/projects", json=PROJECT, headers=key("p1")), 201)

@@ -12,6 +12,7 @@ from carbonex.projects.lifecycle import State
 from carbonex.service import explorer
 from carbonex.service.deps import ServiceDep
 from carbonex.service.pages.common import PageError, ViewerDep, render
+from carbonex.service.routes import projects as projects_api
 
 router = APIRouter(prefix="/projects")
 ProjectId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -49,7 +50,7 @@ def _lifecycle(state: str) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/{project_id}")
+@router.get(projects_api.PROJECT_PATH)
 async def project(
     project_id: ProjectId, request: Request, service: ServiceDep, viewer: ViewerDep
 ) -> HTMLResponse:

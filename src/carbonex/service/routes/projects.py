@@ -30,6 +30,10 @@ from carbonex.service.problems import denied, not_found
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 ProjectId = Annotated[str, Path(min_length=1, max_length=64)]
+PROJECT_PATH = "/{project_id:path}"
+"""A project id may hold "/" (the registry's PROJECT_ID_PATTERN allows it), so its routes take
+the rest of the path: "VCS/77" is reached as /projects/VCS/77 and /projects/VCS%2F77 alike (the
+server decodes the path before routing)."""
 DOCUMENTS_PER_ACTION_MAX = 50
 ROLE_OF_ACTION = {action: role for (_state, action), (_to, role) in TRANSITIONS.items()}
 
@@ -86,7 +90,7 @@ async def list_projects(
     return service.projects.projects(limit, after)
 
 
-@router.get("/{project_id}")
+@router.get(PROJECT_PATH)
 async def show_project(project_id: ProjectId, service: ServiceDep) -> dict[str, Any]:
     """A project with its monitoring reports and full, hash-chained history (public)."""
     record = service.projects.project(project_id)
@@ -131,7 +135,7 @@ def _authorize(principal: Principal, action: Action, project: dict[str, Any]) ->
     return role
 
 
-@router.post("/{project_id}/actions", status_code=201, responses=approvals.PENDING_RESPONSE)
+@router.post(PROJECT_PATH + "/actions", status_code=201, responses=approvals.PENDING_RESPONSE)
 async def act(
     project_id: ProjectId,
     body: ProjectActionIn,
