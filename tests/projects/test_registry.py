@@ -170,8 +170,25 @@ def test_a_removal_project_contributes_to_the_buffer_and_a_reversal_cancels_from
 
 
 def test_a_risk_rating_above_the_standards_maximum_is_refused(registry: ProjectRegistry) -> None:
-    too_risky = solar("VCS-9", standard="VCS", category="removal", risk_rating="0.65")
+    too_risky = solar(
+        "VCS-9", standard="VCS", category="removal", methodology="AR-ACM0003", risk_rating="0.65"
+    )
     assert registry.create("r", too_risky, "pp").codes == ["E_RISK_RATING_ABOVE_MAXIMUM"]
+
+
+def test_a_methodology_the_catalog_knows_fixes_the_category(
+    registry: ProjectRegistry, ledger: Ledger
+) -> None:
+    before = ledger_rows(ledger)
+    declared_avoidance = solar("VCS-10", standard="VCS", methodology="AR-ACM0003")
+    assert registry.create("r1", declared_avoidance, "pp").codes == ["E_CATEGORY_MISMATCH"]
+    declared_removal = solar("VCS-11", standard="VCS", category="removal", risk_rating="0.2")
+    assert registry.create("r2", declared_removal, "pp").codes == ["E_CATEGORY_MISMATCH"]
+    assert ledger_rows(ledger) == before
+    # A methodology outside the catalog is recorded as given (no calculator, no category).
+    assert registry.create(
+        "r3", solar("VCS-12", standard="VCS", methodology="VM0042"), "pp"
+    ).accepted
 
 
 def test_a_refused_ledger_batch_refuses_the_approval_and_keeps_the_report_verified(

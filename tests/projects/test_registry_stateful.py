@@ -40,6 +40,7 @@ CREDITING_MONTHS = 60
 PROJECTS = ("A64-1", "VCS-1")
 CREDITING_MONTHS_OF = {"A64-1": CREDITING_MONTHS, "VCS-1": 30 * 12}  # VCS removals: 20-100 y
 RISK_RATING = "0.2"
+METHODOLOGY = {"avoidance": "ACM0002", "removal": "AR-ACM0003"}
 NOW = dt.datetime(2029, 1, 1, 12, 0, tzinfo=dt.UTC)
 """Three years into the crediting periods: reports of later months are refused as not ended."""
 
@@ -109,8 +110,9 @@ class RegistryMachine(OnSqlite, RuleBasedStateMachine):
             ("VCS-1", "VCS", "removal"),
         ):
             particulars = ProjectParticulars(
-                project_id, standard, category, f"Project {project_id}", "KE", "AR-ACM0003",
-                "DEV", risk_rating=RISK_RATING if standard == "VCS" else None,
+                project_id, standard, category, f"Project {project_id}", "KE",
+                METHODOLOGY[category], "DEV",
+                risk_rating=RISK_RATING if standard == "VCS" else None,
             )  # fmt: skip
             assert self.registry.create(f"create-{project_id}", particulars, "pp").accepted
             crediting = (month(0), month(CREDITING_MONTHS_OF[project_id]))

@@ -375,6 +375,7 @@ def check_particulars(
         failures += _fail("E_STANDARD_UNKNOWN", f"unknown standard '{details.get('standard')}'")
     if details.get("category") not in ("avoidance", "removal"):
         failures += _fail("E_CATEGORY_UNKNOWN", "category is avoidance or removal")
+    failures += _check_methodology_category(registry, details)
     if details.get("host_country") not in registry.ledger.catalog.countries:
         failures += _fail("E_HOST_COUNTRY_UNKNOWN", "host country: an ISO 3166-1 alpha-2 code")
     failures += _check_texts(details)
@@ -388,6 +389,25 @@ def check_particulars(
     if account is None:
         failures += _fail("E_PROPONENT_ACCOUNT_UNKNOWN", "the proponent's account does not exist")
     return failures
+
+
+def _check_methodology_category(
+    registry: ProjectRegistry, details: Mapping[str, Any]
+) -> list[ProjectFailure]:
+    """A methodology the catalog knows fixes the category (a removal project declared as
+    avoidance would escape the buffer). One it does not know is recorded as given: registries
+    use hundreds, and a report under it carries no data to calculate."""
+    methodology = registry.catalog.methodologies.get(str(details.get("methodology")))
+    category = details.get("category")
+    if methodology is None or category not in ("avoidance", "removal"):
+        return []
+    if methodology.category != category:
+        return _fail(
+            "E_CATEGORY_MISMATCH",
+            f"methodology {methodology.code} is for {methodology.category} projects, "
+            f"not {category}",
+        )
+    return []
 
 
 def _check_texts(details: Mapping[str, Any]) -> list[ProjectFailure]:
