@@ -11,7 +11,11 @@ from fastapi.testclient import TestClient
 
 from carbonex.ledger import Ledger, OpenAccount
 from carbonex.service import audit, identity
-from carbonex.service.routes.imports import FILE_NAME_LENGTH_MAX, file_name_problem
+from carbonex.service.routes.imports import (
+    FILE_NAME_LENGTH_MAX,
+    PROBLEMS_SHOWN_MAX,
+    file_name_problem,
+)
 from tests.databases import every_table
 from tests.service.conftest import SignIn, WithKey
 from tests.service.support import (
@@ -19,7 +23,9 @@ from tests.service.support import (
     REFUSED_FILE_NAMES,
     SIGN_IN_TABLES,
     audit_log,
+    key,
     nothing_changes,
+    ok,
     problem,
     raw_multipart,
 )
@@ -124,6 +130,38 @@ def test_a_registry_administrator_imports_the_verra_export_and_nobody_else_may(
     assert imported.json()["quantity_imported"] == 272_119
     again = admin.post("/api/v1/imports/verra", files=upload, headers={"Idempotency-Key": "imp-2"})
     assert again.json()["blocks_imported"] == 0
+
+
+JUNK_LINES = PROBLEMS_SHOWN_MAX * 20
+
+
+def junk_export(rows: bool = False) -> bytes:
+    """The Verra export's header (and its rows), then lines that are no rows of it."""
+    export = (FIXTURES / "vcus_singapore.csv").read_bytes()
+    return (export if rows else export.splitlines(keepends=True)[0]) + b"x\n" * JUNK_LINES
+
+
+def test_a_refused_import_lists_its_first_problems_and_counts_them_all(
+    with_key: WithKey, demo_database: str
+) -> None:
+    admin, upload = with_key("admin"), {"file": ("junk.csv", junk_export(), "text/csv")}
+    with nothing_changes(demo_database):
+        answer = admin.post(f"{API}/imports/verra", files=upload, headers=key("i1"))
+    refused = problem(answer, 422, "E_IMPORT_REFUSED")
+    assert len(refused["failures"]) == PROBLEMS_SHOWN_MAX
+    assert refused["failures_total"] == JUNK_LINES
+    assert f"{JUNK_LINES:,} rows have problems" in refused["detail"]
+
+
+def test_an_import_skipping_bad_rows_lists_its_first_problems_and_counts_them_all(
+    with_key: WithKey,
+) -> None:
+    upload = {"file": ("junk.csv", junk_export(rows=True), "text/csv")}
+    answer = with_key("admin").post(f"{API}/imports/verra?skip_bad_rows=true", files=upload,
+                                    headers=key("i1"))  # fmt: skip
+    imported = ok(answer, 201)
+    assert len(imported["problems"]) == PROBLEMS_SHOWN_MAX
+    assert imported["problems_total"] == JUNK_LINES
 
 
 def test_an_import_whose_file_name_names_no_real_file_is_refused_briefly_importing_nothing(

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from carbonex.ledger import Ledger
 from carbonex.service import charts
 from carbonex.service.demo import DEMO_PASSWORD
+from carbonex.service.routes.imports import PROBLEMS_SHOWN_MAX
 from tests.ledger.support import GEC, issue, open_accounts
 from tests.service.conftest import SignIn
 from tests.service.support import (
@@ -435,6 +436,17 @@ def test_import_refuses_bad_files_and_other_users(signed_in: SignIn) -> None:
     assert f"<dt>Blocks imported</dt><dd>{VERRA_EXPORT_ROWS - 1}</dd>" in skipped.text
     merlion = signed_in("merlion")
     assert _upload(merlion, b"x").status_code == 403
+
+
+def test_import_lists_the_first_problems_of_a_file_and_counts_the_others(
+    signed_in: SignIn,
+) -> None:
+    header = VERRA_EXPORT.read_bytes().splitlines(keepends=True)[0]
+    junk_lines = PROBLEMS_SHOWN_MAX * 20
+    refused = _upload(signed_in("admin"), header + b"x\n" * junk_lines)
+    assert "Nothing imported" in refused.text
+    assert refused.text.count("<li>") == PROBLEMS_SHOWN_MAX
+    assert f"and {junk_lines - PROBLEMS_SHOWN_MAX:,} more." in refused.text
 
 
 def test_import_refuses_a_file_name_that_names_no_real_file_briefly_importing_nothing(

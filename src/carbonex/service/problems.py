@@ -38,6 +38,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
                 "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
             },
         },
+        "failures_total": {
+            "type": "integer",
+            "description": "How many failures there were, when `failures` lists the first few.",
+        },
     },
 }
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -57,11 +61,14 @@ class Problem(Exception):  # noqa: N818 (RFC 9457 calls it a problem)
         detail: str,
         failures: Sequence[dict[str, Any]] = (),
         headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail = status, code, detail
         self.failures = list(failures)
         self.headers = headers
+        self.extensions = extensions or {}
+        """Members RFC 9457 lets a problem type add (`failures_total`)."""
 
     def to_record(self, instance: str) -> dict[str, Any]:
         return {
@@ -72,7 +79,7 @@ class Problem(Exception):  # noqa: N818 (RFC 9457 calls it a problem)
             "instance": instance,
             "code": self.code,
             "failures": self.failures,
-        }
+        } | self.extensions
 
 
 def refused(

@@ -43,8 +43,8 @@ from carbonex.service.routes import imports as imports_api
 router = APIRouter(prefix="/import")
 IMPORT_FILE_BYTES_MAX = imports_api.IMPORT_BYTES_MAX
 UPLOAD_READ_BYTES = imports_api.CHUNK_BYTES
+PROBLEMS_SHOWN_MAX = imports_api.PROBLEMS_SHOWN_MAX
 PROGRESS_INTERVAL_S = 0.25
-PROBLEMS_SHOWN_MAX = 50
 STREAM_MARKER = "<!--import-progress-->"
 HTML_MEDIA_TYPE = "text/html; charset=utf-8"
 
@@ -124,20 +124,28 @@ class Outcome:
     committed: bool
     counts: dict[str, Any]
     problems: list[dict[str, Any]]
+    """The first PROBLEMS_SHOWN_MAX of them."""
+    problems_total: int
 
 
-def _refused(upload: Upload, problems: list[dict[str, Any]]) -> Outcome:
-    return Outcome(False, {"rows_read": upload.rows}, problems)
+def _refused(upload: Upload, problems: list[dict[str, Any]], total: int | None = None) -> Outcome:
+    shown = problems[:PROBLEMS_SHOWN_MAX]
+    return Outcome(
+        False, {"rows_read": upload.rows}, shown, len(problems) if total is None else total
+    )
 
 
-def _row_problems(problems: list[RowProblem]) -> list[dict[str, Any]]:
-    return [problem.to_record() for problem in problems]
+def _row_problems(upload: Upload) -> Outcome:
+    shown = [problem.to_record() for problem in upload.problems[:PROBLEMS_SHOWN_MAX]]
+    return _refused(upload, shown, len(upload.problems))
 
 
-def _problem_rows(problem: Problem) -> list[dict[str, Any]]:
+def _problem_rows(upload: Upload, problem: Problem) -> Outcome:
     rows = [{"line": f.get("line"), "reason": f.get("reason") or f.get("message")}
             for f in problem.failures]  # fmt: skip
-    return rows or [{"line": None, "reason": f"{problem.code}: {problem.detail}"}]
+    if not rows:
+        return _refused(upload, [{"line": None, "reason": f"{problem.code}: {problem.detail}"}])
+    return _refused(upload, rows, problem.extensions.get("failures_total", len(rows)))
 
 
 async def _import(service: Service, viewer: Viewer, upload: Upload, key: str) -> Outcome:
@@ -149,8 +157,8 @@ async def _import(service: Service, viewer: Viewer, upload: Upload, key: str) ->
                 "verra", file, key, service, viewer.principal, upload.skip_bad_rows
             )
         except Problem as problem:
-            return _refused(upload, _problem_rows(problem))
-    return Outcome(True, record, record.get("problems", []))
+            return _problem_rows(upload, problem)
+    return Outcome(True, record, record["problems"], record["problems_total"])
 
 
 async def _run(
@@ -165,7 +173,7 @@ async def _run(
         result.append(_refused(upload, [{"line": 1, "reason": reason}]))
         return
     if upload.problems and not upload.skip_bad_rows:
-        result.append(_refused(upload, _row_problems(upload.problems)))
+        result.append(_row_problems(upload))
         return
     yield _step(upload.lines, upload.lines, f"importing {upload.rows:,} rows…")
     await asyncio.sleep(0)
@@ -180,7 +188,7 @@ def _result(outcome: Outcome) -> str:
         "_import_result.html",
         outcome=outcome,
         counts=outcome.counts,
-        problems=outcome.problems[:PROBLEMS_SHOWN_MAX],
+        problems=outcome.problems,
     )
 
 

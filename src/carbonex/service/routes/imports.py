@@ -7,6 +7,7 @@ bad rows are skipped or not."""
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -27,6 +28,10 @@ from carbonex.service.problems import Problem, denied
 router = APIRouter(prefix="/imports", tags=["imports"])
 IMPORT_BYTES_MAX = 64 * 1024 * 1024
 CHUNK_BYTES = 1024 * 1024
+PROBLEMS_SHOWN_MAX = 50
+"""Row problems an import's answer lists (the API's and the import page's), with their total: a
+file of a million bad lines would otherwise answer with a million of them (361 MB), and the
+first few say what is wrong with the file."""
 IMPORTERS = {"verra": import_verra, "gold-standard": import_gold_standard}
 FILE_NAME_LENGTH_MAX = 255
 """Characters of an uploaded file's name: common file systems (ext4, NTFS, APFS) allow at most
@@ -88,11 +93,26 @@ async def import_export(
             report = _import(service, principal, source, path, skip_bad_rows, name, key)
         except ImportRefusedError as error:
             raise Problem(422, "E_IMPORT_REFUSED", str(error).replace(directory, "")) from error
-    record: dict[str, Any] = report.to_record() | {"source": name}
+    record = shown(report) | {"source": name}
     if not report.committed:
-        rows = [{"code": "E_IMPORT_ROW", **p} for p in record.get("problems", [])]
-        raise Problem(422, "E_IMPORT_REFUSED", "the file was refused; nothing imported", rows)
+        raise refusal(record)
     return record
+
+
+def shown(report: ImportReport) -> dict[str, Any]:
+    """The report's record with its first PROBLEMS_SHOWN_MAX problems and their total."""
+    first = dataclasses.replace(report, problems=report.problems[:PROBLEMS_SHOWN_MAX])
+    record: dict[str, Any] = first.to_record()
+    return record | {"problems_total": len(report.problems)}
+
+
+def refusal(record: dict[str, Any]) -> Problem:
+    rows = [{"code": "E_IMPORT_ROW", **problem} for problem in record["problems"]]
+    total = record["problems_total"]
+    detail = f"the file was refused; nothing imported: {total:,} rows have problems"
+    if total > len(rows):
+        detail += f" (the first {len(rows)} are listed)"
+    return Problem(422, "E_IMPORT_REFUSED", detail, rows, extensions={"failures_total": total})
 
 
 def _import(
