@@ -19,7 +19,9 @@ from carbonex import __version__ as version
 from carbonex.ledger import Ledger
 from carbonex.projects.registry import ProjectRegistry
 from carbonex.service import problems, web
+from carbonex.service.body_limit import REQUEST_BODY_BYTES_MAX, UPLOAD_BODY_BYTES_MAX, BodyLimit
 from carbonex.service.deps import Service, refuse_nul_characters
+from carbonex.service.pages import imports as import_page
 from carbonex.service.policy import ServicePolicy, load_policy
 from carbonex.service.routes import (
     accounts,
@@ -40,6 +42,15 @@ DATABASE_VARIABLE = "CARBONEX_DATABASE_URL"
 INSECURE_COOKIES_VARIABLE = "CARBONEX_INSECURE_COOKIES"
 """Set to 1 only to serve plain http to browsers that refuse Secure cookies there (browsers
 treat localhost and 127.0.0.1 as secure, so the default works for local use)."""
+
+
+def request_body_bytes_max(path: str) -> int:
+    """Uploads (the API's imports and the import page) carry a file; other requests JSON or a
+    form."""
+    api_imports = f"{API_PREFIX}{imports.router.prefix}/"
+    if path.startswith(api_imports) or path == import_page.router.prefix:
+        return UPLOAD_BODY_BYTES_MAX
+    return REQUEST_BODY_BYTES_MAX
 
 
 def create_app(
@@ -69,6 +80,7 @@ def create_app(
         lifespan=lifespan,
         dependencies=[Depends(refuse_nul_characters)],
     )
+    app.add_middleware(BodyLimit, limit_of=request_body_bytes_max)
     problems.install(app)
     routes = (
         session,
