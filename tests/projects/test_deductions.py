@@ -1,5 +1,6 @@
-"""Issuance deductions: share of proceeds and OMGE round down, the buffer rounds up, and the parts
-always add up to the verified quantity."""
+"""Issuance deductions: share of proceeds rounds down and OMGE up, both on the project's running
+total, the buffer rounds up per issuance, and the parts always add up to the verified
+quantity."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from hypothesis import strategies as st
 from carbonex.catalog.standards import default_project_catalog
 from carbonex.projects.deductions import (
     DeductionError,
+    IssuanceSplit,
+    IssuedBefore,
     apply_rate,
     buffer_rate,
     split_issuance,
@@ -34,21 +37,48 @@ def test_a64_issuance_of_a_million() -> None:
     assert split.to_proponent_t == 930_000
 
 
-def test_an_odd_quantity_rounds_the_deductions_down() -> None:
-    # 999,999 x 0.05 = 49,999.95 -> 49,999; 999,999 x 0.02 = 19,999.98 -> 19,999;
-    # proponent 999,999 - 49,999 - 19,999 = 930,001.
+def test_an_odd_quantity_rounds_proceeds_down_and_omge_up() -> None:
+    # 999,999 x 0.05 = 49,999.95 -> 49,999; 999,999 x 0.02 = 19,999.98 -> 20,000 (at least 2%);
+    # proponent 999,999 - 49,999 - 20,000 = 930,000.
     split = split_issuance(999_999, A64)
     assert (split.share_of_proceeds_t, split.omge_cancelled_t, split.to_proponent_t) == (
         49_999,
-        19_999,
-        930_001,
+        20_000,
+        930_000,
     )
 
 
-def test_small_issuances_take_nothing_they_cannot_take_whole() -> None:
-    # 19 x 0.05 = 0.95 -> 0; 49 x 0.02 = 0.98 -> 0.
-    assert split_issuance(19, A64).share_of_proceeds_t == 0
-    assert split_issuance(49, A64).omge_cancelled_t == 0
+def issue_in_turn(quantities_t: list[int]) -> list[IssuanceSplit]:
+    """Split each issuance after the ones before it, as the project registry does."""
+    splits, total_t, deducted_t = [], 0, {"share_of_proceeds": 0, "omge": 0}
+    for quantity_t in quantities_t:
+        split = split_issuance(quantity_t, A64, before=IssuedBefore(total_t, dict(deducted_t)))
+        splits.append(split)
+        total_t += quantity_t
+        deducted_t["share_of_proceeds"] += split.share_of_proceeds_t
+        deducted_t["omge"] += split.omge_cancelled_t
+    return splits
+
+
+def test_splitting_an_issuance_into_small_ones_avoids_no_deduction() -> None:
+    # Alone, 19 t owes floor(0.95) = 0 to the Adaptation Fund; twenty of them owe what 380 t do.
+    small = issue_in_turn([19] * 20)
+    whole = split_issuance(380, A64)
+    assert sum(s.share_of_proceeds_t for s in small) == whole.share_of_proceeds_t == 19
+    assert sum(s.omge_cancelled_t for s in small) == whole.omge_cancelled_t == 8
+    assert sum(s.to_proponent_t for s in small) == whole.to_proponent_t
+
+
+def test_an_issuance_too_small_for_what_falls_due_passes_the_rest_to_the_next() -> None:
+    # At 99 t so far, one more tonne makes both 5 t of proceeds and 2 t of OMGE due at once.
+    first = issue_in_turn([99, 1, 10])
+    assert first[1].to_proponent_t == 0 and first[1].share_of_proceeds_t == 1
+    assert first[1].omge_cancelled_t == 0  # nothing left: owed by the next issuance
+    assert first[2].omge_cancelled_t == 1
+    assert sum(s.omge_cancelled_t for s in first) == 3  # ceil(110 x 2%)
+
+
+def test_an_empty_issuance_takes_nothing() -> None:
     assert split_issuance(0, A64).to_proponent_t == 0
 
 
@@ -97,8 +127,22 @@ def test_every_split_conserves_and_rounds_as_documented(
     )
     assert sum(parts) == quantity_t
     assert all(isinstance(part, int) and part >= 0 for part in parts)
-    # floor(q x 5%) and floor(q x 2%) computed in integers, independently of the float world.
-    assert split.share_of_proceeds_t == quantity_t * 5 // 100
-    assert split.omge_cancelled_t == quantity_t * 2 // 100
     assert split.buffer_t == apply_rate(quantity_t, buffer_share, "up")
     assert split.buffer_t - 1 < quantity_t * buffer_share <= split.buffer_t
+    if quantity_t >= 100:  # room for every rounding at once: nothing is deferred
+        # floor(q x 5%) and ceil(q x 2%) computed in integers, independently of the float world.
+        assert split.share_of_proceeds_t == quantity_t * 5 // 100
+        assert split.omge_cancelled_t == -(-quantity_t * 2 // 100)
+
+
+@given(quantities_t=st.lists(st.integers(min_value=2, max_value=10**9), max_size=30))
+def test_however_a_total_is_issued_the_deductions_are_those_of_the_total(
+    quantities_t: list[int],
+) -> None:
+    splits = issue_in_turn(quantities_t)
+    total_t = sum(quantities_t)
+    assert sum(s.share_of_proceeds_t for s in splits) == total_t * 5 // 100
+    assert sum(s.omge_cancelled_t for s in splits) == -(-total_t * 2 // 100)
+    for quantity_t, split in zip(quantities_t, splits, strict=True):
+        parts = (split.to_proponent_t, split.share_of_proceeds_t, split.omge_cancelled_t)
+        assert sum(parts) == quantity_t and min(parts) >= 0

@@ -79,8 +79,8 @@ def test_an_odd_quantity_creates_no_fraction_and_conserves_every_unit(a64_ledger
     assert not isinstance(outcome, Refused)
     assert (split.share_of_proceeds_t, split.omge_cancelled_t, split.to_proponent_t) == (
         49_999,
-        19_999,
-        930_001,
+        20_000,
+        930_000,
     )
     totals = a64_ledger.summary()["totals"]
     assert totals["held"] + totals["cancelled"] == totals["issued"] == 999_999

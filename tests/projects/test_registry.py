@@ -110,6 +110,23 @@ def test_an_a64_project_goes_from_draft_to_issued_units_with_deductions(
     assert registry.verify() == [] and ledger.verify().ok
 
 
+def test_deductions_are_owed_on_the_projects_running_total_not_per_report(
+    registry: ProjectRegistry, ledger: Ledger
+) -> None:
+    project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))
+    outcomes = []
+    for number, period in enumerate((("2026-01-01", "2026-02-01"), ("2026-02-01", "2026-03-01"))):
+        verified(registry, project_id, period, 30, f"m{number}")
+        request_id = f"m{number}/issue"
+        outcomes.append(ok(step(registry, request_id, project_id, "approve_issuance", ADMIN)))
+    # 30 t alone owes floor(1.5) = 1 to the Adaptation Fund and ceil(0.6) = 1 to OMGE; 60 t owe
+    # floor(3) = 3 and ceil(1.2) = 2, so the second report takes 2 and 1.
+    assert [o.outcome["share_of_proceeds_t"] for o in outcomes] == [1, 2]
+    assert [o.outcome["omge_cancelled_t"] for o in outcomes] == [1, 1]
+    assert held(ledger, "ADAPTATION-FUND") == 3 and held(ledger, "OMGE", "cancelled") == 2
+    assert registry.verify() == [] and ledger.verify().ok
+
+
 def test_a_second_issuance_for_an_overlapping_monitoring_period_is_refused_and_changes_nothing(
     registry: ProjectRegistry, ledger: Ledger
 ) -> None:

@@ -1,11 +1,17 @@
 """Split a verified issuance into the proponent's share and the programme's deductions.
 
-Rounding rule (ARCHITECTURE.md "Numbers"): every deduction is computed on the gross verified
-quantity q, independently of the others, as floor(q x rate) when its rounding is "down" (share
-of proceeds, OMGE: never more than the rate, never a fraction of a unit) and ceil(q x rate) when
-"up" (buffer contributions: the conservative side protects the pool against reversals). The
-proponent receives q minus the deductions, so the parts always add up to q exactly. Products are
-taken in exact rational arithmetic (`Fraction`), so no quantity is too large to round correctly.
+Rounding rule (ARCHITECTURE.md "Numbers"): a deduction is owed on the project's gross issued
+quantity so far, not on each issuance alone: an issuance of q after earlier ones of P in all,
+from which d units of this deduction were taken, takes round((P + q) x rate) - d, where round is
+floor for "down" (share of proceeds: never more than the rate, never a fraction of a unit) and
+ceiling for "up" (OMGE, "at least 2%"). Rounded per issuance, twenty issuances of 19 t would
+each owe floor(0.95) = 0 of a 5% share where one of 380 t owes 19: splitting a report would
+avoid the deduction. The buffer is withheld per issuance, rounded up (the conservative side
+protects the pool; splitting only adds to it). The proponent receives q minus the deductions,
+so the parts always add up to q exactly; a deduction larger than what an issuance has left (a
+tiny one, when several roundings fall due at once) takes what is left, and the rest falls due
+with the next issuance, since what is owed is computed from what was taken. Products are taken
+in exact rational arithmetic (`Fraction`), so no quantity is too large to round correctly.
 
 Refusals here are input errors a service checks before calling (an unencoded buffer rule, a
 missing or excessive risk rating); they raise `DeductionError` carrying a stable code.
@@ -13,7 +19,8 @@ missing or excessive risk rating); they raise `DeductionError` carrying a stable
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
@@ -34,6 +41,18 @@ class DeductionError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class IssuedBefore:
+    """What a project's earlier issuances came to: their gross quantity, and what each
+    deduction (by code) took from them."""
+
+    quantity_t: int = 0
+    deducted_t: Mapping[str, int] = field(default_factory=dict)
+
+
+NOTHING_BEFORE = IssuedBefore()
+
+
+@dataclass(frozen=True, slots=True)
 class IssuanceSplit:
     quantity_t: int
     to_proponent_t: int
@@ -50,6 +69,20 @@ def apply_rate(quantity_t: int, rate: Decimal, rounding: str) -> int:
     if rounding == "up":
         return -(-product.numerator // product.denominator)
     raise ValueError(f"unknown rounding {rounding!r}")
+
+
+def _deductions_owed(
+    available_t: int, quantity_t: int, deductions: tuple[Deduction, ...], before: IssuedBefore
+) -> dict[str, int]:
+    """Each deduction's due on the cumulative quantity, less what it took before, within what
+    the issuance has left after the buffer (in catalog order)."""
+    parts: dict[str, int] = {}
+    for deduction in deductions:
+        due_t = apply_rate(before.quantity_t + quantity_t, deduction.rate, deduction.rounding)
+        owed_t = max(0, due_t - before.deducted_t.get(deduction.code, 0))
+        parts[deduction.code] = min(owed_t, available_t)
+        available_t -= parts[deduction.code]
+    return parts
 
 
 def buffer_rate(rule: BufferRule, risk_rating: Decimal | None = None) -> Decimal:
@@ -82,8 +115,10 @@ def split_issuance(
     deductions: tuple[Deduction, ...] = (),
     buffer_rate_share: Decimal = ZERO,
     buffer_rounding: str = "up",
+    before: IssuedBefore = NOTHING_BEFORE,
 ) -> IssuanceSplit:
-    """Split quantity_t (whole verified units) into proponent, share of proceeds, OMGE, buffer."""
+    """Split quantity_t (whole verified units) into proponent, share of proceeds, OMGE, buffer,
+    after the project's earlier issuances `before`."""
     if isinstance(quantity_t, bool) or not isinstance(quantity_t, int) or quantity_t < 0:
         raise DeductionError("E_QUANTITY_INVALID", "quantity must be a non-negative integer")
     unknown = {d.code for d in deductions} - KNOWN_DEDUCTIONS
@@ -91,13 +126,11 @@ def split_issuance(
         raise DeductionError("E_UNKNOWN_DEDUCTION", f"unknown deductions {sorted(unknown)}")
     if sum(d.rate for d in deductions) + buffer_rate_share > 1:
         raise DeductionError("E_DEDUCTIONS_EXCEED_QUANTITY", "rates add up to more than 100%")
-    parts = {d.code: apply_rate(quantity_t, d.rate, d.rounding) for d in deductions}
-    buffer_t = apply_rate(quantity_t, buffer_rate_share, buffer_rounding)
-    # Rates add up to at most 1 and only the buffer rounds up, so the deductions add up to at
-    # most ceil(q x total rate) <= q: the proponent's share is never negative.
+    buffer_t = min(quantity_t, apply_rate(quantity_t, buffer_rate_share, buffer_rounding))
+    parts = _deductions_owed(quantity_t - buffer_t, quantity_t, deductions, before)
     to_proponent_t = quantity_t - sum(parts.values()) - buffer_t
-    if to_proponent_t < 0:  # only reachable if a catalog rounds several deductions up
-        raise DeductionError("E_DEDUCTIONS_EXCEED_QUANTITY", "rounded deductions exceed quantity")
+    if to_proponent_t < 0:
+        raise RuntimeError(f"deductions {parts} and buffer {buffer_t} exceed {quantity_t}")
     return IssuanceSplit(
         quantity_t=quantity_t,
         to_proponent_t=to_proponent_t,

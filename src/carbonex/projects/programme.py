@@ -30,10 +30,11 @@ from carbonex.projects.deductions import (
     ZERO,
     DeductionError,
     IssuanceSplit,
+    IssuedBefore,
     buffer_rate,
     split_issuance,
 )
-from carbonex.projects.events import ProjectRequest
+from carbonex.projects.events import ProjectRequest, decode_event
 from carbonex.projects.issuance import IssuanceAccounts, issue_and_distribute
 from carbonex.projects.lifecycle import Project
 from carbonex.projects.outcomes import Decision, ProjectFailure
@@ -118,13 +119,30 @@ def _issuance_accounts(
 
 
 def _split(standard: Standard, catalog: ProjectCatalog, particulars: Mapping[str, Any],
-           verified_t: int) -> tuple[tuple[Deduction, ...], IssuanceSplit]:  # fmt: skip
+           verified_t: int, before: IssuedBefore,
+           ) -> tuple[tuple[Deduction, ...], IssuanceSplit]:  # fmt: skip
     deductions = catalog.deductions.get(standard.code, ())
     rating = _risk_rating(particulars)
     share = ZERO
     if particulars["category"] == "removal" or rating is not None:
         share = buffer_rate(standard.buffer, rating)
-    return deductions, split_issuance(verified_t, deductions, share, standard.buffer.rounding)
+    split = split_issuance(verified_t, deductions, share, standard.buffer.rounding, before)
+    return deductions, split
+
+
+def issued_before(store: SqlStore, project_id: str) -> IssuedBefore:
+    """The project's issuances so far, from its approve_issuance events: the gross quantity
+    and what share of proceeds and OMGE took (deductions are owed on the running total)."""
+    quantity_t, deducted_t = 0, {"share_of_proceeds": 0, "omge": 0}
+    for (payload,) in store.query(
+        "SELECT payload FROM project_events WHERE project_id = ? AND action = ? ORDER BY event_seq",
+        (project_id, "approve_issuance"),
+    ):
+        issuance = decode_event(bytes(payload))[2]["outcome"]
+        quantity_t += int(issuance["quantity_t"])
+        deducted_t["share_of_proceeds"] += int(issuance["share_of_proceeds_t"])
+        deducted_t["omge"] += int(issuance["omge_cancelled_t"])
+    return IssuedBefore(quantity_t, deducted_t)
 
 
 def issue(
@@ -142,7 +160,8 @@ def issue(
     verified_t = verified.quantity_t or 0
     standard = before.standard
     try:
-        deductions, split = _split(standard, catalog, particulars, verified_t)
+        before_t = issued_before(tx.store, before.project_id)
+        deductions, split = _split(standard, catalog, particulars, verified_t, before_t)
     except DeductionError as error:
         return _fail(error.code, str(error)), None, {}
     registry = tx.catalog.unit_types[standard.unit_type].registry
