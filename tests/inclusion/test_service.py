@@ -282,6 +282,18 @@ def test_a_review_needs_a_reviewer_and_a_bounded_list(registry: InclusionRegistr
     )
 
 
+def test_nobody_reviews_their_own_actions(registry: InclusionRegistry) -> None:
+    record(registry, "kwh-1", "P-001", "10")
+    record(registry, "kwh-2", "P-002", "10")
+    for review in (registry.verify, registry.reject):
+        refused = assert_refused_unchanged(
+            registry, lambda review=review: review(["kwh-1", "kwh-2"], "P-002"),
+            Code.E_VERIFIER_NOT_INDEPENDENT,
+        )  # fmt: skip
+        assert refused.failures[0].ids == ("kwh-2",)
+    assert registry.verify(["kwh-2"], "P-001").accepted
+
+
 # -- aggregating ----------------------------------------------------------------------------------
 
 

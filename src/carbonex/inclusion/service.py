@@ -328,9 +328,18 @@ def _resubmitted(row: dict[str, Any], action: Action) -> Recorded | Refusal:
 def _apply_review(
     transaction: Transaction, ids: list[str], verifier: str, status: Status
 ) -> tuple[Reviewed | Refusal, bool]:
-    found = tables.statuses(transaction.store, ids)
+    found_with_people = tables.statuses(transaction.store, ids)
+    found = {action_id: status for action_id, (status, _) in found_with_people.items()}
     unknown = tuple(rules.carried_id(action_id) for action_id in ids if action_id not in found)
     failures = []
+    own = tuple(
+        rules.carried_id(action_id)
+        for action_id, (_, person_id) in found_with_people.items()
+        if person_id == verifier.strip()
+    )
+    if own:  # a person's own actions earn them points: someone else reviews them
+        message = f"{shortened(verifier)!r} recorded these actions and may not review them"
+        failures.append(Failure(Code.E_VERIFIER_NOT_INDEPENDENT, message, own))
     if unknown:
         failures.append(Failure(Code.E_UNKNOWN_ACTION, "no such action", unknown))
     if status is Status.VERIFIED:

@@ -79,14 +79,17 @@ def insert_action(store: SqlStore, action: Action, earned: Earned, recorded_at: 
     )
 
 
-def statuses(store: SqlStore, action_ids: Sequence[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
+def statuses(store: SqlStore, action_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Action id -> (status, person id) of those that exist."""
+    found: dict[str, tuple[str, str]] = {}
     for chunk in _chunks(action_ids):
         marks = ", ".join("?" * len(chunk))
         rows = store.query(
-            f"SELECT action_id, status FROM inclusion_actions WHERE action_id IN ({marks})", chunk
+            "SELECT action_id, status, person_id FROM inclusion_actions "
+            f"WHERE action_id IN ({marks})",
+            chunk,
         )
-        found.update((str(row[0]), str(row[1])) for row in rows)
+        found.update((str(row[0]), (str(row[1]), str(row[2]))) for row in rows)
     return found
 
 
