@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from carbonex.imports.pipeline import LINE_CHARACTERS_MAX
 from tests.cli.helpers import EXIT_REFUSED, EXIT_USAGE, invoke, invoke_json, snapshot
 from tests.imports.support import GS_RETIREMENTS, VERRA_FILE, corrupted_copy
 
@@ -50,3 +53,34 @@ def test_unreadable_file_exits_2(database_url: str, tmp_path: Path) -> None:
 def test_import_gold_standard(database_url: str) -> None:
     report = invoke_json("import", "gold-standard", str(GS_RETIREMENTS), "--db", database_url)
     assert (report["blocks_imported"], report["retired"]) == (4, 4)
+
+
+def test_a_header_naming_a_column_twice_exits_2_and_changes_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    header, first_row = VERRA_FILE.read_text(encoding="utf-8-sig").splitlines()[:2]
+    other = "16257-900000001-900000427-VCS-VCU-997-VER-SG-1-1736-01012021-31122021-0"
+    repeated = tmp_path / "repeated.csv"
+    repeated.write_text(f"{header},Serial Number\n{first_row},{other}\n", encoding="utf-8")
+    before = snapshot(database_url)
+    result = invoke("import", "verra", str(repeated), "--db", database_url)
+    assert result.exit_code == EXIT_USAGE
+    assert "header repeats column(s) ['Serial Number']" in result.stderr
+    assert snapshot(database_url) == before
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux's /proc")
+def test_a_file_that_fails_when_read_exits_2_naming_it(database_url: str) -> None:
+    before = snapshot(database_url)
+    result = invoke("import", "verra", "/proc/self/mem", "--db", database_url)
+    assert result.exit_code == EXIT_USAGE
+    assert "cannot read /proc/self/mem" in result.stderr
+    assert snapshot(database_url) == before
+
+
+def test_a_file_without_end_is_refused_after_one_overlong_line(database_url: str) -> None:
+    before = snapshot(database_url)
+    result = invoke("import", "gold-standard", "/dev/zero", "--db", database_url)
+    assert result.exit_code == EXIT_USAGE
+    assert f"/dev/zero: line 1 is longer than {LINE_CHARACTERS_MAX:,} characters" in result.stderr
+    assert snapshot(database_url) == before

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from carbonex.imports import import_gold_standard
 from carbonex.imports.gold_standard import (
     BENEFICIARY_NOT_STATED,
     HOLDING_ACCOUNT_ID,
     WITHOUT_SERIALS_LABEL,
 )
+from carbonex.imports.report import ImportRefusedError
 from carbonex.ledger import Ledger
 from tests.imports.support import GS_ISSUANCES, GS_RETIREMENTS, corrupted_copy, snapshot
 
@@ -54,4 +57,42 @@ def test_unknown_country_is_a_bad_row(ledger: Ledger, tmp_path: Path) -> None:
     before = snapshot(ledger)
     report = import_gold_standard(ledger, bad)
     assert [(p.line, "Narnia" in p.reason) for p in report.problems] == [(3, True)]
+    assert snapshot(ledger) == before
+
+
+def _only_reason(ledger: Ledger, path: Path) -> str:
+    """The one bad row's reason, the ledger unchanged."""
+    before = snapshot(ledger)
+    [problem] = import_gold_standard(ledger, path).problems
+    assert snapshot(ledger) == before
+    return problem.reason
+
+
+def test_a_vintage_the_serial_contradicts_is_a_bad_row(ledger: Ledger, tmp_path: Path) -> None:
+    bad = corrupted_copy(GS_RETIREMENTS, tmp_path / "bad.csv", 2, ",2019,", ",2005,")
+    assert _only_reason(ledger, bad) == "Vintage 2005 differs from the serial's 2019"
+
+
+def test_a_country_the_serial_contradicts_is_a_bad_row(ledger: Ledger, tmp_path: Path) -> None:
+    bad = corrupted_copy(GS_RETIREMENTS, tmp_path / "bad.csv", 2, ",India,", ",Kenya,")
+    assert _only_reason(ledger, bad) == "Country KE differs from the serial's IN"
+
+
+def test_a_quantity_error_names_the_quantity_column(ledger: Ledger, tmp_path: Path) -> None:
+    bad = corrupted_copy(GS_ISSUANCES, tmp_path / "bad.csv", 3, ",500,", ",1.5,")
+    assert _only_reason(ledger, bad) == "Quantity '1.5' is not a whole number"
+
+
+def test_vintage_year_zero_is_not_a_year(ledger: Ledger, tmp_path: Path) -> None:
+    bad = corrupted_copy(GS_ISSUANCES, tmp_path / "bad.csv", 3, ",2020,", ",0000,")
+    assert _only_reason(ledger, bad) == "Vintage '0000' is not a year"
+
+
+def test_a_header_naming_a_column_twice_refuses_the_file(ledger: Ledger, tmp_path: Path) -> None:
+    header, *rows = GS_ISSUANCES.read_text(encoding="utf-8-sig").splitlines()
+    repeated = tmp_path / "repeated.csv"
+    repeated.write_text("\n".join([f"{header},Country", *(f"{row},KE" for row in rows)]) + "\n")
+    before = snapshot(ledger)
+    with pytest.raises(ImportRefusedError, match=r"repeats column\(s\) \['Country'\]"):
+        import_gold_standard(ledger, repeated)
     assert snapshot(ledger) == before

@@ -169,3 +169,26 @@ def test_ccer_formatter_then_parser_round_trips(
     first, extra = span
     serial = CcerSerial(project, year, batch, first, first + extra)
     assert parse_ccer(format_ccer(serial)) == serial
+
+
+HOSTILE_LENGTH = 100_000
+MESSAGE_LENGTH_MAX = 400
+"""A message quoting a serial twice, each shortened to 80 characters, plus its own words."""
+
+
+@pytest.mark.parametrize(
+    ("text", "parse"),
+    [
+        (CURRENT.replace("-VCS-", "-" + "z" * HOSTILE_LENGTH + "-"), parse_verra),
+        (CURRENT.replace("-751880934-", "-" + "7" * HOSTILE_LENGTH + "-"), parse_verra),
+        (CURRENT + "-" * HOSTILE_LENGTH, parse_verra),
+        (GS.replace("-IN-", "-" + "i" * HOSTILE_LENGTH + "-"), parse_gold_standard),
+        ("CCER" + "x" * HOSTILE_LENGTH + "-1-2023-1-1-5", parse_ccer),
+    ],
+    ids=["programme", "first serial", "fields", "country", "prefix"],
+)
+def test_a_hostile_serial_of_any_length_gives_a_short_message(text: str, parse: object) -> None:
+    with pytest.raises(SerialFormatError) as raised:
+        parse(text)  # type: ignore[operator]
+    assert len(str(raised.value)) < MESSAGE_LENGTH_MAX
+    assert "…" in str(raised.value)

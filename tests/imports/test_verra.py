@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from carbonex.imports import import_verra
+from carbonex.imports import import_verra, pipeline
+from carbonex.imports.report import ImportRefusedError
 from carbonex.imports.serials import parse_verra
 from carbonex.imports.verra import ACCOUNT_ID, BENEFICIARY_NOT_STATED, REASON_NOT_STATED
 from carbonex.ledger import Issue, Ledger, OpenAccount
@@ -169,3 +170,81 @@ def test_an_import_skipping_bad_rows_stopped_midway_leaves_nothing(
     assert snapshot(ledger) == before
     report = import_verra(ledger, bad, skip_bad_rows=True, chunk_rows=10)
     assert report.blocks_imported == ROWS - 1
+
+
+REASON_LENGTH_MAX = 300
+"""A reason quoting a hostile value shortened (80 characters) plus its own words."""
+
+
+def _with_repeated_serial_column(path: Path) -> Path:
+    """The fixture's header and first row, each with a second Serial Number column holding
+    another block's serials."""
+    header, first_row = VERRA_FILE.read_text(encoding="utf-8-sig").splitlines()[:2]
+    other = "16257-900000001-900000427-VCS-VCU-997-VER-SG-1-1736-01012021-31122021-0"
+    path.write_text(f"{header},Serial Number\n{first_row},{other}\n", encoding="utf-8")
+    return path
+
+
+def test_a_header_naming_a_column_twice_refuses_the_file(ledger: Ledger, tmp_path: Path) -> None:
+    repeated = _with_repeated_serial_column(tmp_path / "repeated.csv")
+    before = snapshot(ledger)
+    with pytest.raises(ImportRefusedError, match=r"repeats column\(s\) \['Serial Number'\]"):
+        import_verra(ledger, repeated, skip_bad_rows=True)
+    assert snapshot(ledger) == before
+
+
+def test_a_vintage_the_serial_contradicts_is_a_bad_row(ledger: Ledger, tmp_path: Path) -> None:
+    bad = corrupted_copy(
+        VERRA_FILE, tmp_path / "bad.csv", 2, ",2021-01-01,2021-12-31,", ",2015-01-01,2015-12-31,"
+    )
+    before = snapshot(ledger)
+    report = import_verra(ledger, bad)
+    assert [problem.line for problem in report.problems] == [2]
+    assert "differs from the serial's vintage 2021-01-01 to 2021-12-31" in report.problems[0].reason
+    assert snapshot(ledger) == before
+
+
+def test_an_unknown_country_name_is_a_bad_row(ledger: Ledger, tmp_path: Path) -> None:
+    bad = corrupted_copy(VERRA_FILE, tmp_path / "bad.csv", 2, ",Singapore,", ",Narnia,")
+    before = snapshot(ledger)
+    report = import_verra(ledger, bad)
+    assert [problem.line for problem in report.problems] == [2]
+    assert "'Narnia' is not a known country name" in report.problems[0].reason
+    assert snapshot(ledger) == before
+
+
+@pytest.mark.parametrize("date", ["2024-W23-1", "20240603", "2024-06-3", "2024-06-03T00:00"])
+def test_a_date_not_written_yyyy_mm_dd_is_a_bad_row(
+    ledger: Ledger, tmp_path: Path, date: str
+) -> None:
+    bad = corrupted_copy(VERRA_FILE, tmp_path / "bad.csv", 2, ",2024-06-03,", f",{date},")
+    report = import_verra(ledger, bad)
+    assert [problem.line for problem in report.problems] == [2]
+    assert report.problems[0].reason == (
+        f"Retirement/Cancellation Date {date!r} is not a YYYY-MM-DD date"
+    )
+
+
+@pytest.mark.parametrize(
+    ("quantity", "said"),
+    [("x" * 130_000, "is not a whole number"), ("9" * 5_000, "has 5,000 digits, more than 19")],
+    ids=["not a number", "thousands of digits"],
+)
+def test_a_hostile_quantity_gives_a_short_reason_naming_its_column(
+    ledger: Ledger, tmp_path: Path, quantity: str, said: str
+) -> None:
+    bad = corrupted_copy(VERRA_FILE, tmp_path / "bad.csv", 2, ",427,", f",{quantity},")
+    [problem] = import_verra(ledger, bad).problems
+    assert problem.reason.startswith("Quantity Issued '") and said in problem.reason
+    assert len(problem.reason) < REASON_LENGTH_MAX
+
+
+def test_a_line_longer_than_the_limit_refuses_the_file_unread(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "LINE_CHARACTERS_MAX", 1_000)
+    long_line = corrupted_copy(VERRA_FILE, tmp_path / "long.csv", 5, ",,", "," + "d" * 2_000 + ",")
+    before = snapshot(ledger)
+    with pytest.raises(ImportRefusedError, match="line 5 is longer than 1,000 characters"):
+        import_verra(ledger, long_line, skip_bad_rows=True)
+    assert snapshot(ledger) == before

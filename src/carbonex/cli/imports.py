@@ -2,7 +2,8 @@
 
 Prints rows read, blocks imported, retired, cancelled and the bad rows (line and reason). Exit 1
 when a row is bad and `--skip-bad-rows` was not given (nothing was submitted), 2 when the file
-cannot be read or its header lacks a required column.
+cannot be read, holds a line too long to be a row, or its header lacks a required column or names
+one twice (nothing was submitted).
 """
 
 from __future__ import annotations

@@ -39,10 +39,11 @@ from carbonex.imports.pipeline import (
     run_import,
 )
 from carbonex.imports.report import ImportReport, RowProblem
-from carbonex.imports.serials import parse_gold_standard
+from carbonex.imports.serials import GoldStandardSerial, parse_gold_standard
 from carbonex.imports.verra import RowError, parse_quantity
 from carbonex.ledger import Command, Issue, OpenAccount, Retire, Selection, SerialRange
 from carbonex.ledger import UnitAttributes as Attributes
+from carbonex.text import iso_date, shortened
 
 if TYPE_CHECKING:
     from carbonex.ledger import Ledger
@@ -58,7 +59,11 @@ BENEFICIARY_NOT_STATED = "Not stated in the Gold Standard export"
 PURPOSE_NOT_STATED = "Retirement recorded in the Gold Standard export"
 CONTENT_HASH_HEX_CHARACTERS = 24
 
-REQUIRED_COLUMNS = ("GSID", "Project Name", "Country", "Quantity", "Vintage")
+COUNTRY = "Country"
+QUANTITY = "Quantity"
+VINTAGE = "Vintage"
+SERIAL = "Serial Number"
+REQUIRED_COLUMNS = ("GSID", "Project Name", COUNTRY, QUANTITY, VINTAGE)
 RETIREMENT_DATE = "Retirement Date"
 GSID_TEXT = re.compile(r"(?:GS)?([0-9]{1,9})")
 YEAR_TEXT = re.compile(r"[0-9]{4}")
@@ -116,18 +121,22 @@ def _content_key(values: dict[str, str], seen: Counter[str]) -> str:
 
 
 def plan_row(line: int, values: dict[str, str], key: str, retirements: bool) -> PlannedRow:
-    quantity = parse_quantity(values["Quantity"].replace(" ", "")) if values["Quantity"] else 0
-    if quantity == 0:
-        raise RowError("Quantity is empty")
+    if not values[QUANTITY]:
+        raise RowError(f"{QUANTITY} is empty")
+    quantity = parse_quantity(values[QUANTITY].replace(" ", ""), QUANTITY)
     project = _project_id(values["GSID"])
-    serial_text = values.get("Serial Number", "")
-    first_serial = _first_serial(serial_text, project, quantity) if serial_text else None
+    serial_text = values.get(SERIAL, "")
+    serial = parse_gold_standard(serial_text) if serial_text else None
+    unit_attributes = attributes(values, project, with_serials=serial is not None)
+    if serial is not None:
+        _check_serial(serial, quantity, unit_attributes)
     account = RETIREMENT_ACCOUNT_ID if retirements else HOLDING_ACCOUNT_ID
+    first_serial = None if serial is None else serial.first_serial
     issue = Issue(
         command_id("gs", serial_text or key, "issue"),
         account,
         quantity,
-        attributes(values, project, with_serials=first_serial is not None),
+        unit_attributes,
         registry=REGISTRY,
         first_serial=first_serial,
     )
@@ -140,33 +149,47 @@ def plan_row(line: int, values: dict[str, str], key: str, retirements: bool) -> 
 def _project_id(gsid: str) -> str:
     match = GSID_TEXT.fullmatch(gsid)
     if match is None:
-        raise RowError(f"GSID {gsid!r} is not a Gold Standard project number")
+        raise RowError(f"GSID {shortened(gsid)!r} is not a Gold Standard project number")
     return f"GS{int(match.group(1))}"
 
 
-def _first_serial(serial_text: str, project: str, quantity: int) -> int:
-    serial = parse_gold_standard(serial_text)
-    if serial.project_id != project:
-        raise RowError(f"GSID {project} differs from the serial's {serial.project_id}")
+def _check_serial(serial: GoldStandardSerial, quantity: int, stated: Attributes) -> None:
+    """The row's columns must state what its serial number encodes: project, size, vintage
+    year and country."""
+    if serial.project_id != stated.project_id:
+        raise RowError(f"GSID {stated.project_id} differs from the serial's {serial.project_id}")
     if quantity != serial.last_serial - serial.first_serial + 1:
-        raise RowError(f"Quantity {quantity} differs from the serial range's size")
-    return serial.first_serial
+        raise RowError(f"{QUANTITY} {quantity} differs from the serial range's size")
+    if serial.vintage_year != stated.vintage_start.year:
+        raise RowError(
+            f"{VINTAGE} {stated.vintage_start.year} differs from the serial's {serial.vintage_year}"
+        )
+    if serial.country != stated.host_country:
+        raise RowError(
+            f"{COUNTRY} {stated.host_country} differs from the serial's {serial.country}"
+        )
 
 
 def _date(values: dict[str, str], column: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(values.get(column, ""))
+        return iso_date(values.get(column, ""))
     except ValueError as error:
-        raise RowError(f"{column} {values.get(column, '')!r} is not a YYYY-MM-DD date") from error
+        shown = shortened(values.get(column, ""))
+        raise RowError(f"{column} {shown!r} is not a YYYY-MM-DD date") from error
+
+
+def _vintage_year(text: str) -> int:
+    if not YEAR_TEXT.fullmatch(text) or int(text) < dt.MINYEAR:
+        raise RowError(f"{VINTAGE} {shortened(text)!r} is not a year")
+    return int(text)
 
 
 def attributes(values: dict[str, str], project: str, with_serials: bool) -> Attributes:
-    if not YEAR_TEXT.fullmatch(values["Vintage"]):
-        raise RowError(f"Vintage {values['Vintage']!r} is not a year")
-    year = int(values["Vintage"])
-    country = country_code(values["Country"])
+    year = _vintage_year(values[VINTAGE])
+    country = country_code(values[COUNTRY])
     if country is None:
-        raise RowError(f"Country {values['Country']!r} is not a known country name or ISO code")
+        shown = shortened(values[COUNTRY])
+        raise RowError(f"{COUNTRY} {shown!r} is not a known country name or ISO code")
     project_type = values.get("Project Type", "")
     return Attributes(
         unit_type=UNIT_TYPE,

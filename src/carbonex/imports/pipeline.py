@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,10 @@ CHUNK_ROWS_DEFAULT = 1_000
 COMMANDS_PER_ROW_MAX = 2
 CHUNK_ROWS_MAX = BATCH_COMMANDS_MAX // COMMANDS_PER_ROW_MAX
 HEADER_LINE = 1
+LINE_CHARACTERS_MAX = 1_048_576
+"""Characters of one line of a file read: a registry export's row is a few hundred characters.
+The csv module bounds a field only once a whole line is read, so a line without end (a device,
+a file of one endless line) would otherwise be held in memory whole."""
 
 Progress = Callable[[int], None]
 """Called with the number of rows processed so far."""
@@ -68,8 +73,9 @@ class _CountedLines:
     module's `line_num` is the line a record ends on, which is not its first when a quoted field
     holds a line break."""
 
-    def __init__(self, handle: TextIO) -> None:
+    def __init__(self, handle: TextIO, source: str) -> None:
         self._handle = handle
+        self._source = source
         self.read = 0
         self.record_start: int | None = None
 
@@ -77,8 +83,15 @@ class _CountedLines:
         return self
 
     def __next__(self) -> str:
-        line = next(self._handle)
+        line = self._handle.readline(LINE_CHARACTERS_MAX + 1)
+        if not line:
+            raise StopIteration
         self.read += 1
+        if len(line) > LINE_CHARACTERS_MAX:
+            raise ImportRefusedError(
+                f"{self._source}: line {self.read} is longer than {LINE_CHARACTERS_MAX:,} "
+                "characters"
+            )
         if self.record_start is None and line not in ("\n", "\r\n", "\r"):
             self.record_start = self.read  # a blank line between records is no record
         return line
@@ -87,18 +100,27 @@ class _CountedLines:
 def csv_rows(
     handle: TextIO, required_columns: Sequence[str], source: str
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line, row) of a CSV file, the line a row starts on; refuses the file whole when a
-    required column is missing."""
-    lines = _CountedLines(handle)
+    """(line, row) of a CSV file, the line a row starts on; refuses the file whole when its
+    header lacks a required column or names one twice."""
+    lines = _CountedLines(handle, source)
     reader = csv.DictReader(lines)
-    header = reader.fieldnames or []
-    missing = [column for column in required_columns if column not in header]
-    if missing:
-        raise ImportRefusedError(f"{source}: header lacks required column(s) {missing}")
+    _check_header(reader.fieldnames or [], required_columns, source)
     lines.record_start = None
     for row in reader:
         yield lines.record_start or reader.line_num, row
         lines.record_start = None
+
+
+def _check_header(header: Sequence[str], required_columns: Sequence[str], source: str) -> None:
+    """A column named twice is refused: a row would keep only its last value (which of two
+    serial numbers is the block's?), and the other would be dropped unseen."""
+    missing = [column for column in required_columns if column not in header]
+    if missing:
+        raise ImportRefusedError(f"{source}: header lacks required column(s) {missing}")
+    counts = Counter(header)
+    repeated = [shortened(column) for column, count in counts.items() if count > 1]
+    if repeated:
+        raise ImportRefusedError(f"{source}: header repeats column(s) {repeated}")
 
 
 def open_csv(path: Path) -> TextIO:
@@ -109,11 +131,13 @@ def open_csv(path: Path) -> TextIO:
 
 
 def guarded(rows: Iterator[RowResult], source: str) -> Iterator[RowResult]:
-    """Turns a decoding or CSV syntax error into refusing the file."""
+    """Turns a decoding, CSV syntax or read error into refusing the file."""
     try:
         yield from rows
     except (UnicodeDecodeError, csv.Error) as error:
         raise ImportRefusedError(f"cannot read {source}: {error}") from error
+    except OSError as error:  # a device or special file that fails when read
+        raise ImportRefusedError(f"cannot read {source}: {error.strerror or error}") from error
 
 
 def run_import(

@@ -2,7 +2,8 @@
 
 Pure functions over frozen dataclasses. Every parser returns the block's first and last serial
 plus the fields the string encodes; `format_*(parse_*(text)) == text` for well-formed text.
-Malformed text raises `SerialFormatError` (a `ValueError`) saying which part is wrong.
+Malformed text raises `SerialFormatError` (a `ValueError`) saying which part is wrong, quoting
+it shortened (`carbonex.text.shortened`: a serial of any length gives a short message).
 
 Layouts:
 
@@ -31,6 +32,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+
+from carbonex.text import shortened
 
 SERIAL_DIGITS_MAX = 19
 """Digits of a serial number (a signed 64-bit integer has 19)."""
@@ -108,19 +111,25 @@ class CcerSerial:
 
 def _number(text: str, what: str, serial: str) -> int:
     if not _NUMBER.fullmatch(text):
-        raise SerialFormatError(f"{what} {text!r} is not a number in serial {serial!r}")
+        raise SerialFormatError(
+            f"{what} {shortened(text)!r} is not a number in serial {shortened(serial)!r}"
+        )
     return int(text)
 
 
 def _code(text: str, pattern: re.Pattern[str], what: str, serial: str) -> str:
     if not pattern.fullmatch(text):
-        raise SerialFormatError(f"{what} {text!r} is malformed in serial {serial!r}")
+        raise SerialFormatError(
+            f"{what} {shortened(text)!r} is malformed in serial {shortened(serial)!r}"
+        )
     return text
 
 
 def _range(first: int, last: int, serial: str) -> tuple[int, int]:
     if first < 1 or last < first:
-        raise SerialFormatError(f"serial range {first}-{last} is empty or not positive: {serial!r}")
+        raise SerialFormatError(
+            f"serial range {first}-{last} is empty or not positive: {shortened(serial)!r}"
+        )
     return first, last
 
 
@@ -133,7 +142,7 @@ def _verra_date(text: str, what: str, serial: str) -> dt.date:
         return dt.date(int(text[4:]), int(text[2:4]), int(text[:2]))
     except ValueError as error:
         raise SerialFormatError(
-            f"{what} {text!r} is not a DDMMYYYY date in serial {serial!r}"
+            f"{what} {shortened(text)!r} is not a DDMMYYYY date in serial {shortened(serial)!r}"
         ) from error
 
 
@@ -142,7 +151,7 @@ def _fields(text: str, counts: tuple[int, ...], registry: str) -> list[str]:
     if len(fields) not in counts:
         expected = " or ".join(str(count) for count in counts)
         raise SerialFormatError(
-            f"{registry} serial {text!r} has {len(fields)} dash-separated fields, "
+            f"{registry} serial {shortened(text)!r} has {len(fields)} dash-separated fields, "
             f"expected {expected}"
         )
     return fields
@@ -159,7 +168,7 @@ def parse_verra(text: str) -> VerraSerial:
     vintage_start = _verra_date(fields[9], "vintage start", text)
     vintage_end = _verra_date(fields[10], "vintage end", text)
     if vintage_end < vintage_start:
-        raise SerialFormatError(f"vintage ends before it starts in serial {text!r}")
+        raise SerialFormatError(f"vintage ends before it starts in serial {shortened(text)!r}")
     return VerraSerial(
         batch=_number(fields[0], "issuance batch", text),
         first_serial=first,
@@ -271,7 +280,7 @@ _CCER_PROJECT = re.compile(r"[0-9]{1,12}")
 def parse_ccer(text: str) -> CcerSerial:
     fields = _fields(text, (CCER_FIELDS,), "CCER")
     if fields[0] != "CCER":
-        raise SerialFormatError(f"CCER serial {text!r} must start with 'CCER-'")
+        raise SerialFormatError(f"CCER serial {shortened(text)!r} must start with 'CCER-'")
     first, last = _range(
         _number(fields[4], "first serial", text), _number(fields[5], "last", text), text
     )

@@ -44,6 +44,7 @@ from carbonex.imports.serials import VerraSerial, parse_verra
 from carbonex.ledger import Cancel, Command, Issue, OpenAccount, Retire, Selection, SerialRange
 from carbonex.ledger import UnitAttributes as Attributes
 from carbonex.ledger.limits import LABELS_PER_BLOCK_MAX
+from carbonex.text import iso_date, shortened
 
 if TYPE_CHECKING:
     from carbonex.ledger import Ledger
@@ -90,6 +91,10 @@ REQUIRED_COLUMNS = (
 CANCELLATION = re.compile(r"cancel", re.IGNORECASE)
 REMOVAL = re.compile(r"removal|afforestation|reforestation|revegetation", re.IGNORECASE)
 QUANTITY_TEXT = re.compile(r"[0-9]{1,3}(,[0-9]{3})*|[0-9]+")
+QUANTITY_DIGITS_MAX = 19
+"""Digits of a quantity read: the ledger holds 64-bit integers (19 digits) and refuses far less;
+a longer text is refused before converting it (Python refuses to convert more than 4,300 digits,
+with a message about its own limit)."""
 
 
 class RowError(ValueError):
@@ -158,33 +163,43 @@ def _complete(row: dict[str, str]) -> dict[str, str]:
     return {name: (value or "").strip() for name, value in row.items()}
 
 
-def parse_quantity(text: str) -> int:
+def parse_quantity(text: str, column: str = QUANTITY) -> int:
+    """The whole number `text` writes (digits, optionally in comma-separated thousands) in the
+    column named `column`."""
     if not QUANTITY_TEXT.fullmatch(text):
-        raise RowError(f"{QUANTITY} {text!r} is not a whole number")
-    value = int(text.replace(",", ""))
+        raise RowError(f"{column} {shortened(text)!r} is not a whole number")
+    digits = text.replace(",", "")
+    if len(digits) > QUANTITY_DIGITS_MAX:
+        raise RowError(
+            f"{column} {shortened(text)!r} has {len(digits):,} digits, more than "
+            f"{QUANTITY_DIGITS_MAX}"
+        )
+    value = int(digits)
     if value < 1:
-        raise RowError(f"{QUANTITY} must be positive, got {value}")
+        raise RowError(f"{column} must be positive, got {value}")
     return value
 
 
 def parse_date(values: dict[str, str], column: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(values[column])
+        return iso_date(values[column])
     except ValueError as error:
-        raise RowError(f"{column} {values[column]!r} is not a YYYY-MM-DD date") from error
+        raise RowError(
+            f"{column} {shortened(values[column])!r} is not a YYYY-MM-DD date"
+        ) from error
 
 
 def attributes(values: dict[str, str], serial: VerraSerial) -> Attributes:
     if serial.unit_type != UNIT_TYPE:
-        raise RowError(f"unit type {serial.unit_type!r} in the serial is not {UNIT_TYPE}")
+        raise RowError(
+            f"unit type {shortened(serial.unit_type)!r} in the serial is not {UNIT_TYPE}"
+        )
     if values[PROJECT] != str(serial.project_id):
-        raise RowError(f"project {values[PROJECT]!r} differs from the serial's {serial.project_id}")
-    named = country_code(values[COUNTRY]) if values[COUNTRY] else None
-    if named is not None and named != serial.country:
-        raise RowError(f"{COUNTRY} {values[COUNTRY]!r} differs from the serial's {serial.country}")
-    start, end = parse_date(values, VINTAGE_START), parse_date(values, VINTAGE_END)
-    if end < start:
-        raise RowError(f"{VINTAGE_END} {end} is before {VINTAGE_START} {start}")
+        raise RowError(
+            f"project {shortened(values[PROJECT])!r} differs from the serial's {serial.project_id}"
+        )
+    _check_country(values[COUNTRY], serial)
+    start, end = _vintage(values, serial)
     return Attributes(
         unit_type=UNIT_TYPE,
         standard=STANDARD,
@@ -196,6 +211,30 @@ def attributes(values: dict[str, str], serial: VerraSerial) -> Attributes:
         category="removal" if REMOVAL.search(values["Project Type"]) else "avoidance",
         labels=labels(values),
     )
+
+
+def _check_country(name: str, serial: VerraSerial) -> None:
+    """An empty country leaves the serial's to stand; a name must be known and agree with it."""
+    if not name:
+        return
+    code = country_code(name)
+    if code is None:
+        raise RowError(f"{COUNTRY} {shortened(name)!r} is not a known country name or ISO code")
+    if code != serial.country:
+        raise RowError(f"{COUNTRY} {shortened(name)!r} differs from the serial's {serial.country}")
+
+
+def _vintage(values: dict[str, str], serial: VerraSerial) -> tuple[dt.date, dt.date]:
+    """The vintage the columns state, which must be the one the serial number encodes."""
+    start, end = parse_date(values, VINTAGE_START), parse_date(values, VINTAGE_END)
+    if end < start:
+        raise RowError(f"{VINTAGE_END} {end} is before {VINTAGE_START} {start}")
+    if (start, end) != (serial.vintage_start, serial.vintage_end):
+        raise RowError(
+            f"{VINTAGE_START} {start} to {VINTAGE_END} {end} differs from the serial's vintage "
+            f"{serial.vintage_start} to {serial.vintage_end}"
+        )
+    return start, end
 
 
 def split_values(text: str) -> list[str]:
