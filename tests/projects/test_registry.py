@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from carbonex.ledger import FreezeAccount, Ledger
-from carbonex.projects.events import ProjectRequest
+from carbonex.projects import registry as registry_module
+from carbonex.projects.events import ProjectRequest, apply_request
 from carbonex.projects.outcomes import ProjectOutcome
 from carbonex.projects.registry import ProjectParticulars, ProjectRegistry
 from tests.databases import ledger_rows
@@ -125,6 +126,29 @@ def test_deductions_are_owed_on_the_projects_running_total_not_per_report(
     assert [o.outcome["omge_cancelled_t"] for o in outcomes] == [1, 1]
     assert held(ledger, "ADAPTATION-FUND") == 3 and held(ledger, "OMGE", "cancelled") == 2
     assert registry.verify() == [] and ledger.verify().ok
+
+
+def test_a_history_admitted_before_a_rule_was_added_still_verifies(
+    registry: ProjectRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An earlier version admitted one person submitting and verifying, and reports of periods
+    # not yet ended; its recorded history must still replay under today's rules.
+    def without_admission_rules(*args: Any) -> Any:
+        return apply_request(*args, admission=False)
+
+    monkeypatch.setattr(registry_module, "apply_request", without_admission_rules)
+    project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))
+    future = ("2030-01-01", "2030-02-01")
+    submitted = ProjectRequest(project_id, "submit_monitoring_report", "eve", PROPONENT, DOC,
+                               future, 10)  # fmt: skip
+    ok(registry.act("old/mr", submitted))
+    ok(registry.act("old/verify", ProjectRequest(project_id, "verify", "eve", VVB, DOC, None, 10)))
+    monkeypatch.undo()
+    assert registry.verify() == []
+    refused = registry.act(
+        "new/issue", ProjectRequest(project_id, "approve_issuance", "eve", ADMIN)
+    )
+    assert refused.codes == ["E_ACTOR_NOT_INDEPENDENT"]
 
 
 def test_a_second_issuance_for_an_overlapping_monitoring_period_is_refused_and_changes_nothing(

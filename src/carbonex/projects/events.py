@@ -108,7 +108,9 @@ def new_project(request: ProjectRequest, standard: Standard) -> Project:
     )
 
 
-def apply_request(project: Project, request: ProjectRequest, at: dt.datetime) -> Result:
+def apply_request(
+    project: Project, request: ProjectRequest, at: dt.datetime, admission: bool = True
+) -> Result:
     return transition(
         project,
         Action(request.action),
@@ -119,6 +121,7 @@ def apply_request(project: Project, request: ProjectRequest, at: dt.datetime) ->
         request.lifecycle_period,
         request.quantity_t,
         request.registration,
+        admission,
     )
 
 
@@ -145,7 +148,8 @@ def replay(
             continue
         if project is None:
             raise ReplayError(f"project {request.project_id}: an event before its creation")
-        result = apply_request(project, request, at)
+        # The rules that shape the project, not those that admitted the request when it was made.
+        result = apply_request(project, request, at, admission=False)
         if result.project is None:
             codes = ", ".join(failure.code for failure in result.failures)
             raise ReplayError(f"project {request.project_id}: stored '{request.action}' {codes}")

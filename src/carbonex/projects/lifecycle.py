@@ -291,7 +291,9 @@ def check_renewal(project: Project, period: Period) -> list[Failure]:
     return failures
 
 
-def _check_monitoring(project: Project, period: Period, at: dt.datetime) -> list[Failure]:
+def _check_monitoring(
+    project: Project, period: Period, at: dt.datetime, admission: bool
+) -> list[Failure]:
     failures: list[Failure] = []
     periods = project.crediting_periods
     if not periods or period.start < periods[0].start or period.end > periods[-1].end:
@@ -299,7 +301,7 @@ def _check_monitoring(project: Project, period: Period, at: dt.datetime) -> list
             Code.E_MONITORING_PERIOD_OUTSIDE_CREDITING, "outside the crediting period"
         )
     failures += check_monitoring_period(project.monitoring_periods, period)
-    if period.end > at.date():  # half-open: its last day is end - 1, and must have passed
+    if admission and period.end > at.date():  # half-open: its last day, end - 1, has passed
         failures += _failure(
             Code.E_MONITORING_PERIOD_NOT_ENDED,
             f"a report covers reductions that happened: the period ends {period.end}, "
@@ -332,11 +334,14 @@ def _check_move(project: Project, action: Action, role: Role) -> list[Failure]:
     return []
 
 
-def _check_actor(project: Project, action: Action, actor: str, at: dt.datetime) -> list[Failure]:
+def _check_actor(
+    project: Project, action: Action, actor: str, at: dt.datetime, admission: bool
+) -> list[Failure]:
     failures: list[Failure] = []
     if not actor.strip():
         failures += _failure(Code.E_ACTOR_MISSING, "the actor must be named")
-    failures += _check_independence(project, action, actor)
+    if admission:
+        failures += _check_independence(project, action, actor)
     if project.history and at < project.history[-1].at:
         failures += _failure(Code.E_TIME_BEFORE_LAST_EVENT, f"{at} is before the last event")
     return failures
@@ -359,7 +364,7 @@ def _check_independence(project: Project, action: Action, actor: str) -> list[Fa
 
 
 def _check_period(
-    project: Project, action: Action, period: Period | None, at: dt.datetime
+    project: Project, action: Action, period: Period | None, at: dt.datetime, admission: bool
 ) -> tuple[CreditingOption | None, list[Failure]]:
     if action not in NEEDS_PERIOD:
         # A stray period would be recorded on the event and mislead a reader of the history.
@@ -370,7 +375,7 @@ def _check_period(
         return None, _failure(Code.E_PERIOD_MISSING, f"'{action}' needs a period")
     if period.end <= period.start:
         return None, _failure(Code.E_PERIOD_INVALID, "a period must end after it starts")
-    window_problem = period_window_problem(period.start, period.end)
+    window_problem = period_window_problem(period.start, period.end) if admission else None
     if window_problem is not None:  # its units could never be issued
         return None, _failure(Code.E_PERIOD_INVALID, window_problem)
     if action is Action.REGISTER:
@@ -379,7 +384,7 @@ def _check_period(
         return None, check_renewal(project, period)
     if action is Action.RECORD_EVIDENCE:
         return None, []
-    return None, _check_monitoring(project, period, at)
+    return None, _check_monitoring(project, period, at, admission)
 
 
 def _check_quantity(project: Project, action: Action, quantity_t: int | None) -> list[Failure]:
@@ -457,8 +462,14 @@ def transition(
     period: Period | None = None,
     quantity_t: int | None = None,
     registration: str | None = None,
+    admission: bool = True,
 ) -> Result:
     """Apply `action` by `actor` acting as `role` at `at`, with documents (name, sha256 hex).
+
+    `admission=False` leaves out the rules that only admit new requests (an independent actor,
+    a monitoring period that has ended, periods within the 1900-2200 vintage window): replaying
+    a recorded history applies the rules that shape the project, so a history accepted before
+    an admission rule was added still replays.
 
     `period` is the crediting period for register and renew_crediting_period, the monitoring
     period for submit_monitoring_report and the period evidence covers for
@@ -467,10 +478,10 @@ def transition(
     docs = tuple(Document(name, sha256) for name, sha256 in documents)
     failures = _check_move(project, action, role)
     if not failures:  # the rest only means something for a legal move
-        failures += _check_actor(project, action, actor, at)
+        failures += _check_actor(project, action, actor, at, admission)
         failures += _check_registration(project, action, registration)
         failures += _check_documents(action, docs)
-        option, period_failures = _check_period(project, action, period, at)
+        option, period_failures = _check_period(project, action, period, at, admission)
         failures += period_failures + _check_quantity(project, action, quantity_t)
         if action is Action.APPROVE_ISSUANCE:
             failures += check_cross_registry_evidence(project)
