@@ -3,6 +3,7 @@ existing file, and a clear refusal for PostgreSQL (its own tools do this)."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -102,4 +103,42 @@ def test_a_backup_that_fails_midway_leaves_no_file(
     monkeypatch.setattr(sqlite_store, "_copy_into", disk_full)
     result = invoke("backup", str(copy), "--db", source)
     assert result.exit_code == EXIT_USAGE and "No space left" in result.stderr
+    assert not copy.exists() and not Path(f"{copy}.partial").exists()
+
+
+def test_a_backup_leaves_a_partial_file_it_did_not_make_as_it_was(tmp_path: Path) -> None:
+    source = str(tmp_path / "ledger.db")
+    seed(source)
+    copy = tmp_path / "copy.db"
+    someone_elses = Path(f"{copy}.partial")
+    someone_elses.write_bytes(b"another backup, still copying")
+    result = invoke("backup", str(copy), "--db", source)
+    assert result.exit_code == EXIT_USAGE and "cannot write" in result.stderr
+    assert f"{copy}.partial exists" in result.stderr
+    assert someone_elses.read_bytes() == b"another backup, still copying"
+    assert not copy.exists()
+
+
+def test_a_backup_where_no_file_can_be_made_cannot_write(tmp_path: Path) -> None:
+    source = str(tmp_path / "ledger.db")
+    seed(source)
+    result = invoke("backup", "/proc/carbonex-backup.db", "--db", source)
+    assert result.exit_code == EXIT_USAGE
+    assert "cannot write /proc/carbonex-backup.db" in result.stderr
+
+
+def test_a_backup_that_sqlite_refuses_to_write_cannot_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = str(tmp_path / "ledger.db")
+    seed(source)
+    copy = tmp_path / "copy.db"
+
+    def sqlite_refuses(connection: object, path: Path) -> None:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(sqlite_store, "_copy_into", sqlite_refuses)
+    result = invoke("backup", str(copy), "--db", source)
+    assert result.exit_code == EXIT_USAGE
+    assert f"cannot write {copy}: unable to open database file" in result.stderr
     assert not copy.exists() and not Path(f"{copy}.partial").exists()

@@ -278,3 +278,37 @@ def test_an_entry_naming_a_catalog_by_no_digest_is_named(tmp_path: Path) -> None
     assert json.loads(result.stdout)["problems"] == [
         f"catalogs: entry {len(lines) - 1}: its catalog is not a digest"  # after one catalog line
     ]
+
+
+def test_an_export_leaves_a_partial_file_it_did_not_make_as_it_was(
+    tmp_path: Path, database_url: str
+) -> None:
+    seed(database_url)
+    export = tmp_path / "journal.jsonl"
+    someone_elses = Path(f"{export}.partial")
+    someone_elses.write_bytes(b"another export, still writing")
+    result = invoke("journal-export", str(export), "--db", database_url)
+    assert result.exit_code == EXIT_USAGE and "cannot write" in result.stderr
+    assert f"{export}.partial exists" in result.stderr
+    assert someone_elses.read_bytes() == b"another export, still writing"
+    assert not export.exists()
+
+
+def test_an_export_whose_partial_name_is_a_directory_cannot_write(
+    tmp_path: Path, database_url: str
+) -> None:
+    seed(database_url)
+    export = tmp_path / "journal.jsonl"
+    Path(f"{export}.partial").mkdir()
+    result = invoke("journal-export", str(export), "--db", database_url)
+    assert result.exit_code == EXIT_USAGE and "cannot write" in result.stderr
+    assert Path(f"{export}.partial").is_dir() and not export.exists()
+
+
+def test_an_export_from_a_database_that_cannot_be_opened_makes_no_partial_file(
+    tmp_path: Path,
+) -> None:
+    export = tmp_path / "journal.jsonl"
+    result = invoke("journal-export", str(export), "--db", str(tmp_path / "missing.db"))
+    assert result.exit_code == EXIT_USAGE
+    assert sorted(path.name for path in tmp_path.iterdir()) == []

@@ -9,6 +9,7 @@ copied (and verified), 1 the copy does not verify, 2 bad usage.
 from __future__ import annotations
 
 import os
+import sqlite3
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
@@ -80,7 +81,12 @@ def _copy_source(target: str, destination: str, show_status: bool) -> str | None
         with render.stderr_console().status(status) if show_status else nullcontext():
             try:
                 store.backup(destination)
-            except OSError as error:
+            except FileExistsError as error:
+                usage_error(
+                    f"cannot write {destination}: {error.filename} exists (another backup "
+                    "writing, or one that stopped midway: remove it if no backup is running)"
+                )
+            except (OSError, sqlite3.Error) as error:  # SQLite cannot make a file there
                 usage_error(f"cannot write {destination}: {error}")
         return schema_revision(store)
     finally:

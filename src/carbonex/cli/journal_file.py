@@ -24,7 +24,7 @@ from carbonex.cli.verification import (
     earlier_catalogs,
     entries_progress,
 )
-from carbonex.ledger import queries, redecide_entries
+from carbonex.ledger import Ledger, queries, redecide_entries
 from carbonex.ledger.journal_export import (
     EXPORT_LINE_BYTES_MAX,
     TOTAL_NAMES,
@@ -48,31 +48,46 @@ def journal_export(file: FileArgument, database: DatabaseOption = None) -> None:
     if not file.parent.is_dir():
         usage_error(f"directory {file.parent} does not exist")
     partial = file.with_name(file.name + ".partial")
-    try:
-        head, entries = _export_to(partial, database)
-    except BaseException as error:
-        partial.unlink(missing_ok=True)  # FILE stays absent: all or nothing
-        if isinstance(error, OSError):
-            usage_error(f"cannot write {file}: {error}")
-        raise
-    os.replace(partial, file)
+    with open_ledger(database, must_exist=True) as ledger:
+        out = _create_partial(file, partial)
+        try:
+            with out:
+                head, entries = _export_to(ledger, out)
+            os.replace(partial, file)
+        except BaseException as error:
+            partial.unlink(missing_ok=True)  # this run made it; FILE stays absent
+            if isinstance(error, OSError):
+                usage_error(f"cannot write {file}: {error}")
+            raise
     render.line(
         f"Exported {entries:,} entries to {file}; head {head['entry_hash']}", style="green bold"
     )
 
 
-def _export_to(partial: Path, database: str | None) -> tuple[dict[str, Any], int]:
-    with open_ledger(database, must_exist=True) as ledger, open(partial, "wb") as out:
+def _create_partial(file: Path, partial: Path) -> BinaryIO:
+    """PARTIAL, made by this run (exclusively): a file of that name already there is someone
+    else's (an export still running, or one stopped midway), never removed or overwritten."""
+    try:
+        return open(partial, "xb")
+    except FileExistsError:
+        usage_error(
+            f"cannot write {file}: {partial} exists (another export writing, or one that "
+            "stopped midway: remove it if no export is running)"
+        )
+    except OSError as error:
+        usage_error(f"cannot write {file}: {error}")
 
-        def export(store: SqlStore) -> tuple[dict[str, Any], int]:
-            out.seek(0)  # a read tried again on a new connection starts the file again
-            out.truncate()
-            head = queries.head(store)  # the same snapshot as the lines
-            return head, _write(export_lines(store), out, head["seq"])
 
-        head, entries = ledger.read(export)
-        out.flush()
-        os.fsync(out.fileno())
+def _export_to(ledger: Ledger, out: BinaryIO) -> tuple[dict[str, Any], int]:
+    def export(store: SqlStore) -> tuple[dict[str, Any], int]:
+        out.seek(0)  # a read tried again on a new connection starts the file again
+        out.truncate()
+        head = queries.head(store)  # the same snapshot as the lines
+        return head, _write(export_lines(store), out, head["seq"])
+
+    head, entries = ledger.read(export)
+    out.flush()
+    os.fsync(out.fileno())
     return head, entries
 
 

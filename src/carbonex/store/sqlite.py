@@ -129,9 +129,12 @@ class SqliteStore(SqlStore):
         """A consistent copy of the whole database at `destination`, which must not exist. One
         backup step copies every page inside one read transaction (writers carry on in WAL
         mode, and the copy never restarts); it is written to DESTINATION.partial, checkpointed,
-        synced and renamed, so `destination` is either complete or absent."""
+        synced and renamed, so `destination` is either complete or absent. DESTINATION.partial
+        is created exclusively (FileExistsError when there is one: another backup's, never
+        removed or overwritten) and removed only when this backup made it."""
         partial = Path(destination + ".partial")
-        partial.unlink(missing_ok=True)
+        with open(partial, "xb"):  # an empty file: SQLite makes a new database in it
+            pass
         try:
             _copy_into(self.connection, partial)
         except BaseException:
