@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.cli.helpers import EXIT_USAGE, invoke, snapshot
 
 
@@ -59,3 +61,14 @@ def test_demo_refuses_a_database_that_already_holds_a_journal(tmp_path: Path) ->
     assert "--force" in result.stderr
     assert snapshot(database) == before
     assert run_demo(database, "--force")["journal_head"] == head
+
+
+@pytest.mark.parametrize("database", ["", "mysql://registry/carbon"])
+def test_demo_on_a_database_no_store_opens_exits_2_before_deleting_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "keep.db").write_bytes(b"someone's file")
+    result = invoke("demo", "--db", database, "--force")
+    assert result.exit_code == EXIT_USAGE
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["keep.db"]

@@ -28,7 +28,7 @@ from carbonex.scenario import (
     Step,
     scenario,
 )
-from carbonex.store.database import redacted
+from carbonex.store.database import redacted, target_problem
 
 DEMO_DATABASE = "carbonex-demo.db"
 """The demo's own file, so it never writes into a registry's default database by accident."""
@@ -187,6 +187,9 @@ def demo(
     as_json: JsonOption = False,
 ) -> None:
     """Run a scripted end-to-end scenario on a fresh database, then verify it."""
+    problem = target_problem(database)
+    if problem is not None:  # before --force deletes anything
+        usage_error(problem)
     path = sqlite_file(database)
     if force and path is not None:
         delete_database_file(path)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from carbonex.store.sql import SqlStore
+from carbonex.text import shortened
 
 DEFAULT_DATABASE = "carbonex.db"
 ENVIRONMENT_VARIABLE = "CARBONEX_DATABASE_URL"
@@ -19,6 +21,10 @@ SCHEMA_REVISIONS = frozenset(
 )
 SCHEMA_HEAD = max(SCHEMA_REVISIONS)
 MIGRATION_LOCK_KEY = 0x43524259
+URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+"""The scheme of a database URL (RFC 3986's syntax): text starting so is a URL, not a path."""
+SUPPORTED_SCHEMES = frozenset({"sqlite", "postgresql", "postgres", "postgresql+psycopg"})
+SUPPORTED_TEXT = "a SQLite file path, sqlite:///PATH, postgresql://…"
 VERSION_TABLE = "alembic_version"
 """Alembic's record of the schema revision: a database without it holds no Carbonex ledger."""
 
@@ -28,8 +34,24 @@ class StoreError(RuntimeError):
 
 
 def resolve_database(database: str | None) -> str:
-    """`--db` if given, else CARBONEX_DATABASE_URL, else the default SQLite file."""
-    return database or os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT_DATABASE
+    """`--db` if given (even empty: `open_store` refuses that rather than guess), else
+    CARBONEX_DATABASE_URL, else the default SQLite file."""
+    if database is not None:
+        return database
+    return os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT_DATABASE
+
+
+def target_problem(target: str) -> str | None:
+    """Why `target` names no database this Carbonex opens, or None: empty text (SQLite would make
+    a temporary database that vanishes on closing), or a URL of a scheme it does not know (it
+    would be taken for a file path)."""
+    if not target.strip():
+        return "the database is empty: name a SQLite file or a postgresql:// URL"
+    scheme = URL_SCHEME.match(target)
+    if scheme is not None and scheme.group(1).lower() not in SUPPORTED_SCHEMES:
+        shown = shortened(scheme.group(1))
+        return f"unknown database URL scheme {shown!r}: supported are {SUPPORTED_TEXT}"
+    return None
 
 
 def redacted(target: str) -> str:
@@ -63,6 +85,9 @@ def open_store(
     not there, or a database without the schema, would make an empty ledger (a mistyped path would
     then verify as "OK"), and opening an older ledger would upgrade it: a reader changes neither."""
     target = resolve_database(database)
+    problem = target_problem(target)
+    if problem is not None:
+        raise StoreError(problem)
     store: SqlStore
     try:
         if is_postgres_url(target):
