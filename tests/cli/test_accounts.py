@@ -7,7 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.helpers import EXIT_REFUSED, OPEN_ACME, holdings, invoke, invoke_json, snapshot
+from tests.cli.helpers import (
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    OPEN_ACME,
+    holdings,
+    invoke,
+    invoke_json,
+    snapshot,
+)
+
+EXIT_NOT_FOUND = 1
 
 
 def open_account(database_url: str, account_id: str, *extra: str) -> None:
@@ -182,3 +192,25 @@ def test_database_defaults_to_carbonex_db_in_the_working_directory(
     assert (tmp_path / "carbonex.db").exists()
     result = invoke("account", "list", "--json", env={"CARBONEX_DATABASE_URL": None})
     assert [a["account_id"] for a in json.loads(result.stdout)] == ["ACME"]
+
+
+@pytest.mark.parametrize(
+    "database", ["", "  ", "mysql://registry/carbon"], ids=["empty", "blank", "mysql"]
+)
+def test_an_empty_or_unknown_database_exits_2_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*OPEN_ACME, "--db", database, env={"CARBONEX_DATABASE_URL": None})
+    assert result.exit_code == EXIT_USAGE
+    assert "empty" in result.stderr or "unknown database URL scheme 'mysql'" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_account_of_any_length_gives_a_short_message(database_url: str) -> None:
+    open_account(database_url, "ACME")
+    hostile = "A" * 100_000
+    for command in (("account", "show"), ("statement",), ("holdings",)):
+        result = invoke(*command, hostile, "--db", database_url)
+        assert result.exit_code == EXIT_NOT_FOUND
+        assert "unknown account 'AAAA" in result.stderr and len(result.stderr) < 300

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from carbonex.cli import batch
 from tests.cli.helpers import EXIT_REFUSED, EXIT_USAGE, holdings, invoke, invoke_json, snapshot
 
 OPEN_CAROL = {
@@ -130,3 +131,14 @@ def test_batch_retried_with_the_same_command_id_acts_once(seeded: str, tmp_path:
     assert [o["command_id"] for o in first["outcomes"]] == ["batch-7-0", "batch-7-1"]
     assert all(outcome["duplicate"] for outcome in again["outcomes"])
     assert holdings(seeded, "BUYER") == {"active": 30}
+
+
+def test_batch_from_a_file_without_end_reads_only_past_the_limit(
+    seeded: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch, "BATCH_FILE_BYTES_MAX", 4_096)
+    before = snapshot(seeded)
+    result = invoke("batch", "/dev/zero", "--db", seeded)
+    assert result.exit_code == EXIT_USAGE
+    assert "batch file /dev/zero is larger than 4,096 bytes" in result.stderr
+    assert snapshot(seeded) == before

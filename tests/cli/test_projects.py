@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
+
+from carbonex.cli import projects
 from carbonex.ledger import Ledger, OpenAccount
 from tests.cli.helpers import EXIT_REFUSED, EXIT_USAGE, holdings, invoke, invoke_json
 
@@ -126,3 +129,31 @@ def test_calculate_shows_every_term_and_refuses_unknown_inputs() -> None:
         *("--input", "grid_emission_factor_t_per_mwh=0.8"),
     )
     assert invoke("project", "calculate", "ACM0002", *twice).exit_code == EXIT_USAGE
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux's /proc")
+def test_a_document_that_fails_when_read_is_a_usage_error_naming_it(database_url: str) -> None:
+    base = ("project", "act", "P-1", "register", *ADMIN, "--db", database_url)
+    result = invoke(*base, "--document", "/proc/self/mem")
+    assert result.exit_code == EXIT_USAGE
+    assert "cannot read document /proc/self/mem" in result.stderr
+
+
+def test_a_document_longer_than_the_limit_as_read_is_a_usage_error(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(projects, "DOCUMENT_BYTES_MAX", 10)
+    report = tmp_path / "report.pdf"
+    report.write_bytes(b"eleven byte")
+    base = ("project", "act", "P-1", "register", *ADMIN, "--db", database_url)
+    result = invoke(*base, "--document", str(report))
+    assert result.exit_code == EXIT_USAGE
+    assert f"document {report} is larger than 10 bytes" in result.stderr
+
+
+@pytest.mark.parametrize("period", ["2025-W01-1..2030-01-01", "20250101..20300101"])
+def test_a_period_not_written_yyyy_mm_dd_is_a_usage_error(database_url: str, period: str) -> None:
+    base = ("project", "act", "P-1", "register", *ADMIN, "--db", database_url)
+    result = invoke(*base, "--period", period)
+    assert result.exit_code == EXIT_USAGE
+    assert "YYYY-MM-DD" in result.stderr

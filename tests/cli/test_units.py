@@ -358,3 +358,18 @@ def test_convert_turns_cers_into_article_six_four_units(seeded: str) -> None:
     assert units[("A6.4ER", "active")] == 200
     assert units[("CER", "converted")] == 200
     assert units[("CER", "active")] == 100
+
+
+@pytest.mark.parametrize("date", ["2021-W01-1", "20210101", "2021-001"])
+def test_issue_with_a_date_not_written_yyyy_mm_dd_exits_two_and_submits_nothing(
+    seeded: str, date: str
+) -> None:
+    before = snapshot(seeded)
+    result = invoke(
+        "issue", "--account", "DEV", *VCU_OPTIONS, "--quantity", "5", "--standard", "S",
+        "--project", "P", "--vintage-start", date, "--vintage-end", "2021-12-31",
+        "--country", "SG", "--db", seeded,
+    )  # fmt: skip
+    assert result.exit_code == EXIT_USAGE
+    assert "YYYY-MM-DD" in result.stderr
+    assert snapshot(seeded) == before

@@ -19,6 +19,7 @@ from carbonex.cli.options import (
 )
 from carbonex.cli.session import open_ledger, submit
 from carbonex.ledger import CloseAccount, FreezeAccount, OpenAccount, UnfreezeAccount
+from carbonex.text import shortened
 
 account_app = typer.Typer(help="Open, close, freeze and inspect accounts.", no_args_is_help=True)
 
@@ -123,7 +124,7 @@ def show_account(
         account = ledger.account(account_id)
         holdings = ledger.holdings(account_id) if account is not None else []
     if account is None:
-        not_found(f"unknown account '{account_id}'", as_json)
+        not_found(f"unknown account '{shortened(account_id)}'", as_json)
     if as_json:
         render.json_document({"account": account, "holdings": holdings})
         return

@@ -44,9 +44,13 @@ BATCH_COLUMNS: list[render.Column] = [
 def read_records(path: Path) -> list[Any]:
     """The file's JSON list, or exit 2 saying what is wrong with it."""
     try:
-        if path.stat().st_size > BATCH_FILE_BYTES_MAX:
-            usage_error(f"batch file {path} is larger than {BATCH_FILE_BYTES_MAX} bytes")
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            # One byte beyond the limit tells a file too large from one exactly at it; the stated
+            # size would not do: a device or FIFO states 0 and may never end.
+            data = handle.read(BATCH_FILE_BYTES_MAX + 1)
+        if len(data) > BATCH_FILE_BYTES_MAX:
+            usage_error(f"batch file {path} is larger than {BATCH_FILE_BYTES_MAX:,} bytes")
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         usage_error(f"cannot read batch file {path}: {error}")
     try:

@@ -16,6 +16,7 @@ import typer
 from carbonex.cli import render
 from carbonex.cli.exits import usage_error
 from carbonex.cli.options import JsonOption
+from carbonex.text import shortened
 
 Suite = Callable[..., dict[str, Any]]
 
@@ -78,7 +79,7 @@ def bench(
     suites = load_suites()
     suite = suites.get(suite_name)
     if suite is None:
-        usage_error(f"unknown suite {suite_name!r}; known: {', '.join(sorted(suites))}")
+        usage_error(f"unknown suite {shortened(suite_name)!r}; known: {', '.join(sorted(suites))}")
     options = {"scale": scale, "iterations": iterations, "postgres_url": postgres_url}
     results = suite(**suite_arguments(suite, options))
     if as_json:

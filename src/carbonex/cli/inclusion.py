@@ -30,6 +30,7 @@ from carbonex.cli.session import open_ledger
 from carbonex.inclusion.results import Aggregated, Recorded, Refusal, Reviewed
 from carbonex.inclusion.rules import decimal_text
 from carbonex.inclusion.service import PAGE_SIZE_MAX, InclusionRegistry
+from carbonex.text import shortened
 
 inclusion_app = typer.Typer(
     help="Carbon inclusion: low-carbon actions, points, aggregation into issued units.",
@@ -274,7 +275,7 @@ def contributions(
         found = registry.aggregation(aggregation_id)
         rows = registry.contributions(aggregation_id, limit, after) if found else []
     if found is None:
-        not_found(f"unknown aggregation '{aggregation_id}'", as_json)
+        not_found(f"unknown aggregation '{shortened(aggregation_id)}'", as_json)
     if as_json:
         render.json_document({"aggregation": found, "contributions": rows})
         return

@@ -17,6 +17,7 @@ import typer
 from carbonex.cli.exits import usage_error
 from carbonex.ledger import OpenAccount, Selection, SerialRange, UnitAttributes
 from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
+from carbonex.text import iso_date, shortened
 
 DEFAULT_PAGE_SIZE = 100
 """Rows a listing shows unless `--limit` says otherwise (the ledger caps pages itself)."""
@@ -42,9 +43,11 @@ def new_command_id(command_id: str | None) -> str:
 
 def parse_iso_date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text.strip())
+        return iso_date(text.strip())
     except ValueError as error:
-        raise ValueError(f"expected an ISO date like 2021-12-31, got {text!r}") from error
+        raise ValueError(
+            f"expected an ISO date written YYYY-MM-DD like 2021-12-31, got {shortened(text)!r}"
+        ) from error
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

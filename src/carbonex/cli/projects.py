@@ -29,11 +29,15 @@ from carbonex.projects.events import ProjectRequest
 from carbonex.projects.lifecycle import Action, Role
 from carbonex.projects.outcomes import ProjectOutcome
 from carbonex.projects.registry import ProjectParticulars, ProjectRegistry
+from carbonex.text import iso_date, shortened
 
 project_app = typer.Typer(help="Projects, monitoring reports and issuance.", no_args_is_help=True)
 
 DOCUMENT_BYTES_MAX = 1 << 30
+"""Bytes of a document hashed (1 GiB: a scanned report, with room): counted as read, so a device
+or an endless special file given as a document is refused, never hashed for ever."""
 HASH_CHUNK_BYTES = 1 << 20
+"""Bytes read at a time while hashing: memory stays at one chunk whatever the document's size."""
 
 ProjectIdArgument = Annotated[str, typer.Argument(metavar="PROJECT_ID", help="Project id.")]
 ActorOption = Annotated[str, typer.Option("--actor", help="Who acts (recorded with the event).")]
@@ -102,13 +106,23 @@ def _request_id(request_id: str | None) -> str:
 def _file_sha256(path: Path) -> tuple[str, str]:
     if not path.is_file():
         usage_error(f"document {path} is not a readable file")
-    if path.stat().st_size > DOCUMENT_BYTES_MAX:
-        usage_error(f"document {path} is larger than {DOCUMENT_BYTES_MAX:,} bytes")
-    digest = hashlib.sha256()
+    try:
+        return path.name, _bounded_sha256(path)
+    except OSError as error:
+        usage_error(f"cannot read document {path}: {error.strerror or error}")
+
+
+def _bounded_sha256(path: Path) -> str:
+    """The file's SHA-256, counting what is read: a file's stated size (0 for many special
+    files) does not bound what reading it yields."""
+    digest, read = hashlib.sha256(), 0
     with path.open("rb") as handle:
         while chunk := handle.read(HASH_CHUNK_BYTES):
+            read += len(chunk)
+            if read > DOCUMENT_BYTES_MAX:
+                usage_error(f"document {path} is larger than {DOCUMENT_BYTES_MAX:,} bytes")
             digest.update(chunk)
-    return path.name, digest.hexdigest()
+    return digest.hexdigest()
 
 
 def _documents(files: list[Path], hashes: list[str]) -> tuple[tuple[str, str], ...]:
@@ -125,14 +139,13 @@ def _period(text: str | None) -> tuple[str, str] | None:
     if text is None:
         return None
     start, separator, end = text.partition("..")
-    import datetime as dt
-
     try:
         if not separator:
             raise ValueError("no '..'")
-        return dt.date.fromisoformat(start).isoformat(), dt.date.fromisoformat(end).isoformat()
+        return iso_date(start).isoformat(), iso_date(end).isoformat()
     except ValueError:
-        usage_error(f"--period takes START..END as ISO dates (END exclusive), got {text!r}")
+        shown = shortened(text)
+        usage_error(f"--period takes START..END as YYYY-MM-DD dates (END exclusive), got {shown!r}")
 
 
 def _report(outcome: ProjectOutcome, as_json: bool) -> None:
@@ -262,7 +275,7 @@ def show(
     with open_ledger(database, must_exist=True) as ledger:
         record = ProjectRegistry(ledger).project(project_id)
     if record is None:
-        not_found(f"no project '{project_id}'", as_json)
+        not_found(f"no project '{shortened(project_id)}'", as_json)
     if as_json:
         render.json_document(record)
         return

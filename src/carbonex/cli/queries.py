@@ -20,6 +20,7 @@ from carbonex.cli.options import (
 )
 from carbonex.cli.session import open_ledger
 from carbonex.ledger import Ledger
+from carbonex.text import shortened
 
 AccountArgument = Annotated[str, typer.Argument(metavar="ACCOUNT", help="Account id.")]
 
@@ -84,7 +85,7 @@ def more_hint(rows: list[dict[str, Any]], limit: int, option: str, key: str) -> 
 
 def require_account(ledger: Ledger, account_id: str, as_json: bool) -> None:
     if ledger.account(account_id) is None:
-        not_found(f"unknown account '{account_id}'", as_json)
+        not_found(f"unknown account '{shortened(account_id)}'", as_json)
 
 
 def holdings(
@@ -169,7 +170,7 @@ def provenance(
     with open_ledger(database, must_exist=True) as ledger:
         record = ledger.provenance(serial_space, serial)
     if record is None:
-        not_found(f"serial {serial} of {serial_space} was never issued", as_json)
+        not_found(f"serial {serial} of {shortened(serial_space)} was never issued", as_json)
     if as_json:
         render.json_document(record)
         return
