@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from carbonex.ledger import Accepted, Command, Refused, Transaction
-from carbonex.service import approvals, audit
+from carbonex.service import approvals, audit, idempotency
 from carbonex.service.deps import Service
+from carbonex.service.idempotency import Use
 from carbonex.service.identity import Principal
 from carbonex.service.problems import Problem
 
@@ -43,21 +44,23 @@ def execute_in(tx: Transaction, principal: Principal, command: Command) -> Refus
 
 
 def run(service: Service, principal: Principal, command: Command) -> Accepted:
-    """Run one command now; raise its refusal as a problem."""
+    """Run one command now; raise its refusal as a problem, and a key that names another
+    kind of request (refusals are returned from the work, not raised in it: an exception
+    drops the ledger's cache)."""
 
-    def work(tx: Transaction) -> tuple[Refused | Accepted, bool]:
+    def work(tx: Transaction) -> tuple[Refused | Accepted | Problem, bool]:
+        reused = idempotency.other_use(tx.store, command.command_id, Use.LEDGER_COMMAND)
+        if reused is not None:
+            return reused, False
         outcome = execute_in(tx, principal, command)
         return outcome, isinstance(outcome, Accepted)
 
     outcome = service.ledger.transact(work)
+    if isinstance(outcome, Problem):
+        raise outcome
     if isinstance(outcome, Refused):
         raise refusal_problem(outcome)
     return outcome
-
-
-def key_reused() -> Problem:
-    """An idempotency key sent again with other content."""
-    return Problem(409, "E_IDEMPOTENCY_KEY_REUSED", "this key was used for another request")
 
 
 def queue_approval(
@@ -68,13 +71,20 @@ def queue_approval(
     audit_target: str,
 ) -> approvals.Approval:
     """Record a request that waits for a second person, audited in the same commit; the same
-    id again returns the recorded approval (callers refuse one recorded with other content)."""
+    id again returns the recorded approval (callers refuse one recorded with other content),
+    an id naming another kind of request is refused."""
 
-    def work(tx: Transaction) -> tuple[approvals.Approval, bool]:
+    def work(tx: Transaction) -> tuple[approvals.Approval | Problem, bool]:
+        reused = idempotency.other_use(tx.store, pending.approval_id, Use.APPROVAL)
+        if reused is not None:
+            return reused, False
         approval, new = approvals.submit(tx.store, pending, principal, tx.now)
         if new:
             detail = {"approval_id": pending.approval_id, "account_id": pending.account_id}
             audit.record(tx.store, tx.now, principal, audit_action, audit_target, detail)
         return approval, new
 
-    return service.ledger.transact(work)
+    approval = service.ledger.transact(work)
+    if isinstance(approval, Problem):
+        raise approval
+    return approval

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from carbonex.ledger import FreezeAccount, OpenAccount, Transaction, UnfreezeAccount
 from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
-from carbonex.service import audit, commands, identity
+from carbonex.service import audit, commands, idempotency, identity
 from carbonex.service.deps import (
     DEFAULT_PAGE_SIZE,
     IdempotencyKey,
@@ -28,6 +28,7 @@ from carbonex.service.problems import Problem, denied, not_found
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 AccountId = Annotated[str, Path(min_length=1, max_length=64)]
+ADD_REPRESENTATIVE = "add_representative"
 
 
 class NewAccount(BaseModel):
@@ -178,10 +179,17 @@ async def add_representative(
     principal: WriterDep,
 ) -> dict[str, str]:
     """Authorize a user to act for the account (registry administrators). Naming a
-    representative again changes nothing and writes no second audit entry."""
+    representative again changes nothing and writes no second audit entry; the same key again
+    returns the first outcome, and with another user or account is refused."""
     _administrator(principal)
 
-    def work(tx: Transaction) -> tuple[IdentityError | None, bool]:
+    def work(tx: Transaction) -> tuple[IdentityError | Problem | None, bool]:
+        earlier = idempotency.audited_use(tx.store, principal, (ADD_REPRESENTATIVE,), key)
+        if isinstance(earlier, idempotency.Audited):
+            same = (earlier.target, earlier.detail.get("user_id")) == (account_id, body.user_id)
+            return (None if same else idempotency.key_reused()), False
+        if earlier is not None:
+            return earlier, False
         if tx.store.query_one(
             "SELECT 1 FROM account_representatives WHERE user_id = ? AND account_id = ?",
             (body.user_id, account_id),
@@ -192,10 +200,12 @@ async def add_representative(
         except IdentityError as error:
             return error, False
         detail = {"user_id": body.user_id, "idempotency_key": key}
-        audit.record(tx.store, tx.now, principal, "add_representative", account_id, detail)
+        audit.record(tx.store, tx.now, principal, ADD_REPRESENTATIVE, account_id, detail)
         return None, True
 
     error = service.ledger.transact(work)
+    if isinstance(error, Problem):
+        raise error
     if error is not None:
         raise Problem(404 if error.code == "E_ACCOUNT_UNKNOWN" else 422, error.code, str(error))
     return {"account_id": account_id, "user_id": body.user_id}

@@ -8,6 +8,7 @@ bad rows are skipped or not."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -20,7 +21,7 @@ from carbonex.imports.gold_standard import import_gold_standard
 from carbonex.imports.report import ImportRefusedError, ImportReport
 from carbonex.imports.verra import import_verra
 from carbonex.ledger import Transaction
-from carbonex.service import audit
+from carbonex.service import audit, idempotency
 from carbonex.service.deps import IdempotencyKey, Service, ServiceDep, WriterDep
 from carbonex.service.identity import Principal, Role
 from carbonex.service.problems import Problem, denied
@@ -33,6 +34,8 @@ PROBLEMS_SHOWN_MAX = 50
 file of a million bad lines would otherwise answer with a million of them (361 MB), and the
 first few say what is wrong with the file."""
 IMPORTERS = {"verra": import_verra, "gold-standard": import_gold_standard}
+IMPORT_ACTIONS = tuple(f"import_{source}" for source in IMPORTERS)
+"""The audit actions of imports: one key names one import, whatever its source."""
 FILE_NAME_LENGTH_MAX = 255
 """Characters of an uploaded file's name: common file systems (ext4, NTFS, APFS) allow at most
 255, so no real file has a longer name, and pages and the audit log need not hold one."""
@@ -58,17 +61,19 @@ def file_name_problem(name: str) -> str | None:
     return None
 
 
-async def _spool(upload: UploadFile, directory: str) -> Path:
-    """The upload on disk, refused past IMPORT_BYTES_MAX."""
+async def _spool(upload: UploadFile, directory: str) -> tuple[Path, str]:
+    """The upload on disk, refused past IMPORT_BYTES_MAX, and its SHA-256 (what the file is,
+    for the idempotency key)."""
     path = Path(directory) / "export.csv"
-    size = 0
+    size, digest = 0, hashlib.sha256()
     with path.open("wb") as handle:
         while chunk := await upload.read(CHUNK_BYTES):
             size += len(chunk)
             if size > IMPORT_BYTES_MAX:
                 raise Problem(413, "E_FILE_TOO_LARGE", f"at most {IMPORT_BYTES_MAX:,} bytes")
             handle.write(chunk)
-    return path
+            digest.update(chunk)
+    return path, digest.hexdigest()
 
 
 @router.post("/{source}", status_code=201)
@@ -80,7 +85,8 @@ async def import_export(
     principal: WriterDep,
     skip_bad_rows: Annotated[bool, Query()] = False,
 ) -> dict[str, Any]:
-    """Import a Verra VCU export or a Gold Standard issuance/retirement export (CSV)."""
+    """Import a Verra VCU export or a Gold Standard issuance/retirement export (CSV). The same
+    key again with the same file returns the first outcome, with another file is refused."""
     if not principal.has(Role.REGISTRY_ADMINISTRATOR):
         raise denied("registry administrators only")
     name = file.filename or ""
@@ -88,13 +94,13 @@ async def import_export(
     if problem is not None:
         raise Problem(422, "E_FILE_NAME_INVALID", problem)
     with tempfile.TemporaryDirectory(prefix="carbonex-upload-") as directory:
-        path = await _spool(file, directory)
+        path, sha256 = await _spool(file, directory)
+        request = {"source": source, "file": name, "sha256": sha256, "skip_bad_rows": skip_bad_rows}
         try:
-            report = _import(service, principal, source, path, skip_bad_rows, name, key)
+            record = _import(service, principal, path, request, key)
         except ImportRefusedError as error:
             raise Problem(422, "E_IMPORT_REFUSED", str(error).replace(directory, "")) from error
-    record = shown(report) | {"source": name}
-    if not report.committed:
+    if not record["committed"]:
         raise refusal(record)
     return record
 
@@ -116,22 +122,30 @@ def refusal(record: dict[str, Any]) -> Problem:
 
 
 def _import(
-    service: Service,
-    principal: Principal,
-    source: str,
-    path: Path,
-    skip_bad_rows: bool,
-    name: str,
-    key: str,
-) -> ImportReport:
-    """The import and its audit row, in one transaction."""
-    importer = IMPORTERS[source]
+    service: Service, principal: Principal, path: Path, request: dict[str, Any], key: str
+) -> dict[str, Any]:
+    """The import's outcome (`shown`) and its audit row, which keeps the request and the
+    outcome, in one transaction; or the outcome the key had (audit rows written before they
+    kept the request count as another request)."""
+    importer = IMPORTERS[request["source"]]
 
-    def work(tx: Transaction) -> tuple[ImportReport, bool]:
-        report = importer(service.ledger, path, skip_bad_rows)
+    def work(tx: Transaction) -> tuple[dict[str, Any] | Problem, bool]:
+        earlier = idempotency.audited_use(tx.store, principal, IMPORT_ACTIONS, key)
+        if isinstance(earlier, idempotency.Audited):
+            same = earlier.detail.get("request") == request
+            return (earlier.detail["outcome"] if same else idempotency.key_reused()), False
+        if earlier is not None:
+            return earlier, False
+        report = importer(service.ledger, path, request["skip_bad_rows"])
+        record = shown(report) | {"source": request["file"]}
         if report.committed:
-            detail = {"idempotency_key": key, "rows": report.rows_read, "file": name}
-            audit.record(tx.store, tx.now, principal, f"import_{source}", name, detail)
-        return report, report.committed
+            detail = {"idempotency_key": key, "rows": report.rows_read, "file": request["file"],
+                      "request": request, "outcome": record}  # fmt: skip
+            audit.record(tx.store, tx.now, principal, f"import_{request['source']}",
+                         request["file"], detail)  # fmt: skip
+        return record, report.committed
 
-    return service.ledger.transact(work)
+    record = service.ledger.transact(work)
+    if isinstance(record, Problem):
+        raise record
+    return record

@@ -16,7 +16,7 @@ from carbonex.projects.lifecycle import TRANSITIONS, Action
 from carbonex.projects.lifecycle import Role as ProjectRole
 from carbonex.projects.outcomes import ProjectOutcome
 from carbonex.projects.registry import ProjectParticulars
-from carbonex.service import approvals, audit, commands
+from carbonex.service import approvals, audit, commands, idempotency
 from carbonex.service.deps import (
     DEFAULT_PAGE_SIZE,
     IdempotencyKey,
@@ -25,8 +25,10 @@ from carbonex.service.deps import (
     WriterDep,
     command_id,
 )
+from carbonex.service.idempotency import Use
 from carbonex.service.identity import Principal, Role
-from carbonex.service.problems import denied, not_found
+from carbonex.service.problems import Problem, denied, not_found
+from carbonex.store import SqlStore
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 ProjectId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -74,7 +76,9 @@ class ProjectActionIn(BaseModel):
     )
 
 
-def _outcome(outcome: ProjectOutcome) -> dict[str, Any]:
+def _outcome(outcome: ProjectOutcome | Problem) -> dict[str, Any]:
+    if isinstance(outcome, Problem):
+        raise outcome
     if not outcome.accepted:
         raise commands.failures_problem(outcome.failures)
     return outcome.to_record()
@@ -113,7 +117,10 @@ async def create_project(
     )  # fmt: skip
     request_id = command_id(principal, key)
 
-    def work(tx: Transaction) -> tuple[ProjectOutcome, bool]:
+    def work(tx: Transaction) -> tuple[ProjectOutcome | Problem, bool]:
+        reused = idempotency.other_use(tx.store, request_id, Use.PROJECT_ACTION)
+        if reused is not None:
+            return reused, False
         outcome = service.projects.create(request_id, particulars, principal.user_id)
         if outcome.accepted and not outcome.duplicate:
             detail = {"event_seq": outcome.event_seq}
@@ -160,7 +167,10 @@ async def act(
         response.status_code = 202
         return _pending_issuance(service, principal, request_id, request)
 
-    def work(tx: Transaction) -> tuple[ProjectOutcome, bool]:
+    def work(tx: Transaction) -> tuple[ProjectOutcome | Problem, bool]:
+        reused = idempotency.other_use(tx.store, request_id, Use.PROJECT_ACTION)
+        if reused is not None:
+            return reused, False
         outcome = service.projects.act_within(tx, request_id, request)
         if outcome.accepted and not outcome.duplicate:
             audit.record(tx.store, tx.now, principal, body.action.value, project_id,
@@ -177,7 +187,14 @@ def _pending_issuance(
     returns the recorded one, whatever the project's state has become since."""
     payload = {"request_id": request_id, "request": request.to_record()}
     summary = f"approve the verified issuance of project {request.project_id}"
-    existing = service.ledger.read(lambda store: approvals.load(store, request_id))
+
+    def recorded(store: SqlStore) -> approvals.Approval | Problem | None:
+        reused = idempotency.other_use(store, request_id, Use.APPROVAL)
+        return reused if reused is not None else approvals.load(store, request_id)
+
+    existing = service.ledger.read(recorded, read_models=False)
+    if isinstance(existing, Problem):
+        raise existing
     if existing is None:
         failures = service.projects.preview(request)
         if failures:
@@ -188,5 +205,5 @@ def _pending_issuance(
         service, principal, pending, "request_approve_issuance", request.project_id
     )
     if approval.payload != payload:
-        raise commands.key_reused()
+        raise idempotency.key_reused()
     return {"pending_approval": approval.to_record()}

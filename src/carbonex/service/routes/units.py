@@ -25,10 +25,11 @@ from carbonex.ledger import (
 )
 from carbonex.ledger.limits import QUANTITY_MAX, SERIAL_MAX
 from carbonex.ledger.model import CATEGORIES
-from carbonex.service import approvals, commands
+from carbonex.service import approvals, commands, idempotency
 from carbonex.service.deps import IdempotencyKey, Service, ServiceDep, WriterDep, command_id
+from carbonex.service.idempotency import Use
 from carbonex.service.identity import Principal, Role
-from carbonex.service.problems import denied
+from carbonex.service.problems import Problem, denied
 
 router = APIRouter(tags=["units"])
 SERIAL_RANGES_PER_REQUEST_MAX = 1_000
@@ -97,16 +98,19 @@ def _pending(
     refuse now is refused at once instead of waiting for a second person in vain."""
     payload = command.to_record()
 
-    def trial(tx: Transaction) -> tuple[approvals.Approval | Refused | None, bool]:
+    def trial(tx: Transaction) -> tuple[approvals.Approval | Refused | Problem | None, bool]:
+        reused = idempotency.other_use(tx.store, command.command_id, Use.APPROVAL)
+        if reused is not None:
+            return reused, False
         approval = approvals.load(tx.store, command.command_id)
         if approval is not None:
             return approval, False
-        if tx.store.find_journal_row(command.command_id) is not None:
-            raise commands.key_reused()
         outcome = tx.submit(command)
         return (outcome if isinstance(outcome, Refused) else None), False
 
     found = service.ledger.transact(trial)  # never kept
+    if isinstance(found, Problem):
+        raise found
     if isinstance(found, Refused):
         raise commands.refusal_problem(found)
 
@@ -118,7 +122,7 @@ def _pending(
         service, principal, pending, f"request_{command.kind}", command.command_id
     )
     if approval.payload != payload or approval.requested_by != principal.user_id:
-        raise commands.key_reused()
+        raise idempotency.key_reused()
     response.status_code = 202
     return {"pending_approval": approval.to_record()}
 
@@ -139,10 +143,6 @@ async def transfer(
     )
     if approvals.transfer_needs_second_person(service.policy, command):
         return _pending(service, principal, command, body.from_account_id, response)
-    if service.ledger.read(
-        lambda store: approvals.load(store, command.command_id), read_models=False
-    ):
-        raise commands.key_reused()  # a large transfer's key
     return commands.accepted_record(commands.run(service, principal, command))
 
 

@@ -1,0 +1,84 @@
+"""One idempotency key, one request: a key a user sent names that request for good, whichever
+route it went to.
+
+A key is stored as the id of what it asked for (`user:key`): a ledger command's id in the
+journal, a project step's request id in `project_events`, or a four-eyes request's id in
+`approvals` (pending or decided; once approved, the journal entry or project event it ran
+carries the same id). Each of those tables compares content itself for requests of its own kind
+(the ledger's E_COMMAND_ID_REUSED, the project registry's E_REQUEST_ID_REUSED, the approval's
+payload); `other_use` refuses a key found in another one, before anything is written. Naming a
+representative and importing a file write no table of their own: their keys are found in the
+audit rows they write (`audited`)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from carbonex.service.deps import command_id
+from carbonex.service.identity import Principal
+from carbonex.service.problems import Problem
+from carbonex.store import SqlStore
+
+
+class Use(enum.Enum):
+    """What a request id names, by the table that holds it."""
+
+    APPROVAL = "SELECT 1 FROM approvals WHERE approval_id = ?"
+    LEDGER_COMMAND = "SELECT 1 FROM journal WHERE command_id = ?"
+    PROJECT_ACTION = "SELECT 1 FROM project_events WHERE request_id = ?"
+
+    def holds(self, store: SqlStore, request_id: str) -> bool:
+        return store.query_one(self.value, (request_id,)) is not None
+
+
+def key_reused() -> Problem:
+    """An idempotency key sent again with other content."""
+    return Problem(409, "E_IDEMPOTENCY_KEY_REUSED", "this key was used for another request")
+
+
+def other_use(store: SqlStore, request_id: str, own: Use | None) -> Problem | None:
+    """The refusal of a request id that already names a request of another kind than `own`
+    (None: a write with no table of its own), or None. An approval comes first: the request
+    it ran carries its id too."""
+    if Use.APPROVAL.holds(store, request_id):
+        return None if own is Use.APPROVAL else key_reused()
+    others = (use for use in (Use.LEDGER_COMMAND, Use.PROJECT_ACTION) if use is not own)
+    return key_reused() if any(use.holds(store, request_id) for use in others) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Audited:
+    target: str
+    detail: dict[str, Any]
+
+
+def audited_use(
+    store: SqlStore, principal: Principal, actions: tuple[str, ...], key: str
+) -> Problem | Audited | None:
+    """For a write with no table of its own: the refusal of a key that names another kind of
+    request, else the audit row of the write it named, else None (a new key)."""
+    reused = other_use(store, command_id(principal, key), None)
+    return reused if reused is not None else audited(store, principal, actions, key)
+
+
+def audited(
+    store: SqlStore, principal: Principal, actions: tuple[str, ...], key: str
+) -> Audited | None:
+    """The audit row of the principal's write under `key` among `actions`, or None. The audit
+    log has no index on actors: this reads the principal's rows of those actions (rare
+    administrators' writes), not each write's."""
+    marks = ", ".join("?" * len(actions))
+    rows = store.query(
+        f"SELECT target, detail FROM audit_log WHERE actor = ? AND action IN ({marks}) "
+        "ORDER BY audit_seq",
+        (principal.user_id, *actions),
+    )
+    for target, detail in rows:
+        record = orjson.loads(bytes(detail))
+        if record.get("idempotency_key") == key:
+            return Audited(str(target), record)
+    return None
