@@ -25,9 +25,9 @@ from tests.service.support import (
 SALE = "merlion:demo-large-sale"  # the demo's pending 20,000 VCU sale to SKYWAYS-AIR
 SALE_QUANTITY = 20_000
 DOCUMENTS = [{"name": "report.pdf", "sha256": hashlib.sha256(b"report").hexdigest()}]
-NEXT_YEAR = {"start": "2026-01-01", "end": "2027-01-01"}
-MONITORING = {"action": "submit_monitoring_report", "documents": DOCUMENTS, "period": NEXT_YEAR,
-              "quantity_t": 50_000}  # fmt: skip
+FIRST_HALF_OF_2026 = {"start": "2026-01-01", "end": "2026-07-01"}  # ended: reports cover the past
+MONITORING = {"action": "submit_monitoring_report", "documents": DOCUMENTS,
+              "period": FIRST_HALF_OF_2026, "quantity_t": 50_000}  # fmt: skip
 ISSUANCE = {"account_id": "VERRA-ISSUANCE", "quantity": 5_000, "unit_type": "VCU",
             "standard": "Verra VCS", "project_id": "VCS-9999", "vintage_start": "2024-01-01",
             "vintage_end": "2024-12-31", "host_country": "SG", "methodology": "AM0029"}  # fmt: skip
