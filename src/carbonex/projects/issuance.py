@@ -95,8 +95,8 @@ def distribution_commands(
     accounts: IssuanceAccounts,
 ) -> list[Command]:
     """The moves out of the issuance account, each naming its slice of the `issued` serials;
-    command ids derive from `request_id` (idempotent)."""
-    check_accounts(split, deductions, accounts)
+    command ids derive from `request_id` (idempotent). The accounts cover the split
+    (`check_accounts`)."""
     source = accounts.issuance_account_id
     next_serial = issued.first_serial
 
