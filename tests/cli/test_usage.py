@@ -188,3 +188,27 @@ def test_an_argument_that_is_not_utf8_exits_two_before_anything_runs(tmp_path: P
     assert b"argument 2 is not UTF-8 text" in result.stderr
     assert b"Traceback" not in result.stderr
     assert not database.exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("summary",), ("account", "show", "ACME"), ("import", "verra", "/nonexistent/export.csv")],
+    ids=" ".join,
+)
+def test_a_usage_error_under_json_is_one_json_document_on_stdout(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    result = invoke(*command, "--db", str(tmp_path / "missing" / "x.db"), "--json")
+    assert result.exit_code == EXIT_USAGE
+    document = json.loads(result.stdout)
+    assert document["error"]["code"] == "E_USAGE"
+    assert document["error"]["message"] in result.stderr
+
+
+def test_a_usage_error_without_json_leaves_stdout_empty_even_after_a_json_run(
+    tmp_path: Path,
+) -> None:
+    missing = str(tmp_path / "missing" / "x.db")
+    assert invoke("summary", "--db", missing, "--json").exit_code == EXIT_USAGE
+    result = invoke("summary", "--db", missing)
+    assert result.exit_code == EXIT_USAGE and result.stdout == ""

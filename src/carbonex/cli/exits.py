@@ -20,8 +20,9 @@ EXIT_USAGE = 2
 
 
 def usage_error(message: str) -> NoReturn:
-    """Report bad usage or malformed input on stderr and exit with code 2."""
-    render.error(message)
+    """Report bad usage or malformed input on stderr (and, under --json, as a JSON document on
+    stdout) and exit with code 2."""
+    render.usage_error(message)
     raise typer.Exit(EXIT_USAGE)
 
 

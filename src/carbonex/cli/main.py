@@ -47,6 +47,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
+
+
+@app.callback()
+def _each_run() -> None:
+    """Every run starts outside JSON mode (an earlier run in the same process may have set it)."""
+    render.json_mode(False)
+
+
 app.add_typer(account_app, name="account")
 app.add_typer(hold_app, name="hold")
 app.add_typer(import_app, name="import")

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from carbonex.cli import render
 from carbonex.cli.exits import usage_error
 from carbonex.ledger import OpenAccount, Selection, SerialRange, UnitAttributes
 from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
@@ -94,7 +95,11 @@ DatabaseOption = Annotated[
 ]
 JsonOption = Annotated[
     bool,
-    typer.Option("--json", help="Print one machine-readable JSON document on stdout."),
+    typer.Option(
+        "--json",
+        help="Print one machine-readable JSON document on stdout.",
+        callback=render.json_mode,
+    ),
 ]
 CommandIdOption = Annotated[
     str | None,

@@ -20,6 +20,30 @@ from rich.text import Text
 from carbonex.ledger import Accepted, Outcome, Refused
 
 PIPED_OUTPUT_WIDTH_COLUMNS = 120
+USAGE_ERROR_CODE = "E_USAGE"
+"""The code of a usage error's JSON document (bad input, an unusable database: exit 2)."""
+
+
+class _Mode:
+    """Whether the running command was given --json (set by the option, reset per run)."""
+
+    json = False
+
+
+def json_mode(requested: bool) -> bool:
+    """The --json option's callback: remember it, so that errors reported outside the command's
+    own rendering (`exits.usage_error`) keep its promise of one JSON document on stdout."""
+    _Mode.json = requested
+    return requested
+
+
+def usage_error(message: str) -> None:
+    """Report bad usage on stderr and, under --json, as a JSON document on stdout."""
+    if _Mode.json:
+        json_document({"error": {"code": USAGE_ERROR_CODE, "message": message}})
+    error(message)
+
+
 """Width of human output written to a file or pipe (a terminal uses its own width)."""
 HASH_SHOWN_CHARACTERS = 16
 """Hex characters of a hash shown in tables (`--json` always gives the full hash)."""
