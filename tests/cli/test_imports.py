@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from carbonex.imports.pipeline import LINE_CHARACTERS_MAX
+from carbonex.imports.report import PROBLEMS_KEPT_MAX
 from tests.cli.helpers import EXIT_REFUSED, EXIT_USAGE, invoke, invoke_json, snapshot
 from tests.imports.support import GS_RETIREMENTS, VERRA_FILE, corrupted_copy
 
@@ -84,3 +85,18 @@ def test_a_file_without_end_is_refused_after_one_overlong_line(database_url: str
     assert result.exit_code == EXIT_USAGE
     assert f"/dev/zero: line 1 is longer than {LINE_CHARACTERS_MAX:,} characters" in result.stderr
     assert snapshot(database_url) == before
+
+
+def test_a_file_of_many_bad_rows_shows_the_first_and_counts_the_rest(
+    database_url: str, tmp_path: Path
+) -> None:
+    header = VERRA_FILE.read_text(encoding="utf-8-sig").splitlines(keepends=True)[0]
+    junk = tmp_path / "junk.csv"
+    junk.write_text(header + "x\n" * (PROBLEMS_KEPT_MAX + 7), encoding="utf-8")
+    result = invoke("import", "verra", str(junk), "--db", database_url)
+    assert result.exit_code == EXIT_REFUSED
+    assert "and 7 more bad rows" in result.stdout
+    as_json = invoke("import", "verra", str(junk), "--db", database_url, "--json")
+    document = json.loads(as_json.stdout)
+    assert len(document["problems"]) == PROBLEMS_KEPT_MAX
+    assert document["problems_total"] == PROBLEMS_KEPT_MAX + 7

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from carbonex.imports import import_verra, pipeline
-from carbonex.imports.report import ImportRefusedError
+from carbonex.imports.report import PROBLEMS_KEPT_MAX, ImportRefusedError
 from carbonex.imports.serials import parse_verra
 from carbonex.imports.verra import ACCOUNT_ID, BENEFICIARY_NOT_STATED, REASON_NOT_STATED
 from carbonex.ledger import Issue, Ledger, OpenAccount
@@ -95,6 +95,19 @@ def test_a_corrupted_row_refuses_the_file_with_its_line(ledger: Ledger, tmp_path
     assert [problem.line for problem in report.problems] == [5]
     assert "586" in report.problems[0].reason and not report.committed
     assert snapshot(ledger) == before
+
+
+def test_a_report_keeps_the_first_problems_and_counts_them_all(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    junk_lines = PROBLEMS_KEPT_MAX + 500
+    header = VERRA_FILE.read_text(encoding="utf-8-sig").splitlines(keepends=True)[0]
+    junk = tmp_path / "junk.csv"
+    junk.write_text(header + "x\n" * junk_lines, encoding="utf-8")
+    report = import_verra(ledger, junk)
+    assert report.problems_total == junk_lines and not report.ok and not report.committed
+    assert [problem.line for problem in report.problems] == list(range(2, PROBLEMS_KEPT_MAX + 2))
+    assert report.to_record()["problems_total"] == junk_lines
 
 
 def test_skip_bad_rows_imports_the_rest(ledger: Ledger, tmp_path: Path) -> None:

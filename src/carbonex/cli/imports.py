@@ -58,7 +58,7 @@ def _run(importer: Importer, path: Path, database: str | None, skip: bool, as_js
         except ImportRefusedError as error:
             usage_error(str(error))
     _print(report, as_json)
-    if report.problems and not skip:
+    if not report.ok and not skip:
         raise typer.Exit(EXIT_REFUSED)
 
 
@@ -82,11 +82,13 @@ def _print(report: ImportReport, as_json: bool) -> None:
     counts = {"file": report.source}
     counts |= {name.replace("_", " "): getattr(report, name) for name in COUNT_FIELDS}
     render.print_table(render.key_value_table("Import", counts))
-    if not report.problems:
+    if report.ok:
         return
     title = "Skipped rows" if report.skipped_bad_rows else "Bad rows (nothing was imported)"
     records = [problem.to_record() for problem in report.problems]
     render.print_table(render.records_table(title, PROBLEM_COLUMNS, records))
+    if report.problems_total > len(records):
+        render.line(f"and {report.problems_total - len(records):,} more bad rows")
 
 
 @import_app.command("verra")

@@ -166,24 +166,24 @@ def run_import(
         for result in plan():
             attempt.rows_read += 1
             if isinstance(result, RowProblem):
-                attempt.problems.append(result)
-            elif skipping or not attempt.problems:
+                attempt.row_problems.add(result)
+            elif skipping or attempt.ok:
                 chunk.append(result)
                 if len(chunk) == chunk_rows:
                     submit_chunk(tx, chunk, attempt)
                     chunk = []
                     if progress is not None:
                         progress(attempt.rows_read)
-        if chunk and (skipping or not attempt.problems):
+        if chunk and (skipping or attempt.ok):
             submit_chunk(tx, chunk, attempt)
         if progress is not None:
             progress(attempt.rows_read)
-        attempt.committed = attempt.committed if skipping else not attempt.problems
+        attempt.committed = attempt.committed if skipping else attempt.ok
         return attempt, attempt.committed
 
     final = ledger.transact(work)
     if not final.committed:  # rolled back: nothing of it stands
-        kept = ("rows_read", "problems", "source", "skipped_bad_rows")
+        kept = ("rows_read", "row_problems", "source", "skipped_bad_rows")
         final = ImportReport(**{name: getattr(final, name) for name in kept})
     return final
 
@@ -204,7 +204,7 @@ def _submit_chunk_whole(tx: Transaction, chunk: list[PlannedRow], report: Import
     if isinstance(outcome, list):
         _count(chunk, outcome, report)
     else:
-        report.problems.append(_refusal_problem(chunk, outcome))
+        report.row_problems.add(_refusal_problem(chunk, outcome))
 
 
 def _submit_chunk_skipping(tx: Transaction, chunk: list[PlannedRow], report: ImportReport) -> None:
@@ -219,7 +219,7 @@ def _submit_chunk_skipping(tx: Transaction, chunk: list[PlannedRow], report: Imp
         if isinstance(single, list):
             _count([row], single, report)
         else:
-            report.problems.append(_refusal_problem([row], single))
+            report.row_problems.add(_refusal_problem([row], single))
 
 
 def _in_savepoint(tx: Transaction, rows: list[PlannedRow]) -> list[Accepted] | Refused:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+PROBLEMS_KEPT_MAX = 1_000
+"""Row problems a report keeps, the first ones; the rest are only counted (`problems_total`). A
+file of a million junk lines held a million problems in memory to show a screenful of them."""
+
 
 @dataclass(frozen=True, slots=True)
 class RowProblem:
@@ -22,6 +26,19 @@ class ImportRefusedError(ValueError):
 
 
 @dataclass(slots=True)
+class RowProblems:
+    """The first PROBLEMS_KEPT_MAX row problems, and how many there were in all."""
+
+    kept: list[RowProblem] = field(default_factory=list)
+    total: int = 0
+
+    def add(self, problem: RowProblem) -> None:
+        self.total += 1
+        if len(self.kept) < PROBLEMS_KEPT_MAX:
+            self.kept.append(problem)
+
+
+@dataclass(slots=True)
 class ImportReport:
     source: str
     rows_read: int = 0
@@ -33,13 +50,22 @@ class ImportReport:
     held: int = 0
     """Blocks left active in the import account (issuance exports)."""
     quantity_imported: int = 0
-    problems: list[RowProblem] = field(default_factory=list)
+    row_problems: RowProblems = field(default_factory=RowProblems)
     skipped_bad_rows: bool = False
     committed: bool = False
 
     @property
+    def problems(self) -> list[RowProblem]:
+        """The first PROBLEMS_KEPT_MAX of them."""
+        return self.row_problems.kept
+
+    @property
+    def problems_total(self) -> int:
+        return self.row_problems.total
+
+    @property
     def ok(self) -> bool:
-        return not self.problems
+        return self.problems_total == 0
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -54,4 +80,5 @@ class ImportReport:
             "committed": self.committed,
             "skipped_bad_rows": self.skipped_bad_rows,
             "problems": [problem.to_record() for problem in self.problems],
+            "problems_total": self.problems_total,
         }

@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.datastructures import UploadFile as FormFile
 
 from carbonex.imports import verra
-from carbonex.imports.report import ImportRefusedError, RowProblem
+from carbonex.imports.report import ImportRefusedError, RowProblem, RowProblems
 from carbonex.service.deps import Service, ServiceDep
 from carbonex.service.pages.common import (
     FORM_FIELDS_MAX,
@@ -59,7 +59,7 @@ class Upload:
     lines: int = 0
     lines_checked: int = 0
     rows: int = 0
-    problems: list[RowProblem] = field(default_factory=list)
+    problems: RowProblems = field(default_factory=RowProblems)
 
 
 def _administrator(viewer: Viewer) -> None:
@@ -94,7 +94,7 @@ def _check(upload: Upload) -> None:
         upload.rows += 1
         upload.lines_checked = result.line
         if isinstance(result, RowProblem):
-            upload.problems.append(result)
+            upload.problems.add(result)
 
 
 def _fragment(name: str, **context: Any) -> str:
@@ -136,8 +136,8 @@ def _refused(upload: Upload, problems: list[dict[str, Any]], total: int | None =
 
 
 def _row_problems(upload: Upload) -> Outcome:
-    shown = [problem.to_record() for problem in upload.problems[:PROBLEMS_SHOWN_MAX]]
-    return _refused(upload, shown, len(upload.problems))
+    shown = [problem.to_record() for problem in upload.problems.kept[:PROBLEMS_SHOWN_MAX]]
+    return _refused(upload, shown, upload.problems.total)
 
 
 def _problem_rows(upload: Upload, problem: Problem) -> Outcome:
@@ -172,7 +172,7 @@ async def _run(
         reason = str(error).replace(str(upload.path), upload.name)  # no server paths shown
         result.append(_refused(upload, [{"line": 1, "reason": reason}]))
         return
-    if upload.problems and not upload.skip_bad_rows:
+    if upload.problems.total and not upload.skip_bad_rows:
         result.append(_row_problems(upload))
         return
     yield _step(upload.lines, upload.lines, f"importing {upload.rows:,} rows…")

@@ -7,7 +7,6 @@ bad rows are skipped or not."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import tempfile
 import unicodedata
@@ -107,9 +106,8 @@ async def import_export(
 
 def shown(report: ImportReport) -> dict[str, Any]:
     """The report's record with its first PROBLEMS_SHOWN_MAX problems and their total."""
-    first = dataclasses.replace(report, problems=report.problems[:PROBLEMS_SHOWN_MAX])
-    record: dict[str, Any] = first.to_record()
-    return record | {"problems_total": len(report.problems)}
+    record: dict[str, Any] = report.to_record()
+    return record | {"problems": record["problems"][:PROBLEMS_SHOWN_MAX]}
 
 
 def refusal(record: dict[str, Any]) -> Problem:
