@@ -294,6 +294,24 @@ def test_an_export_leaves_a_partial_file_it_did_not_make_as_it_was(
     assert not export.exists()
 
 
+def test_an_export_never_replaces_a_file_made_while_it_wrote(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(database_url)
+    export = tmp_path / "journal.jsonl"
+    writing = journal_file._export_to
+
+    def someone_else_writes_the_file_meanwhile(ledger: Ledger, out: BinaryIO) -> object:
+        export.write_bytes(b"someone else's journal")
+        return writing(ledger, out)
+
+    monkeypatch.setattr(journal_file, "_export_to", someone_else_writes_the_file_meanwhile)
+    result = invoke("journal-export", str(export), "--db", database_url)
+    assert result.exit_code == EXIT_USAGE and "cannot write" in result.stderr
+    assert export.read_bytes() == b"someone else's journal"
+    assert not Path(f"{export}.partial").exists()
+
+
 def test_an_export_whose_partial_name_is_a_directory_cannot_write(
     tmp_path: Path, database_url: str
 ) -> None:

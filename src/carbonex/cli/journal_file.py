@@ -24,6 +24,7 @@ from carbonex.cli.verification import (
     earlier_catalogs,
     entries_progress,
 )
+from carbonex.files import publish_new
 from carbonex.ledger import Ledger, queries, redecide_entries
 from carbonex.ledger.journal_export import (
     EXPORT_LINE_BYTES_MAX,
@@ -53,7 +54,7 @@ def journal_export(file: FileArgument, database: DatabaseOption = None) -> None:
         try:
             with out:
                 head, entries = _export_to(ledger, out)
-            os.replace(partial, file)
+            publish_new(partial, file)  # a FILE made meanwhile is not replaced
         except BaseException as error:
             partial.unlink(missing_ok=True)  # this run made it; FILE stays absent
             if isinstance(error, OSError):

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from carbonex.files import publish_new
 from carbonex.store.sql import SqlStore
 
 BUSY_TIMEOUT_MS = 30_000
@@ -129,7 +130,8 @@ class SqliteStore(SqlStore):
         """A consistent copy of the whole database at `destination`, which must not exist. One
         backup step copies every page inside one read transaction (writers carry on in WAL
         mode, and the copy never restarts); it is written to DESTINATION.partial, checkpointed,
-        synced and renamed, so `destination` is either complete or absent. DESTINATION.partial
+        synced and linked to `destination` (`files.publish_new`: never over a file made
+        meanwhile), so `destination` is either complete or absent. DESTINATION.partial
         is created exclusively (FileExistsError when there is one: another backup's, never
         removed or overwritten) and removed only when this backup made it."""
         partial = Path(destination + ".partial")
@@ -140,12 +142,11 @@ class SqliteStore(SqlStore):
         except BaseException:
             partial.unlink(missing_ok=True)  # `destination` stays absent: all or nothing
             raise
-        os.replace(partial, destination)
-        directory = os.open(Path(destination).parent, os.O_RDONLY)
         try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+            publish_new(partial, Path(destination))  # a file made meanwhile is not replaced
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
 
     def table_names(self) -> set[str]:
         rows = self.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
