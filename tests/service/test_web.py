@@ -350,6 +350,18 @@ def test_serial_lookup_shows_provenance(public: TestClient) -> None:
     assert invalid.status_code == 422 and "E_REQUEST_INVALID" in invalid.text
 
 
+@pytest.mark.parametrize("serial", ["0", "\u00b2", "\u0661\u0662", "\uff11", "1\u00b2"])
+def test_a_serial_of_anything_but_ascii_digits_is_refused_like_serial_zero(
+    public: TestClient, serial: str
+) -> None:
+    """Superscript two, Arabic-Indic twelve, fullwidth one: str.isdigit() says yes to each."""
+    params = {"registry": "VERRA", "unit_type": "VCU", "serial": serial}
+    answer = public.get("/explorer/serial", params=params)
+    assert answer.status_code == 422 and "E_REQUEST_INVALID" in answer.text
+    assert "A serial is a whole number from 1 to" in answer.text
+    assert 'data-testid="current-state"' not in answer.text
+
+
 def test_project_page_shows_lifecycle_documents_and_reports(public: TestClient) -> None:
     page = public.get("/projects/A64-GH-0001").text
     assert "Accra Solar Park" in page and "monitoring-report.pdf" in page

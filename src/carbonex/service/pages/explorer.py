@@ -75,7 +75,9 @@ async def retirements(
 def _serial_problem(registry: str, unit_type: str, serial: str) -> str | None:
     if not CODE.match(registry) or not CODE.match(unit_type):
         return "Registry and unit type are codes such as VERRA and VCU."
-    if not serial.isdigit() or not 1 <= int(serial) <= SERIAL_MAX:
+    # ASCII digits only, as the API's serials: str.isdigit() also passes "²" (which int()
+    # refuses) and other scripts' digits ("١٢", which int() reads as 12)
+    if not (serial.isascii() and serial.isdigit()) or not 1 <= int(serial) <= SERIAL_MAX:
         return f"A serial is a whole number from 1 to {SERIAL_MAX:,}."
     return None
 
