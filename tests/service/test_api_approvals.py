@@ -13,6 +13,7 @@ from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
 from tests.service.conftest import SignIn
 from tests.service.support import (
     API,
+    READERS_OF_EVERYTHING,
     audit_log,
     holding,
     journal_entries,
@@ -161,6 +162,24 @@ def test_a_direct_issuance_is_approved_by_a_second_registry_administrator(
     issued = ok(public.get(f"{API}/explorer/issuances", params={"project_id": "VCS-9999"}))
     assert [(i["quantity"], i["serial_space"]) for i in issued] == [(5_000, "VERRA/VCU")]
     assert audit_log(demo_database)[-1] == ("admin2", "session", "issue", "VERRA-ISSUANCE")
+
+
+def test_every_reader_of_everything_sees_a_pending_direct_issuance_and_only_admin2_decides(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    ok(signed_in("admin").post(f"{API}/issuances", json=ISSUANCE, headers=key("i1")), 202)
+    for user_id in READERS_OF_EVERYTHING:  # national authority and auditor too
+        reader = signed_in(user_id)
+        listed = ok(reader.get(f"{API}/approvals"))
+        decides = {a["approval_id"]: a["you_may_decide"] for a in listed}
+        assert decides["admin:i1"] is (user_id == "admin2"), user_id
+        assert "admin:i1" in reader.get("/approvals").text, user_id
+    for user_id in ("merlion", "vera", "stan"):
+        assert "admin:i1" not in pending_ids(signed_in(user_id)), user_id
+    readers = [signed_in(user_id) for user_id in ("audrey", "nadia")]
+    with nothing_changes(demo_database):
+        for reader in readers:
+            problem(approve(reader, "admin:i1"), 403, "E_FORBIDDEN")
 
 
 def test_a_project_issuance_waits_for_a_second_standard_administrator(

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from carbonex.ledger import Command, Issue, Transfer
-from carbonex.service.identity import Principal, Role
+from carbonex.service.identity import READ_EVERYTHING, Principal, Role
 from carbonex.service.policy import ServicePolicy
 from carbonex.store import SqlStore
 
@@ -97,10 +97,12 @@ def may_decide(principal: Principal, approval: Approval) -> bool:
 
 
 def may_see(principal: Principal, approval: Approval) -> bool:
+    """The requester, the decider, whoever may decide, whoever reads everything (registry
+    administrators, auditors, national authorities) and readers of the approval's account."""
     return (
         principal.user_id in (approval.requested_by, approval.decided_by)
         or may_decide(principal, approval)
-        or principal.has(Role.REGISTRY_ADMINISTRATOR, Role.AUDITOR)
+        or principal.has(*READ_EVERYTHING)
         or (approval.account_id is not None and principal.may_read_account(approval.account_id))
     )
 
