@@ -8,10 +8,13 @@ from typing import Any
 
 import httpx
 
-from carbonex.ledger import Ledger
+from carbonex.ledger import Issue, Ledger, Transaction
+from carbonex.service import approvals
+from carbonex.service.identity import Principal, Role
 from carbonex.service.problems import MEDIA_TYPE
 from carbonex.service.routes.imports import FILE_NAME_LENGTH_MAX
 from tests.databases import Rows, every_table
+from tests.ledger.support import VCU
 
 API = "/api/v1"
 
@@ -103,6 +106,26 @@ def journal_entries(database: str, command_id: str) -> int:
             "SELECT COUNT(*) FROM journal WHERE command_id = ?", (command_id,)
         )
     return int(row[0]) if row else 0
+
+
+def queue_issuances(database: str, count: int, prefix: str = "a") -> None:
+    """`count` pending direct issuances into VERRA-ISSUANCE requested by admin, with ids
+    `{prefix}0000`, `{prefix}0001`…: written straight into the store (hundreds through the API
+    would take seconds), as the API writes them. Only registry administrators see them."""
+    admin = Principal("admin", frozenset({Role.REGISTRY_ADMINISTRATOR}), frozenset(), "api_key")
+
+    def work(tx: Transaction) -> tuple[None, bool]:
+        for number in range(count):
+            command = Issue(f"{prefix}{number:04d}", "VERRA-ISSUANCE", 100, VCU)
+            request = approvals.PendingRequest(
+                command.command_id, approvals.LEDGER_COMMAND, command.to_record(),
+                approvals.summary_of(command), command.account_id,
+            )  # fmt: skip
+            approvals.submit(tx.store, request, admin, tx.now)
+        return None, True
+
+    with Ledger.open(database) as ledger:
+        ledger.transact(work)
 
 
 def raw_multipart(file_name: bytes, content: bytes, **fields: str) -> tuple[bytes, str]:

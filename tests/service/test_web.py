@@ -18,7 +18,10 @@ from fastapi.testclient import TestClient
 
 from carbonex.ledger import Ledger
 from carbonex.service import charts
+from carbonex.service.approvals import APPROVALS_PAGE_SIZE_MAX
 from carbonex.service.demo import DEMO_PASSWORD
+from carbonex.service.pages import dashboard
+from carbonex.service.pages.approvals import APPROVALS_SHOWN_MAX
 from carbonex.service.routes.imports import PROBLEMS_SHOWN_MAX
 from tests.ledger.support import GEC, issue, open_accounts
 from tests.service.conftest import SignIn
@@ -27,6 +30,7 @@ from tests.service.support import (
     SIGN_IN_TABLES,
     audit_log,
     nothing_changes,
+    queue_issuances,
     raw_multipart,
 )
 
@@ -211,6 +215,50 @@ def test_approval_queue_offers_decisions_to_the_second_person_only(signed_in: Si
     other = signed_in("merlion2").get("/approvals").text
     assert DEMO_APPROVAL in other and 'data-action="approve"' in other
     assert DEMO_APPROVAL not in signed_in("amelia").get("/approvals").text
+
+
+def waiting_counts(client: TestClient) -> tuple[str, str]:
+    """The dashboard's two approval counters: (waiting for your approval, your requests)."""
+    page = client.get("/").text
+    shown = [re.search(rf'data-testid="{name}".*?class="stat-value">([^<]*)<', page)
+             for name in ("waiting-to-decide", "waiting-requested")]  # fmt: skip
+    assert shown[0] and shown[1], page
+    return shown[0].group(1), shown[1].group(1)
+
+
+def test_the_approval_queue_finds_yours_behind_hundreds_you_may_not_see(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    queue_issuances(demo_database, APPROVALS_SHOWN_MAX + 1)  # ids sorted before the sale's
+    second = signed_in("merlion2").get("/approvals").text
+    assert second.count("data-approval-id") == 1 and DEMO_APPROVAL in second
+    assert 'data-action="approve"' in second and "Nothing is waiting" not in second
+    assert 'data-testid="approvals-cut"' not in second
+    admin = signed_in("admin").get("/approvals").text  # sees all 202: the first 200 shown
+    assert admin.count("data-approval-id") == APPROVALS_SHOWN_MAX and DEMO_APPROVAL not in admin
+    assert f"The first {APPROVALS_SHOWN_MAX} pending requests you may see are shown" in admin
+
+
+def test_the_dashboard_counts_your_approvals_behind_the_first_pages_of_the_queue(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    queue_issuances(demo_database, APPROVALS_PAGE_SIZE_MAX + 1)  # sorted before the sale
+    assert waiting_counts(signed_in("merlion2")) == ("1", "0")
+    assert waiting_counts(signed_in("merlion")) == ("0", "1")
+    assert waiting_counts(signed_in("admin2")) == ("501", "0")
+    assert waiting_counts(signed_in("admin")) == ("0", "501")
+
+
+def test_past_the_approvals_the_dashboard_reads_its_counts_say_they_are_at_least_that(
+    signed_in: SignIn, demo_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue_issuances(demo_database, 3)  # with the sale, four pending
+    merlion2, admin = signed_in("merlion2"), signed_in("admin")
+    monkeypatch.setattr(dashboard, "APPROVALS_COUNTED_MAX", 4)  # the whole queue: exact
+    assert waiting_counts(merlion2) == ("1", "0") and waiting_counts(admin) == ("0", "3")
+    monkeypatch.setattr(dashboard, "APPROVALS_COUNTED_MAX", 3)  # the sale is not read
+    assert waiting_counts(merlion2) == ("0+", "0+") and waiting_counts(admin) == ("0+", "3+")
+    assert "four-eyes requests, in the first 3 pending" in merlion2.get("/").text
 
 
 # -- CSRF and idempotency -----------------------------------------------------------------------

@@ -155,6 +155,31 @@ def pending_visible(
 
 
 @dataclass(frozen=True, slots=True)
+class PendingTally:
+    """How many pending approvals a person may decide and has requested, among those read."""
+
+    to_decide: int = 0
+    requested: int = 0
+    whole_queue: bool = False  # False: the counts are lower bounds
+
+
+def tally_pending(store: SqlStore, principal: Principal, rows_max: int) -> PendingTally:
+    """Count over at most `rows_max` pending approvals, in id order, page by page."""
+    to_decide = requested = read = 0
+    after = ""
+    while read < rows_max:
+        asked = min(APPROVALS_PAGE_SIZE_MAX, rows_max - read)
+        page = pending(store, asked, after)
+        to_decide += sum(may_decide(principal, approval) for approval in page)
+        requested += sum(approval.requested_by == principal.user_id for approval in page)
+        read += len(page)
+        if len(page) < asked:
+            return PendingTally(to_decide, requested, whole_queue=True)
+        after = page[-1].approval_id
+    return PendingTally(to_decide, requested, whole_queue=not pending(store, 1, after))
+
+
+@dataclass(frozen=True, slots=True)
 class PendingRequest:
     """A request to be approved by a second person, as it is stored."""
 

@@ -26,6 +26,8 @@ from carbonex.service.routes import approvals as approvals_api
 router = APIRouter(prefix="/approvals")
 ApprovalId = Annotated[str, Path(min_length=1, max_length=160)]
 APPROVALS_SHOWN_MAX = 200
+"""Pending approvals the page lists at most (those the viewer may see, in id order): a page
+of a few hundred rows stays readable and quick; past it, a note says the list is cut."""
 Decision = Callable[[str, Service, Principal], Awaitable[dict[str, Any]]]
 
 
@@ -50,9 +52,20 @@ def _page(
     status_code: int = 200,
 ) -> HTMLResponse:
     principal = viewer.principal
-    found = service.ledger.read(lambda store: approvals.pending(store, APPROVALS_SHOWN_MAX))
-    rows = [_row(principal, a) for a in found if approvals.may_see(principal, a)]
-    context = {"rows": rows, "notice": notice, "nav": "approvals", "shown_max": APPROVALS_SHOWN_MAX}
+    # One more than shown: whether the viewer's own list is cut. The queue is read as the API
+    # reads it, page after page until enough visible ones are found, since the first page of
+    # the whole registry's queue may hold none the viewer may see.
+    found = service.ledger.read(
+        lambda store: approvals.pending_visible(store, principal, APPROVALS_SHOWN_MAX + 1)
+    )
+    rows = [_row(principal, a) for a in found[:APPROVALS_SHOWN_MAX]]
+    context = {
+        "rows": rows,
+        "notice": notice,
+        "nav": "approvals",
+        "shown_max": APPROVALS_SHOWN_MAX,
+        "cut": len(found) > APPROVALS_SHOWN_MAX,
+    }
     return render(request, viewer, "approvals.html", context, status_code)
 
 

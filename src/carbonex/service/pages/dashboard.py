@@ -20,6 +20,11 @@ router = APIRouter()
 DASHBOARD_ACCOUNTS_MAX = 20
 REGISTRY_ACCOUNTS_SHOWN_MAX = 50
 RECENT_ACTIVITY_LINES = 12
+APPROVALS_COUNTED_MAX = 5_000
+"""Pending approvals the dashboard reads at most to count yours (ten pages of the queue, about
+40 ms on SQLite): it is every signed-in user's first page, so its cost must not grow with the
+whole registry's queue. Past it the counts are lower bounds and say so ("3+"); the approval
+queue page finds the ones you may see wherever they are."""
 UnitTypeQuery = Annotated[str, Query(max_length=32)]
 
 
@@ -46,13 +51,17 @@ def _recent_activity(service: Service, account_ids: list[str]) -> list[dict[str,
     return lines[:RECENT_ACTIVITY_LINES]
 
 
-def _approvals_waiting(service: Service, principal: Principal) -> dict[str, int]:
-    found = service.ledger.read(
-        lambda store: approvals.pending(store, approvals.APPROVALS_PAGE_SIZE_MAX)
+def _approvals_waiting(service: Service, principal: Principal) -> dict[str, Any]:
+    tally = service.ledger.read(
+        lambda store: approvals.tally_pending(store, principal, APPROVALS_COUNTED_MAX)
     )
+    bound = "" if tally.whole_queue else "+"
     return {
-        "to_decide": sum(approvals.may_decide(principal, a) for a in found),
-        "requested": sum(a.requested_by == principal.user_id for a in found),
+        "to_decide": tally.to_decide,
+        "to_decide_shown": f"{tally.to_decide:,}{bound}",
+        "requested_shown": f"{tally.requested:,}{bound}",
+        "whole_queue": tally.whole_queue,
+        "counted_max": APPROVALS_COUNTED_MAX,
     }
 
 
