@@ -47,7 +47,7 @@ def test_the_shipped_catalog_is_consistent() -> None:
     assert default_catalog() is catalog
     for kind in catalog.account_kinds.values():
         assert kind.markets and kind.actions, kind.code
-    assert catalog.account_kinds["retirement"].actions == {"receive_final"}
+    assert catalog.account_kinds["retirement"].actions == {"receive_retired"}
     for rule in catalog.conversions.values():
         assert rule.from_unit_type in catalog.unit_types
         assert rule.to_unit_type in catalog.unit_types
@@ -115,7 +115,7 @@ def test_an_account_kind_with_an_unknown_market_is_refused(catalog_dir: Path) ->
 
 
 def test_an_account_kind_with_an_unknown_action_is_refused(catalog_dir: Path) -> None:
-    edit(catalog_dir, "account_kinds.toml", 'actions = ["receive_final"]', 'actions = ["steal"]')
+    edit(catalog_dir, "account_kinds.toml", 'actions = ["receive_retired"]', 'actions = ["steal"]')
     assert_refused(catalog_dir, "account_kinds.toml", "steal")
 
 

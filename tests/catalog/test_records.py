@@ -150,7 +150,7 @@ REFUSED_CHANGES: dict[str, tuple[Path, Any, tuple[str, ...]]] = {
     ),
     "a set written twice": (
         ("account_kinds", "retirement", "actions"),
-        ["receive_final", "receive_final"],
+        ["receive_retired", "receive_retired"],
         ("exactly",),
     ),
     "a date written another way": (

@@ -263,7 +263,9 @@ def predict(model: Model, command: Command) -> Prediction:
             if command.target_account_id is not None:
                 if command.target_account_id == account:
                     codes.append(Code.E_SAME_SOURCE_AND_TARGET)
-                receive = "receive" if action == "transfer" else "receive_final"
+                receive = {"transfer": "receive", "retire": "receive_retired"}.get(
+                    action, "receive_cancelled"
+                )
                 codes += usable(model, command.target_account_id, receive)
             if codes:
                 return refused(*codes)

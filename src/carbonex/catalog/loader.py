@@ -38,9 +38,16 @@ ACCOUNT_ACTIONS = frozenset(
         "expire",
         "hold",
         "convert",
+        "receive_retired",
+        "receive_cancelled",
+        "receive_surrendered",
         "receive_final",
     }
 )
+LEGACY_RECEIVE_FINAL = "receive_final"
+"""Catalogs before the final states were told apart named one action for all three: a kind
+holding it may receive units retired, cancelled or surrendered (journal entries decided under
+such a catalog are decided again under it as they were)."""
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 """A registry, unit type, account kind or conversion code. No '/': a serial space is named
 'registry/unit type', so a code holding one could name another's serials."""
@@ -113,7 +120,9 @@ class AccountKind:
         return unit_type.market in self.markets
 
     def may(self, action: str) -> bool:
-        return action in self.actions
+        if action in self.actions:
+            return True
+        return action.startswith("receive_") and LEGACY_RECEIVE_FINAL in self.actions
 
 
 @dataclass(frozen=True, slots=True)

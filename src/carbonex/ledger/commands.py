@@ -15,6 +15,7 @@ from operator import attrgetter
 from typing import Any, ClassVar
 
 from carbonex.ledger.model import UnitAttributes
+from carbonex.text import iso_date, shortened
 
 
 class CommandFormatError(ValueError):
@@ -281,9 +282,12 @@ def _date(record: dict[str, Any], name: str, required: bool) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        return iso_date(value)  # exactly YYYY-MM-DD: not the ISO week or basic forms
     except ValueError as error:
-        raise CommandFormatError(f"field '{name}' is not an ISO date: {value!r}") from error
+        shown = shortened(value)
+        raise CommandFormatError(
+            f"field '{name}' is not an ISO date (YYYY-MM-DD): {shown!r}"
+        ) from error
 
 
 def selection_from_record(record: Any) -> Selection:

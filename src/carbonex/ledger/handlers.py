@@ -7,6 +7,7 @@ passes it returns a plan: a function that emits the command's effects and cannot
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from typing import Any
@@ -33,11 +34,11 @@ from carbonex.ledger.context import Context
 from carbonex.ledger.effects import account_effect, hold_effect
 from carbonex.ledger.failures import Code, Failure, unknown
 from carbonex.ledger.issuance import convert_plan, decide_issue
-from carbonex.ledger.limits import ACCOUNT_ID_LENGTH_MAX
+from carbonex.ledger.limits import ACCOUNT_ID_LENGTH_MAX, VINTAGE_YEAR_MAX, VINTAGE_YEAR_MIN
 from carbonex.ledger.model import Account, AccountStatus, Block, BlockState, Hold, HoldStatus
 from carbonex.ledger.placement import place
 from carbonex.ledger.selection import Validity, check_selection, pick, validity_ok
-from carbonex.text import shortened
+from carbonex.text import iso_date, shortened
 
 Plan = Callable[[], None]
 Decision = list[Failure] | Plan
@@ -206,7 +207,7 @@ def _decide_final(
     usable_account(context, command.account_id, action, failures, unit_type)
     into = command.into_account_id
     if into is not None:
-        usable_account(context, into, "receive_final", failures, unit_type)
+        usable_account(context, into, f"receive_{final_state}", failures, unit_type)
     if failures:
         return failures
     portions, failures = pick(
@@ -218,11 +219,25 @@ def _decide_final(
     return lambda: place(context, portions, action, destination, final_state, None)
 
 
+def claim_period_failures(start: dt.date | None, end: dt.date | None) -> list[Failure]:
+    """A retirement's claim period names both its first and last day, or neither; it ends on or
+    after it starts, within the years a vintage may have (a claim for years 1 to 9999, or from
+    2030 on without end, says nothing a buyer could check)."""
+    if start is None and end is None:
+        return []
+    if start is None or end is None:
+        message = "a claim period names both its first and its last day, or neither"
+    elif end < start:
+        message = "claim period ends before it starts"
+    elif not all(VINTAGE_YEAR_MIN <= day.year <= VINTAGE_YEAR_MAX for day in (start, end)):
+        message = f"a claim period lies within the years {VINTAGE_YEAR_MIN}-{VINTAGE_YEAR_MAX}"
+    else:
+        return []
+    return [Failure(Code.E_INVALID_COMMAND, message)]
+
+
 def decide_retire(context: Context, command: Retire) -> Decision:
-    failures: list[Failure] = []
-    start, end = command.claim_period_start, command.claim_period_end
-    if start is not None and end is not None and end < start:
-        failures.append(Failure(Code.E_INVALID_COMMAND, "claim period ends before it starts"))
+    failures = claim_period_failures(command.claim_period_start, command.claim_period_end)
     if failures:
         return failures
     return _decide_final(
@@ -347,6 +362,33 @@ CONSUME_DETAILS = {
     "cancel": ("reason",),
     "surrender": ("compliance_period",),
 }
+CONSUME_OPTIONAL_DETAILS = {"retire": ("claim_period_start", "claim_period_end")}
+"""Details an action may carry besides its required ones (claim period days as YYYY-MM-DD)."""
+DETAILS_NAMED_MAX = 5
+"""Stray detail names a refusal quotes (a command may carry many)."""
+
+
+def consume_details_failures(action: str, details: dict[str, str]) -> list[Failure]:
+    """The details of a consumed hold, under the rules the action has when given directly: its
+    texts, its claim period; a detail the action does not take is refused, not recorded."""
+    required, optional = CONSUME_DETAILS[action], CONSUME_OPTIONAL_DETAILS.get(action, ())
+    failures: list[Failure] = []
+    stray = sorted(set(details) - set(required) - set(optional))
+    if stray:
+        names = ", ".join(repr(shortened(name)) for name in stray[:DETAILS_NAMED_MAX])
+        message = f"'{action}' takes no detail {names}"
+        failures.append(Failure(Code.E_INVALID_COMMAND, message))
+    for name in required:
+        check_text(name, details.get(name), failures)
+    for name in optional:
+        check_text(name, details.get(name), failures, required=False)
+    if failures or not optional:
+        return failures
+    try:
+        days = [iso_date(details[name]) if name in details else None for name in optional]
+    except ValueError as error:
+        return [Failure(Code.E_INVALID_COMMAND, f"claim period: {error}")]
+    return claim_period_failures(days[0], days[1])
 
 
 def expired_while_held(context: Context, hold: Hold, blocks: list[Block]) -> list[Failure]:
@@ -392,8 +434,7 @@ def decide_consume_hold(context: Context, command: ConsumeHold) -> Decision:
             Failure(Code.E_INVALID_COMMAND, f"action must be one of {list(CONSUME_ACTIONS)}")
         )
         return failures
-    for name in CONSUME_DETAILS[command.action]:
-        check_text(name, command.details.get(name), failures)
+    failures += consume_details_failures(command.action, command.details)
     if command.action == "transfer" and command.target_account_id is None:
         failures.append(Failure(Code.E_INVALID_COMMAND, "a transfer names a target account"))
     if failures:
@@ -423,7 +464,7 @@ def decide_consume_hold(context: Context, command: ConsumeHold) -> Decision:
             usable_account(
                 context,
                 destination,
-                "receive" if action == "transfer" else "receive_final",
+                "receive" if action == "transfer" else f"receive_{CONSUME_STATES[action]}",
                 failures,
                 context.catalog.unit_types[code],
             )

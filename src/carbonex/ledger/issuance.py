@@ -42,6 +42,9 @@ def check_attributes(context: Context, attributes: UnitAttributes) -> list[Failu
     problems = []
     if attributes.vintage_end < attributes.vintage_start:
         problems.append("vintage ends before it starts")
+    valid_until = attributes.valid_until
+    if valid_until is not None and valid_until < attributes.vintage_end:
+        problems.append(f"validity ends ({valid_until}) before the vintage does")
     window_problem = vintage_window_problem(attributes.vintage_start, attributes.vintage_end)
     if window_problem is not None:
         problems.append(window_problem)
