@@ -21,6 +21,7 @@ from carbonex.projects.registry import ProjectRegistry
 from carbonex.service import problems, web
 from carbonex.service.body_limit import REQUEST_BODY_BYTES_MAX, UPLOAD_BODY_BYTES_MAX, BodyLimit
 from carbonex.service.deps import Service, refuse_nul_characters
+from carbonex.service.no_store import NoStoreApi
 from carbonex.service.pages import imports as import_page
 from carbonex.service.policy import ServicePolicy, load_policy
 from carbonex.service.routes import (
@@ -37,6 +38,9 @@ from carbonex.service.routes import (
 )
 
 API_PREFIX = "/api/v1"
+PUBLIC_API_PREFIXES = (f"{API_PREFIX}{explorer.router.prefix}/",)
+"""API answers that shared caches may keep: the public explorer's, the same for everybody.
+Every other API answer is `Cache-Control: no-store` (see no_store.py)."""
 STATIC_DIR = Path(__file__).parent / "static"
 DATABASE_VARIABLE = "CARBONEX_DATABASE_URL"
 INSECURE_COOKIES_VARIABLE = "CARBONEX_INSECURE_COOKIES"
@@ -81,6 +85,8 @@ def create_app(
         dependencies=[Depends(refuse_nul_characters)],
     )
     app.add_middleware(BodyLimit, limit_of=request_body_bytes_max)
+    # Added last, so outside BodyLimit: its 413s are marked too
+    app.add_middleware(NoStoreApi, api_prefix=API_PREFIX, public_prefixes=PUBLIC_API_PREFIXES)
     problems.install(app)
     routes = (
         session,
