@@ -17,6 +17,7 @@ from carbonex.ledger import (
     Surrender,
     Transfer,
 )
+from carbonex.ledger.failures import Code
 from tests.conftest import FixedClock
 from tests.ledger.support import (
     A64_SPACE,
@@ -27,6 +28,7 @@ from tests.ledger.support import (
     VCU_SPACE,
     accept,
     assert_conserved,
+    assert_unchanged,
     held,
     issue,
     open_accounts,
@@ -180,6 +182,19 @@ def test_a_labelling_conversion_adds_its_label_in_the_same_serial_space(ledger: 
     accept(ledger, Transfer("t-ccp", "A", "B", Selection("VCU", quantity=5, label="ICVCM-CCP")))
     assert ranges_of(ledger, "B") == [(51, 55)]
     assert ledger.verify().ok
+
+
+def test_units_that_already_carry_the_label_are_not_converted_again(ledger: Ledger) -> None:
+    open_accounts(ledger, "A")
+    issue(ledger, "A", 50)
+    accept(ledger, Convert("label", "A", Selection("VCU", quantity=20), "VCU-CCP-LABEL"))
+    labelled = Selection("VCU", serial_ranges=ranges((51, 60)))
+    assert_unchanged(
+        ledger,
+        lambda: ledger.submit(Convert("again", "A", labelled, "VCU-CCP-LABEL")),
+        Code.E_CONVERSION_NOT_ALLOWED,
+    )
+    assert ledger.summary()["totals"]["issued"] == 70
 
 
 def test_units_past_their_validity_expire(ledger: Ledger, clock: FixedClock) -> None:

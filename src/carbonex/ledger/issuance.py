@@ -253,7 +253,12 @@ def convert_plan(
         groups.setdefault(portion[0].attributes_id, []).append(portion)
     converted: dict[str, UnitAttributes] = {}
     for attributes_id in groups:  # new units: the checks an issue of them would pass
-        attributes = converted_attributes(state.unit_attributes(attributes_id), rule, target_type)
+        source = state.unit_attributes(attributes_id)
+        attributes = converted_attributes(source, rule, target_type)
+        if attributes == source:  # e.g. a label added to units that carry it: only churn
+            message = f"units of block {groups[attributes_id][0][0].block_id} already are what "
+            message += f"rule {rule.rule_id} makes"
+            return [Failure(Code.E_CONVERSION_NOT_ALLOWED, message, (rule.rule_id,))]
         failures = check_attributes(context, attributes) or _converted_validity_passed(
             context, attributes, rule
         )
