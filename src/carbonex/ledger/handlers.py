@@ -34,7 +34,7 @@ from carbonex.ledger.context import Context
 from carbonex.ledger.effects import account_effect, hold_effect
 from carbonex.ledger.failures import Code, Failure, unknown
 from carbonex.ledger.issuance import convert_plan, decide_issue
-from carbonex.ledger.limits import ACCOUNT_ID_LENGTH_MAX, VINTAGE_YEAR_MAX, VINTAGE_YEAR_MIN
+from carbonex.ledger.limits import ACCOUNT_ID_LENGTH_MAX, vintage_window_problem
 from carbonex.ledger.model import Account, AccountStatus, Block, BlockState, Hold, HoldStatus
 from carbonex.ledger.placement import place
 from carbonex.ledger.selection import Validity, check_selection, pick, validity_ok
@@ -229,8 +229,8 @@ def claim_period_failures(start: dt.date | None, end: dt.date | None) -> list[Fa
         message = "a claim period names both its first and its last day, or neither"
     elif end < start:
         message = "claim period ends before it starts"
-    elif not all(VINTAGE_YEAR_MIN <= day.year <= VINTAGE_YEAR_MAX for day in (start, end)):
-        message = f"a claim period lies within the years {VINTAGE_YEAR_MIN}-{VINTAGE_YEAR_MAX}"
+    elif (window_problem := vintage_window_problem(start, end)) is not None:
+        message = f"claim period: {window_problem}"
     else:
         return []
     return [Failure(Code.E_INVALID_COMMAND, message)]

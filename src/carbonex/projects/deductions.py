@@ -60,6 +60,11 @@ class IssuanceSplit:
     omge_cancelled_t: int
     buffer_t: int
 
+    @property
+    def deducted_t(self) -> dict[str, int]:
+        """What each deduction took, by its code."""
+        return {SHARE_OF_PROCEEDS: self.share_of_proceeds_t, OMGE: self.omge_cancelled_t}
+
 
 def apply_rate(quantity_t: int, rate: Decimal, rounding: str) -> int:
     """Whole units of quantity_t x rate, rounded down ("down") or up ("up"), exactly."""

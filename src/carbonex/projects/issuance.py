@@ -32,6 +32,7 @@ from carbonex.ledger import (
     Transfer,
     UnitAttributes,
 )
+from carbonex.ledger.effects import issuance_from_effect
 from carbonex.projects.deductions import ZERO, IssuanceSplit, split_issuance
 
 SubmitBatch = Callable[[Sequence[Command]], Refused | list[Accepted]]
@@ -54,16 +55,12 @@ def check_accounts(
     split: IssuanceSplit, deductions: tuple[Deduction, ...], accounts: IssuanceAccounts
 ) -> None:
     """Raise IssuanceSetupError when a part of the split has no account to go to."""
-    parts = _deduction_parts(split)
+    parts = split.deducted_t
     for deduction in deductions:
         if parts.get(deduction.code, 0) and deduction.code not in accounts.deduction_account_ids:
             raise IssuanceSetupError(f"no account given for deduction '{deduction.code}'")
     if split.buffer_t and accounts.buffer_account_id is None:
         raise IssuanceSetupError("the split withholds a buffer but no buffer account is given")
-
-
-def _deduction_parts(split: IssuanceSplit) -> dict[str, int]:
-    return {"share_of_proceeds": split.share_of_proceeds_t, "omge": split.omge_cancelled_t}
 
 
 def issue_command(
@@ -82,7 +79,8 @@ def issued_range(issued: Accepted) -> SerialRange:
     """The serials an accepted (or repeated) issue made, from its issuance effect."""
     for effect in issued.effects:
         if effect[0] == "issuance":
-            return SerialRange(int(effect[3]), int(effect[4]))
+            issuance = issuance_from_effect(effect)
+            return SerialRange(issuance.first_serial, issuance.last_serial)
     raise RuntimeError(f"accepted issue {issued.command_id} has no issuance effect")
 
 
@@ -114,7 +112,7 @@ def distribution_commands(
         commands.append(
             Transfer(f"{request_id}:proponent", source, target, take(split.to_proponent_t))
         )
-    parts = _deduction_parts(split)
+    parts = split.deducted_t
     for deduction in deductions:
         quantity_t = parts.get(deduction.code, 0)
         if not quantity_t:

@@ -27,6 +27,8 @@ from typing import Any
 from carbonex.catalog.standards import Deduction, ProjectCatalog, Standard
 from carbonex.ledger import Cancel, Refused, Selection, Transaction, UnitAttributes
 from carbonex.projects.deductions import (
+    OMGE,
+    SHARE_OF_PROCEEDS,
     ZERO,
     DeductionError,
     IssuanceSplit,
@@ -133,15 +135,15 @@ def _split(standard: Standard, catalog: ProjectCatalog, particulars: Mapping[str
 def issued_before(store: SqlStore, project_id: str) -> IssuedBefore:
     """The project's issuances so far, from its approve_issuance events: the gross quantity
     and what share of proceeds and OMGE took (deductions are owed on the running total)."""
-    quantity_t, deducted_t = 0, {"share_of_proceeds": 0, "omge": 0}
+    quantity_t, deducted_t = 0, {SHARE_OF_PROCEEDS: 0, OMGE: 0}
     for (payload,) in store.query(
         "SELECT payload FROM project_events WHERE project_id = ? AND action = ? ORDER BY event_seq",
         (project_id, "approve_issuance"),
     ):
-        issuance = decode_event(bytes(payload))[2]["outcome"]
+        issuance = decode_event(bytes(payload))[2]["outcome"]  # `_issuance_record`
         quantity_t += int(issuance["quantity_t"])
-        deducted_t["share_of_proceeds"] += int(issuance["share_of_proceeds_t"])
-        deducted_t["omge"] += int(issuance["omge_cancelled_t"])
+        deducted_t[SHARE_OF_PROCEEDS] += int(issuance["share_of_proceeds_t"])
+        deducted_t[OMGE] += int(issuance["omge_cancelled_t"])
     return IssuedBefore(quantity_t, deducted_t)
 
 

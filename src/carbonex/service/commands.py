@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from carbonex.ledger import Accepted, Command, Refused, Transaction
 from carbonex.service import approvals, audit, idempotency
@@ -43,24 +43,35 @@ def execute_in(tx: Transaction, principal: Principal, command: Command) -> Refus
     return outcome
 
 
+Result = TypeVar("Result")
+
+
+def transact(
+    service: Service, work: Callable[[Transaction], tuple[Result | Problem, bool]]
+) -> Result:
+    """`Ledger.transact`, raising a problem the work returned: a route's refusals inside the
+    transaction (a key naming another kind of request, say) are returned from the work, not
+    raised in it, since an exception there drops the ledger's cache."""
+    outcome = service.ledger.transact(work)
+    if isinstance(outcome, Problem):
+        raise outcome
+    return outcome
+
+
 def run(service: Service, principal: Principal, command: Command) -> Accepted:
     """Run one command now; raise its refusal as a problem, and a key that names another
-    kind of request (refusals are returned from the work, not raised in it: an exception
-    drops the ledger's cache)."""
+    kind of request."""
 
-    def work(tx: Transaction) -> tuple[Refused | Accepted | Problem, bool]:
+    def work(tx: Transaction) -> tuple[Accepted | Problem, bool]:
         reused = idempotency.other_use(tx.store, command.command_id, Use.LEDGER_COMMAND)
         if reused is not None:
             return reused, False
         outcome = execute_in(tx, principal, command)
-        return outcome, isinstance(outcome, Accepted)
+        if isinstance(outcome, Refused):
+            return refusal_problem(outcome), False
+        return outcome, True
 
-    outcome = service.ledger.transact(work)
-    if isinstance(outcome, Problem):
-        raise outcome
-    if isinstance(outcome, Refused):
-        raise refusal_problem(outcome)
-    return outcome
+    return transact(service, work)
 
 
 def queue_approval(
@@ -84,7 +95,4 @@ def queue_approval(
             audit.record(tx.store, tx.now, principal, audit_action, audit_target, detail)
         return approval, new
 
-    approval = service.ledger.transact(work)
-    if isinstance(approval, Problem):
-        raise approval
-    return approval
+    return transact(service, work)

@@ -203,9 +203,7 @@ async def add_representative(
         audit.record(tx.store, tx.now, principal, ADD_REPRESENTATIVE, account_id, detail)
         return None, True
 
-    error = service.ledger.transact(work)
-    if isinstance(error, Problem):
-        raise error
+    error = commands.transact(service, work)
     if error is not None:
         raise Problem(404 if error.code == "E_ACCOUNT_UNKNOWN" else 422, error.code, str(error))
     return {"account_id": account_id, "user_id": body.user_id}

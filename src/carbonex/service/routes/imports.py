@@ -20,7 +20,7 @@ from carbonex.imports.gold_standard import import_gold_standard
 from carbonex.imports.report import ImportRefusedError, ImportReport
 from carbonex.imports.verra import import_verra
 from carbonex.ledger import Transaction
-from carbonex.service import audit, idempotency
+from carbonex.service import audit, commands, idempotency
 from carbonex.service.deps import IdempotencyKey, Service, ServiceDep, WriterDep
 from carbonex.service.identity import Principal, Role
 from carbonex.service.problems import Problem, denied
@@ -143,7 +143,4 @@ def _import(
                          request["file"], detail)  # fmt: skip
         return record, report.committed
 
-    record = service.ledger.transact(work)
-    if isinstance(record, Problem):
-        raise record
-    return record
+    return commands.transact(service, work)

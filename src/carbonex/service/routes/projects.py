@@ -76,9 +76,7 @@ class ProjectActionIn(BaseModel):
     )
 
 
-def _outcome(outcome: ProjectOutcome | Problem) -> dict[str, Any]:
-    if isinstance(outcome, Problem):
-        raise outcome
+def _outcome(outcome: ProjectOutcome) -> dict[str, Any]:
     if not outcome.accepted:
         raise commands.failures_problem(outcome.failures)
     return outcome.to_record()
@@ -127,7 +125,7 @@ async def create_project(
             audit.record(tx.store, tx.now, principal, "create_project", body.project_id, detail)
         return outcome, outcome.accepted
 
-    return _outcome(service.ledger.transact(work))
+    return _outcome(commands.transact(service, work))
 
 
 def _authorize(principal: Principal, action: Action, project: dict[str, Any]) -> ProjectRole:
@@ -177,7 +175,7 @@ async def act(
                          {"event_seq": outcome.event_seq})  # fmt: skip
         return outcome, outcome.accepted and not outcome.duplicate
 
-    return _outcome(service.ledger.transact(work))
+    return _outcome(commands.transact(service, work))
 
 
 def _pending_issuance(

@@ -108,9 +108,7 @@ def _pending(
         outcome = tx.submit(command)
         return (outcome if isinstance(outcome, Refused) else None), False
 
-    found = service.ledger.transact(trial)  # never kept
-    if isinstance(found, Problem):
-        raise found
+    found = commands.transact(service, trial)  # never kept
     if isinstance(found, Refused):
         raise commands.refusal_problem(found)
 
