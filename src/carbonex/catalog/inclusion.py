@@ -14,7 +14,15 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from carbonex.catalog.loader import DATA_DIR, CatalogError, _entries, _read, _text, _unique
+from carbonex.catalog.loader import (
+    DATA_DIR,
+    CatalogError,
+    _entries,
+    _read,
+    _text,
+    _unique,
+    refuse_unknown_fields,
+)
 from carbonex.catalog.loader import load_catalog as load_base_catalog
 
 FILE_NAME = "inclusion_factors.toml"
@@ -28,6 +36,16 @@ POINTS_PER_UNIT_MAX = 10**9
 RECORDING_WINDOW_DAYS_MAX = 3660
 DECIMALS_MAX = 6
 """Decimal places a factor or cap may have (activity is stored in millionths of its unit)."""
+SOURCED_SETTINGS = ("kg_per_point", "points_per_unit", "unit_type", "recording_window")
+"""Settings of [points] whose `{name}_source` says where the value comes from."""
+ACTION_TYPE_FIELDS = frozenset(
+    {"code", "name", "activity_unit", "factor_kg", "daily_cap", "source", "cap_source"}
+)
+POINTS_FIELDS = frozenset(
+    {"kg_per_point", "points_per_unit", "unit_type", "standard", "methodology"}
+    | {"recording_window_days"}
+    | {f"{name}_source" for name in SOURCED_SETTINGS}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +113,7 @@ def _integer(where: str, table: dict[str, Any], field: str, high: int) -> int:
 def _action_type(path: Path, index: int, entry: dict[str, Any]) -> ActionType:
     code = _text(path, index, entry, "code")
     where = f"{path.name}: entry {index + 1} ('{code}')"
+    refuse_unknown_fields(where, entry, ACTION_TYPE_FIELDS)
     if not ACTION_CODE_PATTERN.match(code):
         raise CatalogError(f"{where}: 'code' must be lower-case letters, digits or _")
     return ActionType(
@@ -108,11 +127,12 @@ def _action_type(path: Path, index: int, entry: dict[str, Any]) -> ActionType:
     )
 
 
-def _settings(path: Path, unit_metrics: dict[str, str]) -> dict[str, Any]:
-    raw = _read(path).get("points")
+def _settings(path: Path, content: dict[str, Any], unit_metrics: dict[str, str]) -> dict[str, Any]:
+    raw = content.get("points")
     if not isinstance(raw, dict):
         raise CatalogError(f"{path.name}: a [points] table is required")
     where = f"{path.name}: [points]"
+    refuse_unknown_fields(where, raw, POINTS_FIELDS)
     unit_type = _string(where, raw, "unit_type")
     if unit_type not in unit_metrics:
         raise CatalogError(f"{where}: unknown unit type '{unit_type}' (not in unit_types.toml)")
@@ -125,7 +145,6 @@ def _settings(path: Path, unit_metrics: dict[str, str]) -> dict[str, Any]:
             f"{where}: kg_per_point x points_per_unit must be {KG_PER_TONNE} kg (one tonne a unit)"
         )
     window = _integer(where, raw, "recording_window_days", RECORDING_WINDOW_DAYS_MAX)
-    sources = ("kg_per_point", "points_per_unit", "unit_type", "recording_window")
     return {
         "kg_per_point": kg_per_point,
         "points_per_unit": points_per_unit,
@@ -133,7 +152,7 @@ def _settings(path: Path, unit_metrics: dict[str, str]) -> dict[str, Any]:
         "standard": _string(where, raw, "standard"),
         "methodology": _string(where, raw, "methodology"),
         "recording_window_days": window,
-        "sources": {name: _string(where, raw, f"{name}_source") for name in sources},
+        "sources": {name: _string(where, raw, f"{name}_source") for name in SOURCED_SETTINGS},
     }
 
 
@@ -141,8 +160,10 @@ def load_inclusion_catalog(directory: Path = DATA_DIR) -> InclusionCatalog:
     """Read `inclusion_factors.toml` in `directory` (and the unit types it refers to)."""
     path = directory / FILE_NAME
     base = load_base_catalog(directory)
-    settings = _settings(path, base.metric_of())
-    action_types = [_action_type(path, i, e) for i, e in enumerate(_entries(path, "action_type"))]
+    content = _read(path)
+    settings = _settings(path, content, base.metric_of())
+    entries = _entries(path, "action_type", ("points",), content)
+    action_types = [_action_type(path, i, e) for i, e in enumerate(entries)]
     _unique(path, [a.code for a in action_types])
     return InclusionCatalog(action_types={a.code: a for a in action_types}, **settings)
 

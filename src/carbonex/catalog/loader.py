@@ -16,7 +16,7 @@ import hashlib
 import re
 import reprlib
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -601,8 +601,15 @@ def _read(path: Path) -> dict[str, Any]:
         raise CatalogError(f"{path.name}: not valid TOML: nested too deeply") from error
 
 
-def _entries(path: Path, table: str) -> list[dict[str, Any]]:
-    entries = _read(path).get(table)
+def _entries(
+    path: Path, table: str, others: Iterable[str] = (), content: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The `[[table]]` entries of the file (of its `content`, when already read); a top-level
+    key other than `table` and `others` is refused (a misspelt `[[unit_typ]]` entry would
+    otherwise be dropped)."""
+    content = _read(path) if content is None else content
+    refuse_unknown_fields(f"{path.name}: top level", content, {table, *others})
+    entries = content.get(table)
     if not isinstance(entries, list) or not entries:
         raise CatalogError(f"{path.name}: expected one or more [[{table}]] entries")
     for index, entry in enumerate(entries):
@@ -622,6 +629,21 @@ def _text(path: Path, index: int, entry: dict[str, Any], field: str, required: b
     return value
 
 
+def refuse_unknown_fields(where: str, table: dict[str, Any], known: Iterable[str]) -> None:
+    """CatalogError naming `where` (the file and entry) and each field of `table` not in `known`.
+
+    A misspelt field would otherwise be dropped without a word: `validty_years` (no expiry),
+    `total_year_max` (the default total instead of the one written), a stray `rate` on a buffer
+    that withholds nothing. Every catalog loader refuses them through this one check."""
+    fields = frozenset(known)
+    unknown = sorted(set(table) - fields, key=str)
+    if unknown:
+        raise CatalogError(
+            f"{where}: unknown field(s) {', '.join(map(_shown, unknown))}; "
+            f"the fields are {', '.join(sorted(fields))}"
+        )
+
+
 def _unique(path: Path, codes: list[str]) -> None:
     seen: set[str] = set()
     for code in codes:
@@ -637,24 +659,21 @@ def _load_entries(directory: Path, section: str) -> dict[str, Any]:
     entries = _entries(path, spec.table)
     codes = [_text(path, i, entry, spec.toml_code) for i, entry in enumerate(entries)]
     _unique(path, codes)
-    # A misspelt field would otherwise be dropped without a word (`validty_years`: no expiry).
     known = {
         spec.toml_code if name == spec.code_field else name for name in _field_names(spec.kind)
     }
     for index, entry in enumerate(entries):
-        unknown = sorted(set(entry) - known)
-        if unknown:
-            raise CatalogError(
-                f"{path.name}: entry {index + 1} ({codes[index]}): unknown field(s) "
-                f"{', '.join(map(_shown, unknown))}; the fields are {', '.join(sorted(known))}"
-            )
+        refuse_unknown_fields(f"{path.name}: entry {index + 1} ({codes[index]})", entry, known)
     return {code: spec.of_toml(entry) for code, entry in zip(codes, entries, strict=True)}
 
 
 def load_catalog(directory: Path = DATA_DIR) -> Catalog:
     """Read every catalog file in `directory`; CatalogError names the file and entry at fault."""
     sections = {section: _load_entries(directory, section) for section in ENTRY_SECTIONS}
-    countries = _as_set(_read(directory / "countries.toml").get("codes"))
+    countries_path = directory / "countries.toml"
+    content = _read(countries_path)
+    refuse_unknown_fields(f"{countries_path.name}: top level", content, {"codes"})
+    countries = _as_set(content.get("codes"))
     try:
         return Catalog(**sections, countries=countries)
     except InvalidCatalogError as error:

@@ -23,6 +23,7 @@ from carbonex.catalog.loader import (
     _text,
     _unique,
     load_catalog,
+    refuse_unknown_fields,
 )
 
 CATEGORIES = frozenset({"avoidance", "removal"})
@@ -35,6 +36,34 @@ SERIAL_FORMAT_PATTERN = re.compile(r"^[a-z0-9_]+$")
 CREDITING_YEARS_MAX = 100
 RULE_YEAR_MIN = 1990
 RULE_YEAR_MAX = 2100
+# The fields each table may hold: any other is refused (a misspelt one would be dropped).
+STANDARD_FIELDS = frozenset(
+    {"code", "name", "unit_type", "serial_format", "source", "crediting", "buffer"}
+    | {"compliance_use"}
+)
+CREDITING_FIELDS = frozenset(
+    {"category", "years_min", "years_max", "max_renewals", "total_years_max", "source"}
+)
+BUFFER_FIELDS = {
+    "none": frozenset({"kind", "source"}),
+    "not_encoded": frozenset({"kind", "source"}),
+    "fixed": frozenset({"kind", "rate", "rounding", "source"}),
+    "risk_rating": frozenset({"kind", "rate_min", "rate_max", "rounding", "source"}),
+}
+"""By buffer kind: a rate on a buffer that withholds nothing is refused, not ignored."""
+COMPLIANCE_USE_FIELDS = frozenset(
+    {"scheme", "limit_share", "limit_basis", "source", "first_year", "last_year"}
+)
+LABEL_FIELDS = frozenset({"code", "name", "kind", "source", "first_year", "last_year", "goals"})
+GWP_REPORT_FIELDS = frozenset({"code", "name", "horizon_years", "source", "gwp"})
+GWP_FILE_FIELDS = ("default", "default_source")
+"""Top-level settings of gwp.toml beside its [[report]] entries."""
+METHODOLOGY_FIELDS = frozenset(
+    {"code", "title", "sector", "category", "calculator", "source", "defaults"}
+    | {"defaults_source"}
+)
+PROGRAMME_FIELDS = frozenset({"standard", "deduction"})
+DEDUCTION_FIELDS = frozenset({"code", "rate", "rounding", "account_kind", "cancel", "source"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +224,7 @@ def _year_range(where: str, first: int | None, last: int | None) -> None:
 
 
 def _crediting_option(where: str, raw: dict[str, Any]) -> CreditingOption:
+    refuse_unknown_fields(where, raw, CREDITING_FIELDS)
     years_min = _int(where, raw, "years_min", 1, CREDITING_YEARS_MAX)
     years_max = _int(where, raw, "years_max", years_min, CREDITING_YEARS_MAX)
     renewals = _int(where, raw, "max_renewals", 0, CREDITING_YEARS_MAX)
@@ -215,6 +245,7 @@ def _buffer_rule(where: str, raw: Any) -> BufferRule:
         raise CatalogError(f"{where}: a [standard.buffer] table is required")
     where = f"{where} buffer"
     kind = _choice(where, raw, "kind", BUFFER_KINDS)
+    refuse_unknown_fields(f"{where} (kind {kind})", raw, BUFFER_FIELDS[kind])
     source = _string(where, raw, "source")
     if kind == "fixed":
         rounding = _choice(where, raw, "rounding", ROUNDINGS)
@@ -229,6 +260,7 @@ def _buffer_rule(where: str, raw: Any) -> BufferRule:
 
 
 def _compliance_use(where: str, raw: dict[str, Any]) -> ComplianceUse:
+    refuse_unknown_fields(where, raw, COMPLIANCE_USE_FIELDS)
     first, last = _optional_year(where, raw, "first_year"), _optional_year(where, raw, "last_year")
     _year_range(where, first, last)
     return ComplianceUse(
@@ -251,6 +283,7 @@ def _sub_list(where: str, entry: dict[str, Any], field: str) -> list[dict[str, A
 def _standard(path: Path, index: int, entry: dict[str, Any], unit_types: set[str]) -> Standard:
     code = _text(path, index, entry, "code")
     where = _where(path, index, code)
+    refuse_unknown_fields(where, entry, STANDARD_FIELDS)
     unit_type = _string(where, entry, "unit_type")
     if unit_type not in unit_types:
         raise CatalogError(f"{where}: unknown unit type '{unit_type}' (not in unit_types.toml)")
@@ -287,6 +320,7 @@ def load_standards(directory: Path, unit_types: set[str]) -> dict[str, Standard]
 def _labels_of(path: Path, index: int, entry: dict[str, Any]) -> list[Label]:
     code = _text(path, index, entry, "code")
     where = _where(path, index, code)
+    refuse_unknown_fields(where, entry, LABEL_FIELDS)
     first, last = (
         _optional_year(where, entry, "first_year"),
         _optional_year(where, entry, "last_year"),
@@ -333,10 +367,13 @@ def _gwp_values(where: str, raw: Any) -> dict[str, Decimal]:
 
 def load_gwp(directory: Path) -> GwpTable:
     path = directory / "gwp.toml"
+    top = _read(path)
+    entries = _entries(path, "report", GWP_FILE_FIELDS, top)
     reports = {}
-    for i, entry in enumerate(_entries(path, "report")):
+    for i, entry in enumerate(entries):
         code = _text(path, i, entry, "code")
         where = _where(path, i, code)
+        refuse_unknown_fields(where, entry, GWP_REPORT_FIELDS)
         reports[code] = GwpSet(
             code=code,
             name=_string(where, entry, "name"),
@@ -344,8 +381,7 @@ def load_gwp(directory: Path) -> GwpTable:
             values=_gwp_values(where, entry.get("gwp")),
             source=_string(where, entry, "source"),
         )
-    _unique(path, [_text(path, i, e, "code") for i, e in enumerate(_entries(path, "report"))])
-    top = _read(path)
+    _unique(path, [_text(path, i, e, "code") for i, e in enumerate(entries)])
     default = _string(path.name, top, "default")
     if default not in reports:
         raise CatalogError(f"{path.name}: 'default' names unknown report '{default}'")
@@ -355,6 +391,7 @@ def load_gwp(directory: Path) -> GwpTable:
 def _methodology(path: Path, index: int, entry: dict[str, Any]) -> Methodology:
     code = _text(path, index, entry, "code")
     where = _where(path, index, code)
+    refuse_unknown_fields(where, entry, METHODOLOGY_FIELDS)
     raw_defaults = entry.get("defaults", {})
     if not isinstance(raw_defaults, dict):
         raise CatalogError(f"{where}: 'defaults' must be a table")
@@ -381,6 +418,7 @@ def load_methodologies(directory: Path) -> dict[str, Methodology]:
 
 
 def _deduction(where: str, raw: dict[str, Any], account_kinds: set[str]) -> Deduction:
+    refuse_unknown_fields(where, raw, DEDUCTION_FIELDS)
     kind = _string(where, raw, "account_kind")
     if kind not in account_kinds:
         raise CatalogError(f"{where}: unknown account kind '{kind}' (not in account_kinds.toml)")
@@ -405,6 +443,7 @@ def load_deductions(
     for i, entry in enumerate(_entries(path, "programme")):
         standard = _text(path, i, entry, "standard")
         where = _where(path, i, standard)
+        refuse_unknown_fields(where, entry, PROGRAMME_FIELDS)
         if standard not in standards:
             raise CatalogError(f"{where}: unknown standard '{standard}' (not in standards.toml)")
         if standard in rules:
