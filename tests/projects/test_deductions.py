@@ -1,16 +1,17 @@
 """Issuance deductions: share of proceeds rounds down and OMGE up, both on the project's running
-total, the buffer rounds up per issuance, and the parts always add up to the verified
-quantity."""
+total, a changed rate applies to later tonnes only, the buffer rounds up per issuance, and the
+parts always add up to the verified quantity."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from carbonex.catalog.standards import default_project_catalog
+from carbonex.catalog.standards import Deduction, default_project_catalog
 from carbonex.projects.deductions import (
     DeductionError,
     IssuanceSplit,
@@ -48,16 +49,48 @@ def test_an_odd_quantity_rounds_proceeds_down_and_omge_up() -> None:
     )
 
 
-def issue_in_turn(quantities_t: list[int]) -> list[IssuanceSplit]:
-    """Split each issuance after the ones before it, as the project registry does."""
-    splits, total_t, deducted_t = [], 0, {"share_of_proceeds": 0, "omge": 0}
-    for quantity_t in quantities_t:
-        split = split_issuance(quantity_t, A64, before=IssuedBefore(total_t, dict(deducted_t)))
+def issue_in_turn(
+    quantities_t: list[int], rules: list[tuple[Deduction, ...]] | None = None
+) -> list[IssuanceSplit]:
+    """Split each issuance after the ones before it, as the project registry does, under
+    `rules[i]` for the i-th issuance (else A6.4's)."""
+    splits: list[IssuanceSplit] = []
+    total_t, deducted_t = 0, {"share_of_proceeds": 0, "omge": 0}
+    owed_t: dict[str, int] | None = None
+    for position, quantity_t in enumerate(quantities_t):
+        before = IssuedBefore(total_t, dict(deducted_t), owed_t)
+        split = split_issuance(quantity_t, rules[position] if rules else A64, before=before)
         splits.append(split)
         total_t += quantity_t
         deducted_t["share_of_proceeds"] += split.share_of_proceeds_t
         deducted_t["omge"] += split.omge_cancelled_t
+        owed_t = dict(split.owed_t)
     return splits
+
+
+def with_rates(share_of_proceeds: str | None, omge: str | None) -> tuple[Deduction, ...]:
+    rates = {"share_of_proceeds": share_of_proceeds, "omge": omge}
+    return tuple(replace(d, rate=Decimal(rates[d.code])) for d in A64 if rates[d.code] is not None)
+
+
+def test_a_raised_rate_applies_to_the_tonnes_issued_after_it_only() -> None:
+    # 1,000 t at 5% owed 50; raised to 10%, the next 100 t owe 10 (not 110 - 50 = 60).
+    before, after = with_rates("0.05", None), with_rates("0.10", None)
+    splits = issue_in_turn([1_000, 100, 100], [before, after, after])
+    assert [s.share_of_proceeds_t for s in splits] == [50, 10, 10]
+    assert splits[-1].owed_t == {"share_of_proceeds": 70}
+
+
+def test_a_deduction_introduced_later_owes_nothing_on_earlier_tonnes() -> None:
+    splits = issue_in_turn([1_000, 100], [with_rates("0.05", None), A64])
+    assert (splits[1].share_of_proceeds_t, splits[1].omge_cancelled_t) == (5, 2)
+
+
+def test_issuances_recorded_without_owed_totals_owe_what_the_rates_in_force_do() -> None:
+    # Histories from before the owed totals were recorded: D = round(P x rate).
+    before = IssuedBefore(1_000, {"share_of_proceeds": 40, "omge": 20})
+    split = split_issuance(100, A64, before=before)
+    assert (split.share_of_proceeds_t, split.omge_cancelled_t) == (15, 2)  # 55 - 40, 22 - 20
 
 
 def test_splitting_an_issuance_into_small_ones_avoids_no_deduction() -> None:

@@ -4,10 +4,13 @@ double-issuance guards, deductions and buffer, reversals, idempotency, and verif
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from carbonex.catalog.standards import ProjectCatalog
 from carbonex.ledger import FreezeAccount, Ledger
 from carbonex.projects import registry as registry_module
 from carbonex.projects.events import ProjectRequest, apply_request
@@ -126,6 +129,60 @@ def test_deductions_are_owed_on_the_projects_running_total_not_per_report(
     assert [o.outcome["omge_cancelled_t"] for o in outcomes] == [1, 1]
     assert held(ledger, "ADAPTATION-FUND") == 3 and held(ledger, "OMGE", "cancelled") == 2
     assert registry.verify() == [] and ledger.verify().ok
+
+
+def with_a64(catalog: ProjectCatalog, **changes: Any) -> ProjectCatalog:
+    """The catalog with A6.4's rules changed: `deductions` or its standard's `crediting`."""
+    deductions = dict(catalog.deductions)
+    standards = dict(catalog.standards)
+    if "deductions" in changes:
+        deductions["A6.4M"] = changes["deductions"]
+    if "crediting" in changes:
+        standards["A6.4M"] = replace(standards["A6.4M"], crediting=changes["crediting"])
+    return replace(catalog, standards=standards, deductions=deductions)
+
+
+def test_a_raised_share_of_proceeds_applies_to_the_tonnes_issued_after_it(
+    registry: ProjectRegistry, ledger: Ledger
+) -> None:
+    project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))
+    verified(registry, project_id, ("2026-01-01", "2026-02-01"), 1_000, "r1")
+    first = ok(step(registry, "r1/issue", project_id, "approve_issuance", ADMIN))
+    assert first.outcome["deductions_owed_t"] == {"share_of_proceeds": 50, "omge": 20}
+    raised = tuple(
+        replace(d, rate=Decimal("0.10")) if d.code == "share_of_proceeds" else d
+        for d in registry.catalog.deductions["A6.4M"]
+    )
+    later = ProjectRegistry(ledger, with_a64(registry.catalog, deductions=raised))
+    verified(later, project_id, ("2026-02-01", "2026-03-01"), 100, "r2")
+    second = ok(step(later, "r2/issue", project_id, "approve_issuance", ADMIN))
+    # 10% of the new 100 t (not 10% of 1,100 t less the 50 already taken: 60).
+    assert second.outcome["share_of_proceeds_t"] == 10
+    assert second.outcome["omge_cancelled_t"] == 2
+    assert held(ledger, "ADAPTATION-FUND") == 60 and later.verify() == []
+
+
+def test_a_registration_keeps_its_crediting_option_when_the_standard_changes(
+    registry: ProjectRegistry, ledger: Ledger
+) -> None:
+    # Registered and renewed under "5 years, renewable twice"; the standard then allows no
+    # renewal. The history still verifies and the project keeps its second renewal.
+    project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))
+    renewal = ("2031-01-01", "2036-01-01")
+    ok(step(registry, "c/renew-1", project_id, "renew_crediting_period", ADMIN, renewal))
+    options = registry.catalog.standards["A6.4M"].crediting
+    no_renewals = tuple(replace(option, max_renewals=0) for option in options)
+    later = ProjectRegistry(ledger, with_a64(registry.catalog, crediting=no_renewals))
+    assert later.verify() == []
+    again = ("2036-01-01", "2041-01-01")
+    ok(step(later, "c/renew-2", project_id, "renew_crediting_period", ADMIN, again))
+    refused = step(later, "c/renew-3", project_id, "renew_crediting_period", ADMIN,
+                   ("2041-01-01", "2046-01-01"))  # fmt: skip
+    assert "E_CREDITING_RENEWALS_EXHAUSTED" in refused.codes  # and past 15 years in all
+    # A project registered now gets today's option: no renewal.
+    other = registered(later, solar("A64-0002"), ("2026-01-01", "2031-01-01"))
+    refused = step(later, "o/renew-1", other, "renew_crediting_period", ADMIN, renewal)
+    assert refused.codes == ["E_CREDITING_RENEWALS_EXHAUSTED"]
 
 
 def test_a_history_admitted_before_a_rule_was_added_still_verifies(

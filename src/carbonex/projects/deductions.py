@@ -1,17 +1,21 @@
 """Split a verified issuance into the proponent's share and the programme's deductions.
 
 Rounding rule (ARCHITECTURE.md "Numbers"): a deduction is owed on the project's gross issued
-quantity so far, not on each issuance alone: an issuance of q after earlier ones of P in all,
-from which d units of this deduction were taken, takes round((P + q) x rate) - d, where round is
-floor for "down" (share of proceeds: never more than the rate, never a fraction of a unit) and
-ceiling for "up" (OMGE, "at least 2%"). Rounded per issuance, twenty issuances of 19 t would
-each owe floor(0.95) = 0 of a 5% share where one of 380 t owes 19: splitting a report would
-avoid the deduction. The buffer is withheld per issuance, rounded up (the conservative side
-protects the pool; splitting only adds to it). The proponent receives q minus the deductions,
-so the parts always add up to q exactly; a deduction larger than what an issuance has left (a
-tiny one, when several roundings fall due at once) takes what is left, and the rest falls due
-with the next issuance, since what is owed is computed from what was taken. Products are taken
-in exact rational arithmetic (`Fraction`), so no quantity is too large to round correctly.
+quantity so far, not on each issuance alone. After earlier issuances of P in all, on which D units
+of a deduction were owed and d taken, an issuance of q owes D + round((P + q) x rate) -
+round(P x rate) in all and takes that less d, where round is floor for "down" (share of proceeds:
+never more than the rate, never a fraction of a unit) and ceiling for "up" (OMGE, "at least 2%").
+Rounded per issuance, twenty issuances of 19 t would each owe floor(0.95) = 0 of a 5% share where
+one of 380 t owes 19: splitting a report would avoid the deduction. The rate in force applies to
+the new tonnes only: a rate raised from 5% to 10% after 1,000 t owes 10% of the next 100 t, not
+5% more of the first 1,000 as well (the owed total D is recorded with each issuance for that;
+before it was recorded, D is round(P x rate), what a rate that never changed owed). The buffer is
+withheld per issuance, rounded up (the conservative side protects the pool; splitting only adds
+to it). The proponent receives q minus the deductions, so the parts always add up to q exactly; a
+deduction larger than what an issuance has left (a tiny one, when several roundings fall due at
+once) takes what is left, and the rest falls due with the next issuance, since what is taken
+follows what is owed. Products are taken in exact rational arithmetic (`Fraction`), so no
+quantity is too large to round correctly.
 
 Refusals here are input errors a service checks before calling (an unencoded buffer rule, a
 missing or excessive risk rating); they raise `DeductionError` carrying a stable code.
@@ -42,11 +46,14 @@ class DeductionError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class IssuedBefore:
-    """What a project's earlier issuances came to: their gross quantity, and what each
-    deduction (by code) took from them."""
+    """What a project's earlier issuances came to: their gross quantity, what each deduction
+    (by code) took from them and what each owed in all under the rates then in force (a code
+    missing: it did not apply). `owed_t` None: issuances recorded before the owed totals were,
+    taken as owing what the rates in force owe on `quantity_t`."""
 
     quantity_t: int = 0
     deducted_t: Mapping[str, int] = field(default_factory=dict)
+    owed_t: Mapping[str, int] | None = None
 
 
 NOTHING_BEFORE = IssuedBefore()
@@ -59,6 +66,8 @@ class IssuanceSplit:
     share_of_proceeds_t: int
     omge_cancelled_t: int
     buffer_t: int
+    owed_t: Mapping[str, int] = field(default_factory=dict)
+    """What each deduction (by code) has owed in all, this issuance included."""
 
     @property
     def deducted_t(self) -> dict[str, int]:
@@ -78,16 +87,23 @@ def apply_rate(quantity_t: int, rate: Decimal, rounding: str) -> int:
 
 def _deductions_owed(
     available_t: int, quantity_t: int, deductions: tuple[Deduction, ...], before: IssuedBefore
-) -> dict[str, int]:
-    """Each deduction's due on the cumulative quantity, less what it took before, within what
-    the issuance has left after the buffer (in catalog order)."""
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Each deduction's part of this issuance, within what it has left after the buffer (in
+    catalog order), and what each has owed in all: the owed total grows by the rate in force on
+    the new tonnes (cumulative rounding) and the part is what it comes to beyond what was taken."""
     parts: dict[str, int] = {}
+    owed_t: dict[str, int] = {}
     for deduction in deductions:
-        due_t = apply_rate(before.quantity_t + quantity_t, deduction.rate, deduction.rounding)
-        owed_t = max(0, due_t - before.deducted_t.get(deduction.code, 0))
-        parts[deduction.code] = min(owed_t, available_t)
+        rate, rounding = deduction.rate, deduction.rounding
+        due_before_t = apply_rate(before.quantity_t, rate, rounding)
+        due_after_t = apply_rate(before.quantity_t + quantity_t, rate, rounding)
+        recorded = before.owed_t
+        owed_before_t = due_before_t if recorded is None else recorded.get(deduction.code, 0)
+        owed_t[deduction.code] = owed_before_t + due_after_t - due_before_t
+        outstanding_t = max(0, owed_t[deduction.code] - before.deducted_t.get(deduction.code, 0))
+        parts[deduction.code] = min(outstanding_t, available_t)
         available_t -= parts[deduction.code]
-    return parts
+    return parts, owed_t
 
 
 def buffer_rate(rule: BufferRule, risk_rating: Decimal | None = None) -> Decimal:
@@ -132,7 +148,7 @@ def split_issuance(
     if sum(d.rate for d in deductions) + buffer_rate_share > 1:
         raise DeductionError("E_DEDUCTIONS_EXCEED_QUANTITY", "rates add up to more than 100%")
     buffer_t = min(quantity_t, apply_rate(quantity_t, buffer_rate_share, buffer_rounding))
-    parts = _deductions_owed(quantity_t - buffer_t, quantity_t, deductions, before)
+    parts, owed_t = _deductions_owed(quantity_t - buffer_t, quantity_t, deductions, before)
     to_proponent_t = quantity_t - sum(parts.values()) - buffer_t
     if to_proponent_t < 0:
         raise RuntimeError(f"deductions {parts} and buffer {buffer_t} exceed {quantity_t}")
@@ -142,4 +158,5 @@ def split_issuance(
         share_of_proceeds_t=parts.get(SHARE_OF_PROCEEDS, 0),
         omge_cancelled_t=parts.get(OMGE, 0),
         buffer_t=buffer_t,
+        owed_t=owed_t,
     )

@@ -15,11 +15,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from carbonex.catalog.standards import Standard
+from carbonex.catalog.standards import CreditingOption, Standard
 from carbonex.ledger.journal import GENESIS_HASH, canonical, chain_hash, decode_payload
 from carbonex.projects.lifecycle import Action, Period, Project, Result, Role, transition
 
 CREATE = "create"
+CREDITING_OPTION_KEY = "crediting_option"
+"""A registration's outcome: the standard's crediting option the period was admitted under
+(lengths, renewals), kept so that a later change of the standard's options does not change
+what the project may renew."""
+CREDITING_OPTION_INTEGERS = ("years_min", "years_max", "max_renewals", "total_years_max")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +113,38 @@ def new_project(request: ProjectRequest, standard: Standard) -> Project:
     )
 
 
+def crediting_option_record(option: CreditingOption) -> dict[str, Any]:
+    return {
+        "category": option.category,
+        **{name: getattr(option, name) for name in CREDITING_OPTION_INTEGERS},
+        "source": option.source,
+    }
+
+
+def recorded_crediting_option(outcome: Mapping[str, Any]) -> CreditingOption | None:
+    """The crediting option a registration's outcome recorded (None before they were);
+    ReplayError for a record that describes none."""
+    raw = outcome.get(CREDITING_OPTION_KEY)
+    if raw is None:
+        return None
+    names = {"category", "source", *CREDITING_OPTION_INTEGERS}
+    if not isinstance(raw, dict) or set(raw) != names:
+        raise ReplayError(f"a recorded crediting option is an object of {sorted(names)}")
+    integers = {name: raw[name] for name in CREDITING_OPTION_INTEGERS}
+    texts = (raw["category"], raw["source"])
+    if not all(type(value) is int and value >= 0 for value in integers.values()) or not all(
+        isinstance(text, str) for text in texts
+    ):
+        raise ReplayError("a recorded crediting option holds a value of the wrong type")
+    return CreditingOption(category=raw["category"], source=raw["source"], **integers)
+
+
 def apply_request(
-    project: Project, request: ProjectRequest, at: dt.datetime, admission: bool = True
+    project: Project,
+    request: ProjectRequest,
+    at: dt.datetime,
+    admission: bool = True,
+    recorded_option: CreditingOption | None = None,
 ) -> Result:
     return transition(
         project,
@@ -122,6 +157,7 @@ def apply_request(
         request.quantity_t,
         request.registration,
         admission,
+        recorded_option,
     )
 
 
@@ -149,7 +185,8 @@ def replay(
         if project is None:
             raise ReplayError(f"project {request.project_id}: an event before its creation")
         # The rules that shape the project, not those that admitted the request when it was made.
-        result = apply_request(project, request, at, admission=False)
+        option = recorded_crediting_option(record["outcome"])
+        result = apply_request(project, request, at, admission=False, recorded_option=option)
         if result.project is None:
             codes = ", ".join(failure.code for failure in result.failures)
             raise ReplayError(f"project {request.project_id}: stored '{request.action}' {codes}")

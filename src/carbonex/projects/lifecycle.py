@@ -271,6 +271,18 @@ def check_crediting_period(
     )
 
 
+def _check_recorded_option(
+    option: CreditingOption, category: str, period: Period
+) -> tuple[CreditingOption | None, list[Failure]]:
+    """The crediting option a registration recorded, if the period it registered fits it."""
+    if option.category == category and _fits(option, period):
+        return option, []
+    return None, _failure(
+        Code.E_CREDITING_PERIOD_LENGTH_NOT_ALLOWED,
+        f"{period.start}..{period.end} does not fit the {category} crediting option recorded",
+    )
+
+
 def check_renewal(project: Project, period: Period) -> list[Failure]:
     """A renewed period follows the last one, fits the chosen option, within its renewals."""
     option, periods = project.crediting_option, project.crediting_periods
@@ -364,7 +376,12 @@ def _check_independence(project: Project, action: Action, actor: str) -> list[Fa
 
 
 def _check_period(
-    project: Project, action: Action, period: Period | None, at: dt.datetime, admission: bool
+    project: Project,
+    action: Action,
+    period: Period | None,
+    at: dt.datetime,
+    admission: bool,
+    recorded_option: CreditingOption | None,
 ) -> tuple[CreditingOption | None, list[Failure]]:
     if action not in NEEDS_PERIOD:
         # A stray period would be recorded on the event and mislead a reader of the history.
@@ -378,6 +395,8 @@ def _check_period(
     window_problem = period_window_problem(period.start, period.end) if admission else None
     if window_problem is not None:  # its units could never be issued
         return None, _failure(Code.E_PERIOD_INVALID, window_problem)
+    if action is Action.REGISTER and recorded_option is not None:
+        return _check_recorded_option(recorded_option, project.category, period)
     if action is Action.REGISTER:
         return check_crediting_period(project.standard, project.category, period)
     if action is Action.RENEW_CREDITING:
@@ -463,13 +482,16 @@ def transition(
     quantity_t: int | None = None,
     registration: str | None = None,
     admission: bool = True,
+    recorded_option: CreditingOption | None = None,
 ) -> Result:
     """Apply `action` by `actor` acting as `role` at `at`, with documents (name, sha256 hex).
 
     `admission=False` leaves out the rules that only admit new requests (an independent actor,
     a monitoring period that has ended, periods within the 1900-2200 vintage window): replaying
     a recorded history applies the rules that shape the project, so a history accepted before
-    an admission rule was added still replays.
+    an admission rule was added still replays. `recorded_option`: the crediting option a
+    registration recorded when it was admitted, which it keeps whatever the standard's options
+    are today (a registration is checked against the standard only when it is made).
 
     `period` is the crediting period for register and renew_crediting_period, the monitoring
     period for submit_monitoring_report and the period evidence covers for
@@ -481,7 +503,9 @@ def transition(
         failures += _check_actor(project, action, actor, at, admission)
         failures += _check_registration(project, action, registration)
         failures += _check_documents(action, docs)
-        option, period_failures = _check_period(project, action, period, at, admission)
+        option, period_failures = _check_period(
+            project, action, period, at, admission, recorded_option
+        )
         failures += period_failures + _check_quantity(project, action, quantity_t)
         if action is Action.APPROVE_ISSUANCE:
             failures += check_cross_registry_evidence(project)

@@ -45,6 +45,9 @@ from carbonex.store import SqlStore
 
 ACCOUNT_CANDIDATES_MAX = 50
 REASON_LENGTH_MAX = 1000
+OWED_KEY = "deductions_owed_t"
+"""An issuance event's record of what each deduction has owed in all, this issuance included:
+what lets a changed rate apply to later tonnes only."""
 
 Failures = list[ProjectFailure]
 
@@ -133,9 +136,11 @@ def _split(standard: Standard, catalog: ProjectCatalog, particulars: Mapping[str
 
 
 def issued_before(store: SqlStore, project_id: str) -> IssuedBefore:
-    """The project's issuances so far, from its approve_issuance events: the gross quantity
-    and what share of proceeds and OMGE took (deductions are owed on the running total)."""
+    """The project's issuances so far, from its approve_issuance events: the gross quantity,
+    what share of proceeds and OMGE took, and what they owed in all by the last issuance that
+    recorded it (deductions are owed on the running total, at the rates of their day)."""
     quantity_t, deducted_t = 0, {SHARE_OF_PROCEEDS: 0, OMGE: 0}
+    owed_t: dict[str, int] | None = None
     for (payload,) in store.query(
         "SELECT payload FROM project_events WHERE project_id = ? AND action = ? ORDER BY event_seq",
         (project_id, "approve_issuance"),
@@ -144,7 +149,9 @@ def issued_before(store: SqlStore, project_id: str) -> IssuedBefore:
         quantity_t += int(issuance["quantity_t"])
         deducted_t[SHARE_OF_PROCEEDS] += int(issuance["share_of_proceeds_t"])
         deducted_t[OMGE] += int(issuance["omge_cancelled_t"])
-    return IssuedBefore(quantity_t, deducted_t)
+        if OWED_KEY in issuance:
+            owed_t = {str(code): int(owed) for code, owed in issuance[OWED_KEY].items()}
+    return IssuedBefore(quantity_t, deducted_t, owed_t)
 
 
 def issue(
@@ -200,6 +207,7 @@ def _issuance_record(
         "share_of_proceeds_t": split.share_of_proceeds_t,
         "omge_cancelled_t": split.omge_cancelled_t,
         "buffer_t": split.buffer_t,
+        OWED_KEY: dict(split.owed_t),
         "journal_seq": first_seq,
         "journal_seq_last": last_seq,
         "command_id_prefix": prefix,

@@ -30,8 +30,10 @@ from carbonex.projects import programme, queries
 from carbonex.projects.calculation import CalculationError, calculate
 from carbonex.projects.events import (
     CREATE,
+    CREDITING_OPTION_KEY,
     ProjectRequest,
     apply_request,
+    crediting_option_record,
     decode_event,
     encode_event,
     event_hash,
@@ -293,6 +295,9 @@ class ProjectRegistry:
             return programme.reverse(tx, project, result.project, request)
         if action is Action.SUBMIT_MONITORING and request.details is not None:
             return self._decide_calculation(details, request, result.project)
+        option = result.project.crediting_option
+        if action is Action.REGISTER and option is not None:
+            return [], result.project, {CREDITING_OPTION_KEY: crediting_option_record(option)}
         return [], result.project, {}
 
     def _decide_calculation(
