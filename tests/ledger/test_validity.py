@@ -62,6 +62,7 @@ def test_units_of_a_programme_with_a_validity_period_are_valid_through_its_last_
     ledger_with_validity: Ledger, clock: FixedClock
 ) -> None:
     ledger = ledger_with_validity
+    at(clock, dt.date(2022, 1, 1))  # entry times never go back: the story starts then
     open_accounts(ledger, "A", "B")
     issue(ledger, "A", 10, vintage(2021))  # vintage ends 2021-12-31: valid through 2023-12-31
     [valid_until] = [row[11] for row in table_rows(ledger, "unit_attributes")]
@@ -82,6 +83,7 @@ def test_a_vintage_ending_on_a_leap_day_stays_valid_through_the_last_day_of_febr
     ledger_with_validity: Ledger, clock: FixedClock
 ) -> None:
     ledger = ledger_with_validity
+    at(clock, dt.date(2024, 3, 1))
     open_accounts(ledger, "A", "B")
     leap = vcu(vintage_start=dt.date(2023, 3, 1), vintage_end=dt.date(2024, 2, 29))
     issue(ledger, "A", 10, leap)

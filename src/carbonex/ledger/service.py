@@ -28,7 +28,7 @@ from carbonex.ledger.limits import BATCH_COMMANDS_MAX, PROJECTION_LAG_ENTRIES_MA
 from carbonex.ledger.outcomes import Accepted, Outcome, Refused
 from carbonex.ledger.state import LedgerState
 from carbonex.ledger.verify import VerifyReport, verify_store
-from carbonex.ledger.writer import WriterClient, WriterError, sendable
+from carbonex.ledger.writer import WriterClient, WriterError, identity_of, sendable
 from carbonex.store import SqlStore, open_store
 
 WRITE_ATTEMPTS_MAX = 5
@@ -42,6 +42,11 @@ Clock = Callable[[], dt.datetime]
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _as_utc(moment: dt.datetime) -> dt.datetime:
+    """A time without an offset read as UTC, so that any two entry times compare."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _applies(outcome: Outcome) -> bool:
@@ -192,19 +197,31 @@ class Ledger:
         record = sendable(command) if self.writer_socket is not None else None
         if record is not None and self._open is None:
             return self._submit_through_writer(record)
-        now = self.clock()
 
         def work() -> tuple[Outcome, bool]:
-            outcome = execute(self.state, self.catalog, command, now)
+            outcome = execute(self.state, self.catalog, command, self._entry_time())
             return outcome, _applies(outcome)
 
         return self._unit_of_work(work, self.catalog)
 
+    def _entry_time(self) -> dt.datetime:
+        """The clock's time, or the head entry's when the clock reads earlier (set back, or read
+        by another writer before it waited for the lock): entries are recorded in time order, so
+        none can be dated before one already in the journal. Called inside the unit of work."""
+        now = self.clock()
+        recorded = self.state.head_recorded_at
+        if recorded:
+            head = dt.datetime.fromisoformat(recorded)
+            if _as_utc(now) < _as_utc(head):
+                return head
+        return now
+
     def _submit_through_writer(self, record: bytes) -> Outcome:
         """Over the writer connection, made again after one failed (a restarted writer is found
-        by the next call; the failed call raises: resubmit its id to learn its fate)."""
+        by the next call; the failed call raises: resubmit its id to learn its fate). A writer
+        that serves another ledger than this one is refused before the command is sent."""
         if self._writer is None:
-            self._writer = WriterClient(str(self.writer_socket))
+            self._writer = WriterClient(str(self.writer_socket), identity_of(self))
         try:
             return self._writer.submit(record)
         except WriterError:
@@ -218,12 +235,11 @@ class Ledger:
         refusal = check_batch_size(commands)
         if refusal is not None:
             return [refusal]
-        now = self.clock()
-
-        recorded_at = now.isoformat()
 
         def work() -> tuple[list[Outcome], bool]:
             state, catalog = self.state, self.catalog
+            now = self._entry_time()
+            recorded_at = now.isoformat()
             outcomes = [execute(state, catalog, c, now, recorded_at) for c in commands]
             return outcomes, any(_applies(outcome) for outcome in outcomes)
 
@@ -256,10 +272,9 @@ class Ledger:
         refusal = check_batch_size(commands)
         if refusal is not None:
             return refusal
-        now = self.clock()
 
         def work() -> tuple[Refused | list[Accepted], bool]:
-            outcome = self._run_batch(commands, now)
+            outcome = self._run_batch(commands, self._entry_time())
             return outcome, not isinstance(outcome, Refused)
 
         return self._unit_of_work(work, self.catalog)
@@ -300,7 +315,7 @@ class Ledger:
         self, work: Callable[[Transaction], tuple[Result, bool]]
     ) -> Callable[[], tuple[Result, bool]]:
         def attempt() -> tuple[Result, bool]:
-            self._open = Transaction(self, self.clock())
+            self._open = Transaction(self, self._entry_time())
             try:
                 result, keep = work(self._open)
                 return result, keep and not self._open.doomed

@@ -86,6 +86,9 @@ class LedgerState:
         self.head_known = False
         self.seq = 0
         self.head_hash = ""
+        self.head_recorded_at = ""
+        """When the head entry was recorded (ISO 8601, "" before the first): no entry is
+        recorded earlier than the one before it."""
         self.next_block_id = 1
         self.next_issuance_id = 1
         self.first_unprojected_block_id: int | None = 1
@@ -112,12 +115,15 @@ class LedgerState:
                 self.apply_all(effects)
                 self._hold_unprojected(row.seq, effects)
                 self.head_hash = row.entry_hash
+                self.head_recorded_at = row.recorded_at
         else:
             self._check_head(head)
             look_up = self.look_up_command_ids
             self.reset()
             self.look_up_command_ids = look_up
             self.head_hash = self.loader.load_entry_hash(head.seq)
+            heads = self.loader.journal_rows_after(head.seq - 1, 1) if head.seq else []
+            self.head_recorded_at = heads[0].recorded_at if heads else ""
         self.head_known = True
         self.pending_commands = {}
         self.written_command_ids = set()
@@ -241,6 +247,7 @@ class LedgerState:
         self._hold_unprojected(row.seq, effects)
         self.seq = row.seq
         self.head_hash = row.entry_hash
+        self.head_recorded_at = row.recorded_at
         if len(self.pending) >= PENDING_ENTRIES_FLUSH:
             # The projection lag holds inside a long unit of work (an import) too, not only at
             # its commit: what waits to be projected is kept in memory.
