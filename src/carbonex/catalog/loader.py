@@ -62,6 +62,12 @@ VALIDITY_YEARS_MAX = 100
 a typo such as 20 000, and keeps an expiry date inside the calendar (vintages end by
 ledger.limits.VINTAGE_YEAR_MAX, 2200)."""
 COUNTRY_CODE_PATTERN = re.compile(r"[A-Z]{2}")
+USER_ASSIGNED_COUNTRY_CODE_PATTERN = re.compile(r"AA|Q[M-Z]|X[A-Z]|ZZ")
+"""ISO 3166-1 leaves these alpha-2 codes to users (AA, QM-QZ, XA-XZ, ZZ): they name no country
+the standard assigns, so a host country written with one could mean anything (XX, ZZ), and
+countries.toml refuses them. Kosovo's XK, used by the EU and others, is one of them; the shipped
+list holds officially assigned codes only. Only the file is held to this: a catalog record a
+ledger kept (or one made in code) with such a code stays readable, its entries verifiable."""
 FILE_BYTES_MAX = 4 * 1024 * 1024
 """A catalog file is read whole; the shipped ones are a few kilobytes."""
 PROBLEMS_SHOWN_MAX = 3
@@ -514,11 +520,11 @@ def _conversion_rules_are_well_formed(catalog: Catalog) -> list[Problem]:
 
 
 def _countries_are_iso_codes(catalog: Catalog) -> list[Problem]:
-    wrong = [
+    wrong = sorted(
         code
         for code in catalog.countries
         if not (isinstance(code, str) and COUNTRY_CODE_PATTERN.fullmatch(code))
-    ]
+    )
     if not wrong:
         return []
     return [
@@ -551,6 +557,22 @@ def _references_name_known_entries(catalog: Catalog) -> list[Problem]:
     ]
 
 
+def _conversions_keep_the_metric(catalog: Catalog) -> list[Problem]:
+    """A conversion makes as many units as it takes: of another metric, 100 t would become
+    100 MWh or 100 points."""
+    metric = catalog.metric_of()
+    return [
+        Problem(
+            "conversions",
+            f"{_named('conversions', code)}: converts {rule.from_unit_type} "
+            f"({metric[rule.from_unit_type]}) into {rule.to_unit_type} "
+            f"({metric[rule.to_unit_type]}); a conversion must keep the metric",
+        )
+        for code, rule in catalog.conversions.items()
+        if metric[rule.from_unit_type] != metric[rule.to_unit_type]
+    ]
+
+
 CHECKS: tuple[tuple[Check, ...], ...] = (
     (_sections_hold_their_entries,),
     (
@@ -563,6 +585,7 @@ CHECKS: tuple[tuple[Check, ...], ...] = (
         _countries_are_iso_codes,
     ),
     (_references_name_known_entries,),
+    (_conversions_keep_the_metric,),
 )
 
 
@@ -667,13 +690,27 @@ def _load_entries(directory: Path, section: str) -> dict[str, Any]:
     return {code: spec.of_toml(entry) for code, entry in zip(codes, entries, strict=True)}
 
 
+def _country_codes(path: Path) -> Any:
+    """The codes of countries.toml, each once and officially assigned (the rest of their form
+    is checked with the catalog)."""
+    content = _read(path)
+    refuse_unknown_fields(f"{path.name}: top level", content, {"codes"})
+    codes = content.get("codes")
+    if isinstance(codes, list) and all(isinstance(code, str) for code in codes):
+        _unique(path, codes)  # as a set, a code written twice would not show
+        user_assigned = [c for c in codes if USER_ASSIGNED_COUNTRY_CODE_PATTERN.fullmatch(c)]
+        if user_assigned:
+            raise CatalogError(
+                f"{path.name}: {', '.join(map(_shown, user_assigned))}: user-assigned, not "
+                f"officially assigned ISO 3166-1 alpha-2 code(s); they name no country"
+            )
+    return _as_set(codes)
+
+
 def load_catalog(directory: Path = DATA_DIR) -> Catalog:
     """Read every catalog file in `directory`; CatalogError names the file and entry at fault."""
     sections = {section: _load_entries(directory, section) for section in ENTRY_SECTIONS}
-    countries_path = directory / "countries.toml"
-    content = _read(countries_path)
-    refuse_unknown_fields(f"{countries_path.name}: top level", content, {"codes"})
-    countries = _as_set(content.get("codes"))
+    countries = _country_codes(directory / "countries.toml")
     try:
         return Catalog(**sections, countries=countries)
     except InvalidCatalogError as error:
