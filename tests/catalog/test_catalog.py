@@ -302,7 +302,7 @@ def test_the_record_holds_every_rule_as_plain_values() -> None:
         ),
         (
             "conversions.toml",
-            'set_standard = "Article 6.4 mechanism"',
+            'set_standard = "A6.4M"',
             'set_standard = ["a"]',
             ("conversion 'CDM-TO-A6.4'", "'set_standard'"),
         ),

@@ -145,7 +145,7 @@ def test_converting_cers_keeps_their_lineage(ledger: Ledger) -> None:
     assert json.loads(provenance["issuance"]["lineage"])["rule"] == "CDM-TO-A6.4"
     attributes = provenance["issuance"]["attributes"]
     assert attributes["unit_type"] == "A6.4ER"
-    assert attributes["standard"] == "Article 6.4 mechanism"
+    assert attributes["standard"] == "A6.4M"
     assert (attributes["project_id"], attributes["vintage_start"]) == ("CDM-1", "2014-01-01")
     source = ledger.provenance(CER_SPACE, 1)
     assert source is not None

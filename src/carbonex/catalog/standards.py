@@ -17,6 +17,8 @@ from typing import Any
 
 from carbonex.catalog.loader import (
     DATA_DIR,
+    AccountKind,
+    Catalog,
     CatalogError,
     _entries,
     _read,
@@ -30,7 +32,38 @@ CATEGORIES = frozenset({"avoidance", "removal"})
 BUFFER_KINDS = frozenset({"none", "fixed", "risk_rating", "not_encoded"})
 ROUNDINGS = frozenset({"up", "down"})
 LABEL_KINDS = frozenset({"quality", "eligibility", "co_benefit"})
-CALCULATORS = frozenset({"grid_electricity", "methane_destruction", "afforestation"})
+DEDUCTION_CODES = frozenset({"share_of_proceeds", "omge"})
+"""The deductions at issuance Carbonex splits (projects.deductions.KNOWN_DEDUCTIONS, which a
+test holds equal): another code in issuance_rules.toml would load and then fail every approval."""
+TRANSFER_RECEIPT = "receive"
+CANCELLED_RECEIPT = "receive_cancelled"
+"""The account-kind actions a deduction account needs: issuance moves a deduction there by
+transfer, or cancels it there when the deduction's `cancel` is true (projects.issuance)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CalculatorNeeds:
+    """What a methodology calculator (projects.calculation) reads from the catalog."""
+
+    defaults: frozenset[str] = frozenset()
+    """The [methodology.defaults] values it reads: a methodology using it gives exactly these."""
+    gases: frozenset[str] = frozenset()
+    """The gases whose GWP it reads, from the default report of gwp.toml."""
+
+
+CALCULATOR_NEEDS = {
+    "grid_electricity": CalculatorNeeds(),
+    "methane_destruction": CalculatorNeeds(
+        defaults=frozenset(
+            {"flare_efficiency_open", "flare_efficiency_enclosed", "oxidation_top_layer"}
+        ),
+        gases=frozenset({"CH4"}),
+    ),
+    "afforestation": CalculatorNeeds(defaults=frozenset({"uncertainty_allowed"})),
+}
+"""Each calculator's needs, checked when the catalog loads: without them a monitoring report
+fails as if its data were at fault (a test runs each calculator on exactly these)."""
+CALCULATORS = frozenset(CALCULATOR_NEEDS)
 SERIAL_FORMAT_PATTERN = re.compile(r"^[a-z0-9_]+$")
 # Sanity bounds on the years in a rule: a typo such as 1000 years is refused.
 CREDITING_YEARS_MAX = 100
@@ -392,9 +425,18 @@ def _methodology(path: Path, index: int, entry: dict[str, Any]) -> Methodology:
     code = _text(path, index, entry, "code")
     where = _where(path, index, code)
     refuse_unknown_fields(where, entry, METHODOLOGY_FIELDS)
+    calculator = _choice(where, entry, "calculator", CALCULATORS)
     raw_defaults = entry.get("defaults", {})
     if not isinstance(raw_defaults, dict):
         raise CatalogError(f"{where}: 'defaults' must be a table")
+    needed = CALCULATOR_NEEDS[calculator].defaults
+    refuse_unknown_fields(f"{where} defaults (calculator {calculator})", raw_defaults, needed)
+    missing = sorted(needed - set(raw_defaults))
+    if missing:
+        raise CatalogError(
+            f"{where}: [methodology.defaults] lacks {', '.join(map(repr, missing))}, which "
+            f"calculator '{calculator}' reads"
+        )
     defaults = {name: _fraction(where, raw_defaults, name) for name in raw_defaults}
     if defaults and not entry.get("defaults_source"):
         raise CatalogError(f"{where}: 'defaults' need a 'defaults_source'")
@@ -403,7 +445,7 @@ def _methodology(path: Path, index: int, entry: dict[str, Any]) -> Methodology:
         title=_string(where, entry, "title"),
         sector=_string(where, entry, "sector"),
         category=_choice(where, entry, "category", CATEGORIES),
-        calculator=_choice(where, entry, "calculator", CALCULATORS),
+        calculator=calculator,
         source=_string(where, entry, "source"),
         defaults=defaults,
         defaults_source=str(entry.get("defaults_source", "")),
@@ -417,26 +459,73 @@ def load_methodologies(directory: Path) -> dict[str, Methodology]:
     return {m.code: m for m in methodologies}
 
 
-def _deduction(where: str, raw: dict[str, Any], account_kinds: set[str]) -> Deduction:
+def _deduction(where: str, raw: dict[str, Any], base: Catalog, unit_type: str) -> Deduction:
+    """A deduction the issuance of `unit_type` units can make: a code Carbonex splits, into an
+    account kind that may hold the units and receive them as the deduction moves them."""
     refuse_unknown_fields(where, raw, DEDUCTION_FIELDS)
-    kind = _string(where, raw, "account_kind")
-    if kind not in account_kinds:
-        raise CatalogError(f"{where}: unknown account kind '{kind}' (not in account_kinds.toml)")
+    code = _choice(where, raw, "code", DEDUCTION_CODES)
+    kind_code = _string(where, raw, "account_kind")
+    kind = base.account_kinds.get(kind_code)
+    if kind is None:
+        raise CatalogError(
+            f"{where}: unknown account kind '{kind_code}' (not in account_kinds.toml)"
+        )
     cancel = raw.get("cancel")
     if not isinstance(cancel, bool):
         raise CatalogError(f"{where}: 'cancel' must be true or false")
+    _deduction_account_fits(where, kind, cancel, base.unit_types[unit_type].market)
     return Deduction(
-        code=_string(where, raw, "code"),
+        code=code,
         rate=_fraction(where, raw, "rate"),
         rounding=_choice(where, raw, "rounding", ROUNDINGS),
-        account_kind=kind,
+        account_kind=kind_code,
         cancel=cancel,
         source=_string(where, raw, "source"),
     )
 
 
+def _deduction_account_fits(where: str, kind: AccountKind, cancel: bool, market: str) -> None:
+    action = CANCELLED_RECEIPT if cancel else TRANSFER_RECEIPT
+    if not kind.may(action):
+        how = "cancelled ('cancel = true')" if cancel else "by transfer ('cancel = false')"
+        raise CatalogError(
+            f"{where}: account kind '{kind.code}' may not receive units {how}: it lacks the "
+            f"action '{action}' in account_kinds.toml"
+        )
+    if market not in kind.markets:
+        raise CatalogError(
+            f"{where}: account kind '{kind.code}' may not hold the standard's {market} units "
+            f"(its markets in account_kinds.toml)"
+        )
+
+
+def buffer_rate_max(rule: BufferRule) -> Decimal:
+    """The largest share of an issuance the buffer rule withholds (none when not encoded: such
+    a standard's issuance is refused)."""
+    if rule.kind == "fixed" and rule.rate is not None:
+        return rule.rate
+    if rule.kind == "risk_rating" and rule.rate_max is not None:
+        return rule.rate_max
+    return Decimal(0)
+
+
+def _withholdings_leave_the_proponent_a_share(
+    standards: dict[str, Standard], rules: dict[str, tuple[Deduction, ...]]
+) -> None:
+    """The buffer at its largest and the deductions together withhold less than an issuance."""
+    for code, standard in standards.items():
+        buffer_max = buffer_rate_max(standard.buffer)
+        deducted = sum((d.rate for d in rules.get(code, ())), Decimal(0))
+        if buffer_max + deducted >= 1:
+            raise CatalogError(
+                f"standards.toml and issuance_rules.toml: standard '{code}': the buffer (up to "
+                f"{buffer_max}) and the deductions ({deducted}) can withhold 100% or more of an "
+                f"issuance, leaving the proponent nothing"
+            )
+
+
 def load_deductions(
-    directory: Path, standards: dict[str, Standard], account_kinds: set[str]
+    directory: Path, standards: dict[str, Standard], base: Catalog
 ) -> dict[str, tuple[Deduction, ...]]:
     path = directory / "issuance_rules.toml"
     rules: dict[str, tuple[Deduction, ...]] = {}
@@ -449,27 +538,71 @@ def load_deductions(
         if standard in rules:
             raise CatalogError(f"{where}: standard '{standard}' appears more than once")
         raw = _sub_list(where, entry, "deduction")
+        unit_type = standards[standard].unit_type
         deductions = tuple(
-            _deduction(f"{where} deduction {n + 1}", r, account_kinds) for n, r in enumerate(raw)
+            _deduction(f"{where} deduction {n + 1}", r, base, unit_type) for n, r in enumerate(raw)
         )
         _unique(path, [d.code for d in deductions])
-        if sum(d.rate for d in deductions) > 1:
-            raise CatalogError(f"{where}: deduction rates add up to more than 100%")
+        if sum(d.rate for d in deductions) >= 1:
+            raise CatalogError(f"{where}: deduction rates add up to 100% or more")
         rules[standard] = deductions
+    _withholdings_leave_the_proponent_a_share(standards, rules)
     return rules
 
 
+def _conversions_name_known_standards_and_labels(base: Catalog, catalog: ProjectCatalog) -> None:
+    """What a conversion writes on the units it makes names a standard and labels the project
+    catalog knows; a standard it sets issues the unit type it makes."""
+    for code, rule in base.conversions.items():
+        where = f"conversions.toml: conversion '{code}'"
+        standard = catalog.standards.get(rule.set_standard or "")
+        if rule.set_standard is not None and standard is None:
+            raise CatalogError(
+                f"{where}: 'set_standard' names unknown standard {rule.set_standard!r} (a code "
+                f"in standards.toml: {', '.join(sorted(catalog.standards))})"
+            )
+        if standard is not None and standard.unit_type != rule.to_unit_type:
+            raise CatalogError(
+                f"{where}: 'set_standard' {standard.code} issues {standard.unit_type}, not the "
+                f"{rule.to_unit_type} the conversion makes"
+            )
+        unknown = [label for label in rule.add_labels if label not in catalog.labels]
+        if unknown:
+            raise CatalogError(
+                f"{where}: 'add_labels' names unknown label(s) {', '.join(map(repr, unknown))} "
+                f"(not in labels.toml)"
+            )
+
+
+def _gwp_covers_the_calculators(catalog: ProjectCatalog) -> None:
+    values = catalog.gwp.reports[catalog.gwp.default].values
+    for code, methodology in catalog.methodologies.items():
+        missing = sorted(CALCULATOR_NEEDS[methodology.calculator].gases - set(values))
+        if missing:
+            raise CatalogError(
+                f"gwp.toml: the default report '{catalog.gwp.default}' lacks the GWP of "
+                f"{', '.join(missing)}, which methodology '{code}' (methodologies.toml, "
+                f"calculator '{methodology.calculator}') reads"
+            )
+
+
 def load_project_catalog(directory: Path = DATA_DIR) -> ProjectCatalog:
-    """Read the project-cycle files in `directory` (and the base catalog they refer to)."""
+    """Read the project-cycle files in `directory` (and the base catalog they refer to), every
+    reference between them resolving: a conversion's standard and labels, a deduction's account
+    kind, the gases and defaults a methodology's calculator reads."""
     base = load_catalog(directory)
     standards = load_standards(directory, set(base.unit_types))
-    return ProjectCatalog(
+    catalog = ProjectCatalog(
         standards=standards,
         labels=load_labels(directory),
         gwp=load_gwp(directory),
         methodologies=load_methodologies(directory),
-        deductions=load_deductions(directory, standards, set(base.account_kinds)),
+        deductions=load_deductions(directory, standards, base),
     )
+    # References across files the base catalog (digested into the journal) does not hold.
+    _conversions_name_known_standards_and_labels(base, catalog)
+    _gwp_covers_the_calculators(catalog)
+    return catalog
 
 
 @functools.cache
