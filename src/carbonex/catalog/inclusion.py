@@ -17,6 +17,7 @@ from typing import Any
 from carbonex.catalog.loader import (
     DATA_DIR,
     CatalogError,
+    UnitType,
     _entries,
     _read,
     _text,
@@ -29,6 +30,8 @@ FILE_NAME = "inclusion_factors.toml"
 ACTION_CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 KG_PER_TONNE = 1000
 TONNE_METRIC = "tCO2e"
+POINTS_UNIT_MARKET = "credit"
+"""Points are aggregated into credits of the carbon-inclusion programme (DOMAIN.md section 7)."""
 FACTOR_KG_MAX = Decimal(1000)
 """Sanity bound: no single unit of activity avoids a tonne (a typo such as 570.3 is refused)."""
 DAILY_CAP_MAX = Decimal(10**6)
@@ -113,10 +116,9 @@ def _integer(where: str, table: dict[str, Any], field: str, high: int) -> int:
 def _action_type(path: Path, index: int, entry: dict[str, Any]) -> ActionType:
     code = _text(path, index, entry, "code")
     where = f"{path.name}: entry {index + 1} ('{code}')"
-    refuse_unknown_fields(where, entry, ACTION_TYPE_FIELDS)
     if not ACTION_CODE_PATTERN.match(code):
         raise CatalogError(f"{where}: 'code' must be lower-case letters, digits or _")
-    return ActionType(
+    action_type = ActionType(
         code=code,
         name=_string(where, entry, "name"),
         activity_unit=_string(where, entry, "activity_unit"),
@@ -125,19 +127,38 @@ def _action_type(path: Path, index: int, entry: dict[str, Any]) -> ActionType:
         source=_string(where, entry, "source"),
         cap_source=_string(where, entry, "cap_source"),
     )
+    refuse_unknown_fields(where, entry, ACTION_TYPE_FIELDS)  # after a missing field is named
+    return action_type
 
 
-def _settings(path: Path, content: dict[str, Any], unit_metrics: dict[str, str]) -> dict[str, Any]:
+def _points_unit_type(
+    where: str, code: str, standard: str, unit_types: dict[str, UnitType]
+) -> None:
+    """The unit type points become: tonne-denominated credits the carbon-inclusion programme
+    (the [points] `standard`) issues, never an allowance or another programme's credits."""
+    unit_type = unit_types.get(code)
+    if unit_type is None:
+        raise CatalogError(f"{where}: unknown unit type '{code}' (not in unit_types.toml)")
+    if unit_type.metric != TONNE_METRIC:
+        raise CatalogError(f"{where}: unit type '{code}' is not counted in {TONNE_METRIC}")
+    if unit_type.market != POINTS_UNIT_MARKET or unit_type.programme != standard:
+        raise CatalogError(
+            f"{where}: unit type '{code}' is in market '{unit_type.market}' of programme "
+            f"'{unit_type.programme}'; points become {POINTS_UNIT_MARKET} units of the "
+            f"carbon-inclusion programme, '{standard}' (the [points] standard)"
+        )
+
+
+def _settings(
+    path: Path, content: dict[str, Any], unit_types: dict[str, UnitType]
+) -> dict[str, Any]:
     raw = content.get("points")
     if not isinstance(raw, dict):
         raise CatalogError(f"{path.name}: a [points] table is required")
     where = f"{path.name}: [points]"
     refuse_unknown_fields(where, raw, POINTS_FIELDS)
-    unit_type = _string(where, raw, "unit_type")
-    if unit_type not in unit_metrics:
-        raise CatalogError(f"{where}: unknown unit type '{unit_type}' (not in unit_types.toml)")
-    if unit_metrics[unit_type] != TONNE_METRIC:
-        raise CatalogError(f"{where}: unit type '{unit_type}' is not counted in {TONNE_METRIC}")
+    unit_type, standard = _string(where, raw, "unit_type"), _string(where, raw, "standard")
+    _points_unit_type(where, unit_type, standard, unit_types)
     kg_per_point = _positive_decimal(where, raw, "kg_per_point", FACTOR_KG_MAX)
     points_per_unit = _integer(where, raw, "points_per_unit", POINTS_PER_UNIT_MAX)
     if kg_per_point * points_per_unit != KG_PER_TONNE:
@@ -149,7 +170,7 @@ def _settings(path: Path, content: dict[str, Any], unit_metrics: dict[str, str])
         "kg_per_point": kg_per_point,
         "points_per_unit": points_per_unit,
         "unit_type": unit_type,
-        "standard": _string(where, raw, "standard"),
+        "standard": standard,
         "methodology": _string(where, raw, "methodology"),
         "recording_window_days": window,
         "sources": {name: _string(where, raw, f"{name}_source") for name in SOURCED_SETTINGS},
@@ -161,7 +182,7 @@ def load_inclusion_catalog(directory: Path = DATA_DIR) -> InclusionCatalog:
     path = directory / FILE_NAME
     base = load_base_catalog(directory)
     content = _read(path)
-    settings = _settings(path, content, base.metric_of())
+    settings = _settings(path, content, base.unit_types)
     entries = _entries(path, "action_type", ("points",), content)
     action_types = [_action_type(path, i, e) for i, e in enumerate(entries)]
     _unique(path, [a.code for a in action_types])
