@@ -1,5 +1,7 @@
 """A ledger written by an older Carbonex: commands that only read refuse it and change nothing,
-`carbonex upgrade` brings it to the present schema, and a backup copies it as it is."""
+`carbonex upgrade` brings it to the present schema, and a backup copies it as it is. A database
+of another program's tables is refused by every command and left as it was; a password in a URL
+is never printed."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import alembic
 import pytest
 
 from carbonex.ledger import Ledger
@@ -20,6 +23,7 @@ from tests.cli.helpers import (
     invoke_json,
     seed_as_before_catalogs_were_named,
 )
+from tests.conftest import POSTGRES_URL
 from tests.databases import Rows, migrate_schema, store_rows
 
 OLDER_REVISION = "0006"
@@ -146,3 +150,77 @@ def test_an_older_ledger_is_backed_up_as_it_is_before_an_upgrade(tmp_path: Path)
     assert revision_and_rows(copy) == revision_and_rows(source) == before
     words = invoke("backup", str(tmp_path / "second.db"), "--db", source)
     assert words.exit_code == 0 and "not verified" in words.stdout
+
+
+FOREIGN_COMMANDS = [
+    OPEN_ACME,
+    ("upgrade",),
+    ("verify",),
+    ("summary",),
+    ("backup", "copy.db"),
+]
+
+
+@pytest.mark.parametrize("command", FOREIGN_COMMANDS, ids=" ".join)
+def test_every_command_refuses_a_file_of_another_programs_tables_and_leaves_it_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "foreign.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE t (x INTEGER)")
+    connection.close()
+    before = path.read_bytes()
+    result = invoke(*command, "--db", str(path))
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert f"database file {path} holds no Carbonex ledger: it holds other tables" in result.stderr
+    assert path.read_bytes() == before
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["foreign.db"]
+
+
+def test_a_password_given_in_the_urls_query_is_not_printed(postgres_available: bool) -> None:
+    if not postgres_available:
+        pytest.skip("PostgreSQL unreachable")
+    url = f"{POSTGRES_URL.split('?')[0].rsplit('/', 1)[0]}/carbonex_no_such_database"
+    for command in (("upgrade",), ("summary",), OPEN_ACME):
+        result = invoke(*command, "--db", f"{url}?password=hunter2&sslpassword=hunter3")
+        assert result.exit_code == EXIT_USAGE, result.output
+        assert "hunter" not in result.output
+        assert "password=***&sslpassword=***" in result.stderr
+
+
+def test_an_upgrade_that_fails_partway_says_so_and_leaves_the_ledger_for_the_next_one(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = revision_and_rows(older_ledger(database_url))
+
+    def failing(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk is full")
+
+    monkeypatch.setattr(alembic.op, "add_column", failing)  # 0008, after 0007 ran
+    result = invoke("upgrade", "--db", database_url)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "disk is full (rolled back: the ledger is left as it was)" in result.stderr
+    assert revision_and_rows(database_url) == before
+    monkeypatch.undo()
+    record = invoke_json("upgrade", "--db", database_url)
+    assert record["from_revision"] == OLDER_REVISION and record["upgraded"] is True
+
+
+def test_a_backup_stays_in_rollback_journal_mode_and_reading_it_changes_no_byte(
+    tmp_path: Path,
+) -> None:
+    """Verifying a backup (the backup's own check, or `verify` later) switched it to WAL mode:
+    a reader leaves the journal mode as it is, so the copy stays one self-contained file."""
+    source, copy = tmp_path / "ledger.db", tmp_path / "copy.db"
+    assert invoke(*OPEN_ACME, "--db", str(source)).exit_code == 0
+    assert invoke("backup", str(copy), "--db", str(source)).exit_code == 0
+    before = copy.read_bytes()
+    for command in (("verify",), ("summary",), ("backup", str(tmp_path / "again.db"))):
+        result = invoke(*command, "--db", str(copy))
+        assert result.exit_code == 0, result.output
+    assert copy.read_bytes() == before
+    with sqlite3.connect(f"{copy.as_uri()}?mode=ro", uri=True) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    connection.close()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["again.db", "copy.db", "ledger.db"]

@@ -1,5 +1,6 @@
 """Naming a database: an empty name or a URL of an unknown scheme is refused, never taken for a
-file (an empty name would be a temporary database that vanishes, `mysql://x` a path)."""
+file (an empty name would be a temporary database that vanishes, `mysql://x` a path). A URL is
+shown in messages without its passwords, in `user:password@` or in the query."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from carbonex.store import StoreError, open_store, resolve_database
+from carbonex.store.database import redacted
 
 
 def test_an_empty_database_given_is_kept_empty_not_replaced_by_the_default(
@@ -41,3 +43,25 @@ def test_a_sqlite_url_and_a_plain_path_still_open(tmp_path: Path) -> None:
     for database in (f"sqlite:///{tmp_path / 'a.db'}", str(tmp_path / "b.db")):
         open_store(database).close()
     assert sorted(path.name for path in tmp_path.glob("*.db")) == ["a.db", "b.db"]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://carbon:hunter2@db:5432/reg", "postgresql://carbon:***@db:5432/reg"),
+        ("postgresql://db/reg?password=hunter2", "postgresql://db/reg?password=***"),
+        (
+            "postgresql://db/reg?sslmode=require&sslpassword=hunter2&passfile=/run/pgpass",
+            "postgresql://db/reg?sslmode=require&sslpassword=***&passfile=/run/pgpass",
+        ),
+        ("postgresql://db/reg?PASS%57ORD=hunter2", "postgresql://db/reg?PASS%57ORD=***"),
+        ("postgresql://u:pw@db/reg?password=hunter2", "postgresql://u:***@db/reg?password=***"),
+        (
+            "postgresql://db/reg?options=-csearch_path%3Dx",
+            "postgresql://db/reg?options=-csearch_path%3Dx",
+        ),
+        ("ledgers/carbonex.db", "ledgers/carbonex.db"),
+    ],
+)
+def test_a_database_url_is_shown_without_its_passwords(url: str, shown: str) -> None:
+    assert redacted(url) == shown

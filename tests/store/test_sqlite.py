@@ -1,8 +1,10 @@
 """The SQLite store's settings: the page size of new files, the busy handler of reads and
-writes, and the one-pass page cache."""
+writes, and the one-pass page cache. A reader leaves the file's journal mode as it is."""
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,52 @@ def test_the_no_overlap_walk_reads_the_serial_index_alone(tmp_path: Path) -> Non
     finally:
         store.close()
     assert any("COVERING INDEX blocks_by_serial" in str(row[-1]) for row in plan), plan
+
+
+def _rollback_journal_ledger(path: Path) -> bytes:
+    """A ledger in rollback-journal mode, as a backup is made; its bytes."""
+    open_store(str(path)).close()
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA journal_mode = DELETE")
+    connection.close()
+    return path.read_bytes()
+
+
+def test_a_reader_leaves_the_journal_mode_and_every_byte_of_the_file_as_they_were(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "backup.db"
+    before = _rollback_journal_ledger(path)
+    for any_revision in (False, True):
+        store = open_store(str(path), migrate=False, must_exist=True, any_revision=any_revision)
+        try:
+            assert store.query("PRAGMA journal_mode") == [("delete",)]
+            assert store.query("SELECT COUNT(*) FROM journal") == [(0,)]
+        finally:
+            store.close()
+    assert path.read_bytes() == before
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["backup.db"]
+    _sqlite_store(path).close()  # the first writer switches it to WAL
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="a read-only directory does not stop root")
+def test_a_ledger_in_a_read_only_directory_is_read_if_in_rollback_journal_mode(
+    tmp_path: Path,
+) -> None:
+    """A WAL file needs its -shm file beside it: the reader says so instead of SQLite's
+    "attempt to write a readonly database"."""
+    backup, live = tmp_path / "backup.db", tmp_path / "live.db"
+    _rollback_journal_ledger(backup)
+    open_store(str(live)).close()
+    tmp_path.chmod(0o555)
+    try:
+        store = open_store(str(backup), migrate=False, must_exist=True)
+        try:
+            assert store.query("SELECT COUNT(*) FROM journal") == [(0,)]
+        finally:
+            store.close()
+        with pytest.raises(StoreError, match=r"it is in WAL mode, .* live\.db-shm"):
+            open_store(str(live), migrate=False, must_exist=True)
+    finally:
+        tmp_path.chmod(0o755)

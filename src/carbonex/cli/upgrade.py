@@ -3,7 +3,9 @@
 Commands that write upgrade a ledger as they open it; commands that only read refuse an older
 one and point here, so that a verify or a query never changes the database it reads. Exit codes:
 0 upgraded or already current, 2 no ledger there (nothing is created), or one written by a newer
-Carbonex, or a migration that failed (its transaction rolled back).
+Carbonex, or a migration that failed: all of them run in one transaction with the revision's
+bump, on SQLite as on PostgreSQL, so the ledger is left at the revision and schema it had.
+Concurrent upgrades take turns: one upgrades, the others find it done.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from carbonex.store.database import (
     SCHEMA_HEAD,
     redacted,
     resolve_database,
-    schema_revision,
     upgrade_schema,
 )
 
@@ -28,10 +29,12 @@ def upgrade(database: DatabaseOption = None, as_json: JsonOption = False) -> Non
     target = resolve_database(database)
     store = open_store_or_exit(target, migrate=False, any_revision=True)
     try:
-        before = schema_revision(store)
-        upgrade_schema(store)
+        before = upgrade_schema(store)  # read under the write lock: concurrent upgraders wait
     except Exception as error:  # Alembic's and the drivers' own types, reported at the edge
-        usage_error(f"cannot upgrade {redacted(target)}: {without_password(str(error), target)}")
+        usage_error(
+            f"cannot upgrade {redacted(target)}: {without_password(str(error), target)} "
+            "(rolled back: the ledger is left as it was)"
+        )
     finally:
         store.close()
     record: dict[str, Any] = {

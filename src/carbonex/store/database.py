@@ -6,7 +6,8 @@ import os
 import re
 import sqlite3
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, NamedTuple
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from carbonex.store.sql import SqlStore
 from carbonex.text import shortened
@@ -27,6 +28,11 @@ SUPPORTED_SCHEMES = frozenset({"sqlite", "postgresql", "postgres", "postgresql+p
 SUPPORTED_TEXT = "a SQLite file path, sqlite:///PATH, postgresql://…"
 VERSION_TABLE = "alembic_version"
 """Alembic's record of the schema revision: a database without it holds no Carbonex ledger."""
+MIGRATION_BUSY_TIMEOUT_S = 30.0
+"""How long a SQLite upgrade waits for another connection's write lock (another upgrader's)."""
+SECRET_PARAMETER = re.compile(r"password|passwd|secret|token", re.IGNORECASE)
+"""Query parameters of a database URL whose values `redacted` hides (`password`, `sslpassword`;
+`passfile` names a file and is shown)."""
 
 
 class StoreError(RuntimeError):
@@ -55,12 +61,25 @@ def target_problem(target: str) -> str | None:
 
 
 def redacted(target: str) -> str:
-    """The database URL with any password replaced, fit for messages and logs."""
+    """The database URL with any password replaced, fit for messages and logs: the one in
+    `user:password@` and the values of query parameters that name a secret (`?password=`,
+    `&sslpassword=`, however their names are percent-encoded)."""
     parts = urlsplit(target)
-    if parts.password is None:
+    netloc, query = parts.netloc, parts.query
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    if query:
+        query = "&".join(_redacted_parameter(parameter) for parameter in query.split("&"))
+    if (netloc, query) == (parts.netloc, parts.query):
         return target
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _redacted_parameter(parameter: str) -> str:
+    name, equals, _value = parameter.partition("=")
+    if equals and SECRET_PARAMETER.search(unquote_plus(name)) is not None:
+        return f"{name}=***"
+    return parameter
 
 
 def is_postgres_url(target: str) -> bool:
@@ -83,7 +102,9 @@ def open_store(
     `must_exist` is for readers (verify, queries, reports): the database must already hold a
     Carbonex ledger, of this version's schema unless `any_revision`. Opening a SQLite file that is
     not there, or a database without the schema, would make an empty ledger (a mistyped path would
-    then verify as "OK"), and opening an older ledger would upgrade it: a reader changes neither."""
+    then verify as "OK"), and opening an older ledger would upgrade it: a reader changes neither.
+    `migrate` makes the schema in a new or empty database and refuses one that holds tables but
+    no Carbonex ledger (another program's: it is left as it is)."""
     target = resolve_database(database)
     problem = target_problem(target)
     if problem is not None:
@@ -100,11 +121,9 @@ def open_store(
             from carbonex.store.sqlite import SqliteStore
 
             path = _sqlite_path(target)
-            if path != ":memory:" and not Path(path).parent.exists():
-                raise StoreError(f"directory of database file {path} does not exist")
-            if must_exist and path != ":memory:":
-                _refuse_unless_ledger(_file_revision(Path(path)), f"file {path}", any_revision)
-            store = SqliteStore(path)
+            if path != ":memory:":
+                _check_file(Path(path), migrate, must_exist, any_revision)
+            store = SqliteStore(path, reading=must_exist)
     except StoreError:
         raise
     except Exception as error:  # the driver's own errors, reported at the edge
@@ -119,40 +138,79 @@ def open_store(
     return store
 
 
-def _file_revision(path: Path) -> str | None:
-    """The schema revision of the ledger in a SQLite file, read through a read-only connection:
-    the store's own connection writes as it opens (WAL mode, an empty file's header), which would
-    change a missing, empty, foreign or older file."""
+class _Contents(NamedTuple):
+    revision: str | None
+    """The ledger's schema revision; None where there is no Carbonex schema."""
+    empty: bool
+    """No table, index, view or trigger: a database Carbonex may make its schema in."""
+
+
+def _check_file(path: Path, migrate: bool, must_exist: bool, any_revision: bool) -> None:
+    """Refuse, before the store's connection writes anything (WAL mode, a new file's header): a
+    missing file or one without a readable ledger to a reader, another program's database to a
+    writer. A missing or empty file is one a writer makes its ledger in."""
+    if not path.parent.exists():
+        raise StoreError(f"directory of database file {path} does not exist")
+    if not path.exists():
+        if must_exist:
+            raise StoreError(f"database file {path} does not exist (nothing was created)")
+        return
+    if must_exist:
+        contents = _file_contents(path)
+        _refuse_unless_ledger(contents, f"file {path}", any_revision)
+    elif migrate:
+        contents = _file_contents(path)
+        if contents.revision is None and not contents.empty:
+            raise StoreError(_no_ledger(f"file {path}", empty=False))
+
+
+def _file_contents(path: Path) -> _Contents:
+    """The schema revision of the ledger in a SQLite file, and whether the file holds anything,
+    read through a read-only connection: the store's own connection writes as it opens (WAL
+    mode, an empty file's header), which would change a missing, empty, foreign or older file."""
     if not path.is_file():
-        raise StoreError(f"database file {path} does not exist (nothing was created)")
+        raise StoreError(f"database file {path} is not a file")
     connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        found = connection.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (VERSION_TABLE,)
-        ).fetchone()
+        names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         row = (
             connection.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()
-            if found
+            if VERSION_TABLE in names
             else None
         )
+    except sqlite3.OperationalError as error:
+        if "readonly" not in str(error):
+            raise
+        raise StoreError(_unreadable_wal_file(path)) from error
     finally:
         connection.close()
-    return None if row is None else str(row[0])
+    return _Contents(None if row is None else str(row[0]), empty=not names)
+
+
+def _unreadable_wal_file(path: Path) -> str:
+    return (
+        f"cannot read database file {path}: it is in WAL mode, and SQLite reads such a file only "
+        f"where it can make {path.name}-shm beside it (this user cannot write in {path.parent}); "
+        "read it as a user who can, or read a copy (a backup is in rollback-journal mode and "
+        "reads anywhere)"
+    )
 
 
 def _require_ledger(store: SqlStore, shown: str, any_revision: bool) -> None:
     """Refuse (and close) a server database that holds no ledger of a readable revision (a SQLite
-    file is checked before the store opens it: `_file_revision`)."""
+    file is checked before the store opens it: `_check_file`)."""
     try:
-        _refuse_unless_ledger(schema_revision(store), shown, any_revision)
+        contents = _Contents(schema_revision(store), empty=not store.table_names())
+        _refuse_unless_ledger(contents, shown, any_revision)
     except BaseException:
         store.close()
         raise
 
 
-def _refuse_unless_ledger(revision: str | None, shown: str, any_revision: bool) -> None:
+def _refuse_unless_ledger(contents: _Contents, shown: str, any_revision: bool) -> None:
+    revision = contents.revision
     if revision is None:
-        raise StoreError(f"database {shown} holds no Carbonex ledger")
+        raise StoreError(_no_ledger(shown, contents.empty))
     if revision not in SCHEMA_REVISIONS:
         raise StoreError(_newer_schema(revision))
     if revision != SCHEMA_HEAD and not any_revision:
@@ -161,6 +219,15 @@ def _refuse_unless_ledger(revision: str | None, shown: str, any_revision: bool) 
             f"Carbonex reads revision {SCHEMA_HEAD}. A reading command leaves it as it is: "
             "`carbonex upgrade` upgrades it (back it up first)"
         )
+
+
+def _no_ledger(shown: str, empty: bool) -> str:
+    if empty:
+        return f"database {shown} holds no Carbonex ledger"
+    return (
+        f"database {shown} holds no Carbonex ledger: it holds other tables, and Carbonex makes "
+        "a new ledger only in an empty database (it was left as it is)"
+    )
 
 
 def _newer_schema(revision: str) -> str:
@@ -178,29 +245,80 @@ def schema_revision(store: SqlStore) -> str | None:
     return str(row[0]) if row else None
 
 
-def upgrade_schema(store: SqlStore) -> None:
-    """Run Alembic's migrations up to head, unless the schema is already there."""
+def upgrade_schema(store: SqlStore) -> str | None:
+    """Run Alembic's migrations up to head, unless the schema is already there; the revision
+    the database was at (None: it was empty).
+
+    All of them run in one transaction, with the version bump: a migration that fails (an error,
+    a full disk, a killed process) leaves the schema and its revision as they were. It holds the
+    database's write lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock) before reading
+    the revision, so concurrent upgraders take turns and the later ones find the work done.
+    A database holding other tables but no Carbonex schema is refused, unchanged."""
     current = schema_revision(store)
     if current == SCHEMA_HEAD:
-        return
+        return current
     if current is not None and current not in SCHEMA_REVISIONS:
         raise StoreError(_newer_schema(current))
-    import sqlalchemy
     from alembic import command
     from alembic.config import Config
 
-    if store.url.startswith("sqlite"):
-        engine = sqlalchemy.create_engine(store.url)
-    else:
-        engine = sqlalchemy.create_engine(
-            store.url.replace("postgresql://", "postgresql+psycopg://", 1)
-        )
+    engine = _migration_engine(store.url)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            # Two processes opening a new database at once must not both create the tables.
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-    engine.dispose()
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+            current = _locked_revision(connection, redacted(store.url))
+            if current != SCHEMA_HEAD:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+    return current
+
+
+def _migration_engine(url: str) -> Any:
+    """SQLAlchemy's engine for the migrations. On SQLite, Python's driver would commit each
+    CREATE or ALTER as it runs (it opens a transaction only before INSERT, UPDATE and DELETE):
+    it is told to open none itself, and every transaction starts with BEGIN IMMEDIATE, which
+    takes the write lock (waiting for another upgrader's) and makes DDL part of it."""
+    import sqlalchemy
+    from sqlalchemy import event
+    from sqlalchemy.pool import NullPool
+
+    if not url.startswith("sqlite"):
+        return sqlalchemy.create_engine(
+            url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=NullPool
+        )
+    engine = sqlalchemy.create_engine(
+        url, poolclass=NullPool, connect_args={"timeout": MIGRATION_BUSY_TIMEOUT_S}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _locked_revision(connection: Any, shown: str) -> str | None:
+    """The schema revision, read in the migration's transaction: None for an empty database
+    (PostgreSQL: the connection's schema); one with other tables but no Carbonex schema, or of a
+    revision this Carbonex does not know, is refused."""
+    import sqlalchemy
+
+    names = set(sqlalchemy.inspect(connection).get_table_names())
+    if VERSION_TABLE not in names:
+        if names:
+            raise StoreError(_no_ledger(shown, empty=False))
+        return None
+    row = connection.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").first()
+    revision = None if row is None else str(row[0])
+    if revision is not None and revision not in SCHEMA_REVISIONS:
+        raise StoreError(_newer_schema(revision))
+    return revision

@@ -48,18 +48,25 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
 class SqliteStore(SqlStore):
     placeholder = "?"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, reading: bool = False) -> None:
+        """`reading`: a reader's connection (verify, queries, a backup's source) leaves the file's
+        page size and journal mode as they are. Switching to WAL writes the file: a backup (one
+        self-contained file in rollback-journal mode) would change as it is verified, and a
+        ledger in rollback-journal mode in a read-only place could not be read at all. The first
+        writer switches it."""
         super().__init__()
         self.path = path
         self.url = f"sqlite:///{path}"
         self.connection = sqlite3.connect(
             path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
         )
-        self.connection.execute(f"PRAGMA page_size = {PAGE_SIZE_BYTES}")
-        self.connection.execute("PRAGMA journal_mode = WAL")
-        # NORMAL in WAL mode: a commit survives a process crash; only a power loss may undo the
-        # last commits, never corrupt the file.
-        self.connection.execute("PRAGMA synchronous = NORMAL")
+        if not reading:
+            self.connection.execute(f"PRAGMA page_size = {PAGE_SIZE_BYTES}")
+            self.connection.execute("PRAGMA journal_mode = WAL")
+            # NORMAL in WAL mode: a commit survives a process crash; only a power loss may undo
+            # the last commits, never corrupt the file. A reader keeps the default (FULL), safe
+            # in either mode for the rare write it makes (projecting read models that lag).
+            self.connection.execute("PRAGMA synchronous = NORMAL")
         self.connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self._busy_timeout_ms = BUSY_TIMEOUT_MS
         """The busy handler's timeout as last set: `begin_write` turns it off, `begin_read` on."""
