@@ -60,6 +60,7 @@ def test_a_project_is_created_registered_monitored_verified_and_issued(
         "share_of_proceeds_t": 50,
         "omge_cancelled_t": 20,
         "buffer_t": 0,
+        "deductions_owed_t": {"share_of_proceeds": 50, "omge": 20},
         "journal_seq": 5,
         "journal_seq_last": 8,
         "command_id_prefix": issued["outcome"]["command_id_prefix"],  # type: ignore[index]
