@@ -74,6 +74,11 @@ def test_a_citation_names_the_cdm_project_however_it_is_written(citation: str) -
     assert qualified_reference(citation) == qualified_id("CDM", "1234") == "CDM:1234"
 
 
+@pytest.mark.parametrize("citation", ["A6.4M-0042", "Article 6.4 mechanism 42", "A64M:42"])
+def test_a_citation_names_the_a64_activity_however_it_is_written(citation: str) -> None:
+    assert qualified_reference(citation) == qualified_id("A64M", "42")
+
+
 def test_a_cdm_record_citing_the_verra_id_is_a_candidate_too() -> None:
     cdm = footprint("CDM", "1234", cites="Verra VCS 1736")
     verra = footprint("VCS", "VCS-1736")

@@ -93,6 +93,7 @@ SOURCE_ALIASES: dict[str, str] = {
     "A6.4": "A64M",
     "A6.4M": "A64M",
     "A64M": "A64M",
+    "ARTICLE 6.4 MECHANISM": "A64M",  # what CDM-TO-A6.4 conversions wrote before the code
     "J-CREDIT": "JCS",
     "JCS": "JCS",
     "CARBONEX": "CARBONEX",
