@@ -3,7 +3,9 @@ are decided in group commits, each exactly as `submit` would decide it."""
 
 from __future__ import annotations
 
+import os
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -21,13 +23,18 @@ from carbonex.ledger import Accepted, Ledger, Refused, Selection, Transfer, writ
 from carbonex.ledger.failures import Code, Failure
 from carbonex.ledger.outcomes import outcome_from_record
 from carbonex.ledger.writer import (
+    SOCKET_MODE,
+    SOCKET_PATH_BYTES_MAX,
     WRITER_REQUEST_BYTES_MAX,
     WriterClient,
     WriterError,
     WriterServer,
+    WriterSocketError,
     frame,
+    identity_of,
     sendable,
 )
+from tests.conftest import drop_postgres_schema, new_postgres_schema
 from tests.ledger.support import held, issue, open_accounts
 
 CLIENTS = 4
@@ -59,6 +66,13 @@ def serving(database_url: str, socket_path: str | None = None) -> Iterator[Write
     finally:
         servers[0].stop.set()
         thread.join(START_SECONDS_MAX)
+
+
+def received_hello(sock: socket.socket) -> dict[str, str]:
+    """The writer's first frame on a new connection."""
+    (size,) = struct.unpack(">I", sock.recv(4, socket.MSG_WAITALL))
+    hello: dict[str, str] = orjson.loads(sock.recv(size, socket.MSG_WAITALL))
+    return hello
 
 
 def funded(ledger: Ledger) -> None:
@@ -125,7 +139,7 @@ def test_an_unreadable_request_is_refused_and_changes_nothing(
 ) -> None:
     funded(ledger)
     with serving(database_url) as server:
-        client = WriterClient(server.socket_path)
+        client = WriterClient(server.socket_path, identity_of(ledger))
         try:
             for hostile in (b"not json", b'{"kind": "transfer"}', b"[1, 2]", b'{"kind": 7}'):
                 refused = client.submit(hostile)
@@ -142,6 +156,7 @@ def test_an_oversized_frame_closes_only_that_connection(ledger: Ledger, database
         hostile = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         hostile.settimeout(START_SECONDS_MAX)
         hostile.connect(server.socket_path)
+        received_hello(hostile)
         hostile.sendall(struct.pack(">I", WRITER_REQUEST_BYTES_MAX + 1))
         assert hostile.recv(16) == b""  # closed by the writer
         hostile.close()
@@ -236,3 +251,182 @@ def test_a_client_reconnects_to_a_restarted_writer(ledger: Ledger, database_url:
             again = client.submit(one_unit("before"))
     assert isinstance(again, Accepted) and again.duplicate
     assert held(ledger, "B") == 2
+
+
+# -- the socket path is the writer's own, and a client talks only to its ledger's writer ---------
+
+
+@pytest.fixture
+def other_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A second ledger on the same store as `database_url` (on PostgreSQL: another schema of the
+    same database)."""
+    if not database_url.startswith("postgresql"):
+        yield str(tmp_path / "other.db")
+        return
+    schema, url = new_postgres_schema()
+    try:
+        yield url
+    finally:
+        drop_postgres_schema(schema)
+
+
+def refusal_to_serve(database_url: str, socket_path: str) -> str:
+    """The WriterSocketError a writer starting at `socket_path` raises (stopped before it
+    serves, so that one that starts returns at once and fails the test)."""
+    with Ledger.open(database_url) as ledger:
+        server = WriterServer(ledger, socket_path)
+        server.stop.set()
+        with pytest.raises(WriterSocketError) as refused:
+            server.serve()
+    return str(refused.value)
+
+
+def stale_socket(socket_path: str) -> None:
+    """A socket left at `socket_path` by a writer that was killed: nobody listens on it."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as dead:
+        dead.bind(socket_path)
+
+
+def test_a_writer_refuses_a_path_that_is_a_file_and_leaves_the_file_as_it_was(
+    database_url: str, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"my notes")
+    message = refusal_to_serve(database_url, str(notes))
+    assert "exists and is not a socket" in message
+    assert notes.read_bytes() == b"my notes"
+
+
+def test_a_writer_refuses_its_own_database_file_as_socket_path(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.db"
+    with Ledger.open(str(victim)) as ledger:
+        funded(ledger)
+    before = victim.read_bytes()
+    assert "is not a socket" in refusal_to_serve(str(victim), str(victim))
+    assert victim.read_bytes() == before
+    with Ledger.open(str(victim)) as ledger:
+        assert held(ledger, "A") == 10_000
+
+
+def test_a_writer_refuses_a_directory_a_missing_directory_and_a_path_too_long(
+    database_url: str, tmp_path: Path
+) -> None:
+    assert "is not a socket" in refusal_to_serve(database_url, str(tmp_path))
+    missing = str(tmp_path / "missing" / "w.sock")
+    assert "does not exist" in refusal_to_serve(database_url, missing)
+    too_long = "/tmp/" + "x" * SOCKET_PATH_BYTES_MAX
+    assert f"at most {SOCKET_PATH_BYTES_MAX}" in refusal_to_serve(database_url, too_long)
+    assert tmp_path.is_dir() and not Path(too_long).exists()
+
+
+def test_a_second_writer_at_the_same_path_is_refused_and_the_first_serves_on(
+    ledger: Ledger, database_url: str, other_database_url: str
+) -> None:
+    funded(ledger)
+    with serving(database_url) as first:
+        message = refusal_to_serve(other_database_url, first.socket_path)
+        assert message == f"a writer already listens at {first.socket_path}"
+        with Ledger.open(database_url, writer_socket=first.socket_path) as client:
+            assert client.submit(one_unit("after-the-second")).accepted
+    assert held(ledger, "B") == 1
+    assert not Path(first.socket_path).exists()
+
+
+def test_a_stale_socket_is_replaced(ledger: Ledger, database_url: str) -> None:
+    funded(ledger)
+    socket_path = short_socket_path()
+    stale_socket(socket_path)
+    with (
+        serving(database_url, socket_path),
+        Ledger.open(database_url, writer_socket=socket_path) as client,
+    ):
+        assert client.submit(one_unit("through-a-new-socket")).accepted
+    assert not Path(socket_path).exists()
+
+
+def test_a_stopping_writer_leaves_what_replaced_its_socket(database_url: str) -> None:
+    socket_path = short_socket_path()
+    with serving(database_url, socket_path):
+        os.unlink(socket_path)
+        stale_socket(socket_path)  # another writer's, say
+        replacement = os.stat(socket_path).st_ino
+    assert os.stat(socket_path).st_ino == replacement
+    os.unlink(socket_path)
+    with serving(database_url, socket_path):
+        os.unlink(socket_path)
+        Path(socket_path).write_bytes(b"a file")
+    assert Path(socket_path).read_bytes() == b"a file"
+
+
+def test_the_socket_is_made_for_this_user_only_whatever_the_umask(database_url: str) -> None:
+    previous = os.umask(0)
+    try:
+        with serving(database_url) as server:
+            mode = stat.S_IMODE(os.stat(server.socket_path).st_mode)
+            umask_after_binding = os.umask(0)
+    finally:
+        os.umask(previous)
+    assert mode == SOCKET_MODE == 0o600
+    assert umask_after_binding == 0  # the caller's umask was put back
+
+
+def test_a_client_refuses_the_writer_of_another_ledger_and_sends_nothing(
+    ledger: Ledger, database_url: str, other_database_url: str
+) -> None:
+    funded(ledger)
+    with Ledger.open(other_database_url) as other:
+        funded(other)
+    with (
+        serving(other_database_url) as server,
+        Ledger.open(database_url, writer_socket=server.socket_path) as client,
+    ):
+        with pytest.raises(
+            WriterError, match=r"serves another ledger .*: the command was not sent"
+        ):
+            client.submit(one_unit("meant-for-this-ledger"))
+        with pytest.raises(WriterError, match="serves another ledger"):
+            WriterClient(server.socket_path, identity_of(client))
+    assert server.commands == 0
+    assert held(ledger, "B") == 0
+    with Ledger.open(other_database_url) as other:
+        assert held(other, "B") == 0
+        assert len(other.journal(limit=100)) == 3
+
+
+def test_a_ledger_has_one_identity_however_it_is_opened_and_another_has_another(
+    database_url: str, other_database_url: str
+) -> None:
+    with Ledger.open(database_url) as one, Ledger.open(database_url) as again:
+        identity = identity_of(one)
+        assert identity_of(again) == identity
+    with Ledger.open(other_database_url) as other:
+        assert identity_of(other).key != identity.key
+
+
+def test_a_sqlite_ledger_named_through_a_link_or_a_relative_path_is_the_same_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ledger.db"
+    (tmp_path / "link.db").symlink_to(path)
+    monkeypatch.chdir(tmp_path)
+    with Ledger.open(str(path)) as direct, Ledger.open("link.db") as linked:
+        assert identity_of(direct) == identity_of(linked)
+        assert identity_of(direct).shown == str(path.resolve())
+
+
+def test_a_client_refuses_a_socket_that_is_not_a_writer(ledger: Ledger) -> None:
+    socket_path = short_socket_path()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as impostor:
+        impostor.bind(socket_path)
+        impostor.listen(1)
+
+        def answer_nonsense() -> None:
+            accepted, _ = impostor.accept()
+            with accepted:
+                accepted.sendall(struct.pack(">I", 5) + b"hello")
+
+        thread = threading.Thread(target=answer_nonsense, daemon=True)
+        thread.start()
+        with pytest.raises(WriterError, match="unreadable greeting"):
+            WriterClient(socket_path, identity_of(ledger))
+        thread.join(START_SECONDS_MAX)

@@ -1,17 +1,23 @@
 """`carbonex writer`: one writer process that group-commits the single commands of all local
-clients (see `carbonex.ledger.writer`)."""
+clients (see `carbonex.ledger.writer`).
+
+A socket path the writer cannot serve at (too long, in a directory that is not there, taken by a
+file, a directory or a live writer, or the database file itself) is reported as a clear message
+with exit code 2 before the ledger is opened, and nothing at the path is changed."""
 
 from __future__ import annotations
 
+import os
 import signal
 from typing import Annotated, Any
 
 import typer
 
+from carbonex.cli.exits import usage_error
 from carbonex.cli.options import DatabaseOption
 from carbonex.cli.session import open_ledger
-from carbonex.ledger.writer import WriterServer
-from carbonex.store.database import redacted, resolve_database
+from carbonex.ledger.writer import WriterServer, WriterSocketError, socket_path_problem
+from carbonex.store.database import is_postgres_url, redacted, resolve_database
 
 
 def writer(
@@ -23,6 +29,9 @@ def writer(
     """Serve single commands from local clients (`Ledger.open(..., writer_socket=PATH)`) as
     group commits, until SIGINT or SIGTERM."""
     target = resolve_database(database)
+    problem = _socket_problem(socket_path, target)
+    if problem is not None:
+        usage_error(problem)
     with open_ledger(target) as ledger:
         server = WriterServer(ledger, socket_path)
 
@@ -32,5 +41,17 @@ def writer(
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         typer.echo(f"writer for {redacted(target)} on {socket_path}", err=True)
-        server.serve()
+        try:
+            server.serve()
+        except WriterSocketError as error:  # taken between the check and the bind
+            usage_error(str(error))
         typer.echo(f"{server.commands} commands in {server.batches} commits", err=True)
+
+
+def _socket_problem(socket_path: str, target: str) -> str | None:
+    """Why the writer cannot serve the ledger at `target` on `socket_path`, or None."""
+    if not is_postgres_url(target):
+        database_path = target.removeprefix("sqlite:///")
+        if os.path.realpath(socket_path) == os.path.realpath(database_path):
+            return f"the socket path {socket_path} is the database file's"
+    return socket_path_problem(socket_path)

@@ -7,28 +7,41 @@ their commands over a local (UNIX) socket, it decides every command that arrived
 `Ledger.submit_many` (one transaction, one durable commit) and answers each client after the
 commit. Each command is accepted or refused on its own merits, exactly as `submit` would.
 
-Frames on the socket: a 4-byte big-endian length, then JSON. A request is a command record
-(`Command.to_record`); an answer is an outcome record (`Outcome.to_record`) or {"error": text}
-when the writer could not run the batch (the command was then not applied) or could not send
-the answer.
+Frames on the socket: a 4-byte big-endian length, then JSON. On each connection the writer first
+sends a hello, {"ledger": identity, "shown": where}: the identity of the ledger it serves (see
+`ledger_identity`). A client compares it with the identity of the ledger it opened itself and,
+when they differ, sends nothing (a writer started on another database at the same socket path
+must not decide its commands). A request is a command record (`Command.to_record`); an answer is
+an outcome record (`Outcome.to_record`) or {"error": text} when the writer could not run the
+batch (the command was then not applied) or could not send the answer.
+
+The socket path is the writer's own: it starts only where nothing is, or where a stale socket is
+(one that nobody answers on, left by a writer that was killed), and it refuses a path that holds
+anything else (a file, a directory, a socket another process listens on). On stopping it removes
+the socket only if it is still the one it bound.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import selectors
 import socket
+import stat
 import struct
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from carbonex.ledger.commands import Command, CommandFormatError, command_from_record
 from carbonex.ledger.failures import Code, Failure
 from carbonex.ledger.outcomes import Outcome, Refused, outcome_from_record
+
+if TYPE_CHECKING:
+    from carbonex.store import SqlStore
 
 WRITER_CLIENTS_MAX = 256
 """Connections the writer serves at once; more are refused at accept."""
@@ -47,11 +60,70 @@ WRITER_ANSWER_TIMEOUT_S = 60.0
 resubmit its id to learn its fate)."""
 WRITER_SEND_TIMEOUT_S = 5.0
 """How long the writer waits to hand a client its answer before dropping that client."""
+WRITER_PROBE_TIMEOUT_S = 2.0
+"""How long a starting writer waits to connect to a socket already at its path: one that
+accepts (or cannot answer in time) belongs to a live process and is left alone."""
+WRITER_HELLO_BYTES_MAX = 64_000
+"""Largest hello a client reads (a ledger's identity and where it is)."""
+SOCKET_PATH_BYTES_MAX = 107
+"""Longest UNIX socket path, encoded: `sun_path` holds 108 bytes with the terminating NUL."""
+SOCKET_MODE = 0o600
+"""The socket's permissions: this user's processes only."""
+SOCKET_UMASK = 0o177
+"""The umask in force while the socket is bound, so that it is made with `SOCKET_MODE` whatever
+the caller's umask (a chmod after bind would leave it open to others for a moment)."""
 FRAME_HEADER = struct.Struct(">I")
 
 
 class WriterError(RuntimeError):
-    """The writer could not decide a command (its batch failed, or the connection broke)."""
+    """The writer could not decide a command (its batch failed, or the connection broke), or the
+    client would not send it (the writer serves another ledger)."""
+
+
+class WriterSocketError(WriterError):
+    """The writer cannot serve at this socket path (nothing was changed at the path)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerIdentity:
+    """Which ledger a store opened: `key` is compared, `shown` names it in messages."""
+
+    key: str
+    shown: str
+
+
+def ledger_identity(store: SqlStore) -> LedgerIdentity:
+    """The identity of the ledger behind `store`, the same for every process that opened it
+    however it was named (relative path, symbolic link, another host name for the server).
+    SQLite: the database file's device and inode. PostgreSQL: the cluster's system identifier
+    and the object id of the journal table the connection writes (its database and schema).
+    Call it inside a read transaction (`Ledger.read`)."""
+    from carbonex.store.sqlite import SqliteStore
+
+    if isinstance(store, SqliteStore):
+        try:
+            status = os.stat(store.path)
+        except OSError:  # an in-memory database: no other process can open the same one
+            return LedgerIdentity(f"sqlite-unshared:{os.getpid()}:{id(store)}", store.path)
+        return LedgerIdentity(
+            f"sqlite:{status.st_dev}:{status.st_ino}", os.path.realpath(store.path)
+        )
+    row = store.query_one(
+        "SELECT (SELECT system_identifier FROM pg_control_system()), "
+        "to_regclass('journal')::oid, current_database(), current_schema()"
+    )
+    if row is None:
+        raise WriterError("the database did not say which it is")
+    system, journal, database, schema = row
+    return LedgerIdentity(
+        f"postgresql:{system}:{journal}", f"PostgreSQL database {database}, schema {schema}"
+    )
+
+
+def identity_of(ledger: Any) -> LedgerIdentity:
+    """The identity of the ledger a `Ledger` opened (one read transaction)."""
+    identity: LedgerIdentity = ledger.read(ledger_identity, read_models=False)
+    return identity
 
 
 def _encoded(outcome: Outcome) -> bytes:
@@ -105,25 +177,31 @@ class WriterServer:
         self.commands = 0
 
     def serve(self, ready: threading.Event | None = None) -> None:
-        listener = _listen(self.socket_path)
-        with selectors.DefaultSelector() as selector:
-            selector.register(listener, selectors.EVENT_READ, None)
-            if ready is not None:
-                ready.set()
-            try:
-                while not self.stop.is_set():
-                    requests: list[tuple[_Connection, bytes]] = []
-                    for key, _ in selector.select(WRITER_POLL_S):
-                        if key.data is None:
-                            _accept(listener, selector)
-                        else:
-                            requests += _receive(key.data, selector)
-                    for start in range(0, len(requests), WRITER_BATCH_MAX):
-                        self._decide(requests[start : start + WRITER_BATCH_MAX], selector)
-            finally:
-                for key in list(selector.get_map().values()):
-                    key.fileobj.close()  # type: ignore[union-attr]
-                _unlink(self.socket_path)
+        """Claim the socket path (WriterSocketError, with nothing changed, when it cannot), then
+        serve until `stop` is set; remove the socket if it is still the one bound here."""
+        hello = frame(orjson.dumps(_hello_record(identity_of(self.ledger))))
+        listener, bound = _listen(self.socket_path)
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(listener, selectors.EVENT_READ, None)
+                if ready is not None:
+                    ready.set()
+                try:
+                    while not self.stop.is_set():
+                        requests: list[tuple[_Connection, bytes]] = []
+                        for key, _ in selector.select(WRITER_POLL_S):
+                            if key.data is None:
+                                _accept(listener, selector, hello)
+                            else:
+                                requests += _receive(key.data, selector)
+                        for start in range(0, len(requests), WRITER_BATCH_MAX):
+                            self._decide(requests[start : start + WRITER_BATCH_MAX], selector)
+                finally:
+                    for key in list(selector.get_map().values()):
+                        key.fileobj.close()  # type: ignore[union-attr]
+        finally:
+            listener.close()
+            _remove_own_socket(self.socket_path, bound)
 
     def _decide(
         self, requests: list[tuple[_Connection, bytes]], selector: selectors.BaseSelector
@@ -166,22 +244,87 @@ def _answer_frame(answer: bytes) -> bytes:
     return frame(answer, limit)
 
 
-def _listen(socket_path: str) -> socket.socket:
-    _unlink(socket_path)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(socket_path)
-    os.chmod(socket_path, 0o600)  # this user's processes only
-    listener.listen(WRITER_CLIENTS_MAX)
-    listener.setblocking(False)
-    return listener
+def _hello_record(identity: LedgerIdentity) -> dict[str, str]:
+    return {"ledger": identity.key, "shown": identity.shown}
 
 
-def _unlink(socket_path: str) -> None:
+def socket_path_problem(socket_path: str) -> str | None:
+    """Why a writer cannot serve at `socket_path`, or None: a path too long for a UNIX socket, a
+    directory that is not there, anything there but a socket, or a socket a live process
+    listens on (a writer, most likely). A stale socket is no problem: the writer replaces it."""
+    if not socket_path:
+        return "the socket path is empty"
+    size = len(os.fsencode(socket_path))
+    if size > SOCKET_PATH_BYTES_MAX:
+        return (
+            f"the socket path {socket_path} is {size} bytes long; "
+            f"a UNIX socket path has at most {SOCKET_PATH_BYTES_MAX}"
+        )
+    directory = os.path.dirname(socket_path) or "."
+    if not os.path.isdir(directory):
+        return f"the socket's directory {directory} does not exist (or is not a directory)"
+    try:
+        status = os.lstat(socket_path)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        return f"cannot look at {socket_path}: {error.strerror}"
+    if not stat.S_ISSOCK(status.st_mode):
+        return f"{socket_path} exists and is not a socket: the writer would not replace it"
+    if _answers(socket_path):
+        return f"a writer already listens at {socket_path}"
+    return None
+
+
+def _answers(socket_path: str) -> bool:
+    """Whether a process accepts connections on the socket (or might: any error but refusal,
+    a busy backlog or no permission included, counts as live)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(WRITER_PROBE_TIMEOUT_S)
+        try:
+            probe.connect(socket_path)
+        except OSError as error:
+            return error.errno not in (errno.ECONNREFUSED, errno.ENOENT)
+    return True
+
+
+def _listen(socket_path: str) -> tuple[socket.socket, tuple[int, int]]:
+    """A listening socket at `socket_path` (a stale one there replaced) and the (device, inode)
+    it was bound as; WriterSocketError, with nothing changed, when the path is not usable."""
+    problem = socket_path_problem(socket_path)
+    if problem is not None:
+        raise WriterSocketError(problem)
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(socket_path)
+        os.unlink(socket_path)  # a stale socket (checked just now): nobody answers on it
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        previous = os.umask(SOCKET_UMASK)
+        try:
+            listener.bind(socket_path)
+        finally:
+            os.umask(previous)
+        status = os.stat(socket_path)
+        listener.listen(WRITER_CLIENTS_MAX)
+        listener.setblocking(False)
+    except OSError as error:  # e.g. another writer bound it between our check and our bind
+        listener.close()
+        raise WriterSocketError(f"cannot listen at {socket_path}: {error.strerror}") from error
+    return listener, (status.st_dev, status.st_ino)
 
 
-def _accept(listener: socket.socket, selector: selectors.BaseSelector) -> None:
+def _remove_own_socket(socket_path: str, bound: tuple[int, int]) -> None:
+    """Remove the socket at `socket_path` only if it is the one this writer bound: another
+    writer's, or a file put there meanwhile, stays."""
+    try:
+        status = os.lstat(socket_path)
+    except OSError:
+        return
+    if stat.S_ISSOCK(status.st_mode) and (status.st_dev, status.st_ino) == bound:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(socket_path)
+
+
+def _accept(listener: socket.socket, selector: selectors.BaseSelector, hello: bytes) -> None:
     try:
         sock, _ = listener.accept()
     except BlockingIOError:
@@ -191,6 +334,11 @@ def _accept(listener: socket.socket, selector: selectors.BaseSelector) -> None:
         return
     sock.setblocking(True)
     sock.settimeout(WRITER_SEND_TIMEOUT_S)  # a client that stops reading stalls us this long
+    try:
+        sock.sendall(hello)
+    except OSError:  # gone already (a starting writer's probe, for one)
+        sock.close()
+        return
     selector.register(sock, selectors.EVENT_READ, _Connection(sock))
 
 
@@ -220,9 +368,14 @@ def _close(connection: _Connection, selector: selectors.BaseSelector) -> None:
 
 class WriterClient:
     """A client's end: sends one command, waits for its outcome. Once the connection fails
-    (`broken`), its stream may be cut mid-frame: the client must not be used again."""
+    (`broken`), its stream may be cut mid-frame: the client must not be used again.
 
-    def __init__(self, socket_path: str, timeout_s: float = WRITER_ANSWER_TIMEOUT_S) -> None:
+    It connects only to a writer that serves `ledger` (the identity of the ledger the client
+    opened): a writer of another ledger is refused (WriterError) before any command is sent."""
+
+    def __init__(
+        self, socket_path: str, ledger: LedgerIdentity, timeout_s: float = WRITER_ANSWER_TIMEOUT_S
+    ) -> None:
         self.broken = False
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout_s)
@@ -231,6 +384,29 @@ class WriterClient:
         except OSError as error:
             self.sock.close()
             raise WriterError(f"no writer at {socket_path}: {error}") from error
+        try:
+            self._check_hello(socket_path, ledger)
+        except BaseException:
+            self.sock.close()
+            raise
+
+    def _check_hello(self, socket_path: str, ledger: LedgerIdentity) -> None:
+        try:
+            (size,) = FRAME_HEADER.unpack(self._read(FRAME_HEADER.size))
+            if size > WRITER_HELLO_BYTES_MAX:
+                raise WriterError(f"no writer at {socket_path}: a greeting of {size} bytes")
+            hello = orjson.loads(self._read(size))
+        except OSError as error:
+            raise WriterError(f"no writer at {socket_path}: {error}") from error
+        except ValueError as error:
+            raise WriterError(f"no writer at {socket_path}: unreadable greeting") from error
+        if not isinstance(hello, dict) or not isinstance(hello.get("ledger"), str):
+            raise WriterError(f"no writer at {socket_path}: unreadable greeting")
+        if hello["ledger"] != ledger.key:
+            raise WriterError(
+                f"the writer at {socket_path} serves another ledger ({hello.get('shown')}), "
+                f"not this one ({ledger.shown}): the command was not sent"
+            )
 
     def submit(self, record: bytes) -> Outcome:
         request = frame(record)
