@@ -9,8 +9,10 @@ from pathlib import Path
 import orjson
 
 from carbonex.catalog import load_catalog
+from carbonex.ledger import Ledger
 from carbonex.ledger.journal import GENESIS_HASH, canonical, chain_hash
 from tests.cli.helpers import EXIT_REFUSED, EXIT_USAGE, earlier_catalog_directory, invoke, seed
+from tests.ledger.support import execute_raw
 
 
 def test_verify_of_a_consistent_ledger_exits_zero(seeded: str) -> None:
@@ -145,3 +147,30 @@ def test_an_earlier_catalog_that_cannot_be_used_is_a_usage_error(
         result = invoke("verify", "--db", seeded, *options)
         assert result.exit_code == EXIT_USAGE, options
         assert message in " ".join(result.output.split()), result.output
+
+
+def test_verify_names_a_move_whose_serial_lies_past_64_bits_and_prints_its_report(
+    seeded: str,
+) -> None:
+    """A serial no 64-bit integer holds, or a number for a serial space, once raised from the
+    history digests: verify printed a traceback and no report."""
+    with Ledger.open(seeded) as ledger:
+        [(seq, payload)] = ledger.store.query(
+            "SELECT seq, payload FROM journal WHERE command_kind = 'issue'"
+        )
+        move = b'["move","issue","VERRA/VCU",1,'
+        assert move in bytes(payload)
+        for altered in (
+            b'["move","issue","VERRA/VCU",9223372036854775808,',
+            b'["move","issue",7,1,',
+        ):
+            changed = bytes(payload).replace(move, altered)
+            execute_raw(ledger, "UPDATE journal SET payload = ? WHERE seq = ?", (changed, seq))
+            result = invoke("verify", "--db", seeded, "--json")
+            assert result.exit_code == EXIT_REFUSED, result.output
+            report = json.loads(result.stdout)
+            assert report["ok"] is False and "Traceback" not in result.output
+            assert any(
+                p["invariant"] == "replay" and p["message"].startswith(f"entry {seq}, effect ")
+                for p in report["problems"]
+            ), report["problems"]

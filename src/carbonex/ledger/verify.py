@@ -6,7 +6,8 @@ compare it with the live tables, and check the ledger's invariants (ARCHITECTURE
 2. a serial is in exactly one block (blocks of a serial space never overlap);
 3. retired, cancelled, surrendered, expired and converted serials never change again;
 4. holds never exceed the active units they hold;
-5. the chain is unbroken and replay reproduces the live state;
+5. the chain is unbroken, every effect is one the ledger writes (its kind, its fields, their
+   types and bounds: `EFFECT_FIELDS`), and replay reproduces the live state;
 6. each journal row's columns say what its hashed payload says (seq, command id, kind, time);
 7. the id counters the journal's last entry carries lie beyond every block and issuance id made,
    and a row carrying counters carries exactly those the entries up to it leave;
@@ -29,7 +30,7 @@ from carbonex.catalog.loader import catalog_digest
 from carbonex.ledger.collector import collector_paused
 from carbonex.ledger.history import HistoryPostings
 from carbonex.ledger.journal import ChainChecker, canonical, exact_size
-from carbonex.ledger.limits import CATALOGS_MAX
+from carbonex.ledger.limits import CATALOGS_MAX, SERIAL_MAX
 from carbonex.ledger.live_checks import (
     DIGEST_CHUNK_ROWS,
     RowDigest,
@@ -37,7 +38,13 @@ from carbonex.ledger.live_checks import (
     live_history,
     summarize_live,
 )
-from carbonex.ledger.model import FINAL_STATES, UnitAttributes
+from carbonex.ledger.model import (
+    FINAL_STATES,
+    AccountStatus,
+    BlockState,
+    HoldStatus,
+    UnitAttributes,
+)
 from carbonex.ledger.ports import Head, IdEnds, head_problems
 from carbonex.ledger.stored_values import value_problems
 from carbonex.store import SqlStore, open_store
@@ -86,9 +93,172 @@ class VerifyReport:
         }
 
 
-BLOCK_STATE_INDEX = 7
-"""Where a block effect ("block", block_id, issuance_id, serial_space, first_serial, last_serial,
-account_id, state, attributes_id, hold_id) holds the state."""
+ID_MAX = 2**63 - 1
+"""Highest block or issuance id: both stores keep ids as signed 64-bit integers."""
+MOVE_ACTIONS = frozenset(
+    {
+        "issue",
+        "convert_in",
+        "transfer",
+        "retire",
+        "cancel",
+        "surrender",
+        "expire",
+        "convert",
+        "hold",
+        "release",
+    }
+)
+"""What a "move" effect may say was done (`issuance.create_serials`, `placement.place`)."""
+BLOCK_STATES = frozenset(state.value for state in BlockState)
+EFFECT_SHOWN_CHARS_MAX = 120
+"""A malformed effect or value is named by this much of its text at most."""
+SHOWN_ITEMS_MAX = 10
+SHOWN_DEPTH_MAX = 3
+"""How much of a list or object, and how deep, a message shows."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """What one field of an effect holds, as the ledger writes it."""
+
+    types: tuple[type, ...]
+    """The exact types (a boolean is no integer, a float no serial)."""
+    description: str
+    low: int | None = None
+    high: int | None = None
+    """Bounds of an integer field."""
+    values: frozenset[str] | None = None
+    """The texts a field naming a state, status or action may hold."""
+
+    def holds(self, value: Any) -> bool:
+        if type(value) not in self.types:
+            return False
+        if self.low is not None and self.high is not None and not self.low <= value <= self.high:
+            return False
+        return self.values is None or value in self.values
+
+
+def _one_of(values: frozenset[str]) -> FieldRule:
+    return FieldRule((str,), f"one of {', '.join(sorted(values))}", values=values)
+
+
+TEXT = FieldRule((str,), "a text")
+TEXT_OR_NONE = FieldRule((str, type(None)), "a text or null")
+ID = FieldRule((int,), f"an id (an integer from 1 to {ID_MAX})", 1, ID_MAX)
+SERIAL = FieldRule(
+    (int,),
+    f"one of the serials the ledger issues (an integer from 1 to {SERIAL_MAX})",
+    1,
+    SERIAL_MAX,
+)
+QUANTITY = FieldRule((int,), f"a quantity (an integer from 1 to {SERIAL_MAX})", 1, SERIAL_MAX)
+RECORD = FieldRule((dict,), "a record (a JSON object)")
+EFFECT_FIELDS: dict[str, tuple[tuple[str, FieldRule], ...]] = {
+    "account": (
+        ("account id", TEXT),
+        ("registry", TEXT),
+        ("kind", TEXT),
+        ("holder", TEXT),
+        ("status", _one_of(frozenset(status.value for status in AccountStatus))),
+    ),
+    "attributes": (("attributes id", TEXT), ("record", RECORD)),
+    "issuance": (
+        ("issuance id", ID),
+        ("serial space", TEXT),
+        ("first serial", SERIAL),
+        ("last serial", SERIAL),
+        ("attributes id", TEXT),
+        ("account id", TEXT),
+        ("lineage", TEXT_OR_NONE),
+    ),
+    "block": (
+        ("block id", ID),
+        ("issuance id", ID),
+        ("serial space", TEXT),
+        ("first serial", SERIAL),
+        ("last serial", SERIAL),
+        ("account id", TEXT),
+        ("state", _one_of(BLOCK_STATES)),
+        ("attributes id", TEXT),
+        ("hold id", TEXT_OR_NONE),
+    ),
+    "unblock": (("block id", ID),),
+    "hold": (
+        ("hold id", TEXT),
+        ("account id", TEXT),
+        ("quantity", QUANTITY),
+        ("status", _one_of(frozenset(status.value for status in HoldStatus))),
+        ("purpose", TEXT),
+    ),
+    "move": (
+        ("action", _one_of(MOVE_ACTIONS)),
+        ("serial space", TEXT),
+        ("first serial", SERIAL),
+        ("last serial", SERIAL),
+        ("from account", TEXT_OR_NONE),
+        ("to account", TEXT),
+    ),
+}
+"""Each effect's fields after its kind, in order (`effects`: the layout the ledger writes)."""
+SERIAL_RANGE_AT = {"issuance": 3, "block": 4, "move": 3}
+"""Where the effects with a serial range hold its first serial (the last follows it)."""
+
+
+def _shown(value: Any, depth: int = 0) -> str:
+    """`value` as `repr` shows it, cut to EFFECT_SHOWN_CHARS_MAX characters, with the first
+    SHOWN_ITEMS_MAX items of a list or object and nothing below SHOWN_DEPTH_MAX levels: a
+    payload may nest a thousand levels deep (past `repr`'s recursion limit) or hold millions of
+    items."""
+    if isinstance(value, list | dict) and depth >= SHOWN_DEPTH_MAX:
+        text = "[...]" if isinstance(value, list) else "{...}"
+    elif isinstance(value, list):
+        inner = [_shown(item, depth + 1) for item in value[:SHOWN_ITEMS_MAX]]
+        text = _joined("[", inner, len(value), "]")
+    elif isinstance(value, dict):
+        pairs = list(value.items())[:SHOWN_ITEMS_MAX]
+        inner = [f"{key!r}: {_shown(item, depth + 1)}" for key, item in pairs]
+        text = _joined("{", inner, len(value), "}")
+    else:
+        text = repr(value[: EFFECT_SHOWN_CHARS_MAX + 1] if isinstance(value, str) else value)
+    if len(text) <= EFFECT_SHOWN_CHARS_MAX:
+        return text
+    return text[: EFFECT_SHOWN_CHARS_MAX - 3] + "..."
+
+
+def _joined(opening: str, inner: list[str], count: int, closing: str) -> str:
+    more = [f"... {count - len(inner)} more"] if count > len(inner) else []
+    return opening + ", ".join([*inner, *more]) + closing
+
+
+def effect_problem(effect: Any) -> str | None:
+    """Why `effect` is not an effect as the ledger writes it (its kind, its number of fields,
+    each field's type and bounds, a serial range not running backwards), or None. The replay
+    reads nothing else: a value it cannot hold (a serial past 64 bits, a list for an account)
+    is named here, never raised on later."""
+    kinds = ", ".join(EFFECT_FIELDS)
+    if type(effect) is not list or not effect or type(effect[0]) is not str:
+        return f"{_shown(effect)} is no effect (a list whose first item is one of {kinds})"
+    fields = EFFECT_FIELDS.get(effect[0])
+    if fields is None:
+        return f"its kind {_shown(effect[0])} is none of {kinds}"
+    subject = f"{'an' if effect[0][0] in 'aeiou' else 'a'} {effect[0]} effect"
+    if len(effect) > 1 and fields[0][0].endswith(" id") and fields[0][1].holds(effect[1]):
+        subject += f" for {fields[0][0].removesuffix(' id')} {effect[1]}"
+    if len(effect) != len(fields) + 1:
+        count = len(effect) - 1
+        fields_had = f"{count} field{'' if count == 1 else 's'}"
+        return f"{subject} has {fields_had} after its kind; the ledger writes {len(fields)}"
+    for (name, rule), value in zip(fields, effect[1:], strict=True):
+        if not rule.holds(value):
+            return f"{subject}: its {name} {_shown(value)} is not {rule.description}"
+    first_at = SERIAL_RANGE_AT.get(effect[0])
+    if first_at is not None and effect[first_at] > effect[first_at + 1]:
+        return (
+            f"{subject}: its serials {effect[first_at]}-{effect[first_at + 1]} run backwards "
+            "(no units)"
+        )
+    return None
 
 
 @dataclass(slots=True)
@@ -115,15 +285,76 @@ class ReplayState:
     catalogs_named: dict[str, int] = field(default_factory=dict)
     """The digest of each catalog the entries name -> the first entry naming it."""
 
-    def apply(self, seq: int, effects: list[list[Any]], report: VerifyReport) -> None:
+    def apply(self, seq: int, effects: Any, report: VerifyReport) -> None:
+        """Apply entry `seq`'s effects in order. An effect the ledger never writes is named
+        (invariant `replay`, with the entry and the effect's place) and skipped, so that nothing
+        after it reads a value it cannot hold (a serial past 64 bits, a list for an account)."""
+        if type(effects) is not list:
+            report.add("replay", f"entry {seq}: its effects are {_shown(effects)}, not a list")
+            return
         blocks, final_blocks = self.blocks, self.final_blocks
         moves = []
         dumps = orjson.dumps
         made_max = self.block_id_made_max
-        for effect in effects:
-            tag = effect[0]
+        id_max, serial_max, block_states, move_actions = (
+            ID_MAX,
+            SERIAL_MAX,
+            BLOCK_STATES,
+            MOVE_ACTIONS,
+        )
+        for position, effect in enumerate(effects):  # from 0, as `redecide` names them
+            # Blocks and moves, nearly every effect, are checked here inline (a call per effect
+            # would cost more than the checks); `effect_problem` checks the same fields by
+            # `EFFECT_FIELDS`, and says what is wrong.
+            try:
+                tag = effect[0]
+                if tag == "block":
+                    (
+                        _,
+                        block_id,
+                        issuance_id,
+                        space,
+                        first,
+                        last,
+                        account_id,
+                        state,
+                        attributes_id,
+                        hold_id,
+                    ) = effect
+                    whole = (
+                        type(block_id) is int
+                        and type(issuance_id) is int
+                        and type(first) is int
+                        and type(last) is int
+                        and 0 < block_id <= id_max
+                        and 0 < issuance_id <= id_max
+                        and 0 < first <= last <= serial_max
+                        and type(space) is str
+                        and type(account_id) is str
+                        and type(attributes_id) is str
+                        and (hold_id is None or type(hold_id) is str)
+                        and state in block_states
+                    )
+                elif tag == "move":
+                    _, action, space, first, last, from_account, to_account = effect
+                    whole = (
+                        type(first) is int
+                        and type(last) is int
+                        and 0 < first <= last <= serial_max
+                        and action in move_actions
+                        and type(space) is str
+                        and (from_account is None or type(from_account) is str)
+                        and type(to_account) is str
+                    )
+                else:
+                    whole = effect_problem(effect) is None
+            except (TypeError, ValueError, LookupError):
+                # No list, not of its kind's length, or a state or action that is no text.
+                whole = False
+            if not whole:
+                _skip_malformed(seq, position, effect, report)
+                continue
             if tag == "block":
-                block_id, state = effect[1], effect[BLOCK_STATE_INDEX]
                 if block_id > made_max:
                     made_max = block_id
                 if block_id in final_blocks:
@@ -202,6 +433,13 @@ class ReplayState:
 
 def _changed_final(seq: int, block_id: int, state: str, report: VerifyReport) -> None:
     report.add("finality", f"entry {seq} changes block {block_id}, which was already {state}")
+
+
+def _skip_malformed(seq: int, position: int, effect: Any, report: VerifyReport) -> None:
+    if len(report.problems) >= PROBLEMS_REPORTED_MAX:
+        return  # a journal of malformed effects is not described a million times
+    problem = effect_problem(effect) or f"{_shown(effect)} is not an effect the replay can read"
+    report.add("replay", f"entry {seq}, effect {position}: {problem}")
 
 
 JOURNAL_QUERY = "SELECT seq, payload, previous_hash, entry_hash FROM journal ORDER BY seq"
