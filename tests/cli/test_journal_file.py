@@ -3,7 +3,10 @@ against the head hash the registry publishes, with the totals its effects add up
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,6 +19,7 @@ from carbonex.ledger import Ledger, Retire, Selection, Transfer
 from carbonex.ledger.journal import chain_hash
 from carbonex.ledger.journal_export import EXPORT_LINE_BYTES_MAX, check_export
 from tests.cli.helpers import EXIT_USAGE, earlier_catalog_directory, invoke, invoke_json, seed
+from tests.ledger.support import execute_raw
 
 EXIT_PROBLEMS_FOUND = 1
 SUMMARY_NAMES = ("issued", "held", "on_hold", "retired", "cancelled", "surrendered", "expired")
@@ -330,3 +334,39 @@ def test_an_export_from_a_database_that_cannot_be_opened_makes_no_partial_file(
     result = invoke("journal-export", str(export), "--db", str(tmp_path / "missing.db"))
     assert result.exit_code == EXIT_USAGE
     assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+def test_an_entry_whose_payload_is_not_utf8_is_named_and_leaves_no_file(
+    tmp_path: Path, database_url: str
+) -> None:
+    seed(database_url)
+    with Ledger.open(database_url) as ledger:
+        execute_raw(ledger, "UPDATE journal SET payload = ? WHERE seq = 3", (b"\xff",))
+    export = tmp_path / "journal.jsonl"
+    result = invoke("journal-export", str(export), "--db", database_url)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "journal entry 3" in result.stderr and "not UTF-8" in result.stderr
+    assert "Traceback" not in result.output
+    assert not export.exists() and not Path(f"{export}.partial").exists()
+
+
+def test_an_export_that_fails_to_write_closes_its_reading_before_its_database(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Left to the collector, the journal's cursor closed after its connection and printed an
+    ignored exception after the command's message."""
+    seed(database_url)
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+
+    def disk_full_after_a_line(lines: Iterator[bytes], out: BinaryIO, total: int) -> int:
+        out.write(next(lines))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(journal_file, "_write", disk_full_after_a_line)
+    export = tmp_path / "journal.jsonl"
+    result = invoke("journal-export", str(export), "--db", database_url)
+    gc.collect()
+    assert result.exit_code == EXIT_USAGE and "No space left" in result.stderr
+    assert unraisable == []
+    assert not export.exists() and not Path(f"{export}.partial").exists()

@@ -10,10 +10,12 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
+from carbonex.ledger import Ledger
 from carbonex.ledger.journal_export import check_export
 from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
 from carbonex.service.routes import records
 from carbonex.service.routes.records import NDJSON
+from tests.ledger.support import execute_raw
 from tests.service.conftest import SignIn, WithKey
 from tests.service.support import API, EVERYONE, audit_log, key, ok, problem
 
@@ -124,3 +126,15 @@ def test_a_page_of_lines_stops_at_its_byte_limit_but_never_sends_nothing(
     answer = signed_in("nadia").get(f"{API}/journal/lines", params={"limit": 50})
     catalog, entry = (json.loads(line) for line in answer.content.splitlines())
     assert "record" in catalog and entry["seq"] == 1 and answer.headers["x-last-seq"] == "1"
+
+
+def test_a_journal_entry_no_line_can_hold_is_a_named_problem_not_an_internal_error(
+    demo_database: str, signed_in: SignIn
+) -> None:
+    with Ledger.open(demo_database) as ledger:
+        execute_raw(ledger, "UPDATE journal SET payload = ? WHERE seq = 3", (b"\xff",))
+    answer = signed_in("audrey").get(f"{API}/journal/lines", params={"limit": 50})
+    body = problem(answer, 503, "E_JOURNAL_DAMAGED")
+    assert "journal entry 3" in body["detail"] and "not UTF-8" in body["detail"]
+    first = signed_in("audrey").get(f"{API}/journal/lines", params={"limit": 2})
+    assert first.status_code == 200 and first.headers["x-last-seq"] == "2"

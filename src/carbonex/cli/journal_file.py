@@ -1,12 +1,14 @@
 """`carbonex journal-export FILE` and `carbonex journal-check FILE`: the journal as a file an
 auditor checks on their own machine, without the operator's database (see
 `carbonex.ledger.journal_export`). Exit codes: 0 written / the file checks out, 1 the file does
-not check out, 2 bad usage."""
+not check out, 2 bad usage, a file that cannot be written, or a journal that cannot be exported
+(a stored payload that is not UTF-8)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
@@ -30,6 +32,7 @@ from carbonex.ledger.journal_export import (
     EXPORT_LINE_BYTES_MAX,
     TOTAL_NAMES,
     ExportCheck,
+    UnexportableError,
     check_export,
     export_lines,
     recorded_entries,
@@ -59,6 +62,8 @@ def journal_export(file: FileArgument, database: DatabaseOption = None) -> None:
             partial.unlink(missing_ok=True)  # this run made it; FILE stays absent
             if isinstance(error, OSError):
                 usage_error(f"cannot write {file}: {error}")
+            if isinstance(error, UnexportableError):
+                usage_error(f"cannot export the journal: {error}")
             raise
     render.line(
         f"Exported {entries:,} entries to {file}; head {head['entry_hash']}", style="green bold"
@@ -84,7 +89,10 @@ def _export_to(ledger: Ledger, out: BinaryIO) -> tuple[dict[str, Any], int]:
         out.seek(0)  # a read tried again on a new connection starts the file again
         out.truncate()
         head = queries.head(store)  # the same snapshot as the lines
-        return head, _write(export_lines(store), out, head["seq"])
+        # Closed here, on any way out: left to the collector, it would close its cursor after
+        # the connection, and print an ignored exception after the command's own message.
+        with closing(export_lines(store)) as lines:
+            return head, _write(lines, out, head["seq"])
 
     head, entries = ledger.read(export)
     out.flush()

@@ -13,7 +13,7 @@ published totals; it lists the catalogs the entries name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -55,14 +55,42 @@ ISSUANCE_FIELDS = 8
 """An issuance effect's seven fields after its tag, and the seq of the entry that made it."""
 
 
+class UnexportableError(ValueError):
+    """A stored value no exported line can hold as it is (a payload that is not UTF-8, which
+    the ledger never writes): the export stops, naming the entry or catalog, and writes nothing
+    that would pass for the journal."""
+
+
 def _line(row: Sequence[Any]) -> bytes:
     record = dict(zip(LINE_FIELDS, row[:6], strict=True))
-    record["payload"] = bytes(row[6]).decode()
-    return orjson.dumps(record) + b"\n"
+    record["payload"] = _stored_text(row[6], f"journal entry {row[0]}: its payload")
+    try:
+        return orjson.dumps(record) + b"\n"
+    except orjson.JSONEncodeError as error:  # SQLite keeps any type in any column
+        raise UnexportableError(
+            f"journal entry {row[0]}: its columns hold values no exported line can hold "
+            f"({error}); carbonex verify names them"
+        ) from None
 
 
 def _catalog_line(kept: KeptCatalog) -> bytes:
-    return orjson.dumps({"catalog": kept.digest, "record": kept.record.decode()}) + b"\n"
+    record = _stored_text(kept.record, f"catalog {kept.digest}: its record")
+    return orjson.dumps({"catalog": kept.digest, "record": record}) + b"\n"
+
+
+def _stored_text(stored: Any, what: str) -> str:
+    """The exact stored bytes of a payload or catalog record as the text a line holds them in."""
+    if not isinstance(stored, bytes | bytearray | memoryview):
+        raise UnexportableError(
+            f"{what} is stored as {type(stored).__name__}, not bytes; carbonex verify names it"
+        )
+    try:
+        return bytes(stored).decode()
+    except UnicodeDecodeError as error:
+        raise UnexportableError(
+            f"{what} is not UTF-8 (byte {error.start}), so no exported line can hold it as "
+            "stored; carbonex verify names what is wrong"
+        ) from None
 
 
 def _catalog_lines(store: SqlStore, after_seq: int = 0) -> dict[int, list[bytes]]:
@@ -74,9 +102,11 @@ def _catalog_lines(store: SqlStore, after_seq: int = 0) -> dict[int, list[bytes]
     return lines
 
 
-def export_lines(store: SqlStore) -> Iterator[bytes]:
+def export_lines(store: SqlStore) -> Generator[bytes, None, None]:
     """Every journal entry as one line, in sequence order, in the caller's read transaction; one
-    item per entry: the first entry naming a catalog comes with that catalog's line before it."""
+    item per entry: the first entry naming a catalog comes with that catalog's line before it.
+    A reader stopping early closes it while the connection is open (it reads through a cursor).
+    Raises UnexportableError naming an entry whose stored values no line can hold."""
     catalogs = _catalog_lines(store)
     for row in store.stream(EXPORT_QUERY):
         yield b"".join([*catalogs.get(row[0], ()), _line(row)])

@@ -7,17 +7,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from carbonex.ledger.journal_export import export_page
+from carbonex.ledger.journal_export import UnexportableError, export_page
 from carbonex.service import audit
 from carbonex.service.deps import DEFAULT_PAGE_SIZE, Limit, ServiceDep, UserDep
 from carbonex.service.identity import READ_EVERYTHING, Role
-from carbonex.service.problems import denied
+from carbonex.service.problems import Problem, denied
 
 router = APIRouter(tags=["records"])
 AfterSeq = Annotated[int, Query(ge=0, le=2**63 - 1)]
 NDJSON = "application/x-ndjson"
 JOURNAL_LINES_BYTES_MAX = 16_000_000
 """A page of exported lines stops growing past this size (one larger entry is still sent)."""
+
+
+def journal_damaged(error: UnexportableError) -> Problem:
+    """A stored entry no line can hold as it is: the page is not sent (a file missing it would
+    pass for the journal), and the problem names the entry."""
+    return Problem(503, "E_JOURNAL_DAMAGED", f"{error}; an operator must repair the journal")
 
 
 @router.get("/journal")
@@ -56,9 +62,12 @@ async def journal_lines(
     journal-check` reads. `X-Last-Seq` names the last entry sent."""
     if not principal.has(*READ_EVERYTHING):
         raise denied("registry administrators, auditors and national authorities")
-    lines, last_seq = service.ledger.read(
-        lambda store: export_page(store, after_seq, limit, JOURNAL_LINES_BYTES_MAX)
-    )
+    try:
+        lines, last_seq = service.ledger.read(
+            lambda store: export_page(store, after_seq, limit, JOURNAL_LINES_BYTES_MAX)
+        )
+    except UnexportableError as error:
+        raise journal_damaged(error) from None
     return Response(b"".join(lines), media_type=NDJSON, headers={"X-Last-Seq": str(last_seq)})
 
 
