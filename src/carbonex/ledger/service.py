@@ -470,7 +470,7 @@ class Transaction:
         try:
             result, keep = work()
             if not keep:
-                self.store.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                self.store.rollback_to_savepoint(name)
                 if state.mark() != mark:
                     state.reload()
             self.store.execute(f"RELEASE SAVEPOINT {name}")

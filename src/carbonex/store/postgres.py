@@ -189,6 +189,18 @@ class PostgresStore(SqlStore):
             self._pipeline_failed = True
             raise
 
+    def rollback_to_savepoint(self, name: str) -> None:
+        """psycopg reads this command's "ROLLBACK" status as a reason to forget every statement
+        it prepared, and queues a DEALLOCATE ALL that it sends after the next statement. In a
+        pipeline it reads the status late, and an `executemany` (always prepared) sent before
+        the DEALLOCATE had its new name removed on the server while the driver kept it:
+        "prepared statement _pg3_N does not exist" at COMMIT. So the rollback's status is read
+        at once (a nested pipeline block syncs when it ends) and the DEALLOCATE is sent with an
+        unprepared statement, before anything is prepared again."""
+        with self.connection.pipeline():
+            self.connection.execute(f"ROLLBACK TO SAVEPOINT {name}", prepare=False)
+        self.connection.execute("SELECT 1", prepare=False)
+
     def begin_read(self) -> None:
         self.connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 

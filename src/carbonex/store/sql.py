@@ -257,6 +257,10 @@ class SqlStore(ABC):
         """One write statement with `?` placeholders, inside the caller's transaction."""
         self._execute(self.sql(statement), params)
 
+    def rollback_to_savepoint(self, name: str) -> None:
+        """Undo what the transaction did since `SAVEPOINT name` (which stays set)."""
+        self.execute(f"ROLLBACK TO SAVEPOINT {name}")
+
     def execute_many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self._executemany(self.sql(statement), rows)
