@@ -71,6 +71,32 @@ def test_a_backup_never_overwrites_a_file(tmp_path: Path) -> None:
     assert existing.read_bytes() == b"precious"
 
 
+@pytest.mark.parametrize("suffix", ["-wal", "-shm", "-journal"])
+def test_a_backup_refuses_a_destination_with_a_file_sqlite_would_apply_to_it(
+    tmp_path: Path, suffix: str
+) -> None:
+    source = str(tmp_path / "ledger.db")
+    seed(source)
+    copy = tmp_path / "copy.db"
+    stale = Path(f"{copy}{suffix}")
+    stale.write_bytes(b"another database's log")
+    result = invoke("backup", str(copy), "--db", source)
+    assert result.exit_code == EXIT_USAGE
+    assert f"copy.db{suffix} exists" in result.stderr
+    assert not copy.exists() and stale.read_bytes() == b"another database's log"
+
+
+def test_a_backup_never_writes_through_a_symbolic_link(tmp_path: Path) -> None:
+    source = str(tmp_path / "ledger.db")
+    seed(source)
+    link = tmp_path / "link.db"
+    link.symlink_to(tmp_path / "elsewhere.db")  # dangling: exists() says no
+    result = invoke("backup", str(link), "--db", source)
+    assert result.exit_code == EXIT_USAGE
+    assert "symbolic link" in result.stderr
+    assert not (tmp_path / "elsewhere.db").exists()
+
+
 @pytest.mark.parametrize("where", ["missing-directory/copy.db", "ledger.db"])
 def test_a_backup_needs_a_new_file_in_an_existing_directory(tmp_path: Path, where: str) -> None:
     source = str(tmp_path / "ledger.db")

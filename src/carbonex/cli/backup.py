@@ -93,10 +93,23 @@ def _copy_source(target: str, destination: str, show_status: bool) -> str | None
         store.close()
 
 
+SQLITE_SIDE_FILE_SUFFIXES = ("-wal", "-shm", "-journal")
+"""Files SQLite keeps beside a database: one left by an earlier file of the same name would be
+applied to the new copy when it is opened."""
+
+
 def _check_destination(destination: str, source: str) -> None:
     path = Path(destination)
+    if path.is_symlink():
+        usage_error(f"{destination} is a symbolic link; a backup never writes through one")
     if path.exists():
         usage_error(f"{destination} exists; a backup never overwrites a file")
+    for suffix in SQLITE_SIDE_FILE_SUFFIXES:
+        if os.path.lexists(destination + suffix):
+            usage_error(
+                f"{destination}{suffix} exists, left by another database of that name: SQLite "
+                "would apply it to the copy; remove it first"
+            )
     if not path.parent.is_dir():
         usage_error(f"directory {path.parent} does not exist")
     if path.resolve() == Path(source).resolve():
