@@ -318,6 +318,7 @@ def _replay_entry(
         digest = entry.get("catalog")
         if replay.name_catalog(columns[0], digest, report):
             check.named(columns[0], digest)
+        replay.check_time(columns[0], entry["recorded_at"], report)
     except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
         check.add(f"entry {columns[0]}: payload is not a valid journal entry")
 

@@ -17,6 +17,7 @@ compare it with the live tables, and check the ledger's invariants (ARCHITECTURE
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -284,6 +285,8 @@ class ReplayState:
     issuance_id_made_max: int = 0
     catalogs_named: dict[str, int] = field(default_factory=dict)
     """The digest of each catalog the entries name -> the first entry naming it."""
+    last_recorded: tuple[int, dt.datetime] | None = None
+    """The latest entry so far and when it was recorded: entries are recorded in time order."""
 
     def apply(self, seq: int, effects: Any, report: VerifyReport) -> None:
         """Apply entry `seq`'s effects in order. An effect the ledger never writes is named
@@ -386,6 +389,26 @@ class ReplayState:
             return False
         return True
 
+    def check_time(self, seq: int, recorded_at: Any, report: VerifyReport) -> None:
+        """Entry `seq` was recorded at a time (ISO 8601), not before the entry ahead of it: the
+        ledger never dates an entry into a past the journal has left (`--redecide` decides each
+        command at its recorded time, so a backdated one would be judged by an earlier day)."""
+        try:
+            moment = dt.datetime.fromisoformat(recorded_at)
+        except (TypeError, ValueError):
+            report.add(
+                "journal", f"entry {seq}: its recorded time {_shown(recorded_at)} is no time"
+            )
+            return
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        if self.last_recorded is not None and moment < self.last_recorded[1]:
+            before, at = self.last_recorded
+            message = f"entry {seq} was recorded at {recorded_at}, before entry {before} ({at})"
+            report.add("journal", message)
+            return
+        self.last_recorded = (seq, moment)
+
     def check_counters(self, seq: int, counters: tuple[Any, Any], report: VerifyReport) -> None:
         """Invariant 7 at entry `seq`, once its effects are applied: a row carrying the id
         counters (each commit's last row does; the others carry none) carries exactly one past
@@ -473,6 +496,7 @@ def _replay_journal(store: SqlStore, report: VerifyReport) -> ReplayState:
                 report.add("journal", problem)
             replay.apply(row[0], entry["effects"], report)
             replay.name_catalog(row[0], entry.get("catalog"), report)
+            replay.check_time(row[0], entry["recorded_at"], report)
         except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
             report.add("chain", f"entry {row[0]}: payload is not a valid journal entry")
         replay.check_counters(row[0], (row[5], row[6]), report)
