@@ -4,7 +4,11 @@ writes, and the one-pass page cache. A reader leaves the file's journal mode as 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import tempfile
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -126,23 +130,52 @@ def test_a_reader_leaves_the_journal_mode_and_every_byte_of_the_file_as_they_wer
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="a read-only directory does not stop root")
-def test_a_ledger_in_a_read_only_directory_is_read_if_in_rollback_journal_mode(
-    tmp_path: Path,
-) -> None:
+UNPRIVILEGED_ID = 65534
+"""nobody: root is not stopped by a read-only directory, so as root the check runs as nobody."""
+
+
+def run_unprivileged(check: Callable[[], None]) -> None:
+    """Run `check` here, or as root in a forked child that drops to nobody first."""
+    if os.geteuid() != 0:
+        check()
+        return
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            os.setgid(UNPRIVILEGED_ID)
+            os.setuid(UNPRIVILEGED_ID)
+            check()
+        except BaseException:
+            traceback.print_exc()
+            os._exit(1)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the check failed as nobody (see stderr)"
+
+
+def test_a_ledger_in_a_read_only_directory_is_read_if_in_rollback_journal_mode() -> None:
     """A WAL file needs its -shm file beside it: the reader says so instead of SQLite's
     "attempt to write a readonly database"."""
-    backup, live = tmp_path / "backup.db", tmp_path / "live.db"
+    directory = Path(tempfile.mkdtemp(prefix="carbonex-read-only-"))  # nobody may enter /tmp's
+    backup, live = directory / "backup.db", directory / "live.db"
     _rollback_journal_ledger(backup)
     open_store(str(live)).close()
-    tmp_path.chmod(0o555)
-    try:
+    for path in directory.iterdir():
+        path.chmod(0o644)
+    directory.chmod(0o555)
+
+    def check() -> None:
         store = open_store(str(backup), migrate=False, must_exist=True)
         try:
-            assert store.query("SELECT COUNT(*) FROM journal") == [(0,)]
+            if store.query("SELECT COUNT(*) FROM journal") != [(0,)]:
+                raise AssertionError("the backup's journal was not read")
         finally:
             store.close()
         with pytest.raises(StoreError, match=r"it is in WAL mode, .* live\.db-shm"):
             open_store(str(live), migrate=False, must_exist=True)
+
+    try:
+        run_unprivileged(check)
     finally:
-        tmp_path.chmod(0o755)
+        directory.chmod(0o755)
+        shutil.rmtree(directory)
