@@ -13,12 +13,11 @@ import pytest
 from carbonex.catalog import default_catalog
 from carbonex.catalog.standards import (
     CALCULATOR_NEEDS,
-    DEDUCTION_CODES,
     GwpSet,
     default_project_catalog,
     load_project_catalog,
 )
-from carbonex.projects import calculation, deductions
+from carbonex.projects import calculation
 from tests.catalog.support import assert_refused, edited
 
 A64_BUFFER = 'kind = "not_encoded"\nsource = "A6.4 Supervisory'
@@ -76,10 +75,6 @@ def test_a_conversion_may_add_a_label_a_goals_entry_expands_into(tmp_path: Path)
         'add_labels = ["SDG-18"]',
     )
     assert_refused("project", directory, "'SDG-18'")
-
-
-def test_the_catalog_knows_the_deductions_issuance_splits() -> None:
-    assert DEDUCTION_CODES == deductions.KNOWN_DEDUCTIONS
 
 
 def test_a_deduction_issuance_does_not_split_is_refused(tmp_path: Path) -> None:

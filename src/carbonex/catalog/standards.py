@@ -32,9 +32,11 @@ CATEGORIES = frozenset({"avoidance", "removal"})
 BUFFER_KINDS = frozenset({"none", "fixed", "risk_rating", "not_encoded"})
 ROUNDINGS = frozenset({"up", "down"})
 LABEL_KINDS = frozenset({"quality", "eligibility", "co_benefit"})
-DEDUCTION_CODES = frozenset({"share_of_proceeds", "omge"})
-"""The deductions at issuance Carbonex splits (projects.deductions.KNOWN_DEDUCTIONS, which a
-test holds equal): another code in issuance_rules.toml would load and then fail every approval."""
+SHARE_OF_PROCEEDS = "share_of_proceeds"
+OMGE = "omge"
+DEDUCTION_CODES = frozenset({SHARE_OF_PROCEEDS, OMGE})
+"""The deductions at issuance Carbonex splits (`projects.deductions`): another code in
+issuance_rules.toml would load and then fail every approval."""
 TRANSFER_RECEIPT = "receive"
 CANCELLED_RECEIPT = "receive_cancelled"
 """The account-kind actions a deduction account needs: issuance moves a deduction there by

@@ -28,11 +28,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
-from carbonex.catalog.standards import BufferRule, Deduction
+from carbonex.catalog.standards import (
+    DEDUCTION_CODES,
+    OMGE,
+    SHARE_OF_PROCEEDS,
+    BufferRule,
+    Deduction,
+)
 
-SHARE_OF_PROCEEDS = "share_of_proceeds"
-OMGE = "omge"
-KNOWN_DEDUCTIONS = frozenset({SHARE_OF_PROCEEDS, OMGE})
+KNOWN_DEDUCTIONS = DEDUCTION_CODES
 ZERO = Decimal(0)
 
 

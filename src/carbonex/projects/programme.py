@@ -24,11 +24,15 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from carbonex.catalog.standards import Deduction, ProjectCatalog, Standard
-from carbonex.ledger import Cancel, Refused, Selection, Transaction, UnitAttributes
-from carbonex.projects.deductions import (
+from carbonex.catalog.standards import (
     OMGE,
     SHARE_OF_PROCEEDS,
+    Deduction,
+    ProjectCatalog,
+    Standard,
+)
+from carbonex.ledger import Cancel, Refused, Selection, Transaction, UnitAttributes
+from carbonex.projects.deductions import (
     ZERO,
     DeductionError,
     IssuanceSplit,
