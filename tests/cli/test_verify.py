@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -13,6 +14,7 @@ from carbonex.ledger import Ledger
 from carbonex.ledger.journal import GENESIS_HASH, canonical, chain_hash
 from tests.cli.helpers import EXIT_REFUSED, EXIT_USAGE, earlier_catalog_directory, invoke, seed
 from tests.ledger.support import execute_raw
+from tests.ledger.test_redecide import rewrite_entry
 
 
 def test_verify_of_a_consistent_ledger_exits_zero(seeded: str) -> None:
@@ -174,3 +176,50 @@ def test_verify_names_a_move_whose_serial_lies_past_64_bits_and_prints_its_repor
                 p["invariant"] == "replay" and p["message"].startswith(f"entry {seq}, effect ")
                 for p in report["problems"]
             ), report["problems"]
+
+
+def journal_hashes(database: str) -> dict[int, str]:
+    with Ledger.open(database) as ledger:
+        rows = ledger.store.query("SELECT seq, entry_hash FROM journal ORDER BY seq")
+    return {int(seq): str(entry_hash) for seq, entry_hash in rows}
+
+
+def published_problems(database: str, *options: str) -> list[str]:
+    result = invoke("verify", "--db", database, "--json", *options)
+    report = json.loads(result.stdout)
+    assert result.exit_code == (0 if report["ok"] else EXIT_REFUSED)
+    return [p["message"] for p in report["problems"] if p["invariant"] == "published"]
+
+
+def test_verify_holds_the_journal_to_the_heads_the_registry_published(seeded: str) -> None:
+    hashes = journal_hashes(seeded)
+    head = f"{hashes[4]}"
+    assert published_problems(seeded, "--head-hash", head, "--anchor", f"2:{hashes[2]}") == []
+    opened = invoke("account", "open", "LATER", "--kind", "company_holding", "--holder", "L",
+                    "--db", seeded)  # fmt: skip
+    assert opened.exit_code == 0
+    # The head published before that command is no longer the head; entry 4 still stands.
+    [moved] = published_problems(seeded, "--head-hash", head, "--anchor", f"4:{hashes[4]}")
+    assert "is not the published head" in moved
+    [missing] = published_problems(seeded, "--anchor", f"9:{hashes[4]}")
+    assert missing == "entry 9, recorded earlier, is not in the journal"
+
+
+def test_verify_names_a_history_rewritten_with_every_hash_recomputed(seeded: str) -> None:
+    anchor = f"2:{journal_hashes(seeded)[2]}"
+    with Ledger.open(seeded) as ledger:
+
+        def renamed(record: dict[str, Any]) -> None:
+            record["command"]["command_id"] = "rewritten"
+
+        rewrite_entry(ledger, 2, renamed)
+        execute_raw(ledger, "UPDATE journal SET command_id = 'rewritten' WHERE seq = 2")
+    assert invoke("verify", "--db", seeded).exit_code == 0  # the chain alone cannot tell
+    [rewritten] = published_problems(seeded, "--anchor", anchor)
+    assert rewritten == "entry 2: hash differs from the one recorded earlier (history rewritten)"
+
+
+def test_a_malformed_published_hash_is_a_usage_error(seeded: str) -> None:
+    for options in (("--head-hash", "abc"), ("--anchor", "2"), ("--anchor", f"0:{'a' * 64}")):
+        result = invoke("verify", "--db", seeded, *options)
+        assert result.exit_code == EXIT_USAGE, options

@@ -21,8 +21,11 @@ from carbonex.cli.exits import EXIT_PROBLEMS_FOUND, usage_error
 from carbonex.cli.options import DatabaseOption, JsonOption
 from carbonex.cli.session import open_ledger
 from carbonex.cli.verification import (
+    AnchorOption,
     CatalogOption,
+    HeadHashOption,
     RedecideOption,
+    checked_anchors,
     earlier_catalogs,
     entries_progress,
 )
@@ -40,9 +43,7 @@ from carbonex.ledger.journal_export import (
 from carbonex.store import SqlStore
 
 FileArgument = Annotated[Path, typer.Argument(metavar="FILE")]
-HEX_DIGITS = frozenset("0123456789abcdef")
 PROGRESS_EVERY_ENTRIES = 10_000
-ANCHORS_MAX = 1_000
 
 
 def journal_export(file: FileArgument, database: DatabaseOption = None) -> None:
@@ -115,18 +116,8 @@ def _write(lines: Iterator[bytes], out: BinaryIO, total: int) -> int:
 
 def journal_check(
     file: FileArgument,
-    head_hash: Annotated[
-        str | None,
-        typer.Option("--head-hash", help="The head hash the registry published (64 hex)."),
-    ] = None,
-    anchor: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--anchor",
-            metavar="SEQ:HASH",
-            help="An entry's hash recorded earlier (e.g. last month's head); repeatable.",
-        ),
-    ] = None,
+    head_hash: HeadHashOption = None,
+    anchor: AnchorOption = None,
     as_json: JsonOption = False,
     redecide: RedecideOption = False,
     catalog: CatalogOption = None,
@@ -134,9 +125,7 @@ def journal_check(
     """Check an exported journal alone: the hash chain from genesis, the published head, entries
     recorded earlier, and the totals per unit type its effects add up to; with --redecide, decide
     every command again under the catalog it names (this version's, or one given)."""
-    if head_hash is not None and not _is_hash(head_hash):
-        usage_error("--head-hash takes 64 lowercase hexadecimal characters")
-    anchors = _anchors(anchor or [])
+    anchors = checked_anchors(head_hash, anchor)
     catalogs = earlier_catalogs(catalog, redecide)
     if not file.is_file():
         usage_error(f"{file} is not a file")
@@ -164,23 +153,6 @@ def _redecide(file: Path, check: ExportCheck, show_progress: bool, catalogs: lis
     check.redecided = report.entries
     if report.divergence is not None:
         check.add(f"decisions: {report.divergence.describe()}")
-
-
-def _is_hash(text: str) -> bool:
-    return len(text) == 64 and set(text) <= HEX_DIGITS
-
-
-def _anchors(texts: list[str]) -> dict[int, str]:
-    if len(texts) > ANCHORS_MAX:
-        usage_error(f"at most {ANCHORS_MAX} --anchor options")
-    anchors: dict[int, str] = {}
-    for text in texts:
-        seq, _, entry_hash = text.partition(":")
-        valid_seq = seq.isascii() and seq.isdigit() and 0 < int(seq) < 2**63
-        if not valid_seq or not _is_hash(entry_hash):
-            usage_error(f"--anchor {text!r}: expected SEQ:HASH (a positive entry number, 64 hex)")
-        anchors[int(seq)] = entry_hash
-    return anchors
 
 
 def _bounded(stream: BinaryIO) -> Iterator[bytes]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +25,7 @@ from carbonex.cli.options import DatabaseOption, JsonOption
 from carbonex.cli.session import open_ledger
 from carbonex.ledger import Ledger, RedecideReport, VerifyReport, redecide_ledger
 from carbonex.projects.registry import ProjectRegistry
+from carbonex.store import SqlStore
 
 REDECIDE_HELP = (
     "Also decide every entry's command again, at its recorded time and under the catalog it "
@@ -39,6 +41,75 @@ CATALOG_HELP = (
 CatalogOption = Annotated[
     list[Path] | None, typer.Option("--catalog", metavar="DIR", help=CATALOG_HELP)
 ]
+
+
+HeadHashOption = Annotated[
+    str | None,
+    typer.Option("--head-hash", help="The head hash the registry published (64 hex)."),
+]
+AnchorOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--anchor",
+        metavar="SEQ:HASH",
+        help="An entry's hash recorded earlier (e.g. last month's head); repeatable.",
+    ),
+]
+HEX_DIGITS = frozenset("0123456789abcdef")
+ANCHORS_MAX = 1_000
+
+
+def checked_anchors(head_hash: str | None, texts: list[str] | None) -> dict[int, str]:
+    """The --anchor options as seq -> hash, after checking them and --head-hash (a usage error
+    names a malformed one)."""
+    if head_hash is not None and not _is_hash(head_hash):
+        usage_error("--head-hash takes 64 lowercase hexadecimal characters")
+    if len(texts or []) > ANCHORS_MAX:
+        usage_error(f"at most {ANCHORS_MAX} --anchor options")
+    anchors: dict[int, str] = {}
+    for text in texts or []:
+        seq, _, entry_hash = text.partition(":")
+        valid_seq = seq.isascii() and seq.isdigit() and 0 < int(seq) < 2**63
+        if not valid_seq or not _is_hash(entry_hash):
+            usage_error(f"--anchor {text!r}: expected SEQ:HASH (a positive entry number, 64 hex)")
+        anchors[int(seq)] = entry_hash
+    return anchors
+
+
+def _is_hash(text: str) -> bool:
+    return len(text) == 64 and set(text) <= HEX_DIGITS
+
+
+def published_problems(ledger: Ledger, head_hash: str | None, anchors: dict[int, str]) -> list[str]:
+    """Where the ledger's journal contradicts what the registry published: its head is not
+    `head_hash`, or an entry recorded earlier (seq -> hash) is missing or has another hash. With
+    the chain checked, an entry whose hash still matches proves every entry up to it unchanged."""
+    problems = []
+    head = ledger.head()
+    if head_hash is not None and head["entry_hash"] != head_hash:
+        problems.append(
+            f"the last entry's hash {head['entry_hash']} (entry {head['seq']}) is not the "
+            f"published head {head_hash}: entries were added since, or its history was rewritten"
+        )
+    hashes = ledger.read(partial(_entry_hashes, seqs=sorted(anchors)), read_models=False)
+    for seq, expected in sorted(anchors.items()):
+        found = hashes.get(seq)
+        if found is None:
+            problems.append(f"entry {seq}, recorded earlier, is not in the journal")
+        elif found != expected:
+            problems.append(
+                f"entry {seq}: hash differs from the one recorded earlier (history rewritten)"
+            )
+    return problems
+
+
+def _entry_hashes(store: SqlStore, seqs: list[int]) -> dict[int, str]:
+    found = {}
+    for seq in seqs:
+        row = store.query_one("SELECT entry_hash FROM journal WHERE seq = ?", (seq,))
+        if row is not None:
+            found[seq] = str(row[0])
+    return found
 
 
 def earlier_catalogs(directories: list[Path] | None, redecide: bool) -> list[Catalog]:
@@ -131,12 +202,18 @@ def verify(
     as_json: JsonOption = False,
     redecide: RedecideOption = False,
     catalog: CatalogOption = None,
+    head_hash: HeadHashOption = None,
+    anchor: AnchorOption = None,
 ) -> None:
     """Check the hash chains, replay the journal and project histories, check every invariant;
-    with --redecide, decide every command again under the catalog it names."""
+    with --redecide, decide every command again under the catalog it names; with --head-hash and
+    --anchor, hold the journal to heads the registry published."""
+    anchors = checked_anchors(head_hash, anchor)
     catalogs = earlier_catalogs(catalog, redecide)
     with open_ledger(database, must_exist=True) as ledger:
         report = verify_with_progress(ledger, show_progress=not as_json)
+        for problem in published_problems(ledger, head_hash, anchors):
+            report.add("published", problem)
         for problem in ProjectRegistry(ledger).verify():
             report.add("projects", problem)
         if redecide:
