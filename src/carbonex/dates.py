@@ -1,4 +1,5 @@
-"""Calendar arithmetic the rules share (a unit type's validity, a crediting period's length).
+"""Calendar arithmetic the rules share (a unit type's validity, a crediting period's length),
+and times compared across clocks.
 
 Pure: standard library only.
 """
@@ -7,6 +8,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """A time without an offset read as UTC, so that any two entry times compare."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def years_after(day: dt.date, years: int) -> dt.date | None:

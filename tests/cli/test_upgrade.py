@@ -180,7 +180,7 @@ def test_every_command_refuses_a_file_of_another_programs_tables_and_leaves_it_a
 
 def test_a_password_given_in_the_urls_query_is_not_printed(postgres_available: bool) -> None:
     if not postgres_available:
-        pytest.skip("PostgreSQL unreachable")
+        pytest.skip("PostgreSQL unreachable (CI requires it)")
     url = f"{POSTGRES_URL.split('?')[0].rsplit('/', 1)[0]}/carbonex_no_such_database"
     for command in (("upgrade",), ("summary",), OPEN_ACME):
         result = invoke(*command, "--db", f"{url}?password=hunter2&sslpassword=hunter3")

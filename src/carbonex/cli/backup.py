@@ -28,7 +28,7 @@ from carbonex.store.database import (
     resolve_database,
     schema_revision,
 )
-from carbonex.store.sqlite import SqliteStore
+from carbonex.store.sqlite import SIDE_FILE_SUFFIXES, SqliteStore
 
 POSTGRES_ADVICE = (
     "back up PostgreSQL with its own tools (pg_dump --format=custom, or a base backup with WAL "
@@ -93,18 +93,13 @@ def _copy_source(target: str, destination: str, show_status: bool) -> str | None
         store.close()
 
 
-SQLITE_SIDE_FILE_SUFFIXES = ("-wal", "-shm", "-journal")
-"""Files SQLite keeps beside a database: one left by an earlier file of the same name would be
-applied to the new copy when it is opened."""
-
-
 def _check_destination(destination: str, source: str) -> None:
     path = Path(destination)
     if path.is_symlink():
         usage_error(f"{destination} is a symbolic link; a backup never writes through one")
     if path.exists():
         usage_error(f"{destination} exists; a backup never overwrites a file")
-    for suffix in SQLITE_SIDE_FILE_SUFFIXES:
+    for suffix in SIDE_FILE_SUFFIXES:
         if os.path.lexists(destination + suffix):
             usage_error(
                 f"{destination}{suffix} exists, left by another database of that name: SQLite "

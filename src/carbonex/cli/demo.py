@@ -28,12 +28,11 @@ from carbonex.scenario import (
     Step,
     scenario,
 )
-from carbonex.store.database import redacted, target_problem
+from carbonex.store.database import is_postgres_url, redacted, sqlite_path, target_problem
+from carbonex.store.sqlite import SIDE_FILE_SUFFIXES
 
 DEMO_DATABASE = "carbonex-demo.db"
 """The demo's own file, so it never writes into a registry's default database by accident."""
-SQLITE_COMPANION_SUFFIXES = ("", "-wal", "-shm")
-URL_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 
 HOLDING_COLUMNS: list[render.Column] = [
     ("account_id", "account"),
@@ -63,13 +62,11 @@ class DemoRun:
 
 def sqlite_file(target: str) -> Path | None:
     """The file behind a SQLite target; None for a PostgreSQL URL."""
-    if target.startswith(URL_SCHEMES):
-        return None
-    return Path(target.removeprefix("sqlite:///"))
+    return None if is_postgres_url(target) else Path(sqlite_path(target))
 
 
 def delete_database_file(path: Path) -> None:
-    for suffix in SQLITE_COMPANION_SUFFIXES:
+    for suffix in ("", *SIDE_FILE_SUFFIXES):
         try:
             path.with_name(path.name + suffix).unlink(missing_ok=True)
         except OSError as error:

@@ -17,7 +17,7 @@ from carbonex.cli.exits import usage_error
 from carbonex.cli.options import DatabaseOption
 from carbonex.cli.session import open_ledger
 from carbonex.ledger.writer import WriterServer, WriterSocketError, socket_path_problem
-from carbonex.store.database import is_postgres_url, redacted, resolve_database
+from carbonex.store.database import is_postgres_url, redacted, resolve_database, sqlite_path
 
 
 def writer(
@@ -50,8 +50,7 @@ def writer(
 
 def _socket_problem(socket_path: str, target: str) -> str | None:
     """Why the writer cannot serve the ledger at `target` on `socket_path`, or None."""
-    if not is_postgres_url(target):
-        database_path = target.removeprefix("sqlite:///")
-        if os.path.realpath(socket_path) == os.path.realpath(database_path):
-            return f"the socket path {socket_path} is the database file's"
+    database_file = None if is_postgres_url(target) else os.path.realpath(sqlite_path(target))
+    if os.path.realpath(socket_path) == database_file:
+        return f"the socket path {socket_path} is the database file's"
     return socket_path_problem(socket_path)

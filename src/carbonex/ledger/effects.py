@@ -22,6 +22,21 @@ from typing import Any
 from carbonex.ledger.model import Account, Block, Hold, Issuance, UnitAttributes
 
 Effect = tuple[Any, ...]
+MOVE_ACTIONS = frozenset(
+    {
+        "issue",
+        "convert_in",
+        "transfer",
+        "retire",
+        "cancel",
+        "surrender",
+        "expire",
+        "convert",
+        "hold",
+        "release",
+    }
+)
+"""What a "move" effect may say was done (`issuance.create_serials`, `placement.place`)."""
 
 
 def account_effect(account: Account) -> Effect:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from carbonex.catalog import Catalog, default_catalog
+from carbonex.dates import as_utc
 from carbonex.ledger import queries
 from carbonex.ledger.collector import collector_paused
 from carbonex.ledger.commands import Command
@@ -42,11 +43,6 @@ Clock = Callable[[], dt.datetime]
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _as_utc(moment: dt.datetime) -> dt.datetime:
-    """A time without an offset read as UTC, so that any two entry times compare."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _applies(outcome: Outcome) -> bool:
@@ -212,7 +208,7 @@ class Ledger:
         recorded = self.state.head_recorded_at
         if recorded:
             head = dt.datetime.fromisoformat(recorded)
-            if _as_utc(now) < _as_utc(head):
+            if as_utc(now) < as_utc(head):
                 return head
         return now
 

@@ -28,7 +28,9 @@ import orjson
 
 from carbonex.catalog import Catalog, CatalogError
 from carbonex.catalog.loader import catalog_digest
+from carbonex.dates import as_utc
 from carbonex.ledger.collector import collector_paused
+from carbonex.ledger.effects import MOVE_ACTIONS
 from carbonex.ledger.history import HistoryPostings
 from carbonex.ledger.journal import ChainChecker, canonical, exact_size
 from carbonex.ledger.limits import CATALOGS_MAX, SERIAL_MAX
@@ -96,21 +98,6 @@ class VerifyReport:
 
 ID_MAX = 2**63 - 1
 """Highest block or issuance id: both stores keep ids as signed 64-bit integers."""
-MOVE_ACTIONS = frozenset(
-    {
-        "issue",
-        "convert_in",
-        "transfer",
-        "retire",
-        "cancel",
-        "surrender",
-        "expire",
-        "convert",
-        "hold",
-        "release",
-    }
-)
-"""What a "move" effect may say was done (`issuance.create_serials`, `placement.place`)."""
 BLOCK_STATES = frozenset(state.value for state in BlockState)
 EFFECT_SHOWN_CHARS_MAX = 120
 """A malformed effect or value is named by this much of its text at most."""
@@ -400,8 +387,7 @@ class ReplayState:
                 "journal", f"entry {seq}: its recorded time {_shown(recorded_at)} is no time"
             )
             return
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
+        moment = as_utc(moment)
         if self.last_recorded is not None and moment < self.last_recorded[1]:
             before, at = self.last_recorded
             message = f"entry {seq} was recorded at {recorded_at}, before entry {before} ({at})"

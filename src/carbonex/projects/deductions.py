@@ -36,7 +36,6 @@ from carbonex.catalog.standards import (
     Deduction,
 )
 
-KNOWN_DEDUCTIONS = DEDUCTION_CODES
 ZERO = Decimal(0)
 
 
@@ -146,7 +145,7 @@ def split_issuance(
     after the project's earlier issuances `before`."""
     if isinstance(quantity_t, bool) or not isinstance(quantity_t, int) or quantity_t < 0:
         raise DeductionError("E_QUANTITY_INVALID", "quantity must be a non-negative integer")
-    unknown = {d.code for d in deductions} - KNOWN_DEDUCTIONS
+    unknown = {d.code for d in deductions} - DEDUCTION_CODES
     if unknown:
         raise DeductionError("E_UNKNOWN_DEDUCTION", f"unknown deductions {sorted(unknown)}")
     if sum(d.rate for d in deductions) + buffer_rate_share > 1:

@@ -87,7 +87,8 @@ def is_postgres_url(target: str) -> bool:
     return target.startswith(("postgresql://", "postgres://", "postgresql+psycopg://"))
 
 
-def _sqlite_path(target: str) -> str:
+def sqlite_path(target: str) -> str:
+    """The file a SQLite target (a path or a sqlite:/// URL) names."""
     return target.removeprefix("sqlite:///") if target.startswith("sqlite:///") else target
 
 
@@ -120,7 +121,7 @@ def open_store(
         else:
             from carbonex.store.sqlite import SqliteStore
 
-            path = _sqlite_path(target)
+            path = sqlite_path(target)
             if path != ":memory:":
                 _check_file(Path(path), migrate, must_exist, any_revision)
             store = SqliteStore(path, reading=must_exist)

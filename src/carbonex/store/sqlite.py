@@ -13,6 +13,9 @@ from typing import Any
 from carbonex.files import publish_new
 from carbonex.store.sql import SqlStore
 
+SIDE_FILE_SUFFIXES = ("-wal", "-shm", "-journal")
+"""Files SQLite keeps beside a database FILE, named FILE-wal, FILE-shm and FILE-journal: one left
+by an earlier file of the same name is applied to a new one when it is opened."""
 BUSY_TIMEOUT_MS = 30_000
 CACHE_SIZE_KIB = 262_144
 ONE_PASS_CACHE_SIZE_KIB = 8_192
