@@ -128,7 +128,6 @@ def test_a_deduction_into_an_account_kind_that_may_not_hold_the_units_is_refused
 @pytest.mark.parametrize(
     "buffer",
     [
-        'kind = "fixed"\nrate = "1"\nrounding = "up"\n',
         'kind = "fixed"\nrate = "0.93"\nrounding = "up"\n',
         'kind = "risk_rating"\nrate_min = "0.1"\nrate_max = "0.95"\nrounding = "up"\n',
     ],
@@ -140,11 +139,6 @@ def test_a_buffer_and_deductions_that_can_withhold_a_whole_issuance_are_refused(
         tmp_path, "standards.toml", A64_BUFFER, buffer + 'source = "A6.4 Supervisory'
     )
     assert_refused("project", directory, "standard 'A6.4M'", "(0.07)", "100% or more")
-
-
-def test_a_buffer_withholding_a_whole_issuance_alone_is_refused(tmp_path: Path) -> None:
-    directory = edited(tmp_path, "standards.toml", 'rate_max = "0.60"', 'rate_max = "1"')
-    assert_refused("project", directory, "standard 'VCS'", "up to 1", "100% or more")
 
 
 def test_a_buffer_and_deductions_leaving_the_proponent_a_share_load(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ Rates are decimal strings in TOML (never floats, which cannot hold 0.05 exactly)
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -66,7 +65,21 @@ CALCULATOR_NEEDS = {
 """Each calculator's needs, checked when the catalog loads: without them a monitoring report
 fails as if its data were at fault (a test runs each calculator on exactly these)."""
 CALCULATORS = frozenset(CALCULATOR_NEEDS)
-SERIAL_FORMAT_PATTERN = re.compile(r"^[a-z0-9_]+$")
+SERIAL_FORMATS = frozenset({"verra", "gold_standard", "cdm", "ccer"})
+"""The serial layouts Carbonex reads and writes: `carbonex.imports.serials` has `parse_<name>` and
+`format_<name>` for each and for no other (a test holds the two equal; the catalog does not
+import the importers, which import the ledger, which imports the catalog). A standard's
+`serial_format` names one of them, or SERIAL_FORMAT_NOT_ENCODED."""
+SERIAL_FORMAT_NOT_ENCODED = "not_encoded"
+"""A standard whose serial layout no code reads yet: said so, as a buffer rule not encoded is."""
+BUFFER_RATE_ABOVE = Decimal(0)
+"""A buffer's rate (a fixed `rate`, a risk-rated `rate_min` and `rate_max`) lies above 0: a buffer
+withholding nothing is kind `none`, and a risk-rated minimum of 0 would let a project rated 0
+put nothing into the pool that insures every project's reversals (DOMAIN.md section 2: the
+buffer pool holds the non-permanence risk)."""
+BUFFER_RATE_BELOW = Decimal(1)
+"""... and below 1: a buffer withholding a whole issuance leaves the proponent nothing (with the
+deductions, `_withholdings_leave_the_proponent_a_share` holds the sum below 1 too)."""
 # Sanity bounds on the years in a rule: a typo such as 1000 years is refused.
 CREDITING_YEARS_MAX = 100
 RULE_YEAR_MIN = 1990
@@ -275,6 +288,16 @@ def _crediting_option(where: str, raw: dict[str, Any]) -> CreditingOption:
     )
 
 
+def _buffer_rate(where: str, raw: dict[str, Any], field: str) -> Decimal:
+    rate = _fraction(where, raw, field)
+    if not BUFFER_RATE_ABOVE < rate < BUFFER_RATE_BELOW:
+        raise CatalogError(
+            f"{where}: '{field}' must lie above {BUFFER_RATE_ABOVE} and below "
+            f"{BUFFER_RATE_BELOW}, got {rate} (a buffer withholding nothing is kind 'none')"
+        )
+    return rate
+
+
 def _buffer_rule(where: str, raw: Any) -> BufferRule:
     if not isinstance(raw, dict):
         raise CatalogError(f"{where}: a [standard.buffer] table is required")
@@ -284,11 +307,11 @@ def _buffer_rule(where: str, raw: Any) -> BufferRule:
     source = _string(where, raw, "source")
     if kind == "fixed":
         rounding = _choice(where, raw, "rounding", ROUNDINGS)
-        return BufferRule(kind, source, rate=_fraction(where, raw, "rate"), rounding=rounding)
+        return BufferRule(kind, source, rate=_buffer_rate(where, raw, "rate"), rounding=rounding)
     if kind == "risk_rating":
-        low, high = _fraction(where, raw, "rate_min"), _fraction(where, raw, "rate_max")
+        low, high = _buffer_rate(where, raw, "rate_min"), _buffer_rate(where, raw, "rate_max")
         if high < low:
-            raise CatalogError(f"{where}: 'rate_max' is below 'rate_min'")
+            raise CatalogError(f"{where}: 'rate_max' {high} is below 'rate_min' {low}")
         rounding = _choice(where, raw, "rounding", ROUNDINGS)
         return BufferRule(kind, source, rate_min=low, rate_max=high, rounding=rounding)
     return BufferRule(kind, source)
@@ -322,9 +345,9 @@ def _standard(path: Path, index: int, entry: dict[str, Any], unit_types: set[str
     unit_type = _string(where, entry, "unit_type")
     if unit_type not in unit_types:
         raise CatalogError(f"{where}: unknown unit type '{unit_type}' (not in unit_types.toml)")
-    serial_format = _string(where, entry, "serial_format")
-    if not SERIAL_FORMAT_PATTERN.match(serial_format):
-        raise CatalogError(f"{where}: 'serial_format' must be lower-case letters, digits or _")
+    serial_format = _choice(
+        where, entry, "serial_format", SERIAL_FORMATS | {SERIAL_FORMAT_NOT_ENCODED}
+    )
     crediting = _sub_list(where, entry, "crediting")
     uses = _sub_list(where, entry, "compliance_use")
     return Standard(
