@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from carbonex.catalog.loader import DATA_DIR, CatalogError, _read, refuse_unknown_fields
+from carbonex.catalog.loader import (
+    DATA_DIR,
+    CatalogError,
+    _read,
+    _shown,
+    refuse_unknown_fields,
+)
+from carbonex.ledger.limits import QUANTITY_MAX
 
 POLICY_FILE = "service_policy.toml"
 POLICY_FIELDS = {
@@ -17,6 +24,31 @@ POLICY_FIELDS = {
     "sign_in": frozenset({"failures_max", "lockout_minutes", "source"}),
 }
 """The policy's tables and the settings each holds."""
+SETTING_MIN = 1
+"""Every number of the policy counts something (units, minutes, failures) and is at least 1, as
+the policy has always required."""
+FOUR_EYES_TRANSFER_QUANTITY_MIN_MAX = QUANTITY_MAX
+"""A threshold above the most units one command may move (ledger.limits.QUANTITY_MAX) would
+never ask for a second person: four eyes switched off by a typo."""
+SESSION_LIFETIME_MINUTES_MAX = 24 * 60
+"""A day. OWASP's Top 10 Privacy Risks (9, session expiration) asks critical applications to end
+sessions within a day; OWASP Cornucopia (SM6) ends them after 8 or 12 hours. The default, 480,
+is one working day."""
+SIGN_IN_FAILURES_MAX_MAX = 100
+"""NIST SP 800-63B section 5.2.2: a verifier limits consecutive failed authentication attempts
+on one account to no more than 100."""
+SIGN_IN_LOCKOUT_MINUTES_MAX = 24 * 60
+"""A day: a longer lockout lets whoever knows a user's name keep the user out of the registry
+for days by mistyping on purpose (NIST SP 800-63B section 5.2.2 names ways to keep throttling
+from locking the legitimate user out). Carbonex's bound."""
+SETTING_RANGES = {
+    ("four_eyes", "transfer_quantity_min"): (SETTING_MIN, FOUR_EYES_TRANSFER_QUANTITY_MIN_MAX),
+    ("sessions", "lifetime_minutes"): (SETTING_MIN, SESSION_LIFETIME_MINUTES_MAX),
+    ("sign_in", "failures_max"): (SETTING_MIN, SIGN_IN_FAILURES_MAX_MAX),
+    ("sign_in", "lockout_minutes"): (SETTING_MIN, SIGN_IN_LOCKOUT_MINUTES_MAX),
+}
+"""(table, setting) -> the whole numbers it may be, both ends included. Unbounded, a lifetime of
+10**12 minutes overflows the date arithmetic at the first sign-in."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +62,14 @@ class ServicePolicy:
     """Table name -> where its values come from."""
 
 
-def _positive(table: dict[str, Any], section: str, name: str) -> int:
+def _in_range(table: dict[str, Any], section: str, name: str) -> int:
     value = table[section].get(name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise CatalogError(f"{POLICY_FILE}: [{section}] {name} must be a positive integer")
+    low, high = SETTING_RANGES[section, name]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise CatalogError(
+            f"{POLICY_FILE}: [{section}] {name} must be a whole number from {low:,} to "
+            f"{high:,}, not {_shown(value)}"
+        )
     return value
 
 
@@ -62,10 +98,10 @@ def load_policy(directory: Path = DATA_DIR) -> ServicePolicy:
     if not isinstance(issuance, bool):
         raise CatalogError(f"{POLICY_FILE}: [four_eyes] issuance must be true or false")
     return ServicePolicy(
-        four_eyes_transfer_quantity_min=_positive(raw, "four_eyes", "transfer_quantity_min"),
+        four_eyes_transfer_quantity_min=_in_range(raw, "four_eyes", "transfer_quantity_min"),
         four_eyes_issuance=issuance,
-        session_lifetime_minutes=_positive(raw, "sessions", "lifetime_minutes"),
-        sign_in_failures_max=_positive(raw, "sign_in", "failures_max"),
-        sign_in_lockout_minutes=_positive(raw, "sign_in", "lockout_minutes"),
+        session_lifetime_minutes=_in_range(raw, "sessions", "lifetime_minutes"),
+        sign_in_failures_max=_in_range(raw, "sign_in", "failures_max"),
+        sign_in_lockout_minutes=_in_range(raw, "sign_in", "lockout_minutes"),
         sources={name: table["source"] for name, table in raw.items()},
     )
