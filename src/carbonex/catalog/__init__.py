@@ -7,9 +7,9 @@ from carbonex.catalog.loader import (
     ConversionRule,
     Registry,
     UnitType,
-    default_catalog,
     load_catalog,
 )
+from carbonex.catalog.shipped import default_catalog
 
 __all__ = [
     "AccountKind",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import hashlib
 import re
 import reprlib
@@ -715,9 +714,3 @@ def load_catalog(directory: Path = DATA_DIR) -> Catalog:
         return Catalog(**sections, countries=countries)
     except InvalidCatalogError as error:
         raise CatalogError(described(error.problems, in_files=True)) from None
-
-
-@functools.cache
-def default_catalog() -> Catalog:
-    """The catalog shipped with Carbonex, loaded once per process."""
-    return load_catalog(DATA_DIR)

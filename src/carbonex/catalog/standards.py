@@ -40,6 +40,18 @@ TRANSFER_RECEIPT = "receive"
 CANCELLED_RECEIPT = "receive_cancelled"
 """The account-kind actions a deduction account needs: issuance moves a deduction there by
 transfer, or cancels it there when the deduction's `cancel` is true (projects.issuance)."""
+ISSUANCE_ACCOUNT_KIND = "issuance"
+BUFFER_POOL_ACCOUNT_KIND = "buffer_pool"
+"""The account kinds a standard's programme accounts are found by (projects.programme): its
+issuance account and its buffer pool, in the registry of its unit type."""
+ISSUANCE_ACCOUNT_ACTIONS = frozenset({"issue_into", "send"})
+"""A verified issuance is issued into the issuance account, which sends the proponent's share,
+each deduction moved by transfer and the buffer on (projects.issuance); it also cancels each
+deduction whose `cancel` is true (ISSUANCE_CANCEL_ACTION)."""
+ISSUANCE_CANCEL_ACTION = "cancel"
+BUFFER_POOL_ACTIONS = frozenset({TRANSFER_RECEIPT, "cancel"})
+"""The buffer pool receives a standard's buffer by transfer and cancels the tonnes a reversal
+loses (projects.programme.reverse)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -575,27 +587,68 @@ def load_deductions(
     return rules
 
 
-def _conversions_name_known_standards_and_labels(base: Catalog, catalog: ProjectCatalog) -> None:
+def _conversions_name_known_standards_and_labels(
+    base: Catalog, standards: dict[str, Standard], labels: dict[str, Label]
+) -> None:
     """What a conversion writes on the units it makes names a standard and labels the project
-    catalog knows; a standard it sets issues the unit type it makes."""
+    cycle's files hold; a standard it sets issues the unit type it makes."""
     for code, rule in base.conversions.items():
         where = f"conversions.toml: conversion '{code}'"
-        standard = catalog.standards.get(rule.set_standard or "")
+        standard = standards.get(rule.set_standard or "")
         if rule.set_standard is not None and standard is None:
             raise CatalogError(
                 f"{where}: 'set_standard' names unknown standard {rule.set_standard!r} (a code "
-                f"in standards.toml: {', '.join(sorted(catalog.standards))})"
+                f"in standards.toml: {', '.join(sorted(standards))})"
             )
         if standard is not None and standard.unit_type != rule.to_unit_type:
             raise CatalogError(
                 f"{where}: 'set_standard' {standard.code} issues {standard.unit_type}, not the "
                 f"{rule.to_unit_type} the conversion makes"
             )
-        unknown = [label for label in rule.add_labels if label not in catalog.labels]
+        unknown = [label for label in rule.add_labels if label not in labels]
         if unknown:
             raise CatalogError(
                 f"{where}: 'add_labels' names unknown label(s) {', '.join(map(repr, unknown))} "
                 f"(not in labels.toml)"
+            )
+
+
+def _shortfall(kind: AccountKind | None, actions: frozenset[str], market: str) -> str | None:
+    """What keeps an account of `kind` from holding `market` units and taking `actions`."""
+    if kind is None:
+        return "is missing"
+    lacking = sorted(action for action in actions if not kind.may(action))
+    if lacking:
+        return f"lacks the action(s) {', '.join(map(repr, lacking))}"
+    if market not in kind.markets:
+        return f"may not hold {market} units"
+    return None
+
+
+def _programme_account_fits(
+    base: Catalog, kind_code: str, actions: frozenset[str], standard: Standard, role: str
+) -> None:
+    market = base.unit_types[standard.unit_type].market
+    why = _shortfall(base.account_kinds.get(kind_code), actions, market)
+    if why is not None:
+        raise CatalogError(
+            f"account_kinds.toml: account kind '{kind_code}' {why}; standard '{standard.code}' "
+            f"(standards.toml) needs one as its {role} (projects.programme)"
+        )
+
+
+def _programme_accounts_fit(
+    base: Catalog, standards: dict[str, Standard], rules: dict[str, tuple[Deduction, ...]]
+) -> None:
+    """Each standard's issuance account, and the buffer pool of one whose buffer withholds, are
+    of account kinds that may take what issuance and reversals do with them."""
+    for code, standard in standards.items():
+        cancels = any(deduction.cancel for deduction in rules.get(code, ()))
+        needs = ISSUANCE_ACCOUNT_ACTIONS | ({ISSUANCE_CANCEL_ACTION} if cancels else frozenset())
+        _programme_account_fits(base, ISSUANCE_ACCOUNT_KIND, needs, standard, "issuance account")
+        if buffer_rate_max(standard.buffer) > 0:
+            _programme_account_fits(
+                base, BUFFER_POOL_ACCOUNT_KIND, BUFFER_POOL_ACTIONS, standard, "buffer pool"
             )
 
 
@@ -614,7 +667,8 @@ def _gwp_covers_the_calculators(catalog: ProjectCatalog) -> None:
 def load_project_catalog(directory: Path = DATA_DIR) -> ProjectCatalog:
     """Read the project-cycle files in `directory` (and the base catalog they refer to), every
     reference between them resolving: a conversion's standard and labels, a deduction's account
-    kind, the gases and defaults a methodology's calculator reads."""
+    kind, the account kinds of a standard's issuance account and buffer pool, the gases and
+    defaults a methodology's calculator reads."""
     base = load_catalog(directory)
     standards = load_standards(directory, set(base.unit_types))
     catalog = ProjectCatalog(
@@ -625,9 +679,21 @@ def load_project_catalog(directory: Path = DATA_DIR) -> ProjectCatalog:
         deductions=load_deductions(directory, standards, base),
     )
     # References across files the base catalog (digested into the journal) does not hold.
-    _conversions_name_known_standards_and_labels(base, catalog)
+    _conversions_name_known_standards_and_labels(base, catalog.standards, catalog.labels)
+    _programme_accounts_fit(base, catalog.standards, catalog.deductions)
     _gwp_covers_the_calculators(catalog)
     return catalog
+
+
+def load_catalog_with_references(directory: Path = DATA_DIR) -> Catalog:
+    """The catalog of `directory`'s files (`load_catalog`), the references it makes into the
+    project cycle's files there resolving: the standard and labels a conversion writes on the
+    units it makes are in standards.toml and labels.toml, as the project catalog requires. A
+    catalog a ledger kept, or one given with `--catalog`, is not held to today's project files."""
+    base = load_catalog(directory)
+    standards = load_standards(directory, set(base.unit_types))
+    _conversions_name_known_standards_and_labels(base, standards, load_labels(directory))
+    return base
 
 
 @functools.cache

@@ -25,6 +25,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from carbonex.catalog.standards import (
+    BUFFER_POOL_ACCOUNT_KIND,
+    ISSUANCE_ACCOUNT_KIND,
     OMGE,
     SHARE_OF_PROCEEDS,
     Deduction,
@@ -111,7 +113,7 @@ def _issuance_accounts(
     split: IssuanceSplit,
     proponent_account_id: str,
 ) -> tuple[IssuanceAccounts | None, Failures]:
-    issuance, failures = _programme_account(store, "issuance", registry, anywhere=False)
+    issuance, failures = _programme_account(store, ISSUANCE_ACCOUNT_KIND, registry, anywhere=False)
     targets: dict[str, str] = {}
     for deduction in deductions:
         account_id, missing = _programme_account(store, deduction.account_kind, registry, True)
@@ -120,7 +122,9 @@ def _issuance_accounts(
             targets[deduction.code] = account_id
     buffer_account_id = None
     if split.buffer_t:
-        buffer_account_id, missing = _programme_account(store, "buffer_pool", registry, False)
+        buffer_account_id, missing = _programme_account(
+            store, BUFFER_POOL_ACCOUNT_KIND, registry, False
+        )
         failures += missing
     if failures or issuance is None:
         return None, failures
@@ -229,7 +233,9 @@ def reverse(tx: Transaction, before: Project, after: Project, request: ProjectRe
     """A reversal: cancel the lost tonnes from the standard's buffer pool."""
     standard = before.standard
     registry = tx.catalog.unit_types[standard.unit_type].registry
-    buffer_account_id, failures = _programme_account(tx.store, "buffer_pool", registry, False)
+    buffer_account_id, failures = _programme_account(
+        tx.store, BUFFER_POOL_ACCOUNT_KIND, registry, False
+    )
     if buffer_account_id is None:
         return failures, None, {}
     quantity_t = request.quantity_t or 0
