@@ -1,6 +1,7 @@
 """`carbonex writer`: a socket path it cannot serve at (a file, its own database, a directory, a
 missing directory, a path too long, a live writer's socket) is refused with exit code 2 and a
-clear message, nothing at the path changed; a stopping writer removes only its own socket."""
+clear message, nothing at the path changed; a stopping writer removes only its own socket; the
+lock beside the socket keeps a second writer out while the first lives, and only then."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 
 from carbonex.ledger import Ledger, Selection, Transfer
-from carbonex.ledger.writer import SOCKET_PATH_BYTES_MAX
+from carbonex.ledger.writer import SOCKET_PATH_BYTES_MAX, lock_path_of
 from tests.cli.helpers import EXIT_USAGE, invoke, seed
 from tests.ledger.support import held
 
@@ -123,3 +124,59 @@ def test_a_writer_started_on_a_stale_socket_replaces_it(tmp_path: Path) -> None:
     returncode, errors = stopped(process)
     assert returncode == 0, errors
     assert not socket_path.exists()
+
+
+def test_a_writer_killed_with_sigkill_is_followed_by_a_new_one_on_its_stale_socket(
+    tmp_path: Path,
+) -> None:
+    database = str(tmp_path / "ledger.db")
+    seed(database)
+    socket_path = short_directory() / "w.sock"
+    killed = writer_process(database, socket_path)
+    killed.kill()  # SIGKILL: no clean-up; the kernel lets its lock go
+    killed.communicate(timeout=START_SECONDS_MAX)
+    assert socket_path.is_socket() and Path(lock_path_of(str(socket_path))).is_file()
+    follower = writer_process(database, socket_path)
+    try:
+        move = Transfer("t-1", "DEV", "BUYER", Selection("VCU", quantity=5))
+        with Ledger.open(database, writer_socket=str(socket_path)) as client:
+            assert client.submit(move).accepted
+    finally:
+        returncode, errors = stopped(follower)
+    assert returncode == 0, errors
+    assert not socket_path.exists()
+
+
+def test_a_writer_is_refused_while_another_holds_the_lock_though_its_socket_was_deleted(
+    tmp_path: Path,
+) -> None:
+    database = str(tmp_path / "ledger.db")
+    seed(database)
+    socket_path = short_directory() / "w.sock"
+    first = writer_process(database, socket_path)
+    try:
+        socket_path.unlink()  # by hand, while the first writer serves
+        never_made = tmp_path / "never-made.db"
+        result = invoke("writer", "--db", str(never_made), "--socket", str(socket_path))
+        assert result.exit_code == EXIT_USAGE
+        assert f"another writer holds the lock file {socket_path}.lock" in result.stderr
+        assert not never_made.exists()  # refused before the ledger was opened
+        assert not socket_path.exists()
+    finally:
+        returncode, errors = stopped(first)
+    assert returncode == 0, errors
+
+
+def test_the_writer_refuses_a_lock_file_that_is_its_database_and_keeps_it() -> None:
+    directory = short_directory()
+    victim = directory / "w.sock.lock"
+    seed(str(victim))
+    before = victim.read_bytes()
+    socket_path = directory / "w.sock"
+    command = [sys.executable, "-m", "carbonex.cli", "writer", "--db", str(victim)]
+    result = subprocess.run(  # a writer that started would serve on: the timeout fails the test
+        [*command, "--socket", str(socket_path)], capture_output=True, timeout=START_SECONDS_MAX
+    )
+    assert result.returncode == EXIT_USAGE
+    assert b"lock file" in result.stderr and b"is the database file" in result.stderr
+    assert victim.read_bytes() == before and not socket_path.exists()

@@ -3,6 +3,8 @@ are decided in group commits, each exactly as `submit` would decide it."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import socket
 import stat
@@ -14,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -23,6 +26,8 @@ from carbonex.ledger import Accepted, Ledger, Refused, Selection, Transfer, writ
 from carbonex.ledger.failures import Code, Failure
 from carbonex.ledger.outcomes import outcome_from_record
 from carbonex.ledger.writer import (
+    LOCK_ATTEMPTS_MAX,
+    LOCK_MODE,
     SOCKET_MODE,
     SOCKET_PATH_BYTES_MAX,
     WRITER_REQUEST_BYTES_MAX,
@@ -32,7 +37,9 @@ from carbonex.ledger.writer import (
     WriterSocketError,
     frame,
     identity_of,
+    lock_path_of,
     sendable,
+    socket_path_problem,
 )
 from tests.conftest import drop_postgres_schema, new_postgres_schema
 from tests.ledger.support import held, issue, open_accounts
@@ -430,3 +437,193 @@ def test_a_client_refuses_a_socket_that_is_not_a_writer(ledger: Ledger) -> None:
         with pytest.raises(WriterError, match="unreadable greeting"):
             WriterClient(socket_path, identity_of(ledger))
         thread.join(START_SECONDS_MAX)
+
+
+# -- one lock beside the socket: a stale socket is replaced by exactly one writer ----------------
+
+RACING_ROUNDS = 20
+
+
+@dataclass
+class Racer:
+    """A writer thread that waits at `start`, then serves (`settled` is set once it serves or
+    was refused)."""
+
+    database_url: str
+    socket_path: str
+    start: threading.Barrier
+    settled: threading.Event = field(default_factory=threading.Event)
+    refusal: WriterSocketError | None = None
+    server: WriterServer | None = None
+
+    def run(self) -> None:
+        with Ledger.open(self.database_url) as ledger:
+            self.server = WriterServer(ledger, self.socket_path)
+            self.start.wait(START_SECONDS_MAX)
+            try:
+                self.server.serve(self.settled)
+            except WriterSocketError as refused:
+                self.refusal = refused
+                self.settled.set()
+
+
+def stop_and_wake(server: WriterServer) -> None:
+    """Stop a serving writer and connect once, so that its loop sees `stop` at once."""
+    server.stop.set()
+    with socket.socket(socket.AF_UNIX) as wake, contextlib.suppress(OSError):
+        wake.connect(server.socket_path)
+
+
+def race_two_writers(database_url: str, socket_path: str, command_id: str) -> list[Racer]:
+    """Two writers started at the same instant on `socket_path`; a client submits one command
+    through whichever serves there; both are stopped before this returns."""
+    start = threading.Barrier(2)
+    racers = [Racer(database_url, socket_path, start) for _ in range(2)]
+    threads = [threading.Thread(target=racer.run, daemon=True) for racer in racers]
+    for thread in threads:
+        thread.start()
+    try:
+        for racer in racers:
+            assert racer.settled.wait(START_SECONDS_MAX), "a writer neither served nor refused"
+        with Ledger.open(database_url, writer_socket=socket_path) as client:
+            assert client.submit(one_unit(command_id)).accepted
+    finally:
+        for racer in racers:
+            if racer.server is not None and racer.refusal is None:
+                stop_and_wake(racer.server)
+        for thread in threads:
+            thread.join(START_SECONDS_MAX)
+    return racers
+
+
+def test_two_writers_started_at_once_on_a_stale_socket_leave_exactly_one_serving(
+    ledger: Ledger, database_url: str
+) -> None:
+    funded(ledger)
+    socket_path = short_socket_path()
+    for round_number in range(RACING_ROUNDS):
+        stale_socket(socket_path)
+        racers = race_two_writers(database_url, socket_path, f"race-{round_number}")
+        served = [racer for racer in racers if racer.refusal is None]
+        assert len(served) == 1, f"round {round_number}: {len(served)} writers served"
+        assert served[0].server is not None and served[0].server.commands == 1
+        assert not os.path.exists(socket_path)
+    assert held(ledger, "B") == RACING_ROUNDS
+
+
+def test_a_writer_cannot_start_while_another_holds_the_lock_though_its_socket_was_deleted(
+    ledger: Ledger, database_url: str, other_database_url: str
+) -> None:
+    funded(ledger)
+    with serving(database_url) as first:
+        os.unlink(first.socket_path)  # by hand: the first writer still serves, unreachable
+        message = refusal_to_serve(other_database_url, first.socket_path)
+        assert message.startswith("another writer holds the lock file")
+        assert socket_path_problem(first.socket_path) == message
+        assert not os.path.exists(first.socket_path)  # the refused writer bound nothing
+    with (
+        serving(database_url, first.socket_path),
+        Ledger.open(database_url, writer_socket=first.socket_path) as client,
+    ):
+        assert client.submit(one_unit("after-the-first-let-go")).accepted
+
+
+def test_a_lock_path_that_is_a_symbolic_link_is_refused_and_its_target_left_alone(
+    database_url: str,
+) -> None:
+    socket_path = short_socket_path()
+    missing_target = Path(socket_path).parent / "made-through-the-link"
+    os.symlink(missing_target, lock_path_of(socket_path))
+    assert "is a symbolic link" in refusal_to_serve(database_url, socket_path)
+    assert "is a symbolic link" in (socket_path_problem(socket_path) or "")
+    assert not missing_target.exists() and not os.path.exists(socket_path)
+    os.unlink(lock_path_of(socket_path))
+    notes = Path(socket_path).parent / "notes.txt"
+    notes.write_bytes(b"my notes")
+    notes.chmod(0o644)
+    os.symlink(notes, lock_path_of(socket_path))
+    assert "is a symbolic link" in refusal_to_serve(database_url, socket_path)
+    assert notes.read_bytes() == b"my notes" and stat.S_IMODE(notes.stat().st_mode) == 0o644
+
+
+def test_a_lock_path_that_is_a_directory_or_a_fifo_is_refused_and_left_as_it_was(
+    database_url: str,
+) -> None:
+    socket_path = short_socket_path()
+    os.mkdir(lock_path_of(socket_path))
+    assert "is not a regular file" in refusal_to_serve(database_url, socket_path)
+    os.rmdir(lock_path_of(socket_path))
+    os.mkfifo(lock_path_of(socket_path))
+    assert "is not a regular file" in refusal_to_serve(database_url, socket_path)
+    assert "is not a regular file" in (socket_path_problem(socket_path) or "")
+    assert stat.S_ISFIFO(os.lstat(lock_path_of(socket_path)).st_mode)
+    assert not os.path.exists(socket_path)
+
+
+def lock_is_free(lock_path: str) -> bool:
+    """Whether a writer could lock `lock_path` now (tried on its own open file, and let go)."""
+    descriptor = os.open(lock_path, os.O_RDWR)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(descriptor)
+    return True
+
+
+def test_the_lock_file_is_this_users_only_held_while_serving_and_kept_after(
+    database_url: str,
+) -> None:
+    previous = os.umask(0)
+    try:
+        with serving(database_url) as server:
+            lock_path = lock_path_of(server.socket_path)
+            mode = stat.S_IMODE(os.stat(lock_path).st_mode)
+            assert not lock_is_free(lock_path)
+    finally:
+        os.umask(previous)
+    assert mode == LOCK_MODE == 0o600
+    assert os.path.isfile(lock_path) and lock_is_free(lock_path)  # kept: never a new inode
+
+
+def replacing_the_lock_file(
+    lock_path: str, monkeypatch: pytest.MonkeyPatch, times: int
+) -> list[int]:
+    """Make the next `times` exclusive locks find `lock_path` replaced by a new file just before
+    they lock; the inodes put there."""
+    real_flock = fcntl.flock
+    inodes: list[int] = []
+
+    def flock(descriptor: int, operation: int) -> None:
+        if operation & fcntl.LOCK_EX and len(inodes) < times:
+            Path(lock_path + ".new").touch()
+            os.replace(lock_path + ".new", lock_path)
+            inodes.append(os.stat(lock_path).st_ino)
+        real_flock(descriptor, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    return inodes
+
+
+def test_a_lock_file_replaced_while_it_was_being_locked_is_locked_again_at_the_path(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    socket_path = short_socket_path()
+    lock_path = lock_path_of(socket_path)
+    inodes = replacing_the_lock_file(lock_path, monkeypatch, times=1)
+    with serving(database_url, socket_path):
+        monkeypatch.undo()
+        assert len(inodes) == 1 and os.stat(lock_path).st_ino == inodes[0]
+        assert not lock_is_free(lock_path)  # the file now at the path, not the replaced one
+
+
+def test_a_lock_file_replaced_at_every_try_is_given_up_on(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    socket_path = short_socket_path()
+    inodes = replacing_the_lock_file(lock_path_of(socket_path), monkeypatch, times=1_000)
+    message = refusal_to_serve(database_url, socket_path)
+    assert message.endswith(f"was replaced {LOCK_ATTEMPTS_MAX} times while being locked")
+    assert len(inodes) == LOCK_ATTEMPTS_MAX
+    assert not os.path.exists(socket_path)

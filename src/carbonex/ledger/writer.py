@@ -19,12 +19,22 @@ The socket path is the writer's own: it starts only where nothing is, or where a
 (one that nobody answers on, left by a writer that was killed), and it refuses a path that holds
 anything else (a file, a directory, a socket another process listens on). On stopping it removes
 the socket only if it is still the one it bound.
+
+Two writers started at once on one stale socket would both find it dead, and the second would
+unlink the first one's fresh socket and bind its own. So a writer first takes an exclusive
+`flock` on a lock file beside the socket (the socket path + ".lock", this user's only), holds it
+for its whole life, and looks at, replaces and binds the socket only under it: a stale socket is
+replaced by exactly one writer, and a second writer is refused even if the socket was deleted by
+hand. The kernel releases the lock when its holder dies, killed or not. The lock file is never
+deleted (deleting it would let a third writer lock a new file at the path while the old one is
+still held); a lock path that is a symbolic link or not a regular file is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import selectors
 import socket
@@ -72,6 +82,15 @@ SOCKET_MODE = 0o600
 SOCKET_UMASK = 0o177
 """The umask in force while the socket is bound, so that it is made with `SOCKET_MODE` whatever
 the caller's umask (a chmod after bind would leave it open to others for a moment)."""
+LOCK_SUFFIX = ".lock"
+"""The lock file is the socket path with this appended."""
+LOCK_MODE = 0o600
+"""The lock file's permissions: only this user's writers can lock it (or lock others out)."""
+LOCK_ATTEMPTS_MAX = 5
+"""How many times a starting writer opens and locks the lock file again when the path no longer
+names the file it locked (someone removed or replaced it meanwhile) before it gives up."""
+LOCK_OPEN_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+"""Never through a symbolic link, never blocking on a FIFO, never inherited by a child."""
 FRAME_HEADER = struct.Struct(">I")
 
 
@@ -177,10 +196,11 @@ class WriterServer:
         self.commands = 0
 
     def serve(self, ready: threading.Event | None = None) -> None:
-        """Claim the socket path (WriterSocketError, with nothing changed, when it cannot), then
-        serve until `stop` is set; remove the socket if it is still the one bound here."""
+        """Lock and claim the socket path (WriterSocketError, with nothing changed, when it
+        cannot), then serve until `stop` is set; remove the socket if it is still the one bound
+        here, then release the lock."""
         hello = frame(orjson.dumps(_hello_record(identity_of(self.ledger))))
-        listener, bound = _listen(self.socket_path)
+        listener, bound, lock = _claim(self.socket_path)
         try:
             with selectors.DefaultSelector() as selector:
                 selector.register(listener, selectors.EVENT_READ, None)
@@ -202,6 +222,7 @@ class WriterServer:
         finally:
             listener.close()
             _remove_own_socket(self.socket_path, bound)
+            os.close(lock)  # only now may another writer claim the path
 
     def _decide(
         self, requests: list[tuple[_Connection, bytes]], selector: selectors.BaseSelector
@@ -250,8 +271,24 @@ def _hello_record(identity: LedgerIdentity) -> dict[str, str]:
 
 def socket_path_problem(socket_path: str) -> str | None:
     """Why a writer cannot serve at `socket_path`, or None: a path too long for a UNIX socket, a
-    directory that is not there, anything there but a socket, or a socket a live process
-    listens on (a writer, most likely). A stale socket is no problem: the writer replaces it."""
+    directory that is not there, anything there but a socket, a socket a live process listens on
+    (a writer, most likely), or a lock file that another writer holds or that is not a plain file
+    of its own. A stale socket is no problem: the writer replaces it. Checked without the lock,
+    so that a caller can refuse before it opens anything; `WriterServer.serve` checks again under
+    the lock."""
+    return (
+        _path_problem(socket_path)
+        or _socket_problem(socket_path)
+        or _lock_problem(lock_path_of(socket_path))
+    )
+
+
+def lock_path_of(socket_path: str) -> str:
+    """The lock file of the writer at `socket_path`."""
+    return socket_path + LOCK_SUFFIX
+
+
+def _path_problem(socket_path: str) -> str | None:
     if not socket_path:
         return "the socket path is empty"
     size = len(os.fsencode(socket_path))
@@ -263,6 +300,10 @@ def socket_path_problem(socket_path: str) -> str | None:
     directory = os.path.dirname(socket_path) or "."
     if not os.path.isdir(directory):
         return f"the socket's directory {directory} does not exist (or is not a directory)"
+    return None
+
+
+def _socket_problem(socket_path: str) -> str | None:
     try:
         status = os.lstat(socket_path)
     except FileNotFoundError:
@@ -274,6 +315,108 @@ def socket_path_problem(socket_path: str) -> str | None:
     if _answers(socket_path):
         return f"a writer already listens at {socket_path}"
     return None
+
+
+def _lock_problem(lock_path: str) -> str | None:
+    """Why the lock file cannot be taken now, looked at without creating it: a shared lock tried
+    and let go at once shows whether a writer holds it."""
+    problem = _lock_file_problem(lock_path)
+    if problem is not None:
+        return problem
+    try:
+        descriptor = os.open(lock_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        return _lock_open_problem(lock_path, error)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _lock_held(lock_path)
+    finally:
+        os.close(descriptor)
+    return None
+
+
+def _lock_file_problem(lock_path: str) -> str | None:
+    try:
+        status = os.lstat(lock_path)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        return f"cannot look at the lock file {lock_path}: {error.strerror}"
+    return _lock_status_problem(lock_path, status)
+
+
+def _lock_status_problem(lock_path: str, status: os.stat_result) -> str | None:
+    if stat.S_ISLNK(status.st_mode):
+        return f"the lock file {lock_path} is a symbolic link: the writer would not follow it"
+    if not stat.S_ISREG(status.st_mode):
+        return f"the lock file {lock_path} exists and is not a regular file"
+    return None
+
+
+def _lock_open_problem(lock_path: str, error: OSError) -> str:
+    if error.errno == errno.ELOOP:  # O_NOFOLLOW met a symbolic link made after our look
+        return f"the lock file {lock_path} is a symbolic link: the writer would not follow it"
+    return f"cannot open the lock file {lock_path}: {error.strerror}"
+
+
+def _lock_held(lock_path: str) -> str:
+    return f"another writer holds the lock file {lock_path}: it serves or is starting there"
+
+
+def take_lock(socket_path: str) -> int:
+    """An open descriptor of the lock file beside `socket_path`, exclusively locked: the writer
+    holds it for its whole life, and the kernel lets it go when the writer dies however it dies.
+    WriterSocketError when another writer holds it or the lock path is no regular file (neither
+    is opened for writing). The path must still name the file locked once it is locked: if
+    someone removed or replaced it between our open and our lock, a third writer could lock the
+    new file beside our lock on the old one, so we let go and try again."""
+    lock_path = lock_path_of(socket_path)
+    for _ in range(LOCK_ATTEMPTS_MAX):
+        problem = _lock_file_problem(lock_path)  # before opening: a FIFO or device is not opened
+        if problem is not None:
+            raise WriterSocketError(problem)
+        descriptor = _open_lock(lock_path)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if _still_named(lock_path, descriptor):
+                return descriptor
+        except BlockingIOError:
+            os.close(descriptor)
+            raise WriterSocketError(_lock_held(lock_path)) from None
+        except BaseException:
+            os.close(descriptor)
+            raise
+        os.close(descriptor)
+    raise WriterSocketError(
+        f"the lock file {lock_path} was replaced {LOCK_ATTEMPTS_MAX} times while being locked"
+    )
+
+
+def _open_lock(lock_path: str) -> int:
+    """The lock file opened (created this user's only if missing), checked to be a regular
+    file."""
+    try:
+        descriptor = os.open(lock_path, LOCK_OPEN_FLAGS, LOCK_MODE)
+    except OSError as error:
+        raise WriterSocketError(_lock_open_problem(lock_path, error)) from error
+    problem = _lock_status_problem(lock_path, os.fstat(descriptor))
+    if problem is not None:
+        os.close(descriptor)
+        raise WriterSocketError(problem)
+    return descriptor
+
+
+def _still_named(lock_path: str, descriptor: int) -> bool:
+    """Whether `lock_path` still names the file open at `descriptor`."""
+    try:
+        named = os.lstat(lock_path)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(descriptor)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 def _answers(socket_path: str) -> bool:
@@ -288,10 +431,28 @@ def _answers(socket_path: str) -> bool:
     return True
 
 
+def _claim(socket_path: str) -> tuple[socket.socket, tuple[int, int], int]:
+    """The lock (`take_lock`), then a listening socket at `socket_path` and the (device, inode)
+    it was bound as. The path and any socket there are looked at before the lock too, so that a
+    path no writer could use is refused as it was before there was a lock (no lock file made
+    beside a regular file, say) and a live writer's socket is named as such."""
+    problem = _path_problem(socket_path) or _socket_problem(socket_path)
+    if problem is not None:
+        raise WriterSocketError(problem)
+    lock = take_lock(socket_path)
+    try:
+        listener, bound = _listen(socket_path)
+    except BaseException:
+        os.close(lock)
+        raise
+    return listener, bound, lock
+
+
 def _listen(socket_path: str) -> tuple[socket.socket, tuple[int, int]]:
     """A listening socket at `socket_path` (a stale one there replaced) and the (device, inode)
-    it was bound as; WriterSocketError, with nothing changed, when the path is not usable."""
-    problem = socket_path_problem(socket_path)
+    it was bound as; WriterSocketError, with nothing changed, when the path is not usable. Call
+    it holding the lock (`take_lock`): the check, the unlink and the bind are then one step."""
+    problem = _path_problem(socket_path) or _socket_problem(socket_path)
     if problem is not None:
         raise WriterSocketError(problem)
     with contextlib.suppress(FileNotFoundError):
@@ -306,7 +467,7 @@ def _listen(socket_path: str) -> tuple[socket.socket, tuple[int, int]]:
         status = os.stat(socket_path)
         listener.listen(WRITER_CLIENTS_MAX)
         listener.setblocking(False)
-    except OSError as error:  # e.g. another writer bound it between our check and our bind
+    except OSError as error:  # e.g. a process that is no writer bound it meanwhile
         listener.close()
         raise WriterSocketError(f"cannot listen at {socket_path}: {error.strerror}") from error
     return listener, (status.st_dev, status.st_ino)
