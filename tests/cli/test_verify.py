@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from carbonex.catalog import load_catalog
 from carbonex.ledger import Ledger
 from carbonex.ledger.journal import GENESIS_HASH, canonical, chain_hash
+from carbonex.store import open_store
 from tests.cli.helpers import EXIT_REFUSED, EXIT_USAGE, earlier_catalog_directory, invoke, seed
 from tests.ledger.support import execute_raw
 from tests.ledger.test_redecide import rewrite_entry
+from tests.ledger.test_verify_writes_nothing import as_committed, assert_lagging, lagging_ledger
+from tests.store.test_sqlite import run_unprivileged
 
 
 def test_verify_of_a_consistent_ledger_exits_zero(seeded: str) -> None:
@@ -223,3 +229,64 @@ def test_a_malformed_published_hash_is_a_usage_error(seeded: str) -> None:
     for options in (("--head-hash", "abc"), ("--anchor", "2"), ("--anchor", f"0:{'a' * 64}")):
         result = invoke("verify", "--db", seeded, *options)
         assert result.exit_code == EXIT_USAGE, options
+
+
+def committed_hashes(database: str) -> dict[int, str]:
+    """Each entry's hash, read over a connection of its own that projects nothing."""
+    store = open_store(database, migrate=False, must_exist=True)
+    try:
+        rows = store.query("SELECT seq, entry_hash FROM journal ORDER BY seq")
+    finally:
+        store.close()
+    return {int(seq): str(entry_hash) for seq, entry_hash in rows}
+
+
+def file_bytes(database: str) -> bytes | None:
+    """A SQLite ledger's file as it is on disk (None for a PostgreSQL one)."""
+    return None if database.startswith("postgresql") else Path(database).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "options", [(), ("--redecide",), ("--head-hash", "--anchor")], ids=["", "redecide", "heads"]
+)
+def test_verify_writes_nothing_to_a_ledger_whose_read_models_lag(
+    database_url: str, options: tuple[str, ...]
+) -> None:
+    """A writer killed before projecting left the read models behind the journal: verify (and
+    deciding again, and holding the journal to published heads) checks them as the journal
+    brings them up, and leaves every table, and a SQLite file every byte, as it was."""
+    lagging_ledger(database_url)
+    if options == ("--head-hash", "--anchor"):
+        hashes = committed_hashes(database_url)
+        options = ("--head-hash", hashes[max(hashes)], "--anchor", f"1:{hashes[1]}")
+    before, file_before = as_committed(database_url), file_bytes(database_url)
+    assert_lagging(before[1])
+    result = invoke("verify", "--db", database_url, "--json", *options)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["problems"] == []
+    assert as_committed(database_url) == before
+    assert file_bytes(database_url) == file_before
+
+
+def test_verify_reads_a_ledger_file_its_user_may_only_read() -> None:
+    """Mode 0444 in a directory the user may write (SQLite makes the WAL's -shm file there): the
+    read models lag, and verify brings them up in copies of its own, not in the file."""
+    directory = Path(tempfile.mkdtemp(prefix="carbonex-read-only-file-"))  # nobody enters /tmp's
+    database = str(directory / "ledger.db")
+    lagging_ledger(database)
+    before, file_before = as_committed(database), file_bytes(database)
+    assert_lagging(before[1])
+    Path(database).chmod(0o444)
+    directory.chmod(0o777)
+
+    def check() -> None:
+        result = invoke("verify", "--db", database, "--redecide", "--json")
+        if result.exit_code != 0 or json.loads(result.stdout)["problems"]:
+            raise AssertionError(result.output)
+
+    try:
+        run_unprivileged(check)
+        assert as_committed(database) == before
+        assert file_bytes(database) == file_before
+    finally:
+        shutil.rmtree(directory)

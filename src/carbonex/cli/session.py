@@ -67,9 +67,14 @@ def without_password(message: str, target: str) -> str:
 
 @contextmanager
 def open_ledger(
-    database: str | None, clock: Clock = utc_now, must_exist: bool = False
+    database: str | None,
+    clock: Clock = utc_now,
+    must_exist: bool = False,
+    project_at_close: bool = True,
 ) -> Iterator[Ledger]:
-    """The ledger `--db` names (else $CARBONEX_DATABASE_URL, else carbonex.db)."""
+    """The ledger `--db` names (else $CARBONEX_DATABASE_URL, else carbonex.db). Closing it
+    projects what this process committed, unless not `project_at_close` (an audit, which
+    writes nothing)."""
     target = resolve_database(database)
     ledger = open_target(target, clock, must_exist)
     try:
@@ -81,7 +86,7 @@ def open_ledger(
         ledger.close(project=False)  # whoever reads next projects what this run committed
         raise
     else:
-        ledger.close()
+        ledger.close(project=project_at_close)
 
 
 def exit_for(outcome: Outcome) -> None:

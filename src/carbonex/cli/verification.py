@@ -207,10 +207,12 @@ def verify(
 ) -> None:
     """Check the hash chains, replay the journal and project histories, check every invariant;
     with --redecide, decide every command again under the catalog it names; with --head-hash and
-    --anchor, hold the journal to heads the registry published."""
+    --anchor, hold the journal to heads the registry published. Writes nothing to the database
+    (read models that lag behind the journal are checked in private copies), so it runs on a
+    copy, on a file the user may only read, or beside a live registry's writers."""
     anchors = checked_anchors(head_hash, anchor)
     catalogs = earlier_catalogs(catalog, redecide)
-    with open_ledger(database, must_exist=True) as ledger:
+    with open_ledger(database, must_exist=True, project_at_close=False) as ledger:
         report = verify_with_progress(ledger, show_progress=not as_json)
         for problem in published_problems(ledger, head_hash, anchors):
             report.add("published", problem)

@@ -39,6 +39,7 @@ READ_ATTEMPTS_MAX = 2
 """A read is tried again once, on a new connection, when the server dropped the old one."""
 Result = TypeVar("Result")
 Clock = Callable[[], dt.datetime]
+AUDIT_INSIDE_TRANSACT = "an audit (verify) reads what is committed: not inside transact"
 
 
 def utc_now() -> dt.datetime:
@@ -338,12 +339,30 @@ class Ledger:
             else:
                 self.state.flush()
             return query(self.store)
+        return self._in_read_transaction(query, self._project_then_read if read_models else None)
+
+    def audit(self, query: Callable[[SqlStore], Result]) -> Result:
+        """Run `query` in one read transaction whose blocks and history show every committed
+        entry, as `read` does, but without writing the database: read models that lag behind
+        the journal are brought up to it in private copies that end with the transaction
+        (`SqlStore.begin_read_with_private_read_models`). For `verify`: an auditor reads a copy,
+        a database they may only read, or a live registry, and leaves it as it was (holding no
+        writer's lock meanwhile). Costs a copy of the read models when they lag."""
+        if self._open is not None:
+            raise RuntimeError(AUDIT_INSIDE_TRANSACT)
+        return self._in_read_transaction(query, self._project_privately)
+
+    def _in_read_transaction(
+        self, query: Callable[[SqlStore], Result], catch_up: Callable[[], None] | None
+    ) -> Result:
+        """`query` in a read transaction; when the read models lag behind the journal,
+        `catch_up` (if any) opens the transaction instead, with read models that do not."""
         for attempt in range(1, READ_ATTEMPTS_MAX + 1):
             try:
                 self.store.begin_read()
-                if read_models and self._read_models_lag():
+                if catch_up is not None and self._read_models_lag():
                     self.store.rollback()
-                    self._project_then_read(query)
+                    catch_up()
                 return query(self.store)
             except Exception as error:
                 if attempt == READ_ATTEMPTS_MAX or not self.store.is_connection_lost(error):
@@ -356,7 +375,7 @@ class Ledger:
         head = self.store.load_head()
         return head.projected_seq != head.seq
 
-    def _project_then_read(self, query: Callable[[SqlStore], Result]) -> None:
+    def _project_then_read(self) -> None:
         """Project in a write transaction, then open the read transaction the caller runs its
         query in; should another writer have committed meanwhile (without projecting), the
         query runs inside a write transaction that projected first, and rolls back."""
@@ -367,6 +386,13 @@ class Ledger:
             self.store.begin_write(None)
             head = self.store.load_head()
             self.store.project_journal(head.projected_seq, head.seq)  # rolled back after the read
+
+    def _project_privately(self) -> None:
+        """Open the read transaction the caller runs its query in, over private copies of the
+        read models brought up to the journal's head there."""
+        self.store.begin_read_with_private_read_models()
+        head = self.store.load_head()
+        self.store.project_journal(head.projected_seq, head.seq)
 
     def account(self, account_id: str) -> dict[str, Any] | None:
         return self.read(lambda store: queries.account(store, account_id))
@@ -397,8 +423,9 @@ class Ledger:
         return self.read(lambda store: queries.provenance(store, serial_space, serial))
 
     def head(self) -> dict[str, Any]:
-        """The journal's head: its last sequence number and entry hash."""
-        return self.read(queries.head)
+        """The journal's head: its last sequence number and entry hash (read from the journal
+        alone: nothing is projected for it)."""
+        return self.read(queries.head, read_models=False)
 
     def summary(self) -> dict[str, Any]:
         """`queries.summary`, which reads every block, computed again only when the journal's head
@@ -421,10 +448,14 @@ class Ledger:
         return self.read(lambda store: queries.journal(store, limit, after_seq))
 
     def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
-        """Check the chain, the invariants, and that replaying the journal gives the tables. A
-        journal whose entries cannot be projected (a damaged payload) is reported, not raised."""
+        """Check the chain, the invariants, and that replaying the journal gives the tables,
+        writing nothing (`audit`: read models that lag are checked as the journal brings them
+        up, in private copies). A journal whose entries cannot be projected (a damaged
+        payload) is reported, not raised, and the tables are then checked as they stand."""
+        if self._open is not None:
+            raise RuntimeError(AUDIT_INSIDE_TRANSACT)
         try:
-            return self.read(lambda store: verify_store(store, progress))
+            return self.audit(lambda store: verify_store(store, progress))
         except Exception as error:
             report = self.read(lambda store: verify_store(store, progress), read_models=False)
             report.add(

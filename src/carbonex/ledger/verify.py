@@ -531,6 +531,8 @@ def _compare(
 
 
 BLOCK_QUERY = f"SELECT {BLOCK_COLUMNS} FROM blocks"
+HELD_BLOCKS_QUERY = f"{BLOCK_QUERY} WHERE hold_id IS NOT NULL"
+HOLDS_QUERY = "SELECT hold_id, account_id, quantity, status, purpose FROM holds"
 
 
 def _live_state(store: SqlStore) -> ReplayState:
@@ -543,9 +545,12 @@ def _live_state(store: SqlStore) -> ReplayState:
         live.issuances[row[0]] = row
     for row in store.query("SELECT account_id, registry, kind, holder, status FROM accounts"):
         live.accounts[row[0]] = tuple(row)
-    for row in store.query("SELECT hold_id, account_id, quantity, status, purpose FROM holds"):
-        live.holds[row[0]] = tuple(row)
+    live.holds = _live_holds(store)
     return live
+
+
+def _live_holds(store: SqlStore) -> dict[str, tuple[Any, ...]]:
+    return {row[0]: tuple(row) for row in store.query(HOLDS_QUERY)}
 
 
 def _live_attributes(store: SqlStore, live: ReplayState, report: VerifyReport) -> None:
@@ -609,7 +614,10 @@ class ReplaySummary:
 
 def summarize_replay(store: SqlStore) -> tuple[ReplaySummary, ReplayState]:
     """Replay the journal and compare the small tables, in the caller's read transaction. The
-    state comes back too: a worker about to exit keeps it rather than free it object by object."""
+    state comes back too: a worker about to exit keeps it rather than free it object by object.
+    It reads no read model (blocks, history): a worker reads the tables as committed, and the
+    verifying process may be reading its private copies, brought up to the journal
+    (`Ledger.audit`)."""
     report = VerifyReport()
     head_seq = store.load_head().seq
     replayed = _replay_journal(store, report)
@@ -729,6 +737,7 @@ def _check(store: SqlStore, progress: Progress | None) -> VerifyReport:
     _check_catalogs(store, replayed.catalogs_named, report)
     for invariant, message in (*replayed.problems, *live.problems):
         report.add(invariant, message)
+    _check_holds(store.query(HELD_BLOCKS_QUERY), _live_holds(store), report)
     if (
         live.block_digest != replayed.block_digest
         or live.account_history_digest != replayed.account_history_digest
@@ -792,8 +801,6 @@ def _compare_small_tables(store: SqlStore, replayed: ReplayState, report: Verify
     _compare("hold", live.holds, replayed.holds, report)
     _live_attributes(store, live, report)
     _compare("attributes", live.attributes, replayed.attributes, report)
-    held = store.query(f"{BLOCK_QUERY} WHERE hold_id IS NOT NULL")
-    _check_holds(held, live.holds, report)
 
 
 def _compare_in_detail(store: SqlStore, report: VerifyReport) -> None:

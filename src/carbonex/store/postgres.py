@@ -9,6 +9,7 @@ from contextlib import ExitStack, suppress
 from typing import Any
 
 import psycopg
+from psycopg.sql import SQL, Identifier
 
 from carbonex.ledger.journal import JournalRow
 from carbonex.ledger.limits import CATCH_UP_ENTRIES_MAX
@@ -18,6 +19,7 @@ from carbonex.store.sql import (
     HEAD_COLUMNS,
     HEAD_QUERY,
     JOURNAL_COLUMNS,
+    READ_MODEL_TABLES,
     UPSERT_BLOCK,
     JournalRows,
     ProjectionRows,
@@ -63,6 +65,15 @@ statement per table and row costs the server less (measured: ~550 against ~650 Â
 per single command)."""
 BLOCK_WIDTH, JOURNAL_WIDTH = 9, 9
 ACCOUNT_HISTORY_WIDTH, SERIAL_HISTORY_WIDTH = 3, 5
+PRIVATE_COPY = "CREATE TEMPORARY TABLE {} (LIKE {} INCLUDING ALL) ON COMMIT DROP"
+"""An empty copy of a table (columns, keys, indexes) that the transaction's end drops."""
+TEMPORARY_SCHEMA_FIRST = (
+    "SELECT set_config('search_path', 'pg_temp, ' || current_setting('search_path'), true)"
+)
+"""For the rest of the transaction, unqualified names find temporary tables first. They would
+anyway, but a statement the server prepared before the copies were made keeps the table it found
+then unless the search path changes (it is then parsed again): this does not rely on psycopg
+forgetting its prepared statements at each ROLLBACK."""
 
 
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
@@ -203,6 +214,26 @@ class PostgresStore(SqlStore):
 
     def begin_read(self) -> None:
         self.connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+    def begin_read_with_private_read_models(self) -> None:
+        """A REPEATABLE READ transaction that makes an empty temporary copy of each read model,
+        then turns READ ONLY (a transaction may turn read-only at any point, but can make no
+        table once it is) and fills the copies: from there the server refuses every write but
+        to temporary tables, so what a projection writes goes to the copies, never to the
+        ledger. The transaction's end drops them."""
+        connection = self.connection
+        connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        row = connection.execute("SELECT current_schema()").fetchone()
+        if row is None or row[0] is None:
+            raise RuntimeError("no schema to read the ledger in (search_path names none)")
+        sources = [Identifier(row[0], table) for table in READ_MODEL_TABLES]
+        for table, source in zip(READ_MODEL_TABLES, sources, strict=True):
+            connection.execute(SQL(PRIVATE_COPY).format(Identifier(table), source))
+        connection.execute("SET TRANSACTION READ ONLY")
+        connection.execute(TEMPORARY_SCHEMA_FIRST)
+        for table, source in zip(READ_MODEL_TABLES, sources, strict=True):
+            copy = Identifier("pg_temp", table)
+            connection.execute(SQL("INSERT INTO {} SELECT * FROM {}").format(copy, source))
 
     def commit(self) -> None:
         self.connection.execute("COMMIT")

@@ -110,6 +110,8 @@ def attributes_row(attributes_id: str, record: dict[str, Any]) -> tuple[Any, ...
 
 PROJECTED_TAGS = frozenset({"block", "unblock", "move"})
 """Effects the read models take, in bulk; the others are written with their command."""
+READ_MODEL_TABLES = ("blocks", "account_history", "serial_history", "ledger_meta")
+"""The tables a projection writes: the read models, and how far they go (`projected_seq`)."""
 
 
 class JournalRows:
@@ -210,6 +212,13 @@ class SqlStore(ABC):
 
     @abstractmethod
     def begin_read(self) -> None: ...
+
+    @abstractmethod
+    def begin_read_with_private_read_models(self) -> None:
+        """Start a read transaction in which the READ_MODEL_TABLES are private copies of
+        themselves, which a projection (`project_journal`) may bring up to the journal without
+        writing the database: for an audit of a database that must stay as it is, which its
+        reader may not be allowed to write. The copies end with the transaction (`rollback`)."""
 
     @abstractmethod
     def commit(self) -> None: ...

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from carbonex.files import publish_new
-from carbonex.store.sql import SqlStore
+from carbonex.store.sql import READ_MODEL_TABLES, SqlStore
 
 SIDE_FILE_SUFFIXES = ("-wal", "-shm", "-journal")
 """Files SQLite keeps beside a database FILE, named FILE-wal, FILE-shm and FILE-journal: one left
@@ -29,6 +30,13 @@ fewer single-command commits (docs/performance.md)."""
 WAL_CHECKPOINT_BYTES = 40_960_000
 """The write-ahead log is copied back into the file (with an fsync) once it holds this much."""
 WRITE_LOCK_POLL_S = 0.0001
+READ_MODELS_SCHEMA = (
+    "SELECT type, name, sql FROM main.sqlite_master WHERE sql IS NOT NULL AND tbl_name IN "
+    f"({', '.join('?' * len(READ_MODEL_TABLES))})"
+)
+"""The statements that made the read models' tables and indexes (keys come with their table)."""
+TABLE_STATEMENT = re.compile(r"^CREATE\s+TABLE\s+", re.IGNORECASE)
+INDEX_STATEMENT = re.compile(r"^CREATE\s+(UNIQUE\s+)?INDEX\s+(\S+)\s+ON\s+", re.IGNORECASE)
 
 
 def _copy_into(source: sqlite3.Connection, path: Path) -> None:
@@ -46,6 +54,17 @@ def _copy_into(source: sqlite3.Connection, path: Path) -> None:
 def _is_busy(error: sqlite3.OperationalError) -> bool:
     message = str(error)
     return "locked" in message or "busy" in message
+
+
+def in_temporary_schema(statement: str) -> str:
+    """A CREATE TABLE or CREATE INDEX statement as sqlite_master keeps it, made to create the
+    same table or index in the connection's temporary schema."""
+    temporary, made = TABLE_STATEMENT.subn("CREATE TEMP TABLE ", statement, count=1)
+    if not made:
+        temporary, made = INDEX_STATEMENT.subn(r"CREATE \1INDEX temp.\2 ON ", statement, count=1)
+    if not made:
+        raise ValueError(f"not a statement that creates a table or an index: {statement[:80]!r}")
+    return temporary
 
 
 class SqliteStore(SqlStore):
@@ -114,6 +133,26 @@ class SqliteStore(SqlStore):
         moments another connection resets the write-ahead log or recovers it."""
         self._set_busy_timeout(BUSY_TIMEOUT_MS)
         self.connection.execute("BEGIN")
+
+    def begin_read_with_private_read_models(self) -> None:
+        """BEGIN, then a copy of each read model in the connection's temporary schema, made with
+        its table's own statements (the projection's upserts need the keys, verify's walk in
+        serial order the serial index; rows go in before the indexes are built, which is
+        faster). Unqualified names find the temporary schema first, so a projection writes the
+        copies and never the file (which a reader may not be allowed to write: a temporary
+        schema needs no write access to it); the rollback drops them."""
+        self.begin_read()
+        connection = self.connection
+        made = connection.execute(READ_MODELS_SCHEMA, READ_MODEL_TABLES).fetchall()
+        tables = [(name, sql) for kind, name, sql in made if kind == "table"]
+        if sorted(name for name, _ in tables) != sorted(READ_MODEL_TABLES):
+            raise RuntimeError(f"the read models' tables are not all there: {tables}")
+        for name, sql in tables:
+            connection.execute(in_temporary_schema(sql))
+            connection.execute(f"INSERT INTO temp.{name} SELECT * FROM main.{name}")
+        for kind, _, sql in made:
+            if kind == "index":
+                connection.execute(in_temporary_schema(sql))
 
     def _set_busy_timeout(self, timeout_ms: int) -> None:
         if self._busy_timeout_ms != timeout_ms:
