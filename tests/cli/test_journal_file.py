@@ -57,6 +57,21 @@ def test_an_exported_journal_checks_out_alone_with_the_registrys_totals(
     assert replayed["VCU"]["retired"] == 100
 
 
+def test_a_check_held_to_no_published_head_says_it_proves_only_self_consistency(
+    tmp_path: Path,
+) -> None:
+    database, export = _exported(tmp_path)
+    alone = invoke("journal-check", str(export))
+    assert alone.exit_code == 0
+    assert "no --head-hash, --anchor or --signed-head" in " ".join(alone.output.split())
+    assert invoke_json("journal-check", str(export))["held_to_published_heads"] is False
+    held = invoke_json("journal-check", str(export), "--head-hash", _head_hash(database))
+    assert held["held_to_published_heads"] is True
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    assert invoke_json("journal-check", str(empty))["held_to_published_heads"] is False
+
+
 def _rewrite(export: Path, seq: int, change: object) -> None:
     """Change the line of entry `seq` (catalog lines hold no seq)."""
     lines = export.read_bytes().splitlines(keepends=True)

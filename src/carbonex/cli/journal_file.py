@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from carbonex.catalog import Catalog, default_catalog
 from carbonex.cli import render
 from carbonex.cli.exits import EXIT_PROBLEMS_FOUND, usage_error
+from carbonex.cli.heads import PublicKeyOption, SignedHeadOption, merged_anchors, signed_anchors
 from carbonex.cli.options import DatabaseOption, JsonOption
 from carbonex.cli.session import open_ledger
 from carbonex.cli.verification import (
@@ -44,6 +45,10 @@ from carbonex.store import SqlStore
 
 FileArgument = Annotated[Path, typer.Argument(metavar="FILE")]
 PROGRESS_EVERY_ENTRIES = 10_000
+UNHELD_NOTE = (
+    "Note: no --head-hash, --anchor or --signed-head: the chain only proves the file consistent "
+    "with itself; a file cut short, or rewritten with every hash recomputed, checks out as well."
+)
 
 
 def journal_export(file: FileArgument, database: DatabaseOption = None) -> None:
@@ -118,6 +123,8 @@ def journal_check(
     file: FileArgument,
     head_hash: HeadHashOption = None,
     anchor: AnchorOption = None,
+    signed_head: SignedHeadOption = None,
+    public_key: PublicKeyOption = None,
     as_json: JsonOption = False,
     redecide: RedecideOption = False,
     catalog: CatalogOption = None,
@@ -125,7 +132,9 @@ def journal_check(
     """Check an exported journal alone: the hash chain from genesis, the published head, entries
     recorded earlier, and the totals per unit type its effects add up to; with --redecide, decide
     every command again under the catalog it names (this version's, or one given)."""
-    anchors = checked_anchors(head_hash, anchor)
+    anchors = merged_anchors(
+        checked_anchors(head_hash, anchor), signed_anchors(signed_head, public_key)
+    )
     catalogs = earlier_catalogs(catalog, redecide)
     if not file.is_file():
         usage_error(f"{file} is not a file")
@@ -133,10 +142,13 @@ def journal_check(
         check = check_export(_bounded(lines), head_hash, anchors)
     if redecide:
         _redecide(file, check, not as_json, catalogs)
+    held = head_hash is not None or bool(anchors)
     if as_json:
-        render.json_document(check.to_record())
+        render.json_document(check.to_record() | {"held_to_published_heads": held})
     else:
         _render(check)
+        if not held:
+            render.line(UNHELD_NOTE, style="yellow")
     if not check.ok:
         raise typer.Exit(EXIT_PROBLEMS_FOUND)
 

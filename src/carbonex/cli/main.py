@@ -29,6 +29,7 @@ from carbonex.cli.batch import batch
 from carbonex.cli.bench import bench
 from carbonex.cli.demo import demo
 from carbonex.cli.exits import EXIT_USAGE
+from carbonex.cli.heads import head_app
 from carbonex.cli.holds import hold_app
 from carbonex.cli.imports import import_app
 from carbonex.cli.inclusion import inclusion_app
@@ -56,6 +57,7 @@ def _each_run() -> None:
 
 
 app.add_typer(account_app, name="account")
+app.add_typer(head_app, name="head")
 app.add_typer(hold_app, name="hold")
 app.add_typer(import_app, name="import")
 app.add_typer(project_app, name="project")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,8 +13,9 @@ from carbonex.cli.exits import usage_error
 from carbonex.cli.options import DatabaseOption, JsonOption
 from carbonex.cli.session import open_ledger
 from carbonex.ledger import Transaction
+from carbonex.ledger.signed_heads import KeyFileError, load_private_key
 from carbonex.service import identity
-from carbonex.service.app import DATABASE_VARIABLE
+from carbonex.service.app import DATABASE_VARIABLE, HEAD_KEY_VARIABLE
 from carbonex.service.identity import IdentityError, Role
 
 user_app = typer.Typer(help="Users of the service, their roles and API keys.", no_args_is_help=True)
@@ -28,6 +30,15 @@ def serve(
         bool, typer.Option("--demo/--no-demo", help="Load the demo dataset into an empty database.")
     ] = True,
     database: DatabaseOption = None,
+    head_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--head-key",
+            metavar="FILE",
+            help="Sign heads with this private key (`carbonex head keygen`) at "
+            "/api/v1/heads/signed.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the REST API, the web interface and the public explorer."""
     import uvicorn
@@ -37,6 +48,12 @@ def serve(
     from carbonex.store.database import resolve_database
 
     target = resolve_database(database)
+    if head_key is not None:
+        try:
+            load_private_key(head_key)  # each worker loads it again; a bad file stops us here
+        except KeyFileError as error:
+            usage_error(str(error))
+        os.environ[HEAD_KEY_VARIABLE] = str(head_key.resolve())
     with open_ledger(target) as ledger:
         loaded = demo and load_demo(ledger)
     if loaded:

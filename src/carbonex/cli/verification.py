@@ -21,6 +21,7 @@ from rich.progress import (
 from carbonex.catalog import Catalog, CatalogError, load_catalog
 from carbonex.cli import render
 from carbonex.cli.exits import EXIT_PROBLEMS_FOUND, usage_error
+from carbonex.cli.heads import PublicKeyOption, SignedHeadOption, merged_anchors, signed_anchors
 from carbonex.cli.options import DatabaseOption, JsonOption
 from carbonex.cli.session import open_ledger
 from carbonex.ledger import Ledger, RedecideReport, VerifyReport, redecide_ledger
@@ -204,13 +205,17 @@ def verify(
     catalog: CatalogOption = None,
     head_hash: HeadHashOption = None,
     anchor: AnchorOption = None,
+    signed_head: SignedHeadOption = None,
+    public_key: PublicKeyOption = None,
 ) -> None:
     """Check the hash chains, replay the journal and project histories, check every invariant;
-    with --redecide, decide every command again under the catalog it names; with --head-hash and
-    --anchor, hold the journal to heads the registry published. Writes nothing to the database
-    (read models that lag behind the journal are checked in private copies), so it runs on a
-    copy, on a file the user may only read, or beside a live registry's writers."""
-    anchors = checked_anchors(head_hash, anchor)
+    with --redecide, decide every command again under the catalog it names; with --head-hash,
+    --anchor and --signed-head, hold the journal to heads the registry published. Writes nothing
+    to the database (read models that lag behind the journal are checked in private copies), so
+    it runs on a copy, on a file the user may only read, or beside a live registry's writers."""
+    anchors = merged_anchors(
+        checked_anchors(head_hash, anchor), signed_anchors(signed_head, public_key)
+    )
     catalogs = earlier_catalogs(catalog, redecide)
     with open_ledger(database, must_exist=True, project_at_close=False) as ledger:
         report = verify_with_progress(ledger, show_progress=not as_json)

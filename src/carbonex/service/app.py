@@ -13,10 +13,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, FastAPI
 
 from carbonex import __version__ as version
 from carbonex.ledger import Ledger
+from carbonex.ledger.signed_heads import load_private_key
 from carbonex.projects.registry import ProjectRegistry
 from carbonex.service import problems, web
 from carbonex.service.body_limit import REQUEST_BODY_BYTES_MAX, UPLOAD_BODY_BYTES_MAX, BodyLimit
@@ -28,6 +30,7 @@ from carbonex.service.routes import (
     accounts,
     approvals,
     explorer,
+    heads,
     health,
     imports,
     inclusion,
@@ -43,6 +46,8 @@ PUBLIC_API_PREFIXES = (f"{API_PREFIX}{explorer.router.prefix}/",)
 Every other API answer is `Cache-Control: no-store` (see no_store.py)."""
 STATIC_DIR = Path(__file__).parent / "static"
 DATABASE_VARIABLE = "CARBONEX_DATABASE_URL"
+HEAD_KEY_VARIABLE = "CARBONEX_HEAD_KEY_FILE"
+"""The private key file `carbonex serve --head-key` names, for each worker to sign heads with."""
 INSECURE_COOKIES_VARIABLE = "CARBONEX_INSECURE_COOKIES"
 """Set to 1 only to serve plain http to browsers that refuse Secure cookies there (browsers
 treat localhost and 127.0.0.1 as secure, so the default works for local use)."""
@@ -62,11 +67,13 @@ def create_app(
     cookie_secure: bool = True,
     clock: Callable[[], dt.datetime] | None = None,
     policy: ServicePolicy | None = None,
+    head_key: Ed25519PrivateKey | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ledger = Ledger.open(database) if clock is None else Ledger.open(database, clock=clock)
         service = Service(ledger, ProjectRegistry(ledger), policy or load_policy(), cookie_secure)
+        service.head_key = head_key
         if clock is not None:
             service.clock = clock
         app.state.service = service
@@ -99,6 +106,7 @@ def create_app(
         explorer,
         records,
         health,
+        heads,
     )
     for module in routes:
         app.include_router(module.router, prefix=API_PREFIX, responses=problems.RESPONSES)
@@ -109,4 +117,8 @@ def create_app(
 def app_from_environment() -> FastAPI:
     """The app `carbonex serve` runs in each worker, configured by environment variables."""
     insecure = os.environ.get(INSECURE_COOKIES_VARIABLE) == "1"
-    return create_app(os.environ.get(DATABASE_VARIABLE), cookie_secure=not insecure)
+    key_file = os.environ.get(HEAD_KEY_VARIABLE)
+    head_key = load_private_key(Path(key_file)) if key_file else None
+    return create_app(
+        os.environ.get(DATABASE_VARIABLE), cookie_secure=not insecure, head_key=head_key
+    )

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Header, Query, Request
 
 from carbonex.ledger import Ledger
@@ -38,6 +39,8 @@ class Service:
     policy: ServicePolicy
     cookie_secure: bool = True
     clock: Callable[[], dt.datetime] = field(default_factory=lambda: _utc_now)
+    head_key: Ed25519PrivateKey | None = None
+    """The key `GET /api/v1/heads/signed` signs the journal's head with (`serve --head-key`)."""
 
     def now(self) -> dt.datetime:
         return self.clock()
