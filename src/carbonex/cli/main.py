@@ -36,6 +36,7 @@ from carbonex.cli.inclusion import inclusion_app
 from carbonex.cli.journal_file import journal_check, journal_export
 from carbonex.cli.projects import project_app
 from carbonex.cli.reports import report_app
+from carbonex.cli.restore import restore
 from carbonex.cli.service import serve, user_app
 from carbonex.cli.upgrade import upgrade
 from carbonex.cli.verification import verify
@@ -81,6 +82,7 @@ for command in (
     queries.summary,
     verify,
     backup,
+    restore,
     upgrade,
     journal_export,
     journal_check,
