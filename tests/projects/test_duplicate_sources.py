@@ -139,6 +139,23 @@ def test_a_registered_project_citing_the_gold_standard_id_links_both_imports(
     ]
 
 
+def test_a_project_registered_twice_here_under_two_standards_is_a_candidate(
+    ledger: Ledger, database_url: str
+) -> None:
+    register_kutch(database_url, registrations="[]")
+    write_sql(
+        database_url,
+        [
+            (INSERT_PROJECT, ("GS-7001", "Kutch Wind Power Project", "23.25,69.67", "[]")),
+            (INSERT_REPORT, (3, "GS-7001", "2021-06-01", "2022-06-01")),
+        ],
+    )
+    [candidate] = find_candidate_duplicates(load_footprints(ledger.store).footprints)
+    pair = {candidate.first.project_id, candidate.second.project_id}
+    assert pair == {"VCS-2001", "GS-7001"}
+    assert Reason.SAME_NAME in candidate.reasons
+
+
 def test_the_ledger_units_of_a_registered_project_join_its_footprint(
     ledger: Ledger, database_url: str, tmp_path: Path
 ) -> None:

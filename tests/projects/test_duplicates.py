@@ -211,6 +211,19 @@ def test_two_records_of_the_same_registry_are_never_a_candidate() -> None:
     assert find_candidate_duplicates([first, second]) == []
 
 
+def test_two_projects_registered_here_are_compared_whatever_their_standards() -> None:
+    solar = {"name": "Accra Solar Park", "host_country": "GH", "location": "5.60,-0.19"}
+    for first_id, second_id in (("VCS-9001", "GS9002"), ("A64-GH-0001", "A64-GH-0002")):
+        first = footprint("CARBONEX", first_id, methodology="ACM0002", **solar)
+        second = footprint("CARBONEX", second_id, methodology="ACM0002", **solar)
+        [candidate] = find_candidate_duplicates([first, second])
+        assert Reason.SAME_NAME in candidate.reasons
+    citing = footprint("CARBONEX", "CX-1", cites="CDM:9876")
+    also_citing = footprint("CARBONEX", "CX-2", cites="CDM 9876")
+    [shared] = find_candidate_duplicates([citing, also_citing])
+    assert Reason.SHARED_REFERENCE in shared.reasons
+
+
 def test_one_project_seen_in_two_places_is_not_a_duplicate_of_itself() -> None:
     ledger = footprint("VERRA", "VCS-1736", name="Kutch Wind Farm")
     registered = footprint("CARBONEX", "VCS1736", name="Kutch Wind Farm")

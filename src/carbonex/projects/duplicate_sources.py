@@ -36,14 +36,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from carbonex.projects.duplicates import Period, PeriodKind, ProjectFootprint
+from carbonex.projects.duplicates import THIS_REGISTRY, Period, PeriodKind, ProjectFootprint
 from carbonex.store import SqlStore
 
 PAGE_ROWS = 5_000
 """Rows fetched per query when paging through a table."""
 PROBLEMS_MAX = 100
 """Problems named in a load; beyond that only counted."""
-PROJECTS_SOURCE = "CARBONEX"
+PROJECTS_SOURCE = THIS_REGISTRY
 """The registry of projects registered in this Carbonex instance."""
 PROJECT_TABLES = frozenset({"projects", "monitoring_reports"})
 REPORT_STATUSES_NOT_CLAIMING = frozenset({"rejected"})

@@ -16,9 +16,11 @@ the declaration order of `Reason`, so a reviewer sees how strong the evidence is
 lead for a person to check, never a verdict.
 
 Pairs never formed:
-* two footprints of the same registry (`canonical_source`: VERRA = VCS, GS = Gold Standard, ...):
-  keeping one registry free of duplicates is that registry's own job (monitoring periods of one
-  project never overlap, `lifecycle.check_monitoring_period`);
+* two footprints of the same other registry (`canonical_source`: VERRA = VCS, GS = Gold Standard,
+  ...): keeping that registry free of duplicates is its own job (monitoring periods of one
+  project never overlap, `lifecycle.check_monitoring_period`). Projects registered in this
+  instance (`THIS_REGISTRY`) are compared with each other, whatever their standards: this
+  registry is the one whose job that is;
 * two footprints with the same qualified project id (`qualified_id`): `VCS-1736` seen both in the
   ledger and in the projects table is one project, not two.
 
@@ -74,6 +76,8 @@ CANDIDATE_RULE = (
     "OR (same location AND same methodology AND same host country))"
 )
 
+THIS_REGISTRY = "CARBONEX"
+"""The source of projects registered in this Carbonex instance: compared with each other too."""
 SOURCE_ALIASES: dict[str, str] = {
     "VERRA": "VERRA",
     "VCS": "VERRA",
@@ -96,7 +100,7 @@ SOURCE_ALIASES: dict[str, str] = {
     "ARTICLE 6.4 MECHANISM": "A64M",  # what CDM-TO-A6.4 conversions wrote before the code
     "J-CREDIT": "JCS",
     "JCS": "JCS",
-    "CARBONEX": "CARBONEX",
+    THIS_REGISTRY: THIS_REGISTRY,
 }
 """Spellings of a registry or standard (upper case, single spaces) -> one code per registry."""
 _ALIASES_LONGEST_FIRST = sorted(SOURCE_ALIASES, key=lambda alias: (-len(alias), alias))
@@ -428,8 +432,10 @@ class _Traits:
         )
 
     def comparable(self, other: _Traits) -> bool:
-        """Different registries and different projects."""
-        return self.source != other.source and self.qid != other.qid
+        """Different projects, of different registries or both registered here."""
+        if self.qid == other.qid:
+            return False
+        return self.source != other.source or self.source == THIS_REGISTRY
 
 
 def overlaps_between(first: Sequence[Period], second: Sequence[Period]) -> tuple[Overlap, ...]:
