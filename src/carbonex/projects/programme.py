@@ -13,15 +13,17 @@ candidate, refuses the action with a code naming the kind.
 
 Buffer: projects in the `removal` category, and any project given a non-permanence risk rating,
 contribute to the standard's buffer pool under its buffer rule; other projects contribute
-nothing. A reversal cancels the lost tonnes from the buffer pool, lowest serials first.
+nothing. A reversal cancels the lost tonnes from the buffer pool, lowest serials first; a
+project's reversals together never exceed the tonnes it was issued.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from carbonex.catalog.standards import (
@@ -44,7 +46,7 @@ from carbonex.projects.deductions import (
 )
 from carbonex.projects.events import ProjectRequest, decode_event
 from carbonex.projects.issuance import IssuanceAccounts, issue_and_distribute
-from carbonex.projects.lifecycle import Project
+from carbonex.projects.lifecycle import Action, Project
 from carbonex.projects.outcomes import Decision, ProjectFailure
 from carbonex.projects.outcomes import fail as _fail
 from carbonex.store import SqlStore
@@ -58,23 +60,63 @@ what lets a changed rate apply to later tonnes only."""
 Failures = list[ProjectFailure]
 
 
+RISK_RATING_PATTERN = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,16})?$")
+"""A risk rating as written: plain decimal digits (no sign, exponent, NaN or Infinity)."""
+RISK_RATING_MIN = Decimal(0)
+RISK_RATING_MAX = Decimal(1)
+"""A non-permanence risk rating is a fraction of the project's credits at risk, from 0 to 1
+(the VCS AFOLU Non-Permanence Risk Tool's overall rating as a share; a standard's risk-rated
+buffer refuses ratings above its own `rate_max`, standards.toml)."""
+
+
 def _risk_rating(details: Mapping[str, Any]) -> Decimal | None:
     raw = details.get("risk_rating")
     return None if raw is None else Decimal(str(raw))
 
 
-def check_risk_rating(catalog: ProjectCatalog, details: Mapping[str, Any]) -> Failures:
-    """A risk rating, when given, is a fraction the standard's buffer rule accepts."""
-    if details.get("risk_rating") is None:
+def _check_rating_value(raw: Any) -> Failures:
+    """A finite decimal fraction within RISK_RATING_MIN..RISK_RATING_MAX, written plainly: NaN,
+    Infinity, a negative or a 1e999999999 were stored and then met at issuance."""
+    written_plainly = isinstance(raw, str) and RISK_RATING_PATTERN.match(raw) is not None
+    if written_plainly and RISK_RATING_MIN <= Decimal(raw) <= RISK_RATING_MAX:
         return []
+    return _fail(
+        "E_RISK_RATING_INVALID",
+        f"risk rating {str(raw)[:40]!r}: a decimal fraction from {RISK_RATING_MIN} to "
+        f"{RISK_RATING_MAX}, like 0.15",
+    )
+
+
+def contributes_to_buffer(category: str, rating: Decimal | None) -> bool:
+    """Removals, and any project given a non-permanence risk rating, feed the buffer pool."""
+    return category == "removal" or rating is not None
+
+
+def check_risk_rating(catalog: ProjectCatalog, details: Mapping[str, Any]) -> Failures:
+    """At creation: a risk rating, when given, is a fraction the standard's buffer rule accepts,
+    and a project that will feed the buffer has what its standard's buffer rule needs (a rating
+    for a risk-rated buffer; a rule that is encoded), so its issuance cannot be stuck later on
+    particulars nobody can change. Creation only: projects recorded before still load."""
+    raw = details.get("risk_rating")
+    if raw is not None and (failures := _check_rating_value(raw)):
+        return failures
     standard = catalog.standards.get(str(details.get("standard")))
+    category = details.get("category")
+    if standard is None or category not in ("avoidance", "removal"):
+        return []  # refused for their own codes
+    rating = None if raw is None else Decimal(raw)
+    if not contributes_to_buffer(str(category), rating):
+        return []
+    if standard.buffer.kind == "risk_rating" and rating is None:
+        return _fail(
+            "E_RISK_RATING_MISSING",
+            f"a {category} project under {standard.code} needs a non-permanence risk rating: "
+            "its buffer contribution is the rating",
+        )
     try:
-        rating = _risk_rating(details)
-        if standard is not None:
-            buffer_rate(standard.buffer, rating)
-    except (InvalidOperation, ValueError) as error:
-        code = error.code if isinstance(error, DeductionError) else "E_RISK_RATING_INVALID"
-        return _fail(code, f"risk rating: {error}")
+        buffer_rate(standard.buffer, rating)
+    except DeductionError as error:
+        return _fail(error.code, f"{standard.code} {category} project: {error}")
     return []
 
 
@@ -229,8 +271,34 @@ def _ledger_refusal(refused: Refused) -> Failures:
     return failures
 
 
+def reversed_t(project: Project) -> int:
+    """The tonnes the project's recorded reversals lost, in all."""
+    return sum(
+        event.quantity_t or 0 for event in project.history if event.action is Action.RECORD_REVERSAL
+    )
+
+
+def check_reversal(project: Project, issued_t: int, quantity_t: int) -> Failures:
+    """A project loses at most what it was issued: its reversals so far and this one together
+    stay within its gross issued tonnes (a project issued nothing cancelled 100 t of another
+    project's buffer contribution). Checked when a reversal is decided, not on replay."""
+    so_far_t = reversed_t(project)
+    if so_far_t + quantity_t <= issued_t:
+        return []
+    return _fail(
+        "E_REVERSAL_EXCEEDS_ISSUED",
+        f"a reversal of {quantity_t} t after {so_far_t} t reversed exceeds the {issued_t} t "
+        f"issued to project {project.project_id}",
+    )
+
+
 def reverse(tx: Transaction, before: Project, after: Project, request: ProjectRequest) -> Decision:
     """A reversal: cancel the lost tonnes from the standard's buffer pool."""
+    quantity_t = request.quantity_t or 0
+    issued_t = issued_before(tx.store, before.project_id).quantity_t
+    failures = check_reversal(before, issued_t, quantity_t)
+    if failures:
+        return failures, None, {}
     standard = before.standard
     registry = tx.catalog.unit_types[standard.unit_type].registry
     buffer_account_id, failures = _programme_account(
@@ -238,7 +306,6 @@ def reverse(tx: Transaction, before: Project, after: Project, request: ProjectRe
     )
     if buffer_account_id is None:
         return failures, None, {}
-    quantity_t = request.quantity_t or 0
     reason = f"reversal reported for project {before.project_id} by {request.actor}"
     command_id = _command_prefix(before.project_id, f"reversal/{len(before.history)}")
     cancel = Cancel(
