@@ -353,15 +353,16 @@ def _check_actor(
     if not actor.strip():
         failures += _failure(Code.E_ACTOR_MISSING, "the actor must be named")
     if admission:
-        failures += _check_independence(project, action, actor)
+        failures += check_independence(project, action, actor)
     if project.history and at < project.history[-1].at:
         failures += _failure(Code.E_TIME_BEFORE_LAST_EVENT, f"{at} is before the last event")
     return failures
 
 
-def _check_independence(project: Project, action: Action, actor: str) -> list[Failure]:
+def check_independence(project: Project, action: Action, actor: str) -> list[Failure]:
     """Third-party verification: who verifies a report did not submit it, and who approves its
-    issuance did neither (a person holding several roles still acts once per report)."""
+    issuance did neither (a person holding several roles still acts once per report). Public:
+    the service holds the second person who approves a waiting issuance to the same rule."""
     if action not in (Action.VERIFY, Action.REJECT_MONITORING, Action.APPROVE_ISSUANCE):
         return []
     submitted, verified = project.open_report()

@@ -3,9 +3,10 @@
 Issuance (a direct `issue` by the registry, or a project's `approve_issuance`) and transfers of
 at least the policy's quantity wait as pending approvals. A different person with the same
 authority decides: another representative of the source account for a transfer, another
-registry administrator for an issue, another standard administrator for a project issuance.
-Approval runs the stored request in the same transaction that records the decision; if the
-ledger refuses it then, nothing is recorded and the approval stays pending.
+registry administrator for an issue, another standard administrator for a project issuance
+(who, as `issuance_approvals` checks when approving, submitted and verified none of the report
+the approval names). Approval runs the stored request in the same transaction that records
+the decision; if the ledger refuses it then, nothing is recorded and the approval stays pending.
 """
 
 from __future__ import annotations

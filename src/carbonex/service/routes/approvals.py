@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from carbonex.ledger import Accepted, Refused, Transaction, command_from_record
 from carbonex.projects.events import request_of
-from carbonex.service import approvals, audit, commands
+from carbonex.service import approvals, audit, commands, issuance_approvals
 from carbonex.service.approvals import Approval
 from carbonex.service.deps import DEFAULT_PAGE_SIZE, Limit, Service, ServiceDep, UserDep, WriterDep
 from carbonex.service.identity import Principal
@@ -59,6 +59,12 @@ def _execute(
 ) -> dict[str, Any]:
     """Run the approved request in this transaction; a refusal raises (nothing is kept)."""
     if approval.kind == approvals.PROJECT_ACTION:
+        catalog = service.projects.catalog
+        refusal = issuance_approvals.approval_refusal(
+            tx.store, catalog, approval, principal.user_id
+        )
+        if refusal is not None:
+            raise refusal
         request = request_of(approval.payload["request"])
         outcome = service.projects.act_within(tx, approval.payload["request_id"], request)
         if not outcome.accepted:

@@ -16,7 +16,7 @@ from carbonex.projects.lifecycle import TRANSITIONS, Action
 from carbonex.projects.lifecycle import Role as ProjectRole
 from carbonex.projects.outcomes import ProjectOutcome
 from carbonex.projects.registry import ProjectParticulars
-from carbonex.service import approvals, audit, commands, idempotency
+from carbonex.service import approvals, audit, commands, idempotency, issuance_approvals
 from carbonex.service.deps import (
     DEFAULT_PAGE_SIZE,
     IdempotencyKey,
@@ -181,10 +181,10 @@ async def act(
 def _pending_issuance(
     service: ServiceDep, principal: Principal, request_id: str, request: ProjectRequest
 ) -> dict[str, Any]:
-    """Record the approval as pending (checked against the project now); the same key again
-    returns the recorded one, whatever the project's state has become since."""
-    payload = {"request_id": request_id, "request": request.to_record()}
-    summary = f"approve the verified issuance of project {request.project_id}"
+    """Record the approval as pending (checked against the project now), naming the verified
+    report it is for, so that it can never issue another; the same key again returns the
+    recorded one, whatever the project's state has become since."""
+    asked = {"request_id": request_id, "request": request.to_record()}
 
     def recorded(store: SqlStore) -> approvals.Approval | Problem | None:
         reused = idempotency.other_use(store, request_id, Use.APPROVAL)
@@ -193,15 +193,34 @@ def _pending_issuance(
     existing = service.ledger.read(recorded, read_models=False)
     if isinstance(existing, Problem):
         raise existing
-    if existing is None:
-        failures = service.projects.preview(request)
-        if failures:
-            raise commands.failures_problem(failures)
-
-    pending = approvals.PendingRequest(request_id, approvals.PROJECT_ACTION, payload, summary)
-    approval = existing or commands.queue_approval(
-        service, principal, pending, "request_approve_issuance", request.project_id
-    )
-    if approval.payload != payload:
+    approval = existing or _queue_issuance(service, principal, request_id, request, asked)
+    if {name: approval.payload.get(name) for name in asked} != asked:
         raise idempotency.key_reused()
     return {"pending_approval": approval.to_record()}
+
+
+def _queue_issuance(
+    service: ServiceDep,
+    principal: Principal,
+    request_id: str,
+    request: ProjectRequest,
+    asked: dict[str, Any],
+) -> approvals.Approval:
+    """Queue a new issuance approval for the report the project now awaits a decision on."""
+    failures = service.projects.preview(request)
+    report = None
+    if not failures:
+        report = service.ledger.read(
+            lambda store: issuance_approvals.open_verified_report(store, request.project_id)
+        )
+    if report is None:  # refused, or the report was decided since the preview
+        raise commands.failures_problem(failures or service.projects.preview(request))
+    summary = (
+        f"approve the verified issuance of project {request.project_id}: "
+        f"{issuance_approvals.describe(report)}"
+    )
+    payload = asked | {issuance_approvals.REPORT_KEY: report}
+    pending = approvals.PendingRequest(request_id, approvals.PROJECT_ACTION, payload, summary)
+    return commands.queue_approval(
+        service, principal, pending, "request_approve_issuance", request.project_id
+    )
