@@ -62,6 +62,8 @@ LEGAL = {
     ("monitored", "record_reversal"): ("monitored", "standard_administrator"),
     ("verified", "record_reversal"): ("verified", "standard_administrator"),
     ("completed", "record_reversal"): ("completed", "standard_administrator"),
+    ("deregistered", "record_reversal"): ("deregistered", "standard_administrator"),
+    ("transitioned", "record_reversal"): ("transitioned", "standard_administrator"),
 }
 
 
@@ -417,6 +419,10 @@ class LifecycleMachine(RuleBasedStateMachine):
         assert legal is not None and legal[1] == role.value
         if action in (Action.VERIFY, Action.REJECT_MONITORING, Action.APPROVE_ISSUANCE):
             assert actor not in {event.actor for event in before.open_report() if event}
+        if action in (Action.VALIDATE, Action.VERIFY, Action.REJECT_MONITORING):
+            assert actor not in {e.actor for e in before.history if e.role is Role.PROPONENT}
+        if action is Action.REGISTER:
+            assert actor not in {e.actor for e in before.history if e.action is Action.VALIDATE}
         after = result.project
         assert after.state.value == legal[0]
         assert after.history[: len(before.history)] == before.history

@@ -131,6 +131,19 @@ def test_a_reversal_recorded_beyond_the_issued_tonnes_before_the_rule_still_veri
     assert reversal(registry, "fire-2", nothing_issued, 1).codes == ["E_REVERSAL_EXCEEDS_ISSUED"]
 
 
+@pytest.mark.parametrize("end", ["deregister", "transition"])
+def test_a_reversal_is_reported_after_deregistration_or_transition_while_units_are_out(
+    registry: ProjectRegistry, ledger: Ledger, end: str
+) -> None:
+    project_id = registered(registry, forest("VCS-F1"))
+    issued(registry, project_id, 1_000)
+    ok(step(registry, "end", project_id, end, ADMIN))
+    reported = ok(reversal(registry, "fire", project_id, 50))
+    assert reported.state == registry.project(project_id)["state"]  # type: ignore[index]
+    assert held(ledger, "VERRA-BUFFER") == 50 and held(ledger, "VERRA-BUFFER", "cancelled") == 50
+    assert registry.verify() == [] and ledger.verify().ok
+
+
 @pytest.mark.parametrize(
     "rating", ["NaN", "Infinity", "-5", "sNaN", "1e999999999", "1.5", "0.1e0", " 0.1", "abc", ""]
 )

@@ -121,7 +121,8 @@ class RegistryMachine(OnSqlite, RuleBasedStateMachine):
                 ("validate", VVB, None),
                 ("register", ADMIN, crediting),
             ):
-                request = ProjectRequest(project_id, action, "x", role, DOC, period)
+                actor = {PROPONENT: "pp", VVB: "vvb", ADMIN: "admin"}[role]  # independent
+                request = ProjectRequest(project_id, action, actor, role, DOC, period)
                 assert self.registry.act(f"{action}-{project_id}", request).accepted
 
     @rule(

@@ -32,6 +32,9 @@ BENCH_ISSUANCES_PER_BATCH = 100
 BENCH_DOCUMENTS = (("report.pdf", "0" * 64),)
 PROPONENT, VVB = "project_proponent", "validation_verification_body"
 ADMINISTRATOR = "standard_administrator"
+BENCH_ACTORS = {PROPONENT: "pp", VVB: "vvb", ADMINISTRATOR: "admin"}
+"""One person per role: the lifecycle refuses a validator who is the proponent, a registrar who
+validated, and so on."""
 ROWS_PER_BATCH_SERIAL_GAP = 7
 VERRA_HEADER = (
     "Issuance Date",
@@ -146,7 +149,8 @@ def _register_projects(registry: ProjectRegistry, count: int) -> list[str]:
                 ("validate", VVB, None),
                 ("register", ADMINISTRATOR, ("2025-01-01", "2030-01-01")),
             ):
-                request = ProjectRequest(project_id, action, "x", role, BENCH_DOCUMENTS, period)
+                actor = BENCH_ACTORS[role]
+                request = ProjectRequest(project_id, action, actor, role, BENCH_DOCUMENTS, period)
                 requests.append((f"{project_id}/{action}", request))
         _all_accepted(registry.act_many(requests))
     return project_ids

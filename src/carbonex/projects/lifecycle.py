@@ -115,8 +115,18 @@ TRANSITIONS: dict[tuple[State, Action], tuple[State, Role]] = {
 # Evidence from another registry may arrive at any point before the issuance it unlocks.
 for _state in (State.REGISTERED, State.MONITORED, State.VERIFIED):
     TRANSITIONS[(_state, Action.RECORD_EVIDENCE)] = (_state, Role.ADMINISTRATOR)
-# A reversal (fire, pest, leakage found later) can be reported for as long as units are out.
-for _state in (State.REGISTERED, State.MONITORED, State.VERIFIED, State.COMPLETED):
+# A reversal (fire, pest, leakage found later) can be reported for as long as units are out:
+# in every state a project can reach after registration, deregistered and transitioned included
+# (its issued units stay in circulation whatever becomes of the project).
+REVERSAL_STATES = (
+    State.REGISTERED,
+    State.MONITORED,
+    State.VERIFIED,
+    State.COMPLETED,
+    State.DEREGISTERED,
+    State.TRANSITIONED,
+)
+for _state in REVERSAL_STATES:
     TRANSITIONS[(_state, Action.RECORD_REVERSAL)] = (_state, Role.ADMINISTRATOR)
 # Each of these actions files evidence: a PDD, a validation, monitoring or verification report.
 NEEDS_DOCUMENTS = frozenset(
@@ -187,6 +197,9 @@ class Project:
     """The same activity's ids in other standards or registries ("CDM:1234"): each needs
     evidence of cancellation or transfer-out there, covering the period, before issuance here."""
     evidence: tuple[Event, ...] = ()
+    created_by: str = ""
+    """Who created the project (its first event, outside `history`): its proponent, as who
+    listed it or submitted its reports is, and so never its validator or verifier."""
 
     def open_report(self) -> tuple[Event | None, Event | None]:
         """The monitoring report of the current cycle and its verification, if any."""
@@ -359,21 +372,66 @@ def _check_actor(
     return failures
 
 
+INDEPENDENT_OF_PROPONENT = frozenset({Action.VALIDATE, Action.VERIFY, Action.REJECT_MONITORING})
+"""Third-party validation and verification (DOMAIN.md section 1): by no one who acted as the
+project's proponent."""
+INDEPENDENT_OF_REPORT = frozenset(
+    {Action.VERIFY, Action.REJECT_MONITORING, Action.APPROVE_ISSUANCE}
+)
+"""Who verifies or rejects a report did not submit it; who approves its issuance did neither."""
+
+
+def same_person(name: str) -> str:
+    """The key under which two actor names are one person: free text ("Mei", "mei ", "MEI")
+    compared without surrounding blanks and case-folded, so a change of case is no second
+    person."""
+    return name.strip().casefold()
+
+
+def _proponents(project: Project) -> set[str]:
+    """Everyone who acted as the project's proponent: created or listed it, submitted a report."""
+    people = {same_person(e.actor) for e in project.history if e.role is Role.PROPONENT}
+    if project.created_by.strip():
+        people.add(same_person(project.created_by))
+    return people
+
+
+def _conflicts(project: Project, action: Action, person: str) -> list[str]:
+    """What `person` already did that bars them from taking `action` on the project."""
+    conflicts: list[str] = []
+    if action in INDEPENDENT_OF_PROPONENT and person in _proponents(project):
+        conflicts.append("as the project's proponent")
+    if action is Action.REGISTER and any(
+        e.action is Action.VALIDATE and same_person(e.actor) == person for e in project.history
+    ):
+        conflicts.append("as its validator")
+    if action in INDEPENDENT_OF_REPORT:
+        submitted, verified = project.open_report()
+        roles = [
+            e.role.value
+            for e in (submitted, verified)
+            if e is not None and same_person(e.actor) == person
+        ]
+        if roles:
+            conflicts.append(f"on this report as {' and '.join(roles)}")
+    return conflicts
+
+
 def check_independence(project: Project, action: Action, actor: str) -> list[Failure]:
-    """Third-party verification: who verifies a report did not submit it, and who approves its
-    issuance did neither (a person holding several roles still acts once per report). Public:
-    the service holds the second person who approves a waiting issuance to the same rule."""
-    if action not in (Action.VERIFY, Action.REJECT_MONITORING, Action.APPROVE_ISSUANCE):
+    """Third-party validation and verification: the proponent (who created or listed the
+    project or submitted a report) neither validates, verifies nor rejects; who validated does
+    not register; who verifies a report did not submit it, and who approves its issuance did
+    neither (a person holding several roles still acts once); names are one person whatever
+    their case (`same_person`). An admission rule: histories recorded before it replay
+    unchanged. Public: the service holds the second person who approves a waiting issuance to
+    the same rule."""
+    conflicts = _conflicts(project, action, same_person(actor))
+    if not conflicts:
         return []
-    submitted, verified = project.open_report()
-    roles = [e.role.value for e in (submitted, verified) if e and e.actor.strip() == actor.strip()]
-    if roles:
-        return _failure(
-            Code.E_ACTOR_NOT_INDEPENDENT,
-            f"'{actor}' already acted on this report as {' and '.join(roles)}; "
-            f"'{action}' needs another person",
-        )
-    return []
+    return _failure(
+        Code.E_ACTOR_NOT_INDEPENDENT,
+        f"'{actor}' already acted {', and '.join(conflicts)}; '{action}' needs another person",
+    )
 
 
 def _check_period(
