@@ -182,15 +182,27 @@ def test_a_default_gwp_report_lacking_a_gas_a_methodology_reads_is_refused(
     assert_refused("project", directory, "gwp.toml", "'AR5'", "CH4", "'ACM0001'")
 
 
-def test_another_gwp_report_may_lack_a_gas(tmp_path: Path) -> None:
-    directory = edited(tmp_path, "gwp.toml", 'CH4 = "25"\n', "")
-    assert "CH4" not in load_project_catalog(directory).gwp.reports["AR4"].values
+def test_a_report_no_standard_names_may_lack_a_gas(tmp_path: Path) -> None:
+    directory = edited(tmp_path, "gwp.toml", 'CH4 = "27.0"\n', "")
+    assert "CH4" not in load_project_catalog(directory).gwp.reports["AR6"].values
 
 
 SAMPLE_INPUTS = {
     "grid_electricity": {"net_electricity_mwh": "100", "grid_emission_factor_t_per_mwh": "0.8"},
-    "methane_destruction": {"methane_to_flare_t": "100", "flare_type": "open"},
-    "afforestation": {"project_carbon_stock_change_t": "1000", "leakage_t": "10"},
+    "methane_destruction": {
+        "methane_to_flare_t": "100",
+        "flare_type": "open",
+        "methane_baseline_destroyed_t": "0",
+        "electricity_consumed_mwh": "0",
+        "grid_emission_factor_t_per_mwh": "0",
+    },
+    "afforestation": {
+        "project_carbon_stock_change_t": "1000",
+        "project_emissions_t": "0",
+        "baseline_carbon_stock_change_t": "0",
+        "leakage_t": "10",
+        "uncertainty": "0",
+    },
 }
 
 

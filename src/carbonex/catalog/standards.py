@@ -56,26 +56,54 @@ loses (projects.programme.reverse)."""
 
 @dataclass(frozen=True, slots=True)
 class CalculatorNeeds:
-    """What a methodology calculator (projects.calculation) reads from the catalog."""
+    """What a methodology calculator (projects.calculation) reads from the catalog and from a
+    monitoring report."""
 
+    inputs: frozenset[str]
+    """Every monitored value it reads: a methodology may require only these."""
+    inputs_without_default: frozenset[str]
+    """The values it cannot run without: every methodology using it requires these."""
     defaults: frozenset[str] = frozenset()
     """The [methodology.defaults] values it reads: a methodology using it gives exactly these."""
     gases: frozenset[str] = frozenset()
-    """The gases whose GWP it reads, from the default report of gwp.toml."""
+    """The gases whose GWP it reads, from the report the project's standard names (gwp_set)."""
 
 
 CALCULATOR_NEEDS = {
-    "grid_electricity": CalculatorNeeds(),
+    "grid_electricity": CalculatorNeeds(
+        inputs=frozenset(
+            {"net_electricity_mwh", "grid_emission_factor_t_per_mwh"}
+            | {"project_emissions_t", "leakage_emissions_t"}
+        ),
+        inputs_without_default=frozenset({"net_electricity_mwh", "grid_emission_factor_t_per_mwh"}),
+    ),
     "methane_destruction": CalculatorNeeds(
+        inputs=frozenset(
+            {"methane_to_flare_t", "flare_type", "methane_to_electricity_t"}
+            | {"methane_baseline_destroyed_t", "electricity_consumed_mwh"}
+            | {"grid_emission_factor_t_per_mwh", "measured_flare_efficiency"}
+        ),
+        inputs_without_default=frozenset({"methane_to_flare_t", "flare_type"}),
         defaults=frozenset(
             {"flare_efficiency_open", "flare_efficiency_enclosed", "oxidation_top_layer"}
         ),
         gases=frozenset({"CH4"}),
     ),
-    "afforestation": CalculatorNeeds(defaults=frozenset({"uncertainty_allowed"})),
+    "afforestation": CalculatorNeeds(
+        inputs=frozenset(
+            {"project_carbon_stock_change_t", "project_emissions_t"}
+            | {"baseline_carbon_stock_change_t", "leakage_t", "uncertainty"}
+        ),
+        inputs_without_default=frozenset({"project_carbon_stock_change_t"}),
+        defaults=frozenset({"uncertainty_allowed"}),
+    ),
 }
 """Each calculator's needs, checked when the catalog loads: without them a monitoring report
-fails as if its data were at fault (a test runs each calculator on exactly these)."""
+fails as if its data were at fault (a test runs each calculator on exactly these, and holds
+`inputs` and `inputs_without_default` equal to the calculator's parameters)."""
+GWP_SET_NOT_ENCODED = "not_encoded"
+"""A standard whose GWP set no source read so far states: a calculation that reads a GWP under
+it is refused (projects.calculation), as an issuance under a buffer not encoded is."""
 CALCULATORS = frozenset(CALCULATOR_NEEDS)
 SERIAL_FORMATS = frozenset({"verra", "gold_standard", "cdm", "ccer"})
 """The serial layouts Carbonex reads and writes: `carbonex.imports.serials` has `parse_<name>` and
@@ -99,7 +127,7 @@ RULE_YEAR_MAX = 2100
 # The fields each table may hold: any other is refused (a misspelt one would be dropped).
 STANDARD_FIELDS = frozenset(
     {"code", "name", "unit_type", "serial_format", "source", "crediting", "buffer"}
-    | {"compliance_use"}
+    | {"compliance_use", "gwp_set", "gwp_source"}
 )
 CREDITING_FIELDS = frozenset(
     {"category", "years_min", "years_max", "max_renewals", "total_years_max", "source"}
@@ -120,7 +148,7 @@ GWP_FILE_FIELDS = ("default", "default_source")
 """Top-level settings of gwp.toml beside its [[report]] entries."""
 METHODOLOGY_FIELDS = frozenset(
     {"code", "title", "sector", "category", "calculator", "source", "defaults"}
-    | {"defaults_source"}
+    | {"defaults_source", "required_inputs", "required_inputs_source"}
 )
 PROGRAMME_FIELDS = frozenset({"standard", "deduction"})
 DEDUCTION_FIELDS = frozenset({"code", "rate", "rounding", "account_kind", "cancel", "source"})
@@ -166,6 +194,9 @@ class Standard:
     crediting: tuple[CreditingOption, ...]
     buffer: BufferRule
     compliance_use: tuple[ComplianceUse, ...]
+    gwp_set: str = GWP_SET_NOT_ENCODED
+    """The gwp.toml report its calculations convert gases with, or GWP_SET_NOT_ENCODED."""
+    gwp_source: str = ""
 
     def crediting_options(self, category: str) -> tuple[CreditingOption, ...]:
         return tuple(option for option in self.crediting if option.category == category)
@@ -211,6 +242,10 @@ class Methodology:
     source: str
     defaults: dict[str, Decimal]
     defaults_source: str = ""
+    required_inputs: frozenset[str] = frozenset()
+    """Monitored values a report must give: omitted, the calculator's default of 0 would credit
+    tonnes the data never showed (projects.calculation refuses E_CALCULATION_INPUT_MISSING)."""
+    required_inputs_source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,6 +410,8 @@ def _standard(path: Path, index: int, entry: dict[str, Any], unit_types: set[str
         compliance_use=tuple(
             _compliance_use(f"{where} compliance_use {n + 1}", raw) for n, raw in enumerate(uses)
         ),
+        gwp_set=_string(where, entry, "gwp_set"),
+        gwp_source=_string(where, entry, "gwp_source"),
     )
 
 
@@ -486,7 +523,34 @@ def _methodology(path: Path, index: int, entry: dict[str, Any]) -> Methodology:
         source=_string(where, entry, "source"),
         defaults=defaults,
         defaults_source=str(entry.get("defaults_source", "")),
+        required_inputs=_required_inputs(where, entry, calculator),
+        required_inputs_source=_string(where, entry, "required_inputs_source"),
     )
+
+
+def _required_inputs(where: str, entry: dict[str, Any], calculator: str) -> frozenset[str]:
+    """The monitored values a methodology requires: names its calculator reads, at least those
+    it cannot run without. A name it does not read would be demanded of every report and then
+    ignored; one it cannot run without, left out, would fail as if the data were malformed."""
+    raw = entry.get("required_inputs")
+    if not isinstance(raw, list) or not all(isinstance(name, str) for name in raw):
+        raise CatalogError(f"{where}: 'required_inputs' must be a list of input names")
+    if len(set(raw)) != len(raw):
+        raise CatalogError(f"{where}: 'required_inputs' names an input more than once")
+    needs = CALCULATOR_NEEDS[calculator]
+    unread = sorted(set(raw) - needs.inputs)
+    if unread:
+        raise CatalogError(
+            f"{where}: 'required_inputs' names {', '.join(map(repr, unread))}, which calculator "
+            f"'{calculator}' does not read (it reads {', '.join(sorted(needs.inputs))})"
+        )
+    lacking = sorted(needs.inputs_without_default - set(raw))
+    if lacking:
+        raise CatalogError(
+            f"{where}: 'required_inputs' lacks {', '.join(map(repr, lacking))}, without which "
+            f"calculator '{calculator}' cannot run"
+        )
+    return frozenset(raw)
 
 
 def load_methodologies(directory: Path) -> dict[str, Methodology]:
@@ -652,16 +716,37 @@ def _programme_accounts_fit(
             )
 
 
-def _gwp_covers_the_calculators(catalog: ProjectCatalog) -> None:
-    values = catalog.gwp.reports[catalog.gwp.default].values
-    for code, methodology in catalog.methodologies.items():
-        missing = sorted(CALCULATOR_NEEDS[methodology.calculator].gases - set(values))
-        if missing:
+def _standards_name_known_gwp_sets(catalog: ProjectCatalog) -> None:
+    """Each standard's gwp_set is a report of gwp.toml (or not_encoded): an unknown one would
+    fail every methane calculation under the standard as if the data were at fault."""
+    reports = sorted(catalog.gwp.reports)
+    for code, standard in catalog.standards.items():
+        if standard.gwp_set not in {*reports, GWP_SET_NOT_ENCODED}:
             raise CatalogError(
-                f"gwp.toml: the default report '{catalog.gwp.default}' lacks the GWP of "
-                f"{', '.join(missing)}, which methodology '{code}' (methodologies.toml, "
-                f"calculator '{methodology.calculator}') reads"
+                f"standards.toml: standard '{code}': 'gwp_set' names unknown report "
+                f"{standard.gwp_set!r} (a code in gwp.toml: {', '.join(reports)}, or "
+                f"{GWP_SET_NOT_ENCODED!r})"
             )
+
+
+def _gwp_covers_the_calculators(catalog: ProjectCatalog) -> None:
+    """The default report and every report a standard names hold each gas a calculator reads:
+    any methodology may serve a project under any standard."""
+    named = {catalog.gwp.default: "the default"} | {
+        standard.gwp_set: f"the gwp_set of standard '{code}' in standards.toml"
+        for code, standard in sorted(catalog.standards.items())
+        if standard.gwp_set != GWP_SET_NOT_ENCODED
+    }
+    for report, role in named.items():
+        values = catalog.gwp.reports[report].values
+        for code, methodology in catalog.methodologies.items():
+            missing = sorted(CALCULATOR_NEEDS[methodology.calculator].gases - set(values))
+            if missing:
+                raise CatalogError(
+                    f"gwp.toml: report '{report}' ({role}) lacks the GWP of {', '.join(missing)}, "
+                    f"which methodology '{code}' (methodologies.toml, calculator "
+                    f"'{methodology.calculator}') reads"
+                )
 
 
 def load_project_catalog(directory: Path = DATA_DIR) -> ProjectCatalog:
@@ -681,6 +766,7 @@ def load_project_catalog(directory: Path = DATA_DIR) -> ProjectCatalog:
     # References across files the base catalog (digested into the journal) does not hold.
     _conversions_name_known_standards_and_labels(base, catalog.standards, catalog.labels)
     _programme_accounts_fit(base, catalog.standards, catalog.deductions)
+    _standards_name_known_gwp_sets(catalog)
     _gwp_covers_the_calculators(catalog)
     return catalog
 

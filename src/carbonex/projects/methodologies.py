@@ -7,6 +7,11 @@ service can carry it forward where the methodology requires). Conservative defau
 `methodologies.toml`, never from literals here. Each result keeps the intermediate terms, named
 after the methodology's symbols, so a verifier can retrace the arithmetic.
 
+A default of 0 for a monitored term below is the calculator's, shared by every methodology that
+uses it; whether a report may leave the term out is the methodology's rule (`required_inputs` in
+`methodologies.toml`, enforced by `projects.calculation`): ACM0002 counts no project emissions
+for most plants, while AM0029's are the plant's own fuel combustion and must be given.
+
 The arithmetic is exact: the calculators only add, subtract and multiply, and run in a context
 of CALCULATION_DIGITS_MAX significant digits that refuses any result it would have to round
 (`decimal.Inexact`). Python's default context keeps 28 digits and rounds half-even, so a
@@ -224,6 +229,8 @@ class AfforestationInputs:
     baseline_carbon_stock_change_t: Decimal = ZERO  # Delta C_BSL,y
     leakage_t: Decimal = ZERO  # LK_y
     uncertainty: Decimal = ZERO  # half-width of the 90% CI of Delta C_P, as a share of it
+    # AR-ACM0003 requires every term but Delta C_P to be given too (methodologies.toml): the
+    # defaults serve direct calls, never a monitoring report.
 
 
 @exactly
