@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -239,6 +240,24 @@ def test_retire_into_a_retirement_account_records_beneficiary_and_claim_period(
         "claim_period_start": "2024-01-01",
         "claim_period_end": "2026-12-31",
     }
+
+
+@pytest.mark.parametrize("character", ["\x1b", "\u202e"], ids=["ESC", "RIGHT-TO-LEFT OVERRIDE"])
+def test_retire_refuses_a_beneficiary_holding_an_escape_or_an_override_naming_its_code_point(
+    seeded: str, character: str
+) -> None:
+    before = snapshot(seeded)
+    retire = ("retire", "--account", "DEV", *VCU_OPTIONS, "--quantity", "100", "--beneficiary",
+              f"Skyways{character}[2J plc", "--purpose", "CORSIA", "--db", seeded)  # fmt: skip
+    result = invoke(*retire)
+    assert result.exit_code == EXIT_REFUSED
+    code_point = f"U+{ord(character):04X}"
+    assert "E_TEXT_CHARACTER_NOT_ALLOWED" in result.stderr and code_point in result.stderr
+    assert character not in result.output
+    refused = invoke(*retire, "--json")
+    assert refused.exit_code == EXIT_REFUSED
+    assert json.loads(refused.stdout)["failures"][0]["ids"] == ["beneficiary", code_point]
+    assert snapshot(seeded) == before
 
 
 def test_retired_units_cannot_be_transferred(seeded: str) -> None:

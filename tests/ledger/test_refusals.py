@@ -526,6 +526,22 @@ def test_a_command_holding_text_that_is_not_valid_unicode_is_refused_before_any_
     )
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        OpenAccount("open", "C", "company_holding", "Acme\x1b[2J"),
+        Retire("r", "A", vcus(1), "Oslo\u202eolsO", "claim"),
+        Issue("i", "A", 5, vcu(labels=("SDG\n13",))),
+    ],
+    ids=["holder-escape", "beneficiary-override", "label-line-break"],
+)
+def test_text_holding_a_control_character_or_a_bidi_override_is_refused_before_any_lookup(
+    ledger: Ledger, command: Command
+) -> None:
+    funded(ledger)
+    refused_by_submit(ledger, command, Code.E_TEXT_CHARACTER_NOT_ALLOWED)
+
+
 # -- units -----------------------------------------------------------------------------------------
 
 

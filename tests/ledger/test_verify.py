@@ -387,7 +387,11 @@ def test_the_live_digests_do_not_depend_on_who_renders_the_json(tmp_path: Path) 
     with Ledger.open(str(tmp_path / "digests.db")) as ledger:
         realistic(ledger)
         quoted = 'Quote "\\ \t ünïcode'
-        accept_all(ledger, [OpenAccount("open-q", "Q", "company_holding", quoted)])
+        # A tab is refused in new text now, but a history an earlier Carbonex recorded holds
+        # some: recorded as entries are decided again, which admits it.
+        at = ledger.clock().isoformat()
+        opened = OpenAccount("open-q", "Q", "company_holding", quoted)
+        assert ledger.decide_recorded([(opened, at)], ledger.catalog, True)[0].accepted
         store = ledger.store
         assert live_checks.renders_json(store)
         store.begin_read()

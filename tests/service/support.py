@@ -30,14 +30,14 @@ SIGN_IN_TABLES = frozenset({"sessions", "users"})
 
 MULTIPART_BOUNDARY = "carbonex-test-boundary"
 # Uploaded file names that name no real file, with the words their refusal gives: a control
-# character (NUL, ESC, TAB, DEL, and NEL U+0085 in UTF-8), a Unicode format character that can
-# disguise the name (RIGHT-TO-LEFT OVERRIDE, ZERO WIDTH SPACE, BYTE ORDER MARK), or a length past
-# FILE_NAME_LENGTH_MAX (by one character, and by 4,000: the multipart parser answers 400 to a part
-# whose headers pass 4 KiB before any route sees the name).
+# character (NUL, ESC, TAB, DEL, and NEL U+0085 in UTF-8), a bidirectional control (RIGHT-TO-LEFT
+# OVERRIDE) or a Unicode format character that can disguise the name (ZERO WIDTH SPACE, BYTE
+# ORDER MARK), or a length past FILE_NAME_LENGTH_MAX (by one character, and by 4,000: the
+# multipart parser answers 400 to a part whose headers pass 4 KiB before any route sees the name).
 REFUSED_FILE_NAMES = (
     *((name, "control character") for name in (b"a\x00b.csv", b"a\x1b[31mb.csv", b"a\tb.csv",
                                               b"a\x7fb.csv", "a\u0085b.csv".encode())),
-    ("evil\u202efdp.exe".encode(), "format character (U+202E)"),
+    ("evil\u202efdp.exe".encode(), "bidirectional control (U+202E)"),
     ("a\u200bb.csv".encode(), "format character (U+200B)"),
     ("\ufeffa.csv".encode(), "format character (U+FEFF)"),
     (b"a" * (FILE_NAME_LENGTH_MAX - 3) + b".csv", f"at most {FILE_NAME_LENGTH_MAX}"),

@@ -235,6 +235,33 @@ def test_a_retirement_of_units_not_held_is_refused(signed_in: SignIn, demo_datab
         problem(answer, 409, "E_UNITS_NOT_HELD")
 
 
+def test_a_retirement_whose_beneficiary_holds_an_escape_or_an_override_is_refused_naming_it(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    amelia = signed_in("amelia")
+    with nothing_changes(demo_database):
+        for number, (character, code_point) in enumerate(
+            (("\x1b", "U+001B"), ("\u202e", "U+202E"))
+        ):
+            body = RETIREMENT | {"beneficiary": f"Amelia {character}[31m Tan"}
+            answer = amelia.post(f"{API}/retirements", json=body, headers=key(f"r{number}"))
+            refused = problem(answer, 409, "E_TEXT_CHARACTER_NOT_ALLOWED")
+            assert refused["failures"][0]["ids"] == ["beneficiary", code_point]
+            assert code_point in refused["failures"][0]["message"]
+            assert character not in answer.text and "\\u" not in answer.text  # never echoed
+
+
+def test_a_retirement_for_a_name_written_with_joiners_is_accepted_and_shown_unchanged(
+    signed_in: SignIn, public: TestClient
+) -> None:
+    amelia = signed_in("amelia")
+    beneficiary = "\u06af\u0632\u0627\u0631\u0634\u200c\u0647\u0627 \U0001f469\u200d\U0001f52c"
+    body = RETIREMENT | {"beneficiary": beneficiary}
+    ok(amelia.post(f"{API}/retirements", json=body, headers=key("r1")), 201)
+    shown = ok(public.get(f"{API}/explorer/retirements", params={"limit": 1000}))[-1]
+    assert shown["beneficiary"] == beneficiary
+
+
 def test_a_registry_administrators_issuance_waits_for_a_second_administrator(
     signed_in: SignIn, public: TestClient, demo_database: str
 ) -> None:

@@ -1,12 +1,19 @@
-"""Checks shared by several handlers: text fields and whether an account may act."""
+"""Checks shared by several handlers: text fields and whether an account may act; and the
+characters a new command's text may hold."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from carbonex.catalog import UnitType
 from carbonex.ledger.context import Context
 from carbonex.ledger.failures import Code, Failure, unknown
 from carbonex.ledger.limits import TEXT_FIELD_LENGTH_MAX
 from carbonex.ledger.model import Account, AccountStatus
+from carbonex.text import refused_character, refused_characters_in
+
+BACKSLASH_BYTE = b"\\"
+"""What starts a JSON escape: a C0 control is written as one (`\\n`, `\\u001b`)."""
 
 
 def check_text(name: str, value: object, failures: list[Failure], required: bool = True) -> None:
@@ -63,3 +70,29 @@ def usable_account(
             )
         )
     return account
+
+
+def text_character_failures(record: dict[str, Any], content: bytes | None) -> list[Failure]:
+    """A failure for each text of a new command's record holding a character free text may not
+    hold (`carbonex.text.REFUSED_IN_TEXT`), naming its field and the character's code point.
+
+    Checked when a command is submitted, not in its handler: the rule admits new text, and a
+    history recorded before it (by an earlier Carbonex) is decided again as it was recorded.
+    `content` is the record's canonical JSON (None when it has none), searched whole first: JSON
+    writes every C0 control as an escape, and every other refused character as itself, so
+    content without a backslash (which text rarely needs) and without a refused character holds
+    none, and the record need not be walked field by field (a tenth of the cost)."""
+    if (
+        content is not None
+        and BACKSLASH_BYTE not in content
+        and refused_character(content.decode()) is None
+    ):
+        return []
+    return [
+        Failure(
+            Code.E_TEXT_CHARACTER_NOT_ALLOWED,
+            refused.describe(field),
+            (field, refused.code_point_text),
+        )
+        for field, refused in refused_characters_in(record)
+    ]

@@ -12,6 +12,7 @@ from collections.abc import Sized
 import orjson
 
 from carbonex.catalog import Catalog
+from carbonex.ledger.checks import text_character_failures
 from carbonex.ledger.commands import Command, holds_unencodable_text
 from carbonex.ledger.context import Context
 from carbonex.ledger.failures import Code, Failure, in_precedence_order
@@ -65,17 +66,19 @@ def _resubmitted(command: Command, content: bytes, existing: JournalRow) -> Outc
 
 
 def _unencodable(
-    state: LedgerState, catalog: Catalog, command: Command, now: dt.datetime
+    state: LedgerState, catalog: Catalog, command: Command, now: dt.datetime, admitting: bool
 ) -> Refused:
     """A command the journal cannot encode is refused: text that is not valid Unicode before
     any lookup (no store can take it as a parameter); a number beyond 64 bits after the checks,
     which say which field is out of bounds where they can."""
-    if holds_unencodable_text(command.to_record()):
+    record = command.to_record()
+    if holds_unencodable_text(record):
         return Refused(
             command.command_id,
             (Failure(Code.E_INVALID_COMMAND, "the command holds text that is not valid Unicode"),),
         )
-    decision = decide(Context(state, catalog, now.date()), command)
+    text_failures = text_character_failures(record, None) if admitting else []
+    decision = text_failures or decide(Context(state, catalog, now.date()), command)
     if isinstance(decision, list) and decision:
         return Refused(command.command_id, in_precedence_order(decision))
     return Refused(
@@ -95,22 +98,30 @@ def execute(
     now: dt.datetime,
     recorded_at: str | None = None,
     catalog_named: bool = True,
+    admitting: bool = True,
 ) -> Outcome:
     """Check one command and, if it passes, apply it to the cache and queue its entry, which
     names the catalog's digest (`catalog_named` False only to decide again an entry recorded
-    before entries named it)."""
+    before entries named it).
+
+    `admitting`: the command is a new one, so the rules that only admit new commands apply
+    first (the characters its text may hold); False to decide again an entry recorded when
+    those rules may not have existed yet, which is decided by the rules that shape entries. A
+    resubmitted id returns its first outcome either way."""
     failures = _check_command_id(command)
     if failures:
         return Refused(str(command.command_id), tuple(failures))
+    record = command.to_record()
     try:
-        content = canonical(command.to_record())
+        content = canonical(record)
     except orjson.JSONEncodeError:
-        return _unencodable(state, catalog, command, now)
+        return _unencodable(state, catalog, command, now, admitting)
     existing = state.journal_row(command.command_id)
     if existing is not None:
         return _resubmitted(command, content, existing)
     context = Context(state, catalog, now.date())
-    decision = decide(context, command)
+    admission = text_character_failures(record, content) if admitting else []
+    decision = admission or decide(context, command)
     if isinstance(decision, list):
         # Lookups are skipped while optimistic (see LedgerState); a resubmission whose first run
         # would now be refused is caught here, before it is reported as a refusal.

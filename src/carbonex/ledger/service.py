@@ -249,7 +249,9 @@ class Ledger:
         one commit: for deciding a journal's commands again on a scratch ledger (`redecide`).
         `catalog_named`: whether the entries name their catalog (entries recorded before entries
         did, do not). New commands take the ledger's clock and catalog instead; nothing on the
-        API or the CLI calls this."""
+        API or the CLI calls this. The rules that only admit new commands (the characters text
+        may hold) do not apply: a recorded entry is decided by the rules that shape entries, so
+        a history an earlier Carbonex recorded is decided again as it was."""
         refusal = check_batch_size(entries)
         if refusal is not None:
             return [refusal]
@@ -257,7 +259,15 @@ class Ledger:
         def work() -> tuple[list[Outcome], bool]:
             state = self.state
             outcomes = [
-                execute(state, catalog, command, dt.datetime.fromisoformat(at), at, catalog_named)
+                execute(
+                    state,
+                    catalog,
+                    command,
+                    dt.datetime.fromisoformat(at),
+                    at,
+                    catalog_named,
+                    admitting=False,
+                )
                 for command, at in entries
             ]
             return outcomes, any(_applies(outcome) for outcome in outcomes)

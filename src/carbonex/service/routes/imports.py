@@ -24,6 +24,7 @@ from carbonex.service import audit, commands, idempotency
 from carbonex.service.deps import IdempotencyKey, Service, ServiceDep, WriterDep
 from carbonex.service.identity import Principal, Role
 from carbonex.service.problems import Problem, denied
+from carbonex.text import refused_character
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 IMPORT_BYTES_MAX = 64 * 1024 * 1024
@@ -38,25 +39,30 @@ IMPORT_ACTIONS = tuple(f"import_{source}" for source in IMPORTERS)
 FILE_NAME_LENGTH_MAX = 255
 """Characters of an uploaded file's name: common file systems (ext4, NTFS, APFS) allow at most
 255, so no real file has a longer name, and pages and the audit log need not hold one."""
-REFUSED_CHARACTER_CATEGORIES = {"Cc": "control character", "Cf": "format character"}
-"""Unicode categories a file name may not hold, with what the message calls them."""
 JOINERS = frozenset("\u200c\u200d")
 """The format characters a real name holds: ZERO WIDTH NON-JOINER is part of Persian spelling,
 ZERO WIDTH JOINER of emoji sequences. They join or part neighbours; they reorder nothing."""
 
 
 def file_name_problem(name: str) -> str | None:
-    """Why an uploaded file's name is refused, or None. A control character (NUL, ESC, a line
-    break...) names no real file and has no place in pages and the audit log; PostgreSQL cannot
-    store NUL in text at all. A format character (a zero-width space, U+202E RIGHT-TO-LEFT
-    OVERRIDE...) is invisible but can disguise a name: after U+202E, "fdp.exe" reads "exe.pdf" in
-    pages and the audit log. The message never quotes the name, which may be huge."""
+    """Why an uploaded file's name is refused, or None. A name holds nothing free text may not
+    (`carbonex.text.REFUSED_IN_TEXT`: a control character such as NUL, ESC or a line break names
+    no real file and has no place in pages and the audit log; after U+202E RIGHT-TO-LEFT
+    OVERRIDE, "fdp.exe" reads "exe.pdf"), and, stricter than other text, no format character
+    but the joiners: a zero-width space or a byte order mark is invisible, and two names that
+    look the same in pages and the audit log would be different files. The message never
+    quotes the name, which may be huge."""
     if len(name) > FILE_NAME_LENGTH_MAX:
         return f"the file name is {len(name):,} characters long; at most {FILE_NAME_LENGTH_MAX}"
     for position, character in enumerate(name, start=1):
-        kind = REFUSED_CHARACTER_CATEGORIES.get(unicodedata.category(character))
-        if kind is not None and character not in JOINERS:
-            return f"the file name holds a {kind} (U+{ord(character):04X}) at position {position}"
+        refused = refused_character(character)
+        if refused is not None:
+            kind = refused.kind
+        elif unicodedata.category(character) == "Cf" and character not in JOINERS:
+            kind = "a format character"
+        else:
+            continue
+        return f"the file name holds {kind} (U+{ord(character):04X}) at position {position}"
     return None
 
 
