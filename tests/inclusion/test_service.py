@@ -282,6 +282,30 @@ def test_a_review_needs_a_reviewer_and_a_bounded_list(registry: InclusionRegistr
     )
 
 
+def test_a_reviewer_named_with_a_control_character_or_an_override_is_refused_naming_it(
+    registry: InclusionRegistry,
+) -> None:
+    record(registry, "kwh-1", "P-001", "10")
+    for review in (registry.verify, registry.reject):
+        for character in ("\x1b", "\u202e"):
+            refused = assert_refused_unchanged(
+                registry, lambda review=review, c=character: review(["kwh-1"], f"operator{c}"),
+                Code.E_TEXT_CHARACTER_NOT_ALLOWED,
+            )  # fmt: skip
+            assert refused.failures[0].ids == ("verifier", f"U+{ord(character):04X}")
+            assert character not in refused.failures[0].message
+
+
+def test_an_aggregation_whose_project_holds_a_control_character_is_refused_by_the_ledger(
+    registry: InclusionRegistry,
+) -> None:
+    charged(registry, THIRTY_FOUR)
+    refused = assert_refused_unchanged(
+        registry, lambda: aggregate(registry, project_id="CI-DEMO\x1b[2J"), Code.E_LEDGER_REFUSED
+    )
+    assert refused.failures[0].ids == ("E_TEXT_CHARACTER_NOT_ALLOWED",)
+
+
 def test_nobody_reviews_their_own_actions(registry: InclusionRegistry) -> None:
     record(registry, "kwh-1", "P-001", "10")
     record(registry, "kwh-2", "P-002", "10")

@@ -350,6 +350,51 @@ def test_bad_particulars_are_refused_with_their_code_and_change_nothing(
     assert ledger_rows(ledger) == before
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [{"name": "Accra\x1b[31m Solar"}, {"methodology": "ACM0002\n"}, {"location": "\u202e5.6,-0.1"}],
+    ids=["name", "methodology", "location"],
+)
+def test_particulars_holding_a_control_character_are_refused_naming_it_and_change_nothing(
+    registry: ProjectRegistry, ledger: Ledger, overrides: dict[str, str]
+) -> None:
+    before = ledger_rows(ledger)
+    outcome = registry.create("create", solar(**overrides), "pp")
+    assert outcome.codes == ["E_TEXT_CHARACTER_NOT_ALLOWED"]
+    (field,) = overrides
+    assert f"'details.{field}' holds U+" in outcome.failures[0].message
+    assert ledger_rows(ledger) == before
+
+
+def test_a_step_whose_actor_or_document_name_holds_a_control_character_is_refused(
+    registry: ProjectRegistry, ledger: Ledger
+) -> None:
+    project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))
+    before = ledger_rows(ledger)
+    escaped_actor = ProjectRequest(project_id, "complete", "stan\x1b]0;x\x07", ADMIN)
+    overridden_document = (("report\u202efdp.exe", DOC[0][1]),)
+    mr = ProjectRequest(project_id, "submit_monitoring_report", "pp", PROPONENT,
+                        overridden_document, ("2026-01-01", "2027-01-01"), 10)  # fmt: skip
+    for request, field in ((escaped_actor, "actor"), (mr, "documents[0].name")):
+        assert registry.preview(request)[0].code == "E_TEXT_CHARACTER_NOT_ALLOWED"
+        outcome = registry.act(f"bad/{field}", request)
+        assert outcome.codes == ["E_TEXT_CHARACTER_NOT_ALLOWED"]
+        assert f"'{field}' holds U+" in outcome.failures[0].message
+    assert ledger_rows(ledger) == before
+
+
+def test_a_history_recorded_with_such_text_before_the_rule_still_verifies_and_repeats(
+    registry: ProjectRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry_module, "text_character_failures", lambda request: [])
+    particulars = solar(name="Accra\tSolar\nPark", location="\u202e5.6,-0.1")
+    project_id = registered(registry, particulars, ("2026-01-01", "2031-01-01"))
+    monkeypatch.undo()
+    assert registry.verify() == []
+    again = registry.create(f"{project_id}/create", particulars, "pp")
+    assert again.accepted and again.duplicate
+
+
 def test_unknown_projects_actions_and_request_ids_are_refused(registry: ProjectRegistry) -> None:
     assert step(registry, "x", "NOPE", "list", PROPONENT).codes == ["E_PROJECT_UNKNOWN"]
     project_id = registered(registry, solar(), ("2026-01-01", "2031-01-01"))

@@ -83,6 +83,23 @@ def test_a_refused_project_carries_the_registrys_codes(
         problem(merlion.post(f"{API}/projects", json=PROJECT), 422, "E_REQUEST_INVALID")
 
 
+def test_a_project_or_step_whose_free_text_holds_a_control_character_is_refused_naming_it(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    merlion = signed_in("merlion")
+    ok(merlion.post(f"{API}/projects", json=PROJECT, headers=key("p1")), 201)
+    escaped = PROJECT | {"project_id": "A64-GH-0003", "name": "Kumasi\x1b]0;pwned\x07 Solar"}
+    document = [{"name": "pdd\u202efdp.exe", "sha256": DOCUMENTS[0]["sha256"]}]
+    with nothing_changes(demo_database):
+        answer = merlion.post(f"{API}/projects", json=escaped, headers=key("p2"))
+        refused = problem(answer, 409, "E_TEXT_CHARACTER_NOT_ALLOWED")
+        assert "'details.name' holds U+001B" in refused["failures"][0]["message"]
+        step = {"action": "list", "documents": document}
+        answer = merlion.post(ACTIONS, json=step, headers=key("s1"))
+        refused = problem(answer, 409, "E_TEXT_CHARACTER_NOT_ALLOWED")
+        assert "'documents[0].name' holds U+202E" in refused["failures"][0]["message"]
+
+
 def test_each_step_of_the_cycle_is_taken_by_its_role_and_refused_to_the_others(
     public: TestClient, signed_in: SignIn, demo_database: str
 ) -> None:

@@ -140,6 +140,16 @@ def test_an_api_key_is_shown_once_stored_hashed_and_acts_without_a_csrf_token(
         assert ok(another, 201)["key_id"] != key_id
 
 
+def test_an_api_key_whose_label_holds_a_control_character_is_refused(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    merlion = signed_in("merlion")
+    with nothing_changes(demo_database, SIGN_IN_TABLES):
+        answer = merlion.post(f"{API}/api-keys", json={"label": "scripts\x1b[8m"})
+        refused = problem(answer, 409, "E_TEXT_CHARACTER_NOT_ALLOWED")
+        assert "'label' holds U+001B" in refused["detail"]
+
+
 def test_a_revoked_api_key_is_refused(with_key: WithKey, demo_database: str) -> None:
     client = with_key("merlion")
     created = ok(client.post(f"{API}/api-keys", json={"label": "to revoke"}), 201)

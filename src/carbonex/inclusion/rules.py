@@ -31,7 +31,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from carbonex.catalog.inclusion import DECIMALS_MAX, InclusionCatalog, decimal_places
-from carbonex.text import shortened
+from carbonex.text import refused_character, shortened
 
 MILLI_PER_POINT = 1000
 MICRO_PER_ACTIVITY_UNIT = 10**DECIMALS_MAX
@@ -66,6 +66,7 @@ class Code(enum.StrEnum):
     E_AGGREGATION_ID_INVALID = "E_AGGREGATION_ID_INVALID"
     E_PERSON_ID_INVALID = "E_PERSON_ID_INVALID"
     E_VERIFIER_INVALID = "E_VERIFIER_INVALID"
+    E_TEXT_CHARACTER_NOT_ALLOWED = "E_TEXT_CHARACTER_NOT_ALLOWED"
     E_VERIFIER_NOT_INDEPENDENT = "E_VERIFIER_NOT_INDEPENDENT"
     E_UNKNOWN_ACTION_TYPE = "E_UNKNOWN_ACTION_TYPE"
     E_QUANTITY_NOT_POSITIVE = "E_QUANTITY_NOT_POSITIVE"
@@ -161,11 +162,16 @@ def check_id(value: str, code: Code, name: str) -> list[Failure]:
 
 
 def check_text(value: str, code: Code, name: str) -> list[Failure]:
-    if isinstance(value, str) and value.strip() and len(value) <= TEXT_LENGTH_MAX:
+    """A non-empty text of at most TEXT_LENGTH_MAX characters, holding none that free text may
+    not hold (`carbonex.text.REFUSED_IN_TEXT`)."""
+    if not (isinstance(value, str) and value.strip() and len(value) <= TEXT_LENGTH_MAX):
+        message = f"{name} must be a non-empty text of at most {TEXT_LENGTH_MAX} characters"
+        return [Failure(code, message)]
+    refused = refused_character(value)
+    if refused is None:
         return []
-    return [
-        Failure(code, f"{name} must be a non-empty text of at most {TEXT_LENGTH_MAX} characters")
-    ]
+    failure_ids = (name, refused.code_point_text)
+    return [Failure(Code.E_TEXT_CHARACTER_NOT_ALLOWED, refused.describe(name), failure_ids)]
 
 
 def latest_day(now: dt.datetime) -> dt.date:

@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from carbonex.catalog.standards import CreditingOption, Standard
+from carbonex.ledger.failures import Code as LedgerCode
 from carbonex.ledger.journal import GENESIS_HASH, canonical, chain_hash, decode_payload
 from carbonex.projects.lifecycle import Action, Period, Project, Result, Role, transition
+from carbonex.projects.outcomes import ProjectFailure
+from carbonex.text import refused_characters_in
 
 CREATE = "create"
 CREDITING_OPTION_KEY = "crediting_option"
@@ -59,6 +62,20 @@ class ProjectRequest:
         if self.period is None:
             return None
         return Period(dt.date.fromisoformat(self.period[0]), dt.date.fromisoformat(self.period[1]))
+
+
+def text_character_failures(request: ProjectRequest) -> list[ProjectFailure]:
+    """A failure for each text of a new request (actor, documents' names, registration, a new
+    project's particulars, a report's monitored data) holding a character free text may not
+    hold (`carbonex.text.REFUSED_IN_TEXT`), naming its field and the character's code point.
+    A rule that admits new requests: replay does not apply it, so a history recorded before it
+    still verifies."""
+    record = request.to_record()
+    record["documents"] = [{"name": name, "sha256": sha256} for name, sha256 in request.documents]
+    return [
+        ProjectFailure(LedgerCode.E_TEXT_CHARACTER_NOT_ALLOWED.value, refused.describe(field))
+        for field, refused in refused_characters_in(record)
+    ]
 
 
 def encode_event(

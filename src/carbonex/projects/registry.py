@@ -39,6 +39,7 @@ from carbonex.projects.events import (
     event_hash,
     new_project,
     replay,
+    text_character_failures,
 )
 from carbonex.projects.lifecycle import Action, Project, Role
 from carbonex.projects.outcomes import Decision, ProjectFailure, ProjectOutcome
@@ -150,6 +151,9 @@ class ProjectRegistry:
         requests that wait for a second person, so a hopeless one is refused at once."""
 
         def check(store: SqlStore) -> list[ProjectFailure]:
+            text_failures = text_character_failures(request)
+            if text_failures:
+                return text_failures
             cached = self._load(store, request.project_id)
             if cached is None:
                 return _fail("E_PROJECT_UNKNOWN", f"no project '{request.project_id}'")
@@ -205,6 +209,11 @@ class ProjectRegistry:
         refused = self._check_request(tx.store, request_id, request)
         if refused is not None:
             return refused, False
+        text_failures = text_character_failures(request)
+        if text_failures:  # admitting a new request, before any rule that reads its text
+            return ProjectOutcome(
+                request_id, request.project_id, failures=tuple(text_failures)
+            ), False
         cached = self._load(tx.store, request.project_id)
         failures, after, outcome = self._decide(tx, cached, request)
         if failures or after is None:

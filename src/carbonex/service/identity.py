@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from carbonex.ledger.failures import Code
 from carbonex.service.policy import ServicePolicy
 from carbonex.store import SqlStore
+from carbonex.text import refused_character
 
 USER_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 PASSWORD_LENGTH_MIN = 12
@@ -103,6 +105,15 @@ def check_new_user(user_id: str, password: str, roles: frozenset[Role]) -> None:
         raise IdentityError("E_ROLES_MISSING", "a user has at least one role")
 
 
+def check_free_text(field: str, value: str) -> None:
+    """Raise IdentityError unless `value` holds only characters free text may hold
+    (`carbonex.text.REFUSED_IN_TEXT`): a display name and a key's label are shown in pages, the
+    audit log and on administrators' terminals."""
+    refused = refused_character(value)
+    if refused is not None:
+        raise IdentityError(Code.E_TEXT_CHARACTER_NOT_ALLOWED.value, refused.describe(field))
+
+
 def add_user(
     store: SqlStore,
     user_id: str,
@@ -112,6 +123,7 @@ def add_user(
     now: dt.datetime,
 ) -> None:
     check_new_user(user_id, password, roles)
+    check_free_text("display name", display_name)
     if store.query_one("SELECT 1 FROM users WHERE user_id = ?", (user_id,)):
         raise IdentityError("E_USER_EXISTS", f"user '{user_id}' exists")
     store.execute(
@@ -218,6 +230,7 @@ def session_principal(store: SqlStore, token: str, now: dt.datetime) -> Principa
 
 def create_api_key(store: SqlStore, user_id: str, label: str, now: dt.datetime) -> tuple[str, str]:
     """A new key: (key id, the whole key to show once: cbx_<key id>_<secret>)."""
+    check_free_text("label", label)
     count = store.query_one(
         "SELECT COUNT(*) FROM api_keys WHERE user_id = ? AND revoked_at IS NULL", (user_id,)
     )
