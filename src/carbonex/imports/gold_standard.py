@@ -12,7 +12,9 @@ get serials assigned by the ledger (next free in GS/GS-VER) and the label
 `imported-without-source-serials`; their retirement selects the row's quantity by project,
 vintage and that label in the retirement account, which holds no active units outside a batch,
 so it always retires the units just issued. Command ids hash the row's content (plus how many
-identical rows came before it), so re-importing the file changes nothing.
+identical rows came before it), so re-importing the file changes nothing. The text the ledger
+records (methodology, beneficiary, note) is put on one line (`pipeline`); the content hash is
+taken of the row as written.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -36,6 +39,7 @@ from carbonex.imports.pipeline import (
     csv_rows,
     guarded,
     open_csv,
+    planned_on_one_line,
     run_import,
 )
 from carbonex.imports.report import ImportReport, RowProblem
@@ -65,6 +69,11 @@ VINTAGE = "Vintage"
 SERIAL = "Serial Number"
 REQUIRED_COLUMNS = ("GSID", "Project Name", COUNTRY, QUANTITY, VINTAGE)
 RETIREMENT_DATE = "Retirement Date"
+METHODOLOGY = "Methodology"
+USING_ENTITY = "Using Entity"
+NOTE = "Note"
+FREE_TEXT_COLUMNS = frozenset({METHODOLOGY, USING_ENTITY, NOTE})
+"""The columns whose text the ledger records as written (put on one line)."""
 GSID_TEXT = re.compile(r"(?:GS)?([0-9]{1,9})")
 YEAR_TEXT = re.compile(r"[0-9]{4}")
 REMOVAL = re.compile(r"removal|afforestation|reforestation|A/R", re.IGNORECASE)
@@ -99,7 +108,8 @@ def _plan_rows(handle: TextIO, source: str) -> Iterator[RowResult]:
         try:
             values = _complete(row)
             key = _content_key(values, seen)
-            yield plan_row(line, values, key, RETIREMENT_DATE in row)
+            plan = partial(plan_row, line, key=key, retirements=RETIREMENT_DATE in row)
+            yield planned_on_one_line(plan, values, FREE_TEXT_COLUMNS)
         except ValueError as error:
             yield RowProblem(line, str(error))
 
@@ -198,7 +208,7 @@ def attributes(values: dict[str, str], project: str, with_serials: bool) -> Attr
         vintage_start=dt.date(year, 1, 1),
         vintage_end=dt.date(year, 12, 31),
         host_country=country,
-        methodology=bounded_text(values.get("Methodology", "")),
+        methodology=bounded_text(values.get(METHODOLOGY, "")),
         category="removal" if REMOVAL.search(project_type) else "avoidance",
         labels=() if with_serials else (WITHOUT_SERIALS_LABEL,),
     )
@@ -219,11 +229,11 @@ def _retire(values: dict[str, str], key: str, issue: Issue, first_serial: int | 
         last_serial = first_serial + issue.quantity - 1
         ranges = (SerialRange(first_serial, last_serial),)
         selection = Selection(UNIT_TYPE, serial_ranges=ranges, registry=REGISTRY)
-    purpose = values.get("Note", "") or PURPOSE_NOT_STATED
+    purpose = values.get(NOTE, "") or PURPOSE_NOT_STATED
     return Retire(
         command_id("gs", key, "retire"),
         issue.account_id,
         selection,
-        beneficiary=bounded_text(values.get("Using Entity", "") or BENEFICIARY_NOT_STATED),
+        beneficiary=bounded_text(values.get(USING_ENTITY, "") or BENEFICIARY_NOT_STATED),
         purpose=bounded_text(f"{purpose}; Gold Standard retirement date {date.isoformat()}"),
     )

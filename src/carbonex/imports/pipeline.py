@@ -1,26 +1,36 @@
 """The import pipeline both importers share: a file's rows, chunk by chunk, in one transaction.
 
 An importer turns a file into a stream of `PlannedRow` (the commands one row becomes) or
-`RowProblem` (why it cannot). `run_import` reads the stream once, in one transaction: each chunk of
-rows is one `submit_batch`. Not skipping bad rows, one bad row refuses the file and nothing is
-imported. Skipping them, a chunk the ledger refuses is undone (a savepoint) and tried again row by
-row, the refused rows are reported, and the rows that pass commit together.
+`RowProblem` (why it cannot). `run_import` reads the stream once, in one transaction: each chunk
+of rows is one `submit_batch`. Not skipping bad rows, one bad row refuses the file and nothing is
+imported. Skipping them, a chunk the ledger refuses is undone (a savepoint) and tried again row
+by row, the refused rows are reported, and the rows that pass commit together.
+
+Text the ledger records from a row (a beneficiary, a note, a methodology) is put on one line
+(`planned_on_one_line`): an export may break a name over lines or hold a tab, and the ledger
+takes free text on one line only. A row holding another character free text may not hold (an
+escape, a bidirectional override: `carbonex.text.REFUSED_IN_TEXT`) is the ledger's to refuse,
+and is reported with E_TEXT_CHARACTER_NOT_ALLOWED. An import by a Carbonex that took such text
+recorded it as the file wrote it; each command it recorded so is submitted so again
+(`submitted_commands`), so a re-import of the file still changes nothing.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from carbonex.imports.report import ImportRefusedError, ImportReport, RowProblem
 from carbonex.ledger import Accepted, Command, Refused, Transaction
+from carbonex.ledger.journal import canonical, decode_payload
 from carbonex.ledger.limits import BATCH_COMMANDS_MAX, COMMAND_ID_LENGTH_MAX, TEXT_FIELD_LENGTH_MAX
-from carbonex.text import shortened
+from carbonex.text import on_one_line, shortened
 
 if TYPE_CHECKING:
     from carbonex.ledger import Ledger
@@ -47,6 +57,9 @@ class PlannedRow:
     outcome: str
     """"retired", "cancelled" or "held"."""
     quantity: int
+    as_written: tuple[Command, ...] = ()
+    """The same commands with the row's text as the file wrote it, when putting it on one line
+    changed them: what an import recorded before text was put on one line. Empty otherwise."""
 
 
 RowResult = PlannedRow | RowProblem
@@ -57,6 +70,45 @@ Planner = Callable[[], Iterator[RowResult]]
 def bounded_text(text: str) -> str:
     """Text cut to the ledger's field length, marked with an ellipsis when cut."""
     return shortened(text, TEXT_FIELD_LENGTH_MAX)
+
+
+def planned_on_one_line(
+    plan: Callable[[dict[str, str]], PlannedRow],
+    values: dict[str, str],
+    free_text_columns: Collection[str],
+) -> PlannedRow:
+    """The row planned from `values` with its free-text columns on one line; when that changed
+    them, with the commands planned from the values as written besides (`as_written`)."""
+    one_line = {
+        name: on_one_line(value) if name in free_text_columns else value
+        for name, value in values.items()
+    }
+    planned = plan(one_line)
+    if one_line == values:
+        return planned
+    return dataclasses.replace(planned, as_written=plan(values).commands)
+
+
+def submitted_commands(tx: Transaction, row: PlannedRow) -> list[Command]:
+    """The row's commands; in a row whose text was put on one line, each command the ledger
+    recorded before with the text as written (an import by an earlier Carbonex) is submitted as
+    it was recorded, a duplicate that changes nothing, where the one-line text would be refused
+    as a reused command id (E_COMMAND_ID_REUSED)."""
+    if not row.as_written:
+        return list(row.commands)
+    return [
+        written if _recorded_as(tx, written) else command
+        for command, written in zip(row.commands, row.as_written, strict=True)
+    ]
+
+
+def _recorded_as(tx: Transaction, command: Command) -> bool:
+    """Whether the journal holds `command`'s id for exactly this content (committed earlier:
+    this import's own rows are one-line)."""
+    row = tx.store.find_journal_row(command.command_id)
+    if row is None:
+        return False
+    return canonical(decode_payload(row.payload)["command"]) == canonical(command.to_record())
 
 
 def command_id(prefix: str, key: str, action: str) -> str:
@@ -199,7 +251,7 @@ def _prepare(tx: Transaction, setup: Sequence[Command]) -> None:
 
 def _submit_chunk_whole(tx: Transaction, chunk: list[PlannedRow], report: ImportReport) -> None:
     """All or nothing: a refused chunk is reported and the whole transaction will roll back."""
-    commands = [command for row in chunk for command in row.commands]
+    commands = [command for row in chunk for command in submitted_commands(tx, row)]
     outcome = tx.submit_batch(commands)
     if isinstance(outcome, list):
         _count(chunk, outcome, report)
@@ -223,7 +275,7 @@ def _submit_chunk_skipping(tx: Transaction, chunk: list[PlannedRow], report: Imp
 
 
 def _in_savepoint(tx: Transaction, rows: list[PlannedRow]) -> list[Accepted] | Refused:
-    commands = [command for row in rows for command in row.commands]
+    commands = [command for row in rows for command in submitted_commands(tx, row)]
 
     def batch() -> tuple[list[Accepted] | Refused, bool]:
         outcome = tx.submit_batch(commands)

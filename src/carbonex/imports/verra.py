@@ -15,7 +15,8 @@ recording order); the registry's retirement or cancellation date is kept in the 
 text as `Verra date YYYY-MM-DD`.
 
 Command ids are `verra:<serial number>:issue` and `...:retire` / `...:cancel`, so importing the
-same file again returns duplicates and changes nothing.
+same file again returns duplicates and changes nothing. The text the ledger records (methodology,
+certifications, beneficiary, reason and details) is put on one line (`pipeline`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -37,6 +39,7 @@ from carbonex.imports.pipeline import (
     csv_rows,
     guarded,
     open_csv,
+    planned_on_one_line,
     run_import,
 )
 from carbonex.imports.report import ImportReport, RowProblem
@@ -69,19 +72,24 @@ DATE = "Retirement/Cancellation Date"
 BENEFICIARY = "Retirement Beneficiary"
 REASON = "Retirement Reason"
 DETAILS = "Retirement Details"
+METHODOLOGY = "Methodology"
+CERTIFICATIONS = "Additional Certifications"
+GOALS = "Sustainable Development Goals"
+FREE_TEXT_COLUMNS = frozenset({METHODOLOGY, CERTIFICATIONS, GOALS, BENEFICIARY, REASON, DETAILS})
+"""The columns whose text the ledger records as written (put on one line)."""
 REQUIRED_COLUMNS = (
     "Issuance Date",
-    "Sustainable Development Goals",
+    GOALS,
     VINTAGE_START,
     VINTAGE_END,
     PROJECT,
     "Name",
     COUNTRY,
     "Project Type",
-    "Methodology",
+    METHODOLOGY,
     QUANTITY,
     SERIAL,
-    "Additional Certifications",
+    CERTIFICATIONS,
     DATE,
     BENEFICIARY,
     REASON,
@@ -131,6 +139,10 @@ def _plan_rows(handle: TextIO, source: str) -> Iterator[RowResult]:
 def plan_row(line: int, row: dict[str, str]) -> PlannedRow:
     """The commands one row becomes; raises ValueError naming what is wrong."""
     values = _complete(row)
+    return planned_on_one_line(partial(_plan_values, line), values, FREE_TEXT_COLUMNS)
+
+
+def _plan_values(line: int, values: dict[str, str]) -> PlannedRow:
     serial = parse_verra(values[SERIAL])
     quantity = parse_quantity(values[QUANTITY])
     if quantity != serial.quantity:
@@ -207,7 +219,7 @@ def attributes(values: dict[str, str], serial: VerraSerial) -> Attributes:
         vintage_start=start,
         vintage_end=end,
         host_country=serial.country,
-        methodology=bounded_text(values["Methodology"]),
+        methodology=bounded_text(values[METHODOLOGY]),
         category="removal" if REMOVAL.search(values["Project Type"]) else "avoidance",
         labels=labels(values),
     )
@@ -242,8 +254,8 @@ def split_values(text: str) -> list[str]:
 
 
 def labels(values: dict[str, str]) -> tuple[str, ...]:
-    found = split_values(values["Additional Certifications"])
-    found += [f"SDG {goal}" for goal in split_values(values["Sustainable Development Goals"])]
+    found = split_values(values[CERTIFICATIONS])
+    found += [f"SDG {goal}" for goal in split_values(values[GOALS])]
     if len(found) > LABELS_PER_BLOCK_MAX:
         raise RowError(f"row carries {len(found)} labels, more than {LABELS_PER_BLOCK_MAX}")
     return tuple(bounded_text(label) for label in found)
