@@ -158,3 +158,16 @@ def test_a_period_not_written_yyyy_mm_dd_is_a_usage_error(database_url: str, per
     result = invoke(*base, "--period", period)
     assert result.exit_code == EXIT_USAGE
     assert "YYYY-MM-DD" in result.stderr
+
+
+def test_calculate_converts_gases_with_the_named_standards_gwp_set() -> None:
+    inputs = ("methane_to_flare_t=100", "flare_type=enclosed", "methane_baseline_destroyed_t=0",
+              "electricity_consumed_mwh=0", "grid_emission_factor_t_per_mwh=0")  # fmt: skip
+    options = [text for value in inputs for text in ("--input", value)]
+    cdm = invoke_json("project", "calculate", "ACM0001", *options, "--standard", "CDM")
+    assert (cdm["gwp_set"], cdm["claimable_t"]) == ("AR4", 2_025)  # 100 x 0.9 x 0.9 x 25
+    default = invoke_json("project", "calculate", "ACM0001", *options)
+    assert (default["gwp_set"], default["claimable_t"]) == ("AR5", 2_268)
+    unknown = invoke("project", "calculate", "ACM0001", *options, "--standard", "NOPE")
+    assert unknown.exit_code == EXIT_USAGE
+    assert "E_STANDARD_UNKNOWN" in unknown.output

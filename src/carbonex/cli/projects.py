@@ -309,11 +309,18 @@ def list_projects(
 def calculate_command(
     methodology: Annotated[str, typer.Argument(help="Methodology code, e.g. ACM0002.")],
     monitored: MonitoredOption = None,
+    standard: Annotated[
+        str | None,
+        typer.Option(
+            "--standard", help="The project's standard, whose GWP set converts gases (e.g. CDM)."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run monitored data through a methodology's calculator and show every term."""
+    catalog = default_project_catalog()
     try:
-        _claimable_t, record = calculate(default_project_catalog(), methodology, _inputs(monitored))
+        _claimable_t, record = calculate(catalog, methodology, _inputs(monitored), standard)
     except CalculationError as error:
         usage_error(f"{error.code}: {error}")
     if as_json:

@@ -318,7 +318,9 @@ class ProjectRegistry:
         if set(request.details or {}) != {"inputs"} or not isinstance(inputs, Mapping):
             return _fail("E_DETAILS_INVALID", "a report's details are {'inputs': {...}}"), None, {}
         try:
-            claimable_t, record = calculate(self.catalog, particulars["methodology"], inputs)
+            claimable_t, record = calculate(
+                self.catalog, particulars["methodology"], inputs, particulars["standard"]
+            )
         except CalculationError as error:
             return _fail(error.code, str(error)), None, {}
         if (request.quantity_t or 0) > claimable_t:
