@@ -12,6 +12,7 @@ import pytest
 
 from carbonex.ledger import Ledger
 from carbonex.projects import programme
+from carbonex.projects import registry as registry_module
 from carbonex.projects.events import ProjectRequest
 from carbonex.projects.outcomes import ProjectOutcome
 from carbonex.projects.registry import ProjectParticulars, ProjectRegistry
@@ -202,3 +203,60 @@ def test_projects_created_with_such_particulars_before_the_rule_still_load_and_v
     ok(step(registry, "deregister", unrated, "deregister", ADMIN))
     ok(step(registry, "withdraw", "GS-NAN", "withdraw", PROPONENT))
     assert registry.verify() == []
+
+
+def test_the_proponent_who_created_the_project_may_not_validate_or_register_it(
+    registry: ProjectRegistry, ledger: Ledger
+) -> None:
+    ok(registry.create("create", forest("VCS-F1"), "mei"))
+    listing = ProjectRequest("VCS-F1", "list", "bob", PROPONENT, DOC)
+    ok(registry.act("list", listing))
+    before = ledger_rows(ledger)
+    for request_id, actor in (("v1", "mei"), ("v2", "MEI"), ("v3", "Bob")):
+        request = ProjectRequest("VCS-F1", "validate", actor, VVB, DOC)
+        assert registry.preview(request)[0].code == "E_ACTOR_NOT_INDEPENDENT"
+        assert registry.act(request_id, request).codes == ["E_ACTOR_NOT_INDEPENDENT"]
+    assert ledger_rows(ledger) == before
+    ok(registry.act("v4", ProjectRequest("VCS-F1", "validate", "vera", VVB, DOC)))
+    register = ProjectRequest("VCS-F1", "register", "Vera", ADMIN, DOC, CREDITING)
+    assert registry.act("r1", register).codes == ["E_ACTOR_NOT_INDEPENDENT"]
+    assert registry.project("VCS-F1")["state"] == "validated"  # type: ignore[index]
+    assert registry.verify() == []
+
+
+def evidence(project_id: str) -> ProjectRequest:
+    return ProjectRequest(project_id, "record_cross_registry_evidence", "registry-officer", ADMIN,
+                          DOC, CREDITING, None, "CDM:9876")  # fmt: skip
+
+
+def test_an_action_that_would_pass_the_event_cap_is_refused_with_a_code_and_changes_nothing(
+    registry: ProjectRegistry, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry_module, "PROJECT_EVENTS_MAX", 8)
+    project_id = registered(registry, forest("VCS-F1", other_registrations=("CDM:9876",)))
+    outcomes = registry.act_many([(f"e{n}", evidence(project_id)) for n in range(5)])
+    assert [o.accepted for o in outcomes] == [True] * 4 + [False]  # events 5 to 8, then none
+    assert outcomes[-1].codes == ["E_PROJECT_EVENTS_MAX"]
+    ok(registry.act_many([(f"e{n}", evidence(project_id)) for n in range(4)])[-1])
+    before = ledger_rows(ledger)
+    for fresh in (registry, ProjectRegistry(ledger)):  # cached, and replayed from the store
+        assert fresh.act("e9", evidence(project_id)).codes == ["E_PROJECT_EVENTS_MAX"]
+        deregister = step(fresh, "end", project_id, "deregister", ADMIN)
+        assert deregister.codes == ["E_PROJECT_EVENTS_MAX"]
+        assert fresh.preview(evidence(project_id))[0].code == "E_PROJECT_EVENTS_MAX"
+    assert ledger_rows(ledger) == before
+    assert registry.verify() == [] and len(registry.project(project_id)["history"]) == 8  # type: ignore[index]
+
+
+def test_a_history_recorded_past_the_cap_before_it_still_loads_verifies_and_refuses_more(
+    registry: ProjectRegistry, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry_module, "PROJECT_EVENTS_MAX", 12)
+    project_id = registered(registry, forest("VCS-F1", other_registrations=("CDM:9876",)))
+    ok(registry.act_many([(f"e{n}", evidence(project_id)) for n in range(6)])[-1])
+    monkeypatch.setattr(registry_module, "PROJECT_EVENTS_MAX", 8)
+    fresh = ProjectRegistry(ledger)
+    assert fresh.verify() == []
+    before = ledger_rows(ledger)
+    assert step(fresh, "end", project_id, "deregister", ADMIN).codes == ["E_PROJECT_EVENTS_MAX"]
+    assert ledger_rows(ledger) == before

@@ -127,6 +127,7 @@ def new_project(request: ProjectRequest, standard: Standard) -> Project:
         standard=standard,
         category=str(details["category"]),
         other_registrations=tuple(details.get("other_registrations", ())),
+        created_by=request.actor,
     )
 
 

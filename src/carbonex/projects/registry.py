@@ -51,9 +51,14 @@ PROJECT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
 PARTICULAR_LENGTH_MAX = 500
 OTHER_REGISTRATIONS_MAX = 20
 PROJECT_EVENTS_MAX = 10_000
-"""A project's history is replayed on every action; a cycle adds about four events a year."""
+"""A project's history is replayed on every action; a cycle adds about four events a year. An
+action that would record event PROJECT_EVENTS_MAX + 1 is refused (E_PROJECT_EVENTS_MAX)."""
 PROJECT_REQUESTS_MAX = 1_000
 """Requests in one all-or-nothing `act_many` call."""
+PROJECT_EVENTS_LOAD_MAX = PROJECT_EVENTS_MAX + PROJECT_REQUESTS_MAX
+"""The longest history `load_project` reads: before the cap refused actions, one `act_many`
+batch could carry a project from PROJECT_EVENTS_MAX events to this many; such a history still
+loads (and its next action is refused with a code, not a crash)."""
 PROJECT_CACHE_MAX = 100_000
 Result = TypeVar("Result")
 
@@ -157,6 +162,9 @@ class ProjectRegistry:
             cached = self._load(store, request.project_id)
             if cached is None:
                 return _fail("E_PROJECT_UNKNOWN", f"no project '{request.project_id}'")
+            full = check_history_room(cached.project)
+            if full:
+                return full
             result = apply_request(cached.project, request, self.ledger.clock())
             return [ProjectFailure(f.code.value, f.message) for f in result.failures]
 
@@ -286,6 +294,9 @@ class ProjectRegistry:
             return self._decide_create(tx.store, project, request)
         if cached is None or project is None:
             return _fail("E_PROJECT_UNKNOWN", f"no project '{request.project_id}'"), None, {}
+        full = check_history_room(project)
+        if full:
+            return full, None, {}
         try:
             action = Action(request.action)
             Role(request.role)
@@ -452,13 +463,27 @@ def _check_registrations(registrations: Any) -> list[ProjectFailure]:
     )
 
 
+def check_history_room(project: Project) -> list[ProjectFailure]:
+    """Room for one more event within PROJECT_EVENTS_MAX (the creation event counts): refused
+    before anything is written, so the history stays loadable. A rule for new actions: a
+    history recorded past the cap before it still loads and verifies."""
+    events = len(project.history) + 1  # the creation event is not in `history`
+    if events < PROJECT_EVENTS_MAX:
+        return []
+    return _fail(
+        "E_PROJECT_EVENTS_MAX",
+        f"project {project.project_id} has {events} events, the most a project may record is "
+        f"{PROJECT_EVENTS_MAX}",
+    )
+
+
 def load_project(store: SqlStore, project_id: str, catalog: ProjectCatalog) -> Project | None:
     rows = store.query(
         "SELECT payload FROM project_events WHERE project_id = ? ORDER BY event_seq LIMIT ?",
-        (project_id, PROJECT_EVENTS_MAX + 1),
+        (project_id, PROJECT_EVENTS_LOAD_MAX + 1),
     )
-    if len(rows) > PROJECT_EVENTS_MAX:
-        raise RuntimeError(f"project {project_id} has more than {PROJECT_EVENTS_MAX} events")
+    if len(rows) > PROJECT_EVENTS_LOAD_MAX:
+        raise RuntimeError(f"project {project_id} has more than {PROJECT_EVENTS_LOAD_MAX} events")
     project, _records = replay((bytes(row[0]) for row in rows), catalog.standards)
     return project
 
