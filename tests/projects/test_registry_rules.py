@@ -5,7 +5,6 @@ refusal is coded and changes nothing; histories recorded before a rule still loa
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import pytest
@@ -14,23 +13,12 @@ from carbonex.ledger import Ledger
 from carbonex.projects import programme
 from carbonex.projects import registry as registry_module
 from carbonex.projects.events import ProjectRequest
-from carbonex.projects.outcomes import ProjectOutcome
 from carbonex.projects.registry import ProjectParticulars, ProjectRegistry
 from tests.databases import ledger_rows
+from tests.projects import test_registry as shared
+from tests.projects.test_registry import ADMIN, DOC, PROPONENT, VVB, ok, step
 
-DOC = (("report.pdf", hashlib.sha256(b"report").hexdigest()),)
-PROPONENT, VVB, ADMIN = (
-    "project_proponent",
-    "validation_verification_body",
-    "standard_administrator",
-)
-ACTOR_OF_ROLE = {PROPONENT: "proponent-rep", VVB: "vvb-auditor", ADMIN: "registry-officer"}
 CREDITING = ("2020-01-01", "2050-01-01")
-
-
-def ok(outcome: ProjectOutcome) -> ProjectOutcome:
-    assert outcome.accepted, outcome.failures
-    return outcome
 
 
 def forest(project_id: str, **overrides: Any) -> ProjectParticulars:
@@ -48,29 +36,8 @@ def forest(project_id: str, **overrides: Any) -> ProjectParticulars:
     return ProjectParticulars(**(fields | overrides))
 
 
-def step(
-    registry: ProjectRegistry,
-    request_id: str,
-    project_id: str,
-    action: str,
-    role: str,
-    period: tuple[str, str] | None = None,
-    quantity_t: int | None = None,
-    documents: tuple[tuple[str, str], ...] = DOC,
-) -> ProjectOutcome:
-    request = ProjectRequest(
-        project_id, action, ACTOR_OF_ROLE[role], role, documents, period, quantity_t
-    )
-    return registry.act(request_id, request)
-
-
 def registered(registry: ProjectRegistry, particulars: ProjectParticulars) -> str:
-    project_id = particulars.project_id
-    ok(registry.create(f"{project_id}/create", particulars, "pp"))
-    ok(step(registry, f"{project_id}/list", project_id, "list", PROPONENT))
-    ok(step(registry, f"{project_id}/validate", project_id, "validate", VVB))
-    ok(step(registry, f"{project_id}/register", project_id, "register", ADMIN, CREDITING))
-    return project_id
+    return shared.registered(registry, particulars, CREDITING)
 
 
 def issued(registry: ProjectRegistry, project_id: str, tonnes: int, year: int = 2020) -> None:
