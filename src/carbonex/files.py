@@ -28,8 +28,13 @@ def publish_new(partial: Path, final: Path) -> None:
         os.replace(partial, final)
     else:
         partial.unlink()
-    directory = os.open(final.parent, os.O_RDONLY)
+    sync_directory(final.parent)
+
+
+def sync_directory(directory: Path) -> None:
+    """The directory's entries reach the disk: a name just given survives a crash."""
+    descriptor = os.open(directory, os.O_RDONLY)
     try:
-        os.fsync(directory)  # the new name survives a crash
+        os.fsync(descriptor)
     finally:
-        os.close(directory)
+        os.close(descriptor)

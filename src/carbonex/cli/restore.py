@@ -40,7 +40,7 @@ from carbonex.cli import render
 from carbonex.cli.exits import EXIT_PROBLEMS_FOUND, usage_error
 from carbonex.cli.options import JsonOption
 from carbonex.cli.verification import render_report, verify_with_progress
-from carbonex.files import publish_new
+from carbonex.files import publish_new, sync_directory
 from carbonex.ledger import DamagedLedgerError, Ledger, VerifyReport
 from carbonex.store import StoreError
 from carbonex.store.database import (
@@ -53,7 +53,7 @@ from carbonex.store.database import (
     sqlite_path,
     target_problem,
 )
-from carbonex.store.sqlite import SIDE_FILE_SUFFIXES
+from carbonex.store.sqlite import SIDE_FILE_SUFFIXES, is_busy
 
 COPY_CHUNK_BYTES = 1_048_576
 LOCK_WAIT_MS = 2_000
@@ -126,16 +126,7 @@ def restore(
     finally:
         _remove_temporary(temporary)
     restored = _verified(target, show_progress=not as_json)
-    record = {
-        "restored": str(target),
-        "from": str(source),
-        "journal_seq": None if restored.head is None else restored.head["seq"],
-        "journal_head_hash": None if restored.head is None else restored.head["entry_hash"],
-        "schema_revision": restored.revision,
-        "replaced": existing is not None,
-        "verified": restored.report.ok,
-        "problems": restored.report.to_record()["problems"],
-    }
+    record = _record(target, source, restored, replaced=existing is not None)
     _render_restored(record, restored.report, as_json)
     if not restored.report.ok:
         raise typer.Exit(EXIT_PROBLEMS_FOUND)
@@ -388,7 +379,7 @@ def _put_in_place(temporary: Path, target: Path, existing: os.stat_result | None
             for suffix in SIDE_FILE_SUFFIXES:
                 Path(f"{target}{suffix}").unlink(missing_ok=True)
             os.replace(temporary, target)
-            _sync_directory(target.parent)
+            sync_directory(target.parent)
         except OSError as error:
             usage_error(f"cannot replace {target}: {error}")
 
@@ -412,7 +403,7 @@ def _locked_ledger(target: Path, existing: os.stat_result) -> Iterator[None]:
             revision = _revision(connection)
             journal_mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
         except sqlite3.Error as error:
-            if _is_busy(error):
+            if is_busy(error):
                 usage_error(f"{target} is in use ({error}): {IN_USE_ADVICE}")
             usage_error(f"cannot lock {target}: {error}")
         if journal_mode != "delete":
@@ -436,22 +427,9 @@ def _lock_exclusively(connection: sqlite3.Connection) -> None:
             connection.execute("BEGIN EXCLUSIVE")
             return
         except sqlite3.OperationalError as error:
-            if not _is_busy(error) or time.monotonic() >= deadline:
+            if not is_busy(error) or time.monotonic() >= deadline:
                 raise
         time.sleep(LOCK_POLL_S)
-
-
-def _is_busy(error: sqlite3.Error) -> bool:
-    return "locked" in str(error) or "busy" in str(error)
-
-
-def _sync_directory(directory: Path) -> None:
-    """The directory's entries reach the disk: the new name survives a crash."""
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _remove_temporary(temporary: Path) -> None:
@@ -461,20 +439,26 @@ def _remove_temporary(temporary: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def _record(
+    restored: Path | None, source: Path, checked: Checked, replaced: bool
+) -> dict[str, Any]:
+    """The JSON document of a restore (`restored` None: the backup was refused)."""
+    head = checked.head
+    return {
+        "restored": None if restored is None else str(restored),
+        "from": str(source),
+        "journal_seq": None if head is None else head["seq"],
+        "journal_head_hash": None if head is None else head["entry_hash"],
+        "schema_revision": checked.revision,
+        "replaced": replaced,
+        "verified": checked.report.ok,
+        "problems": checked.report.to_record()["problems"],
+    }
+
+
 def _render_refused(source: Path, target: Path, checked: Checked, as_json: bool) -> None:
     if as_json:
-        render.json_document(
-            {
-                "restored": None,
-                "from": str(source),
-                "journal_seq": None if checked.head is None else checked.head["seq"],
-                "journal_head_hash": None if checked.head is None else checked.head["entry_hash"],
-                "schema_revision": checked.revision,
-                "replaced": False,
-                "verified": False,
-                "problems": checked.report.to_record()["problems"],
-            }
-        )
+        render.json_document(_record(None, source, checked, replaced=False))
         return
     render.line(
         f"Not restored: backup {source} does not verify; {target} was left as it was",

@@ -51,7 +51,8 @@ def _copy_into(source: sqlite3.Connection, path: Path) -> None:
         os.fsync(written.fileno())
 
 
-def _is_busy(error: sqlite3.OperationalError) -> bool:
+def is_busy(error: sqlite3.Error) -> bool:
+    """Whether SQLite refused because another connection holds the database."""
     message = str(error)
     return "locked" in message or "busy" in message
 
@@ -124,7 +125,7 @@ class SqliteStore(SqlStore):
                 connection.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as error:
-                if not _is_busy(error) or time.monotonic() >= deadline:
+                if not is_busy(error) or time.monotonic() >= deadline:
                     raise
             time.sleep(WRITE_LOCK_POLL_S)
 
