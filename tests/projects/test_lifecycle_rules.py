@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import replace
 
 import pytest
 
@@ -121,6 +122,43 @@ def test_the_issuance_approver_differs_from_the_reports_people_in_any_case() -> 
         refused = transition(verified, Action.APPROVE_ISSUANCE, actor, Role.ADMINISTRATOR)
         assert codes(refused) == [Code.E_ACTOR_NOT_INDEPENDENT]
         assert refused.project is None
+
+
+def test_the_proponent_neither_registers_nor_approves_the_issuance_of_their_own_project() -> None:
+    project = validated("vera")  # mei created and listed it
+    refused = transition(project, Action.REGISTER, " Mei", Role.ADMINISTRATOR, period=CREDITING)
+    assert codes(refused) == [Code.E_ACTOR_NOT_INDEPENDENT]
+    assert "proponent" in refused.failures[0].message
+    report = monitored(registered(), submitter="bob")  # bob submitted, mei created
+    verified = accepted(transition(report, Action.VERIFY, "vera", Role.VVB, quantity_t=1000))
+    refused = transition(verified, Action.APPROVE_ISSUANCE, "MEI", Role.ADMINISTRATOR)
+    assert codes(refused) == [Code.E_ACTOR_NOT_INDEPENDENT]
+    assert refused.project is None
+    assert accepted(transition(verified, Action.APPROVE_ISSUANCE, "stan", Role.ADMINISTRATOR))
+
+
+@pytest.mark.parametrize(
+    ("action", "kwargs"),
+    [
+        (Action.RENEW_CREDITING, {"period": Period(D(2050, 1, 1), D(2080, 1, 1))}),
+        (Action.RECORD_EVIDENCE, {"period": FIRST_YEAR, "registration": "CDM:1"}),
+    ],
+)
+def test_the_proponent_neither_renews_nor_records_evidence_for_their_own_project(
+    action: Action, kwargs: dict[str, object]
+) -> None:
+    project = replace(registered(), other_registrations=("CDM:1",))
+    refused = transition(project, action, "mei", Role.ADMINISTRATOR, **kwargs)
+    assert codes(refused) == [Code.E_ACTOR_NOT_INDEPENDENT]
+    assert refused.project is None
+
+
+def test_the_proponent_may_still_end_or_report_a_reversal_on_their_own_project() -> None:
+    project = registered()
+    for action in (Action.DEREGISTER, Action.COMPLETE):
+        assert Code.E_ACTOR_NOT_INDEPENDENT not in codes(
+            transition(project, action, "mei", Role.ADMINISTRATOR)
+        )
 
 
 def test_a_history_recorded_before_the_independence_rules_still_replays() -> None:

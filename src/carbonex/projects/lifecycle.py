@@ -372,9 +372,21 @@ def _check_actor(
     return failures
 
 
-INDEPENDENT_OF_PROPONENT = frozenset({Action.VALIDATE, Action.VERIFY, Action.REJECT_MONITORING})
-"""Third-party validation and verification (DOMAIN.md section 1): by no one who acted as the
-project's proponent."""
+INDEPENDENT_OF_PROPONENT = frozenset(
+    {
+        Action.VALIDATE,
+        Action.VERIFY,
+        Action.REJECT_MONITORING,
+        Action.REGISTER,
+        Action.RENEW_CREDITING,
+        Action.RECORD_EVIDENCE,
+        Action.APPROVE_ISSUANCE,
+    }
+)
+"""Third-party validation and verification (DOMAIN.md section 1) and the standard's decisions
+in the project's favour (registering it, renewing its crediting, accepting evidence that unlocks
+an issuance, approving one): by no one who acted as the project's proponent. Ending a project or
+recording its reversal is not in its favour and stays open to a proponent holding the role."""
 INDEPENDENT_OF_REPORT = frozenset(
     {Action.VERIFY, Action.REJECT_MONITORING, Action.APPROVE_ISSUANCE}
 )
@@ -419,7 +431,8 @@ def _conflicts(project: Project, action: Action, person: str) -> list[str]:
 
 def check_independence(project: Project, action: Action, actor: str) -> list[Failure]:
     """Third-party validation and verification: the proponent (who created or listed the
-    project or submitted a report) neither validates, verifies nor rejects; who validated does
+    project or submitted a report) neither validates, verifies nor rejects, nor registers,
+    renews, records evidence for or approves an issuance of the project; who validated does
     not register; who verifies a report did not submit it, and who approves its issuance did
     neither (a person holding several roles still acts once); names are one person whatever
     their case (`same_person`). An admission rule: histories recorded before it replay
