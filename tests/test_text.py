@@ -21,6 +21,7 @@ from carbonex.text import (
     refused_character,
     refused_characters_in,
     shortened,
+    visible,
 )
 from tests.ledger.support import hypothesis_settings
 
@@ -166,3 +167,14 @@ def test_any_record_is_walked_without_raising_naming_fields_without_refused_char
     for field, found in refused_characters_in(value, "record"):
         assert refused_character(field) is None
         assert refused_by_unicode(found.code_point)
+
+
+def test_visible_writes_each_refused_character_as_its_escape_and_keeps_the_rest() -> None:
+    assert visible("Acme\x1b[2J\u202edtL\x9b\U0010fffe") == "Acme\\x1b[2J\\u202edtL\\x9b\\U0010fffe"
+    assert visible("line one\nline two\t", keep="\n") == "line one\nline two\\x09"
+    assert visible("Zürich \u200d 東京 👩\u200d💻") == "Zürich \u200d 東京 👩\u200d💻"
+
+
+@given(st.text(st.characters(codec=None, categories=None)))
+def test_visible_text_holds_no_refused_character(text: str) -> None:
+    assert refused_character(visible(text)) is None

@@ -146,6 +146,28 @@ def refused_character(text: str) -> RefusedCharacter | None:
     return None
 
 
+def _escape(found: re.Match[str]) -> str:
+    code_point = ord(found.group())
+    if code_point < 0x100:
+        return f"\\x{code_point:02x}"
+    if code_point < 0x10000:
+        return f"\\u{code_point:04x}"
+    return f"\\U{code_point:08x}"
+
+
+def visible(text: str, keep: str = "") -> str:
+    """`text` with each character of REFUSED_IN_TEXT but those in `keep` written as its escape
+    (ESC as `\\x1b`, U+202E as `\\u202e`): for showing stored text on a terminal. Text stored
+    before the character rule, or quoted from a refused request, may hold an escape sequence
+    that would recolour or clear the reader's terminal, or an override that reverses a name; a
+    reader sees each such character instead of its effect."""
+    if text.isprintable():
+        return text
+    return REFUSED_IN_TEXT.sub(
+        lambda found: found.group() if found.group() in keep else _escape(found), text
+    )
+
+
 def on_one_line(text: str) -> str:
     """`text` with each line break (CR LF as one) and TAB made a space: for text copied from
     elsewhere (another registry's export), where a name or a note may run over lines."""

@@ -91,17 +91,7 @@ def _report(result: Recorded | Reviewed | Aggregated | Refusal, as_json: bool) -
     if as_json:
         render.json_document(result.to_record())
     elif isinstance(result, Refusal):
-        render.stderr_console().print(
-            f"Refused: {result.request_id}", style="red bold", markup=False, soft_wrap=True
-        )
-        for failure in result.failures:
-            ids = f" [{', '.join(failure.ids)}]" if failure.ids else ""
-            render.stderr_console().print(
-                f"  {failure.code.value}: {failure.message}{ids}",
-                style="red",
-                markup=False,
-                soft_wrap=True,
-            )
+        render.refusal(result.request_id, result.failures)
     else:
         _accepted(result)
     if isinstance(result, Refusal):

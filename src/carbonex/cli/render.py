@@ -1,16 +1,19 @@
 """Rendering: rich tables for people, one JSON document for scripts.
 
 User-supplied text (holders, purposes, reasons) is never read as rich markup: every cell is a
-plain `Text`, and messages are printed with markup off.
+plain `Text`, and messages are printed with markup off. Nor does it reach the terminal as
+control characters: every cell and message is `shown`, each character free text may not hold
+(an escape sequence, a bidirectional override) written as its escape, line breaks kept.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from rich.console import Console
@@ -18,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from carbonex.ledger import Accepted, Outcome, Refused
+from carbonex.text import visible
 
 PIPED_OUTPUT_WIDTH_COLUMNS = 120
 USAGE_ERROR_CODE = "E_USAGE"
@@ -74,12 +78,18 @@ def json_document(value: Any) -> None:
     sys.stdout.flush()
 
 
+def shown(text: str) -> str:
+    """`text` as a terminal may show it: `carbonex.text.visible`, line breaks kept (a table cell
+    or a message may run over lines; a line break moves no cursor back)."""
+    return visible(text, keep="\n")
+
+
 def error(message: str) -> None:
-    stderr_console().print(f"Error: {message}", markup=False, style="red", soft_wrap=True)
+    stderr_console().print(f"Error: {shown(message)}", markup=False, style="red", soft_wrap=True)
 
 
 def line(message: str, style: str | None = None) -> None:
-    stdout_console().print(message, markup=False, style=style, soft_wrap=True)
+    stdout_console().print(shown(message), markup=False, style=style, soft_wrap=True)
 
 
 def cell(value: Any) -> Text:
@@ -91,7 +101,7 @@ def cell(value: Any) -> Text:
         return Text(f"{value:,}", justify="right")
     if isinstance(value, float):
         return Text(f"{value:,.6g}", justify="right")
-    return Text(str(value))
+    return Text(shown(str(value)))
 
 
 def serials(first_serial: int, last_serial: int) -> str:
@@ -164,7 +174,7 @@ def key_value_table(title: str, values: Mapping[str, Any]) -> Table:
     table.add_column("field", style="bold")
     table.add_column("value")
     for key, value in values.items():
-        table.add_row(Text(key), cell(value))
+        table.add_row(Text(shown(key)), cell(value))
     return table
 
 
@@ -206,19 +216,33 @@ def accepted(outcome: Accepted) -> None:
         print_table(records_table("Movements", MOVEMENT_COLUMNS, moved))
 
 
-def refused(outcome: Refused) -> None:
+class Failure(Protocol):
+    """A coded failure as every refusal holds them (ledger, project and inclusion alike)."""
+
+    @property
+    def code(self) -> enum.Enum: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def ids(self) -> Sequence[str]: ...
+
+
+def refusal(subject: str, failures: Iterable[Failure]) -> None:
+    """A refusal on stderr: what was refused, then each failure's code, message and ids."""
     console = stderr_console()
-    console.print(
-        f"Refused: command id {outcome.command_id}", style="red bold", markup=False, soft_wrap=True
-    )
-    for failure in outcome.failures:
+    console.print(f"Refused: {shown(subject)}", style="red bold", markup=False, soft_wrap=True)
+    for failure in failures:
         ids = f" [{', '.join(failure.ids)}]" if failure.ids else ""
         console.print(
-            f"  {failure.code.value}: {failure.message}{ids}",
+            shown(f"  {failure.code.value}: {failure.message}{ids}"),
             style="red",
             markup=False,
             soft_wrap=True,
         )
+
+
+def refused(outcome: Refused) -> None:
+    refusal(f"command id {outcome.command_id}", outcome.failures)
 
 
 def outcome(result: Outcome, as_json: bool) -> None:

@@ -89,7 +89,12 @@ def _row(number: int, candidate: Candidate) -> dict[str, Any]:
 def _warnings(load: FootprintLoad, scan: DuplicateScan) -> None:
     console = render.stderr_console()
     for message in load.problems:
-        console.print(f"Warning: skipped {message}", style="yellow", markup=False, soft_wrap=True)
+        console.print(
+            render.shown(f"Warning: skipped {message}"),
+            style="yellow",
+            markup=False,
+            soft_wrap=True,
+        )
     if load.problems_not_shown:
         console.print(
             f"Warning: {load.problems_not_shown} more rows skipped",
@@ -99,8 +104,10 @@ def _warnings(load: FootprintLoad, scan: DuplicateScan) -> None:
         )
     for block in scan.oversized_blocks:
         console.print(
-            f"Warning: {block.footprints:,} footprints share the key '{block.key}': "
-            "too many to compare pairwise, not compared through it",
+            render.shown(
+                f"Warning: {block.footprints:,} footprints share the key '{block.key}': "
+                "too many to compare pairwise, not compared through it"
+            ),
             style="yellow",
             markup=False,
             soft_wrap=True,
