@@ -388,8 +388,16 @@ class Ledger:
     def _project_then_read(self) -> None:
         """Project in a write transaction, then open the read transaction the caller runs its
         query in; should another writer have committed meanwhile (without projecting), the
-        query runs inside a write transaction that projected first, and rolls back."""
-        self.project()
+        query runs inside a write transaction that projected first, and rolls back. A
+        connection that may not write (a file its user may only read, a read-only role) reads
+        over private copies brought up to the journal instead, as `audit` does."""
+        try:
+            self.project()
+        except Exception as error:
+            if not self.store.is_write_refused(error):
+                raise
+            self._project_privately()
+            return
         self.store.begin_read()
         if self._read_models_lag():
             self.store.rollback()

@@ -222,7 +222,9 @@ class PostgresStore(SqlStore):
         to temporary tables, so what a projection writes goes to the copies, never to the
         ledger. The transaction's end drops them."""
         connection = self.connection
-        connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        # READ WRITE until the copies are made: a role whose transactions are read-only by
+        # default (default_transaction_read_only) may still make temporary tables this way.
+        connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ WRITE")
         row = connection.execute("SELECT current_schema()").fetchone()
         if row is None or row[0] is None:
             raise RuntimeError("no schema to read the ledger in (search_path names none)")
@@ -276,6 +278,11 @@ class PostgresStore(SqlStore):
             cursor.itersize = STREAM_ROWS_PER_FETCH
             cursor.execute(self.sql(sql), params)
             yield from cursor
+
+    def is_write_refused(self, error: BaseException) -> bool:
+        return isinstance(
+            error, psycopg.errors.ReadOnlySqlTransaction | psycopg.errors.InsufficientPrivilege
+        )
 
     def is_connection_lost(self, error: BaseException) -> bool:
         return isinstance(error, psycopg.OperationalError) and (

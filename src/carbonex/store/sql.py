@@ -243,6 +243,11 @@ class SqlStore(ABC):
         """This connection will read what it reads once, in one pass (verify's replay): a
         database that caches pages in the process keeps only a few."""
 
+    @abstractmethod
+    def is_write_refused(self, error: BaseException) -> bool:
+        """`error` says this connection may not write the database (a file its user may only
+        read, a transaction or role that is read-only), not that something went wrong."""
+
     def is_connection_lost(self, error: BaseException) -> bool:
         """`error` came from a connection to a database server that is gone (ask before
         `rollback`, which connects again). An embedded database has no connection to lose."""

@@ -15,6 +15,9 @@ from carbonex.files import publish_new
 from carbonex.store.sql import READ_MODEL_TABLES, SqlStore
 
 SIDE_FILE_SUFFIXES = ("-wal", "-shm", "-journal")
+PRIMARY_CODE_MASK = 0xFF
+"""An extended result code's low byte is its primary code (SQLITE_READONLY_DIRECTORY is one of
+SQLITE_READONLY's)."""
 """Files SQLite keeps beside a database FILE, named FILE-wal, FILE-shm and FILE-journal: one left
 by an earlier file of the same name is applied to a new one when it is opened."""
 BUSY_TIMEOUT_MS = 30_000
@@ -128,6 +131,12 @@ class SqliteStore(SqlStore):
                 if not is_busy(error) or time.monotonic() >= deadline:
                     raise
             time.sleep(WRITE_LOCK_POLL_S)
+
+    def is_write_refused(self, error: BaseException) -> bool:
+        return (
+            isinstance(error, sqlite3.OperationalError)
+            and getattr(error, "sqlite_errorcode", 0) & PRIMARY_CODE_MASK == sqlite3.SQLITE_READONLY
+        )
 
     def begin_read(self) -> None:
         """BEGIN, with SQLite's busy handler on: a reader in WAL mode waits only in the rare
