@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from carbonex.catalog.standards import ProjectCatalog
-from carbonex.ledger import FreezeAccount, Ledger
+from carbonex.ledger import CloseAccount, FreezeAccount, Ledger, OpenAccount
 from carbonex.projects import registry as registry_module
 from carbonex.projects.events import ProjectRequest, apply_request
 from carbonex.projects.outcomes import ProjectOutcome
@@ -348,6 +348,48 @@ def test_bad_particulars_are_refused_with_their_code_and_change_nothing(
     outcome = registry.create("create", solar(**overrides), "pp")
     assert outcome.codes == [code]
     assert ledger_rows(ledger) == before
+
+
+@pytest.mark.parametrize(
+    ("account", "code"),
+    [
+        (
+            OpenAccount("o-ret", "RETIRED-GH", "retirement", "Retirement"),
+            "E_PROPONENT_ACCOUNT_KIND",
+        ),
+        (OpenAccount("o-aviation", "AIRLINE", "operator_holding", "Airline"), None),
+    ],
+)
+def test_a_proponent_account_that_could_never_receive_the_projects_units_is_refused_at_creation(
+    registry: ProjectRegistry, ledger: Ledger, account: OpenAccount, code: str | None
+) -> None:
+    """Else the project would run its whole cycle and be refused only at its first issuance."""
+    assert ledger.submit(account).accepted
+    before = ledger_rows(ledger)
+    outcome = registry.create("create", solar(proponent_account_id=account.account_id), "pp")
+    if code is None:
+        assert outcome.accepted, outcome.codes
+        return
+    assert outcome.codes == [code]
+    assert account.account_id in outcome.failures[0].message
+    assert ledger_rows(ledger) == before
+
+
+def test_a_closed_proponent_account_is_refused_at_creation_and_a_frozen_one_is_not(
+    registry: ProjectRegistry, ledger: Ledger
+) -> None:
+    accounts = [OpenAccount(f"o-{name}", name, "company_holding", name) for name in ("OLD", "ICE")]
+    assert all(outcome.accepted for outcome in ledger.submit_many(accounts))
+    assert ledger.submit(CloseAccount("close-old", "OLD")).accepted
+    assert ledger.submit(FreezeAccount("freeze-ice", "ICE", "inquiry")).accepted
+    before = ledger_rows(ledger)
+    closed = registry.create("create-old", solar(proponent_account_id="OLD"), "pp")
+    assert closed.codes == ["E_PROPONENT_ACCOUNT_CLOSED"]
+    assert ledger_rows(ledger) == before
+    frozen = registry.create(
+        "create-ice", solar(project_id="A64-ICE", proponent_account_id="ICE"), "pp"
+    )
+    assert frozen.accepted, frozen.codes  # a freeze ends; the issuance waits for it
 
 
 @pytest.mark.parametrize(

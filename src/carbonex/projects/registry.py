@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from carbonex.catalog.standards import ProjectCatalog, default_project_catalog
 from carbonex.ledger import Ledger, Transaction
 from carbonex.ledger.journal import GENESIS_HASH
+from carbonex.ledger.model import AccountStatus
 from carbonex.projects import programme, queries
 from carbonex.projects.calculation import CalculationError, calculate
 from carbonex.projects.events import (
@@ -410,12 +411,38 @@ def check_particulars(
     if not request.actor.strip():
         failures += _fail("E_ACTOR_MISSING", "the actor must be named")
     failures += programme.check_risk_rating(registry.catalog, details)
+    failures += _check_proponent_account(registry, store, details)
+    return failures
+
+
+def _check_proponent_account(
+    registry: ProjectRegistry, store: SqlStore, details: Mapping[str, Any]
+) -> list[ProjectFailure]:
+    """The account the project's units go to exists and could receive them: else the project
+    would run its whole cycle to be refused at its first issuance. A frozen account passes (a
+    freeze ends; the issuance is refused until it does)."""
+    account_id = details.get("proponent_account_id")
     account = store.query_one(
-        "SELECT status FROM accounts WHERE account_id = ?", (details.get("proponent_account_id"),)
+        "SELECT status, kind FROM accounts WHERE account_id = ?", (account_id,)
     )
     if account is None:
-        failures += _fail("E_PROPONENT_ACCOUNT_UNKNOWN", "the proponent's account does not exist")
-    return failures
+        return _fail("E_PROPONENT_ACCOUNT_UNKNOWN", "the proponent's account does not exist")
+    status, kind_code = account
+    if status == AccountStatus.CLOSED:
+        return _fail(
+            "E_PROPONENT_ACCOUNT_CLOSED", f"the proponent's account {account_id} is closed"
+        )
+    standard = registry.catalog.standards.get(str(details.get("standard")))
+    ledger_catalog = registry.ledger.catalog
+    unit_type = ledger_catalog.unit_types.get(standard.unit_type) if standard else None
+    kind = ledger_catalog.account_kinds.get(kind_code)
+    if unit_type is None or (kind is not None and kind.may("receive") and kind.may_hold(unit_type)):
+        return []
+    return _fail(
+        "E_PROPONENT_ACCOUNT_KIND",
+        f"the proponent's account {account_id} is a {kind_code} account, which cannot receive "
+        f"{unit_type.code} units",
+    )
 
 
 def _check_methodology_category(
