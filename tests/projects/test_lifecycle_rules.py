@@ -68,7 +68,15 @@ def issued(on: Project) -> Project:
 
 @pytest.mark.parametrize(
     ("proponent", "validator"),
-    [("mei", "mei"), ("mei", "Mei"), ("mei", " MEI "), ("Strauß", "STRAUSS")],
+    [
+        ("mei", "mei"),
+        ("mei", "Mei"),
+        ("mei", " MEI "),
+        ("Strauß", "STRAUSS"),
+        ("mei", "\uff2d\uff45\uff49"),  # Mei in full-width letters
+        ("Zoé", "Zoe\u0301"),  # é composed, then as e and a combining accent
+        ("\u212bngstr\u00f6m", "\u00c5ngstro\u0308m"),  # the Angstrom sign, Å; ö decomposed
+    ],
 )
 def test_the_proponent_who_listed_the_project_may_not_validate_it_under_any_spelling(
     proponent: str, validator: str

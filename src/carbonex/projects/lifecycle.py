@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -395,9 +396,12 @@ INDEPENDENT_OF_REPORT = frozenset(
 
 def same_person(name: str) -> str:
     """The key under which two actor names are one person: free text ("Mei", "mei ", "MEI")
-    compared without surrounding blanks and case-folded, so a change of case is no second
-    person."""
-    return name.strip().casefold()
+    compared without surrounding blanks, case-folded and in Unicode's compatibility form
+    (NFKC before and after folding, Unicode's caseless matching of identifiers), so neither a
+    change of case nor another encoding of the same letters ("é" as one character or as e and
+    an accent, the full-width forms of Latin letters) is a second person."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return unicodedata.normalize("NFKC", folded).strip()
 
 
 def _proponents(project: Project) -> set[str]:
