@@ -8,7 +8,8 @@ carries the same id). Each of those tables compares content itself for requests 
 (the ledger's E_COMMAND_ID_REUSED, the project registry's E_REQUEST_ID_REUSED, the approval's
 payload); `other_use` refuses a key found in another one, before anything is written. Naming a
 representative and importing a file write no table of their own: their keys are found in the
-audit rows they write (`audited`)."""
+audit rows they write (`audited`, through the audit log's index on actor and action), and
+`other_use` looks there too."""
 
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ from carbonex.service.deps import command_id
 from carbonex.service.identity import Principal
 from carbonex.service.problems import Problem
 from carbonex.store import SqlStore
+
+ADD_REPRESENTATIVE = "add_representative"
+IMPORT_SOURCES = ("verra", "gold-standard")
+IMPORT_ACTIONS = tuple(f"import_{source}" for source in IMPORT_SOURCES)
+"""The audit actions of imports: one key names one import, whatever its source."""
+KEYED_AUDIT_ACTIONS = (ADD_REPRESENTATIVE, *IMPORT_ACTIONS)
+"""The writes whose keys only their audit rows keep."""
 
 
 class Use(enum.Enum):
@@ -42,12 +50,22 @@ def key_reused() -> Problem:
 
 def other_use(store: SqlStore, request_id: str, own: Use | None) -> Problem | None:
     """The refusal of a request id that already names a request of another kind than `own`
-    (None: a write with no table of its own), or None. An approval comes first: the request
-    it ran carries its id too."""
+    (None: a write with no table of its own, whose own use the caller looks up), or None. An
+    approval comes first: the request it ran carries its id too."""
     if Use.APPROVAL.holds(store, request_id):
         return None if own is Use.APPROVAL else key_reused()
     others = (use for use in (Use.LEDGER_COMMAND, Use.PROJECT_ACTION) if use is not own)
-    return key_reused() if any(use.holds(store, request_id) for use in others) else None
+    if any(use.holds(store, request_id) for use in others):
+        return key_reused()
+    if own is not None and _keyed_audit_row(store, request_id):
+        return key_reused()
+    return None
+
+
+def _keyed_audit_row(store: SqlStore, request_id: str) -> bool:
+    """Whether `request_id` (user:key) named a write only the audit log keeps."""
+    user_id, _, key = request_id.partition(":")
+    return _audit_row(store, user_id, KEYED_AUDIT_ACTIONS, key) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +86,18 @@ def audited_use(
 def audited(
     store: SqlStore, principal: Principal, actions: tuple[str, ...], key: str
 ) -> Audited | None:
-    """The audit row of the principal's write under `key` among `actions`, or None. The audit
-    log has no index on actors: this reads the principal's rows of those actions (rare
-    administrators' writes), not each write's."""
+    """The audit row of the principal's write under `key` among `actions`, or None."""
+    return _audit_row(store, principal.user_id, actions, key)
+
+
+def _audit_row(store: SqlStore, user_id: str, actions: tuple[str, ...], key: str) -> Audited | None:
+    """Reads the user's rows of those actions alone (`audit_log_by_actor`: rare
+    administrators' writes), not every write's."""
     marks = ", ".join("?" * len(actions))
     rows = store.query(
         f"SELECT target, detail FROM audit_log WHERE actor = ? AND action IN ({marks}) "
         "ORDER BY audit_seq",
-        (principal.user_id, *actions),
+        (user_id, *actions),
     )
     for target, detail in rows:
         record = orjson.loads(bytes(detail))

@@ -28,7 +28,7 @@ from carbonex.service.problems import Problem, denied, not_found
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 AccountId = Annotated[str, Path(min_length=1, max_length=64)]
-ADD_REPRESENTATIVE = "add_representative"
+ADD_REPRESENTATIVE = idempotency.ADD_REPRESENTATIVE
 
 
 class NewAccount(BaseModel):

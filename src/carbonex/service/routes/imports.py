@@ -33,9 +33,8 @@ PROBLEMS_SHOWN_MAX = 50
 """Row problems an import's answer lists (the API's and the import page's), with their total: a
 file of a million bad lines would otherwise answer with a million of them (361 MB), and the
 first few say what is wrong with the file."""
-IMPORTERS = {"verra": import_verra, "gold-standard": import_gold_standard}
-IMPORT_ACTIONS = tuple(f"import_{source}" for source in IMPORTERS)
-"""The audit actions of imports: one key names one import, whatever its source."""
+IMPORTERS = dict(zip(idempotency.IMPORT_SOURCES, (import_verra, import_gold_standard), strict=True))
+IMPORT_ACTIONS = idempotency.IMPORT_ACTIONS
 FILE_NAME_LENGTH_MAX = 255
 """Characters of an uploaded file's name: common file systems (ext4, NTFS, APFS) allow at most
 255, so no real file has a longer name, and pages and the audit log need not hold one."""
