@@ -157,3 +157,47 @@ def test_an_approval_recorded_before_approvals_named_their_report_is_refused_and
     assert "is for no monitoring report (recorded before approvals did)" in refused["detail"]
     assert ok(stan2.post(f"{API}/approvals/stan:old/reject"))["status"] == "rejected"
     assert reports(stan2)[-1] == ("2026-01-01", "verified", None)
+
+
+def decision_cell(page: str, approval_id: str) -> str:
+    """The approvals page's row of an approval (up to the next row): its decision buttons."""
+    start = page.index(f'data-approval-id="{approval_id}"')
+    end = page.find("data-approval-id=", start + 1)
+    return page[start : end if end != -1 else len(page)]
+
+
+def test_the_approvals_page_offers_no_approve_button_to_who_verified_the_report(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    add_verifier_and_administrator(demo_database, "victor")
+    merlion, victor, stan, stan2 = (signed_in(u) for u in ("merlion", "victor", "stan", "stan2"))
+    report(merlion, victor, FIRST_HALF_OF_2026, 50_000)
+    request_issuance(stan, "a1")
+    offered = decision_cell(victor.get("/approvals").text, "stan:a1")
+    assert 'data-action="approve"' not in offered and "E_ACTOR_NOT_INDEPENDENT" in offered
+    assert 'data-action="reject"' in offered  # rejecting stays theirs to do
+    assert 'data-action="approve"' in decision_cell(stan2.get("/approvals").text, "stan:a1")
+    listed = {a["approval_id"]: a for a in ok(victor.get(f"{API}/approvals"))}
+    assert (listed["stan:a1"]["you_may_decide"], listed["stan:a1"]["you_may_approve"]) == (
+        True,
+        False,
+    )
+    assert {a["approval_id"]: a["you_may_approve"] for a in ok(stan2.get(f"{API}/approvals"))}[
+        "stan:a1"
+    ]
+
+
+def test_the_approvals_page_offers_nobody_the_approval_of_a_stale_issuance(
+    signed_in: SignIn,
+) -> None:
+    merlion, vera, stan, stan2 = (signed_in(u) for u in ("merlion", "vera", "stan", "stan2"))
+    report(merlion, vera, FIRST_HALF_OF_2026, 50_000)
+    request_issuance(stan, "a1")
+    request_issuance(stan2, "a2")
+    ok(approve(stan, "stan2:a2"))  # the report stan:a1 was for is issued: it is stale now
+    offered = decision_cell(stan2.get("/approvals").text, "stan:a1")
+    assert 'data-action="approve"' not in offered and "E_APPROVAL_STALE" in offered
+    assert 'data-action="reject"' in offered
+    assert not {a["approval_id"]: a["you_may_approve"] for a in ok(stan2.get(f"{API}/approvals"))}[
+        "stan:a1"
+    ]

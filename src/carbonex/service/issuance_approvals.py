@@ -10,12 +10,14 @@ appears in the project's history, was never checked against who submitted or ver
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from carbonex.catalog.standards import ProjectCatalog
-from carbonex.projects.lifecycle import Action, check_independence
+from carbonex.projects.lifecycle import Action, Project, check_independence
 from carbonex.projects.registry import load_project
-from carbonex.service.approvals import PROJECT_ACTION, Approval
+from carbonex.service.approvals import PROJECT_ACTION, Approval, may_decide
+from carbonex.service.identity import Principal
 from carbonex.service.problems import Problem
 from carbonex.store import SqlStore
 
@@ -58,6 +60,34 @@ def approval_refusal(
 ) -> Problem | None:
     """Why `decider` may not approve this project issuance now, or None. Checked in the
     transaction that would run it, so the report compared is the one that would be issued."""
+    return _refusal(store, catalog, approval, decider, {})
+
+
+def approve_refusals(
+    store: SqlStore, catalog: ProjectCatalog, principal: Principal, found: Sequence[Approval]
+) -> dict[str, Problem]:
+    """approval_id -> why the principal may not approve it now, for each of `found` they may
+    decide but not approve (they may still reject it): what the approvals page and list offer,
+    so that no approve button is shown that would only answer 409. Each project loads once."""
+    loaded: dict[str, Project | None] = {}
+    refusals = {}
+    for approval in found:
+        if not may_decide(principal, approval):
+            continue
+        refusal = _refusal(store, catalog, approval, principal.user_id, loaded)
+        if refusal is not None:
+            refusals[approval.approval_id] = refusal
+    return refusals
+
+
+def _refusal(
+    store: SqlStore,
+    catalog: ProjectCatalog,
+    approval: Approval,
+    decider: str,
+    loaded: dict[str, Project | None],
+) -> Problem | None:
+    """`approval_refusal`, reading each project once into `loaded` (project id -> project)."""
     request = approval.payload.get("request") or {}
     if approval.kind != PROJECT_ACTION or request.get("action") != Action.APPROVE_ISSUANCE.value:
         return None
@@ -77,7 +107,9 @@ def approval_refusal(
             detail,
             [{"code": E_APPROVAL_STALE, "message": detail}],
         )
-    project = load_project(store, project_id, catalog)
+    if project_id not in loaded:
+        loaded[project_id] = load_project(store, project_id, catalog)
+    project = loaded[project_id]
     failures = check_independence(project, Action.APPROVE_ISSUANCE, decider) if project else []
     if not failures:
         return None

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 
-from carbonex.service import approvals
+from carbonex.catalog.standards import ProjectCatalog
+from carbonex.service import approvals, issuance_approvals
 from carbonex.service.deps import Service, ServiceDep
 from carbonex.service.identity import Principal
 from carbonex.service.pages.common import (
@@ -22,6 +23,7 @@ from carbonex.service.pages.common import (
 )
 from carbonex.service.problems import Problem
 from carbonex.service.routes import approvals as approvals_api
+from carbonex.store import SqlStore
 
 router = APIRouter(prefix="/approvals")
 ApprovalId = Annotated[str, Path(min_length=1, max_length=160)]
@@ -31,17 +33,32 @@ of a few hundred rows stays readable and quick; past it, a note says the list is
 Decision = Callable[[str, Service, Principal], Awaitable[dict[str, Any]]]
 
 
-def _row(principal: Principal, approval: approvals.Approval) -> dict[str, Any]:
+def _row(
+    principal: Principal, approval: approvals.Approval, refused: Problem | None
+) -> dict[str, Any]:
     payload = approval.payload
     selection = payload.get("selection") or {}
     return {
         "approval": approval,
         "may_decide": approvals.may_decide(principal, approval),
+        # Why approving would be refused (the approver verified the report, or it is stale):
+        # no approve button then, only the reason; rejecting stays theirs to do.
+        "approve_refused": refused.failures[0] if refused and refused.failures else None,
         "own": approval.requested_by == principal.user_id,
         "command_kind": payload.get("kind", approval.kind),
         "quantity": selection.get("quantity", payload.get("quantity")),
         "unit_type": selection.get("unit_type"),
     }
+
+
+def _visible(
+    store: SqlStore, catalog: ProjectCatalog, principal: Principal
+) -> tuple[list[approvals.Approval], dict[str, Problem]]:
+    """The pending approvals shown (one more: whether the list is cut), and why the principal
+    may not approve those they may decide but not approve, read in one transaction."""
+    found = approvals.pending_visible(store, principal, APPROVALS_SHOWN_MAX + 1)
+    shown = found[:APPROVALS_SHOWN_MAX]
+    return found, issuance_approvals.approve_refusals(store, catalog, principal, shown)
 
 
 def _page(
@@ -55,10 +72,10 @@ def _page(
     # One more than shown: whether the viewer's own list is cut. The queue is read as the API
     # reads it, page after page until enough visible ones are found, since the first page of
     # the whole registry's queue may hold none the viewer may see.
-    found = service.ledger.read(
-        lambda store: approvals.pending_visible(store, principal, APPROVALS_SHOWN_MAX + 1)
+    found, refusals = service.ledger.read(
+        lambda store: _visible(store, service.projects.catalog, principal)
     )
-    rows = [_row(principal, a) for a in found[:APPROVALS_SHOWN_MAX]]
+    rows = [_row(principal, a, refusals.get(a.approval_id)) for a in found[:APPROVALS_SHOWN_MAX]]
     context = {
         "rows": rows,
         "notice": notice,

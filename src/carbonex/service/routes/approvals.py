@@ -13,6 +13,7 @@ from carbonex.service.approvals import Approval
 from carbonex.service.deps import DEFAULT_PAGE_SIZE, Limit, Service, ServiceDep, UserDep, WriterDep
 from carbonex.service.identity import Principal
 from carbonex.service.problems import Problem, denied, not_found
+from carbonex.store import SqlStore
 
 router = APIRouter(prefix="/approvals", tags=["approvals"])
 ApprovalId = Annotated[str, Path(min_length=1, max_length=160)]
@@ -26,14 +27,26 @@ async def list_pending(
     after: Annotated[str, Query(max_length=160)] = "",
 ) -> list[dict[str, Any]]:
     """Pending approvals you requested, may decide, or may see (a page shorter than `limit`
-    is the last one)."""
-    found = service.ledger.read(
-        lambda store: approvals.pending_visible(store, principal, limit, after)
-    )
-    return [
-        approval.to_record() | {"you_may_decide": approvals.may_decide(principal, approval)}
-        for approval in found
-    ]
+    is the last one). `you_may_decide`: you may reject it; `you_may_approve`: you may approve it
+    now too (false for a stale issuance, or one whose report you submitted or verified)."""
+    catalog = service.projects.catalog
+
+    def visible(store: SqlStore) -> tuple[list[Approval], dict[str, Problem]]:
+        found = approvals.pending_visible(store, principal, limit, after)
+        return found, issuance_approvals.approve_refusals(store, catalog, principal, found)
+
+    found, refusals = service.ledger.read(visible)
+    return [approval.to_record() | _offered(principal, approval, refusals) for approval in found]
+
+
+def _offered(
+    principal: Principal, approval: Approval, refusals: dict[str, Problem]
+) -> dict[str, bool]:
+    decides = approvals.may_decide(principal, approval)
+    return {
+        "you_may_decide": decides,
+        "you_may_approve": decides and approval.approval_id not in refusals,
+    }
 
 
 def _decidable(
