@@ -10,9 +10,10 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from carbonex.ledger import Ledger
+from carbonex.ledger import Ledger, Transaction
+from carbonex.service import identity
 from carbonex.service.app import create_app
-from carbonex.service.demo import DEMO_PASSWORD, DEMO_USERS
+from carbonex.service.demo import DEMO_PASSWORD, DEMO_USERS, HOLDER
 from carbonex.service.deps import SESSION_COOKIE
 from carbonex.service.policy import load_policy
 from tests.conftest import FixedClock
@@ -208,3 +209,32 @@ def test_creating_and_revoking_api_keys_is_audited_with_the_actor(
         ("amelia", "session", "create_api_key", key_id),
         ("amelia", "session", "revoke_api_key", key_id),
     ]
+
+
+NUL_SIGN_IN = b'{"user_id": "admin\\u0000", "password": "x"}'
+
+
+def test_a_nul_in_a_body_of_any_json_media_type_is_refused_as_malformed(
+    public: TestClient, demo_database: str
+) -> None:
+    # FastAPI parses a body as JSON for application/json in any case and for every +json
+    # subtype: the NUL check must read each of them, or the NUL reaches PostgreSQL's text.
+    for media_type in ("Application/JSON", "application/problem+json", "application/x.a+json"):
+        with nothing_changes(demo_database):
+            answer = public.post(
+                f"{API}/session", content=NUL_SIGN_IN, headers={"Content-Type": media_type}
+            )
+        problem(answer, 422, "E_REQUEST_INVALID")
+
+
+def test_a_user_id_ending_in_a_line_break_is_not_a_user_id(demo_database: str) -> None:
+    # `$` matches before a final line break: USER_ID_PATTERN.match passed "bob\n"
+    def work(tx: Transaction) -> tuple[str, bool]:
+        try:
+            identity.add_user(tx.store, "bob\n", "Bob", DEMO_PASSWORD, HOLDER, tx.now)
+        except identity.IdentityError as error:
+            return error.code, False
+        return "added", True
+
+    with nothing_changes(demo_database), Ledger.open(demo_database) as ledger:
+        assert ledger.transact(work) == "E_USER_ID_INVALID"

@@ -567,3 +567,29 @@ def test_the_explorer_shows_the_journal_head_to_check_copies_against(public: Tes
     assert 'data-testid="journal-head"' in page
     assert f"Entry <strong>{health['journal_seq']:,}</strong>" in page
     assert f"--head-hash {health['journal_head_hash']}" in page
+
+
+def multipart_form(**values: str) -> tuple[bytes, str]:
+    """A multipart/form-data body of text fields only, byte for byte as given."""
+    boundary = "carbonex-form-boundary"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+             for name, value in values.items()]  # fmt: skip
+    return "".join(parts).encode() + f"--{boundary}--\r\n".encode(), (
+        f"multipart/form-data; boundary={boundary}"
+    )
+
+
+def test_a_sign_in_form_naming_a_user_with_a_nul_is_refused_and_changes_nothing(
+    public: TestClient, demo_database: str
+) -> None:
+    urlencoded = b"csrf_token=%s&user_id=admin\x00&password=x" % _login_token(public).encode()
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+    with nothing_changes(demo_database):
+        answer = public.post("/login", content=urlencoded, headers=form_type)
+    assert answer.status_code == 422 and "E_REQUEST_INVALID" in answer.text
+    body, content_type = multipart_form(
+        csrf_token=_login_token(public), user_id="admin\x00", password="x"
+    )
+    with nothing_changes(demo_database):
+        answer = public.post("/login", content=body, headers={"Content-Type": content_type})
+    assert answer.status_code == 401 and "E_SIGN_IN_FAILED" in answer.text

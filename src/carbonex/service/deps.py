@@ -4,6 +4,7 @@ for writes, a CSRF check on cookie sessions and an idempotency key."""
 from __future__ import annotations
 
 import datetime as dt
+import email.message
 import hmac
 import json
 from collections.abc import Callable
@@ -75,6 +76,15 @@ def _json_holds_nul(body: bytes) -> bool:
     return _holds_nul(document)
 
 
+def _media_type(content_type: str) -> str:
+    """The media type of a Content-Type header, as FastAPI reads it to choose a body's parser:
+    parameters dropped, in lower case (it parses "Application/JSON" and every "+json" subtype
+    as JSON, so the NUL check must read those too)."""
+    message = email.message.Message()
+    message["content-type"] = content_type
+    return message.get_content_type() if content_type else ""
+
+
 async def refuse_nul_characters(request: Request) -> None:
     """Refuse text holding NUL (U+0000) as a malformed request, in the path, the query, the
     headers and JSON or form bodies: PostgreSQL cannot store it in text columns, so it would
@@ -82,11 +92,12 @@ async def refuse_nul_characters(request: Request) -> None:
     texts = [request.url.path, *request.headers.values()]
     texts += [text for pair in request.query_params.multi_items() for text in pair]
     found = any(NUL in text for text in texts)
-    content_type = request.headers.get("content-type", "")
-    if not found and content_type.startswith("application/json"):
+    media_type = _media_type(request.headers.get("content-type", ""))
+    if not found and (media_type == "application/json" or media_type.endswith("+json")):
         found = _json_holds_nul(await request.body())
-    elif not found and content_type.startswith("application/x-www-form-urlencoded"):
-        found = b"%00" in await request.body()
+    elif not found and media_type == "application/x-www-form-urlencoded":
+        body = await request.body()
+        found = b"%00" in body or NUL.encode() in body  # the parser keeps a raw NUL byte too
     if found:
         failure = {"code": "E_REQUEST_INVALID", "message": "text may not contain NUL (U+0000)"}
         raise Problem(422, "E_REQUEST_INVALID", "the request is malformed", [failure])
