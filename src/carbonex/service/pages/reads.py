@@ -11,6 +11,7 @@ from typing import Any
 from carbonex.ledger import Ledger, queries
 from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
 from carbonex.service import charts
+from carbonex.store import SqlStore
 
 SERIAL_SPACES_MAX = 100
 
@@ -22,15 +23,22 @@ def display_name(ledger: Ledger, user_id: str) -> str:
 
 
 def recent_movements(ledger: Ledger, account_id: str, lines: int) -> list[dict[str, Any]]:
-    """The account's last `lines` movements, newest first (the statement of its last entries)."""
+    """The account's last `lines` movements, newest first: read entry by entry from the newest,
+    since one entry may move more ranges than a statement page holds (a page read from the
+    oldest of the last entries ended inside it, before the newest movements)."""
     lines = max(1, min(lines, QUERY_PAGE_SIZE_MAX))
-    seqs = ledger.read(
-        lambda store: queries.account_entry_seqs(store, account_id, 0, lines, newest_first=True)
-    )
-    if not seqs:
-        return []
-    statement = ledger.statement(account_id, QUERY_PAGE_SIZE_MAX, min(seqs) - 1)
-    return list(reversed(statement))[:lines]
+
+    def newest(store: SqlStore) -> list[dict[str, Any]]:
+        seqs = queries.account_entry_seqs(store, account_id, 0, lines, newest_first=True)
+        found: list[dict[str, Any]] = []
+        for seq in seqs:
+            page = queries.statement(store, account_id, lines - len(found), seq - 1)
+            found += reversed([line for line in page if line["seq"] == seq])
+            if len(found) >= lines:
+                break
+        return found
+
+    return ledger.read(newest)
 
 
 def recent_journal(ledger: Ledger, entries: int) -> list[dict[str, Any]]:
