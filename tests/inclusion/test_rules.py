@@ -24,6 +24,7 @@ from carbonex.inclusion.rules import (
     Failure,
     Plan,
     aggregate,
+    carried_points_join,
     latest_day,
     points_by_person,
     points_milli,
@@ -340,3 +341,11 @@ def test_the_plan_does_not_depend_on_the_order_people_are_given_in(
 ) -> None:
     shuffled = data.draw(st.permutations(list(available.items())))
     assert aggregate(dict(shuffled), 1_000) == aggregate(available, 1_000)
+
+
+def test_carried_points_join_no_aggregation_ending_before_one_that_left_them() -> None:
+    february_end, mid_february = dt.date(2026, 3, 1), dt.date(2026, 2, 15)
+    assert carried_points_join(february_end, None)
+    assert carried_points_join(february_end, february_end)
+    assert carried_points_join(february_end, mid_february)
+    assert not carried_points_join(mid_february, february_end)

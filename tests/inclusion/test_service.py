@@ -383,6 +383,46 @@ def test_the_remainder_is_carried_to_the_next_aggregation(registry: InclusionReg
     assert left == 10_000  # 10 points carried on
 
 
+JANUARY = (dt.date(2026, 1, 1), dt.date(2026, 2, 1))
+JANUARY_10 = dt.date(2026, 1, 10)
+
+
+def test_points_carried_from_a_later_period_never_join_an_earlier_vintage(
+    registry: InclusionRegistry,
+) -> None:
+    charged(registry, THIRTY_FOUR)
+    aggregated(registry, "AGG-FEBRUARY")  # 20 points carried, earned on 10 February
+    # January aggregated after February: 33 people at 30 points make 990, less than one unit;
+    # February's 20 carried points would make it a unit of January's vintage.
+    charged(registry, dict.fromkeys(people(33, "R"), "100"), JANUARY_10)
+    assert_refused_unchanged(
+        registry, lambda: aggregate(registry, "AGG-JANUARY", JANUARY), Code.E_NOTHING_TO_ISSUE
+    )
+
+
+def test_an_earlier_period_aggregated_later_keeps_what_was_carried_and_adds_its_own(
+    registry: InclusionRegistry,
+) -> None:
+    charged(registry, THIRTY_FOUR)
+    aggregated(registry, "AGG-FEBRUARY")
+    charged(registry, dict.fromkeys(people(34, "R"), "100"), JANUARY_10)
+    january = aggregate(registry, "AGG-JANUARY", JANUARY)
+    assert isinstance(january, Aggregated), january
+    assert (january.units, january.people, january.actions) == (1, 34, 34)
+    assert set(contributions(registry, "AGG-JANUARY")) == set(people(34, "R"))
+    carried = {p: registry.points(p).carried_milli for p in [*people(34), *people(34, "R")]}
+    assert sum(carried[p] for p in people(34)) == 20_000  # February's, untouched
+    assert sum(carried[p] for p in people(34, "R")) == 20_000  # January's own remainder
+    for row in registry.contributions("AGG-JANUARY", limit=PAGE_SIZE_MAX):
+        assert carried[row["person_id"]] == row["carried_milli"]
+    # The same period aggregated again, or a later one, takes every carried point.
+    charged(registry, dict.fromkeys(people(32, "S"), "100"), FEBRUARY_10)
+    again = aggregate(registry, "AGG-FEBRUARY-2")
+    assert isinstance(again, Aggregated), again
+    assert (again.units, again.people) == (1, 34 + 34 + 32)
+    assert registry.ledger.verify().ok
+
+
 def test_an_aggregation_takes_only_verified_actions_of_its_period(
     registry: InclusionRegistry,
 ) -> None:

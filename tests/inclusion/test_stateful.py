@@ -83,8 +83,14 @@ class Model:
             Decimal(0),
         )
 
+    def carried_points_join(self, period: tuple[dt.date, dt.date]) -> bool:
+        """Carried points join unless an aggregation before had a later period end (they could
+        have been earned after this period)."""
+        return all(earlier[1] <= period[1] for earlier, _ in self.aggregations.values())
+
     def available(self, period: tuple[dt.date, dt.date]) -> tuple[dict[str, int], list[str]]:
-        points = {person: milli for person, milli in self.carried.items() if milli > 0}
+        carried = self.carried if self.carried_points_join(period) else {}
+        points = {person: milli for person, milli in carried.items() if milli > 0}
         taken = []
         for action_id, a in self.actions.items():
             if a.status == "verified" and period[0] <= a.day < period[1]:
@@ -233,6 +239,7 @@ class InclusionMachine(OnSqlite, RuleBasedStateMachine):
     def aggregate(self, period: tuple[dt.date, dt.date]) -> None:
         aggregation_id = f"g-{next(self.numbers)}"
         available, taken = self.model.available(period)
+        joined = self.model.carried_points_join(period)
         plan = aggregate(available, TEST_CATALOG.points_per_unit)
         attempt = lambda: self.registry.aggregate(  # noqa: E731
             aggregation_id, AGGREGATOR, *period, project_id="CI-TEST", host_country="CN"
@@ -252,10 +259,11 @@ class InclusionMachine(OnSqlite, RuleBasedStateMachine):
         for action_id in taken:
             self.model.actions[action_id].status = "aggregated"
             self.model.actions[action_id].aggregation_id = aggregation_id
-        self.model.carried = {c.person_id: c.carried_milli for c in plan.contributions} | {
-            person: carried
-            for person, carried in self.model.carried.items()
-            if person not in available
+        event(f"aggregate: carried points {'join' if joined else 'stay'}")
+        previous = self.model.carried
+        self.model.carried = previous | {
+            c.person_id: (0 if joined else previous.get(c.person_id, 0)) + c.carried_milli
+            for c in plan.contributions
         }
         self.model.aggregations[aggregation_id] = (period, result)
 

@@ -15,6 +15,13 @@ contributions add up to the used points exactly, nobody contributes more than th
 result does not depend on the order people are given in. What a person does not contribute stays
 theirs as carried points and joins the next aggregation.
 
+Carried points and vintages. Carried points were earned before the end of the period of the
+aggregation that left them over. They join an aggregation only when no aggregation before it had
+a period ending after its own (`carried_points_join`): its units, whose vintage is its period,
+then hold points earned in that period or before it, never after. An earlier period aggregated
+late (or a part of a period aggregated after the whole) takes only its own actions' points, and
+what it leaves over is added to what its people already carried.
+
 `record_action` and `aggregate` never raise for an expected refusal: they return the
 failures, in the precedence order of `Code`, or the result.
 """
@@ -321,6 +328,14 @@ def _shares(available: Mapping[str, int], used_milli: int) -> dict[str, int]:
     for _, person_id in sorted(remainders)[:left_over]:
         shares[person_id] += 1
     return shares
+
+
+def carried_points_join(period_end: dt.date, latest_period_end: dt.date | None) -> bool:
+    """Whether carried points join an aggregation of a period ending on `period_end`, when the
+    latest period end of the aggregations before it is `latest_period_end` (None: none before).
+    Carried points were earned before that end: joining an aggregation that ends earlier would
+    count them in a vintage that ended before they were earned."""
+    return latest_period_end is None or latest_period_end <= period_end
 
 
 def aggregate(

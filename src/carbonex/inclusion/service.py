@@ -15,8 +15,9 @@ content returns the first result (`duplicate=True`) and changes nothing; with ot
 refused (E_ACTION_ID_REUSED, E_AGGREGATION_ID_REUSED).
 
 An aggregation takes every verified action of a day in [period_start, period_end) that no
-aggregation took before, plus every person's carried points (see `rules` for the rounding), and
-issues the units into the aggregator's account with one ledger `Issue` whose vintage is the period.
+aggregation took before, plus every person's carried points unless an aggregation before it had a
+later period end (see `rules` for the rounding and the vintages), and issues the units into the
+aggregator's account with one ledger `Issue` whose vintage is the period.
 """
 
 from __future__ import annotations
@@ -192,7 +193,11 @@ class InclusionRegistry:
         if failures:
             return _refuse(request_id, *failures)
         points, counts = tables.verified_in_period(store, request.period_start, request.period_end)
-        available = rules.points_by_person(points.items(), tables.all_carried(store))
+        carried = tables.all_carried(store)
+        kept: dict[str, int] = {}  # carried points this aggregation does not take
+        if not rules.carried_points_join(request.period_end, tables.latest_period_end(store)):
+            carried, kept = {}, carried
+        available = rules.points_by_person(points.items(), carried)
         if len(available) > AGGREGATION_PEOPLE_MAX:
             message = f"{len(available):,} people; at most {AGGREGATION_PEOPLE_MAX:,} at a time"
             return _refuse(request_id, Failure(Code.E_TOO_MANY_PEOPLE, message))
@@ -203,7 +208,7 @@ class InclusionRegistry:
         if isinstance(outcome, Refusal):
             return outcome, False
         done = _aggregated(request, plan, self.catalog.unit_type, counts, outcome, transaction.now)
-        tables.write_aggregation(store, request.request_hash, done, plan, counts)
+        tables.write_aggregation(store, request.request_hash, done, plan, counts, kept)
         return done, True
 
     def _issue(

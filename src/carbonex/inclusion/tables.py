@@ -7,7 +7,7 @@ BIGINT columns as NUMERIC, so every sum is turned back into an int here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from carbonex.inclusion.results import Aggregated
@@ -177,9 +177,23 @@ def all_carried(store: SqlStore) -> dict[str, int]:
     return {str(row[0]): _int(row[1]) for row in rows}
 
 
+def latest_period_end(store: SqlStore) -> dt.date | None:
+    """The latest period end of the aggregations recorded (ISO text sorts as the dates do)."""
+    row = store.query_one("SELECT MAX(period_end) FROM inclusion_aggregations")
+    return dt.date.fromisoformat(str(row[0])) if row and row[0] is not None else None
+
+
 def write_aggregation(
-    store: SqlStore, request_hash: str, done: Aggregated, plan: Plan, counts: dict[str, int]
+    store: SqlStore,
+    request_hash: str,
+    done: Aggregated,
+    plan: Plan,
+    counts: dict[str, int],
+    kept_milli: Mapping[str, int],
 ) -> None:
+    """The aggregation, its contributions, its actions marked aggregated, and each contributor's
+    carried points: what they did not contribute plus `kept_milli`, carried points the
+    aggregation did not take (`rules.carried_points_join`)."""
     values = [getattr(done, key) for key in AGGREGATION_KEYS]
     values = [value.isoformat() if isinstance(value, dt.date) else value for value in values]
     marks = ", ".join("?" * (len(values) + 1))
@@ -214,7 +228,13 @@ def write_aggregation(
             done.period_end.isoformat(),
         ),
     )
-    store.execute_many(UPSERT_BALANCE, [(c.person_id, c.carried_milli) for c in plan.contributions])
+    store.execute_many(
+        UPSERT_BALANCE,
+        [
+            (c.person_id, kept_milli.get(c.person_id, 0) + c.carried_milli)
+            for c in plan.contributions
+        ],
+    )
 
 
 def contributions(
