@@ -3,8 +3,11 @@ their beneficiaries, and the provenance of any serial."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -121,19 +124,58 @@ async def serial(
 
 
 PersonQuery = Annotated[str, Query(max_length=128)]
+DayQuery = Annotated[dt.date | None, Query()]
 
 
-def _inclusion_context(service: Service, person: str, aggregation: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class InclusionQuery:
+    """What the inclusion page looks up, and where each of its two lists resumes: a person's
+    actions after (day, action id), an aggregation's contributors after a person id."""
+
+    person: str = ""
+    aggregation: str = ""
+    after_day: dt.date | None = None
+    after_action: str = ""
+    after_person: str = ""
+
+    def link(self, **cursor: str) -> str:
+        """This page with the lists resuming as `cursor` says (the other list from its start)."""
+        shown = {"person": self.person, "aggregation": self.aggregation} | cursor
+        return "/explorer/inclusion?" + urlencode({k: v for k, v in shown.items() if v})
+
+
+def _history(registry: InclusionRegistry, query: InclusionQuery) -> dict[str, Any]:
+    after = (query.after_day.isoformat(), query.after_action) if query.after_day else None
+    rows = registry.history(query.person, EXPLORER_PAGE_SIZE, after)
+    last = rows[-1] if len(rows) == EXPLORER_PAGE_SIZE else None
+    following = (
+        query.link(after_day=str(last["day"]), after_action=str(last["action_id"]))
+        if last
+        else None
+    )
+    return {"history": rows, "history_next": following, "history_resumed": after is not None}
+
+
+def _contributions(registry: InclusionRegistry, query: InclusionQuery) -> dict[str, Any]:
+    rows = registry.contributions(query.aggregation, EXPLORER_PAGE_SIZE, query.after_person)
+    last = rows[-1] if len(rows) == EXPLORER_PAGE_SIZE else None
+    following = query.link(after_person=str(last["person_id"])) if last else None
+    return {"contributions": rows, "contributions_next": following}
+
+
+def _inclusion_context(service: Service, query: InclusionQuery) -> dict[str, Any]:
+    """A page of each list, with a link to the next when the page is full: a person may have
+    recorded, and an aggregation taken points from, far more than one page shows."""
     registry = InclusionRegistry(service.ledger)
-    context: dict[str, Any] = {"query": {"person": person, "aggregation": aggregation}}
-    if person:
-        context["points"] = registry.points(person).to_record()
-        context["history"] = registry.history(person, EXPLORER_PAGE_SIZE)
-    if aggregation:
-        found = registry.aggregation(aggregation)
+    context: dict[str, Any] = {"query": {"person": query.person, "aggregation": query.aggregation}}
+    if query.person:
+        context["points"] = registry.points(query.person).to_record()
+        context |= _history(registry, query)
+    if query.aggregation:
+        found = registry.aggregation(query.aggregation)
         context["aggregation"] = found
         if found is not None:
-            context["contributions"] = registry.contributions(aggregation, EXPLORER_PAGE_SIZE)
+            context |= _contributions(registry, query)
     return context
 
 
@@ -144,9 +186,15 @@ async def inclusion(
     viewer: ViewerDep,
     person: PersonQuery = "",
     aggregation: PersonQuery = "",
+    after_day: DayQuery = None,
+    after_action: PersonQuery = "",
+    after_person: PersonQuery = "",
 ) -> HTMLResponse:
     """Carbon inclusion, public: a person's points and actions, an aggregation's contributors."""
-    context = _inclusion_context(service, person.strip(), aggregation.strip())
+    query = InclusionQuery(
+        person.strip(), aggregation.strip(), after_day, after_action, after_person
+    )
+    context = _inclusion_context(service, query)
     context["nav"] = "explorer"
-    missing = aggregation.strip() and context.get("aggregation") is None
+    missing = query.aggregation and context.get("aggregation") is None
     return render(request, viewer, "explorer_inclusion.html", context, 404 if missing else 200)
