@@ -46,11 +46,11 @@ from carbonex.store import StoreError
 from carbonex.store.database import (
     SCHEMA_HEAD,
     SCHEMA_REVISIONS,
-    VERSION_TABLE,
     is_postgres_url,
     redacted,
     resolve_database,
     sqlite_path,
+    sqlite_schema_revision,
     target_problem,
 )
 from carbonex.store.sqlite import SIDE_FILE_SUFFIXES, is_busy
@@ -215,20 +215,12 @@ def _file_revision(path: Path) -> str | None:
     try:
         connection = sqlite3.connect(uri, uri=True)
         try:
-            return _revision(connection)
+            return sqlite_schema_revision(connection)
         finally:
             connection.close()
     except sqlite3.Error as error:
         busy = "" if "not a database" in str(error) else f": if it is in use, {IN_USE_ADVICE}"
         usage_error(f"cannot read {path} as a SQLite database ({error}){busy}")
-
-
-def _revision(connection: sqlite3.Connection) -> str | None:
-    tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-    if VERSION_TABLE not in {row[0] for row in tables}:
-        return None
-    row = connection.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()
-    return None if row is None else str(row[0])
 
 
 def _new_temporary(target: Path, existing: os.stat_result | None) -> Path:
@@ -333,7 +325,7 @@ def _examined_copy(temporary: Path, source: Path) -> tuple[str | None, list[str]
             connection.execute("PRAGMA journal_mode = DELETE")
         rows = connection.execute(f"PRAGMA integrity_check({INTEGRITY_PROBLEMS_MAX})")
         damage = [str(row[0]) for row in rows.fetchall() if row[0] != "ok"]
-        return (None if damage else _revision(connection)), damage
+        return (None if damage else sqlite_schema_revision(connection)), damage
     except sqlite3.DatabaseError as error:
         if "not a database" in str(error):
             usage_error(f"backup {source} is not a SQLite database")
@@ -400,7 +392,7 @@ def _locked_ledger(target: Path, existing: os.stat_result) -> Iterator[None]:
     try:
         try:
             _lock_exclusively(connection)
-            revision = _revision(connection)
+            revision = sqlite_schema_revision(connection)
             journal_mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
         except sqlite3.Error as error:
             if is_busy(error):

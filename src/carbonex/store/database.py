@@ -173,19 +173,26 @@ def _file_contents(path: Path) -> _Contents:
         raise StoreError(f"database file {path} is not a file")
     connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
-        row = (
-            connection.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()
-            if VERSION_TABLE in names
-            else None
-        )
+        empty = connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None
+        revision = sqlite_schema_revision(connection)
     except sqlite3.OperationalError as error:
         if "readonly" not in str(error):
             raise
         raise StoreError(_unreadable_wal_file(path)) from error
     finally:
         connection.close()
-    return _Contents(None if row is None else str(row[0]), empty=not names)
+    return _Contents(revision, empty)
+
+
+def sqlite_schema_revision(connection: sqlite3.Connection) -> str | None:
+    """The schema revision of the ledger a SQLite connection reads, None where there is none
+    (an empty or foreign file), read with plain SQL: for readers that must not open a store
+    (whose connection writes as it opens)."""
+    tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    if VERSION_TABLE not in {row[0] for row in tables}:
+        return None
+    row = connection.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()
+    return None if row is None else str(row[0])
 
 
 def _unreadable_wal_file(path: Path) -> str:
