@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import html
 import io
 import re
 import uuid
@@ -16,14 +17,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from carbonex.ledger import Ledger
+from carbonex.ledger import Issue, Ledger
 from carbonex.service import charts
 from carbonex.service.approvals import APPROVALS_PAGE_SIZE_MAX
 from carbonex.service.demo import DEMO_PASSWORD
 from carbonex.service.pages import dashboard
 from carbonex.service.pages.approvals import APPROVALS_SHOWN_MAX
+from carbonex.service.pages.projects import PROJECT_ISSUANCES_SHOWN_MAX
 from carbonex.service.routes.imports import PROBLEMS_SHOWN_MAX
-from tests.ledger.support import GEC, issue, open_accounts
+from tests.ledger.support import GEC, issue, open_accounts, vcu
 from tests.service.conftest import SignIn
 from tests.service.support import (
     REFUSED_FILE_NAMES,
@@ -419,6 +421,25 @@ def test_project_page_shows_lifecycle_documents_and_reports(public: TestClient) 
 
 
 # -- signing in and out -------------------------------------------------------------------------
+
+
+def test_every_issuance_of_a_project_is_reached_page_by_page(
+    public: TestClient, demo_database: str
+) -> None:
+    count = PROJECT_ISSUANCES_SHOWN_MAX + 1
+    with Ledger.open(demo_database) as ledger:
+        open_accounts(ledger, "MANY-DEV")
+        ledger.submit_many(
+            [Issue(f"many-{n}", "MANY-DEV", 1, vcu(project_id="VCS-MANY")) for n in range(count)]
+        )
+    shown, target = [], "/projects/VCS-MANY"
+    while target:
+        page = public.get(target)
+        assert page.status_code == 200, page.text
+        shown += re.findall(r'<td class="num">#(\d+)</td>', page.text)
+        found = re.search(r'<a href="([^"]+)"[^>]*>Next issuances', page.text)
+        target = html.unescape(found.group(1)) if found else ""
+    assert len(shown) == len(set(shown)) == count
 
 
 def _login_token(client: TestClient) -> str:

@@ -4,6 +4,7 @@ history with the hashes of its documents, monitoring reports and issuances."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
@@ -17,6 +18,7 @@ from carbonex.service.routes import projects as projects_api
 router = APIRouter(prefix="/projects")
 ProjectId = Annotated[str, Path(min_length=1, max_length=64)]
 After = Annotated[str, Query(max_length=64)]
+AfterId = Annotated[int, Query(ge=0, le=2**63 - 1)]
 PROJECTS_PAGE_SIZE = 50
 PROJECT_ISSUANCES_SHOWN_MAX = 100
 LIFECYCLE_PATH = (
@@ -50,23 +52,37 @@ def _lifecycle(state: str) -> list[dict[str, Any]]:
     ]
 
 
+def _issuances_page(service: ServiceDep, project_id: str, after_id: int) -> dict[str, Any]:
+    """A page of the project's issuances after `after_id`, and a link to the next when full (a
+    project imported from a registry may have had hundreds)."""
+    found = service.ledger.read(
+        lambda store: explorer.issuances(store, PROJECT_ISSUANCES_SHOWN_MAX, after_id, project_id)
+    )
+    following = None
+    if len(found) == PROJECT_ISSUANCES_SHOWN_MAX:
+        last_id = found[-1]["issuance_id"]
+        following = f"/projects/{quote(project_id, safe='')}?after_id={last_id}"
+    return {"issuances": found, "issuances_next": following}
+
+
 @router.get(projects_api.PROJECT_PATH)
 async def project(
-    project_id: ProjectId, request: Request, service: ServiceDep, viewer: ViewerDep
+    project_id: ProjectId,
+    request: Request,
+    service: ServiceDep,
+    viewer: ViewerDep,
+    after_id: AfterId = 0,
 ) -> HTMLResponse:
     """A project of the project registry, or the units of a project registered elsewhere
     (issued or imported into the ledger without a project record here)."""
     record = service.projects.project(project_id)
-    issuances = service.ledger.read(
-        lambda store: explorer.issuances(store, PROJECT_ISSUANCES_SHOWN_MAX, 0, project_id)
-    )
-    if record is None and not issuances:
+    issuances = _issuances_page(service, project_id, after_id)
+    if record is None and not issuances["issuances"] and after_id == 0:
         raise PageError(404, "E_NOT_FOUND", f"There is no project {project_id}.")
     context = {
         "project_id": project_id,
         "project": record,
         "lifecycle": _lifecycle(record["state"]) if record else [],
-        "issuances": issuances,
         "nav": "projects",
-    }
+    } | issuances
     return render(request, viewer, "project.html", context)
