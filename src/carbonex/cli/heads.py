@@ -6,11 +6,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from carbonex.cli import render
 from carbonex.cli.exits import EXIT_PROBLEMS_FOUND, usage_error
@@ -28,6 +30,7 @@ from carbonex.ledger.signed_heads import (
     sign_journal_head,
 )
 
+Key = TypeVar("Key", Ed25519PrivateKey, Ed25519PublicKey)
 SIGNED_HEADS_MAX = 1_000
 """--signed-head options one run takes (as many as --anchor)."""
 
@@ -155,7 +158,7 @@ def merged_anchors(first: dict[int, str], second: dict[int, str]) -> dict[int, s
     return first | second
 
 
-def _read_or_problem(file: Path, pinned: Any) -> SignedHead | str:
+def _read_or_problem(file: Path, pinned: Ed25519PublicKey) -> SignedHead | str:
     try:
         with open(file, "rb") as opened:
             data = opened.read(SIGNED_HEAD_BYTES_MAX + 1)
@@ -164,7 +167,7 @@ def _read_or_problem(file: Path, pinned: Any) -> SignedHead | str:
     return read_signed_head(data, pinned)
 
 
-def _loaded(load: Any, path: Path) -> Any:
+def _loaded(load: Callable[[Path], Key], path: Path) -> Key:
     try:
         return load(path)
     except KeyFileError as error:
