@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from carbonex.ledger import Issue, Ledger
-from carbonex.service import charts
+from carbonex.service import charts, identity
 from carbonex.service.approvals import APPROVALS_PAGE_SIZE_MAX
 from carbonex.service.demo import DEMO_PASSWORD
 from carbonex.service.pages import dashboard
@@ -187,6 +187,21 @@ def test_holder_sees_own_dashboard_account_and_forms(signed_in: SignIn) -> None:
     keys = re.findall(r'name="idempotency_key" value="([0-9a-f]{32})"', account)
     assert len(keys) == len(set(keys)) >= 3  # a fresh key per rendered form
     assert merlion.get("/import").status_code == 403
+
+
+def test_a_holder_of_more_accounts_than_the_dashboard_shows_is_told_it_shows_the_first(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    extra = [f"AMELIA-{n:02d}" for n in range(dashboard.DASHBOARD_ACCOUNTS_MAX)]
+    with Ledger.open(demo_database) as ledger:
+        open_accounts(ledger, *extra)
+        ledger.transact(
+            lambda tx: ([identity.add_representative(tx.store, "amelia", a) for a in extra], True)
+        )
+    page = signed_in("amelia").get("/").text
+    total = dashboard.DASHBOARD_ACCOUNTS_MAX + 1  # and her own
+    assert f"representing {total} accounts" in page
+    assert f"across the first {dashboard.DASHBOARD_ACCOUNTS_MAX} of your {total} accounts" in page
 
 
 def test_readers_see_accounts_read_only(signed_in: SignIn) -> None:

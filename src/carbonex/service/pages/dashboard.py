@@ -72,6 +72,8 @@ def _personal(service: Service, principal: Principal) -> dict[str, Any]:
     reads_everything = principal.has(*READ_EVERYTHING)
     return {
         "accounts": accounts,
+        # The dashboard shows the first DASHBOARD_ACCOUNTS_MAX: its counts say so past them.
+        "accounts_total": len(principal.accounts),
         "units_held": dict(
             sorted(sum((Counter(e["active"]) for e in accounts), Counter()).items())
         ),
