@@ -96,3 +96,19 @@ def test_a_header_naming_a_column_twice_refuses_the_file(ledger: Ledger, tmp_pat
     with pytest.raises(ImportRefusedError, match=r"repeats column\(s\) \['Country'\]"):
         import_gold_standard(ledger, repeated)
     assert snapshot(ledger) == before
+
+
+def test_a_vintage_or_a_retirement_date_yet_to_come_is_a_bad_row(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """The ledger's clock stands at 2026-03-01 12:00 UTC: 2026-03-02 has begun somewhere."""
+    vintage = corrupted_copy(GS_ISSUANCES, tmp_path / "vintage.csv", 3, ",2020,", ",2027,")
+    assert _only_reason(ledger, vintage) == (
+        "Vintage 2027 has not begun yet: the latest day begun anywhere is 2026-03-02"
+    )
+    retired = corrupted_copy(
+        GS_RETIREMENTS, tmp_path / "retired.csv", 2, ",2022-03-15,", ",2026-03-03,"
+    )
+    assert _only_reason(ledger, retired) == (
+        "Retirement Date 2026-03-03 has not begun yet: the latest day begun anywhere is 2026-03-02"
+    )

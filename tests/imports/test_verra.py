@@ -261,3 +261,28 @@ def test_a_line_longer_than_the_limit_refuses_the_file_unread(
     with pytest.raises(ImportRefusedError, match="line 5 is longer than 1,000 characters"):
         import_verra(ledger, long_line, skip_bad_rows=True)
     assert snapshot(ledger) == before
+
+
+def test_a_vintage_or_a_retirement_date_yet_to_come_is_a_bad_row(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """The ledger's clock stands at 2026-03-01 12:00 UTC: 2026-03-02 has begun somewhere, not
+    2026-03-03. Verra issues what was verified: no vintage or retirement lies ahead."""
+    vintage = tmp_path / "vintage.csv"
+    corrupted_copy(VERRA_FILE, vintage, 2, ",2021-01-01,2021-12-31,", ",2027-01-01,2027-12-31,")
+    corrupted_copy(vintage, vintage, 2, "-01012021-31122021-", "-01012027-31122027-")
+    retired = corrupted_copy(
+        VERRA_FILE, tmp_path / "retired.csv", 2, ",2024-06-03,", ",2026-03-03,"
+    )
+    for path, said in [
+        (vintage, "Vintage Start 2027-01-01"),
+        (retired, "Retirement/Cancellation Date 2026-03-03"),
+    ]:
+        before = snapshot(ledger)
+        report = import_verra(ledger, path)
+        assert [(p.line, p.reason) for p in report.problems] == [
+            (2, f"{said} has not begun yet: the latest day begun anywhere is 2026-03-02")
+        ]
+        assert snapshot(ledger) == before
+    begun = corrupted_copy(VERRA_FILE, tmp_path / "begun.csv", 2, ",2024-06-03,", ",2026-03-02,")
+    assert import_verra(ledger, begun).ok

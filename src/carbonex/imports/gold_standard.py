@@ -150,10 +150,14 @@ def plan_row(line: int, values: dict[str, str], key: str, retirements: bool) -> 
         registry=REGISTRY,
         first_serial=first_serial,
     )
+    vintage_start = unit_attributes.vintage_start
+    days_begun = [(f"{VINTAGE} {vintage_start.year}", vintage_start)]
     if not retirements:
-        return PlannedRow(line, (issue,), "held", quantity)
+        return PlannedRow(line, (issue,), "held", quantity, days_begun=tuple(days_begun))
     retire = _retire(values, serial_text or key, issue, first_serial)
-    return PlannedRow(line, (issue, retire), "retired", quantity)
+    date = _date(values, RETIREMENT_DATE)
+    days_begun.append((f"{RETIREMENT_DATE} {date}", date))
+    return PlannedRow(line, (issue, retire), "retired", quantity, days_begun=tuple(days_begun))
 
 
 def _project_id(gsid: str) -> str:

@@ -13,12 +13,15 @@ escape, a bidirectional override: `carbonex.text.REFUSED_IN_TEXT`) is the ledger
 and is reported with E_TEXT_CHARACTER_NOT_ALLOWED. An import by a Carbonex that took such text
 recorded it as the file wrote it; each command it recorded so is submitted so again
 (`submitted_commands`), so a re-import of the file still changes nothing.
+
+A row whose vintage or registry date has not begun anywhere yet is a bad row (`admitted`).
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -40,6 +43,8 @@ CHUNK_ROWS_DEFAULT = 1_000
 COMMANDS_PER_ROW_MAX = 2
 CHUNK_ROWS_MAX = BATCH_COMMANDS_MAX // COMMANDS_PER_ROW_MAX
 HEADER_LINE = 1
+LATEST_UTC_OFFSET = dt.timedelta(hours=14)
+"""The latest local time anywhere (UTC+14): a day has begun when it has begun somewhere."""
 LINE_CHARACTERS_MAX = 1_048_576
 """Characters of one line of a file read: a registry export's row is a few hundred characters.
 The csv module bounds a field only once a whole line is read, so a line without end (a device,
@@ -60,6 +65,9 @@ class PlannedRow:
     as_written: tuple[Command, ...] = ()
     """The same commands with the row's text as the file wrote it, when putting it on one line
     changed them: what an import recorded before text was put on one line. Empty otherwise."""
+    days_begun: tuple[tuple[str, dt.date], ...] = ()
+    """(what the row says, its first day) of each date the row states that must have begun by
+    the time it is imported: its vintage's start, its registry's retirement date."""
 
 
 RowResult = PlannedRow | RowProblem
@@ -87,6 +95,23 @@ def planned_on_one_line(
     if one_line == values:
         return planned
     return dataclasses.replace(planned, as_written=plan(values).commands)
+
+
+def latest_day(now: dt.datetime) -> dt.date:
+    """The latest calendar day that has begun somewhere on Earth at `now` (an aware time)."""
+    return (now.astimezone(dt.UTC) + LATEST_UTC_OFFSET).date()
+
+
+def admitted(row: PlannedRow, latest: dt.date) -> RowResult:
+    """The row, or a problem when it states a vintage or a registry date that has not begun yet
+    (`latest` is the latest day begun anywhere): a registry issues what was verified and
+    retires what was used, never ahead of time. An admission rule of imports: the ledger takes
+    such dates, and what an import recorded before stays as it is."""
+    for said, day in row.days_begun:
+        if day > latest:
+            reason = f"{said} has not begun yet: the latest day begun anywhere is {latest}"
+            return RowProblem(row.line, reason)
+    return row
 
 
 def submitted_commands(tx: Transaction, row: PlannedRow) -> list[Command]:
@@ -215,8 +240,10 @@ def run_import(
         attempt = ImportReport(source=source, skipped_bad_rows=skipping)
         _prepare(tx, setup)
         chunk: list[PlannedRow] = []
-        for result in plan():
+        latest = latest_day(tx.now)
+        for planned in plan():
             attempt.rows_read += 1
+            result = planned if isinstance(planned, RowProblem) else admitted(planned, latest)
             if isinstance(result, RowProblem):
                 attempt.row_problems.add(result)
             elif skipping or attempt.ok:

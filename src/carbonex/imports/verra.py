@@ -159,10 +159,13 @@ def _plan_values(line: int, values: dict[str, str]) -> PlannedRow:
         first_serial=serial.first_serial,
     )
     final = final_command(values, serial)
+    days_begun = [(f"{VINTAGE_START} {serial.vintage_start}", serial.vintage_start)]
     if final is None:
-        return PlannedRow(line, (issue,), "held", quantity)
+        return PlannedRow(line, (issue,), "held", quantity, days_begun=tuple(days_begun))
+    date = parse_date(values, DATE)
+    days_begun.append((f"{DATE} {date}", date))
     outcome = "cancelled" if isinstance(final, Cancel) else "retired"
-    return PlannedRow(line, (issue, final), outcome, quantity)
+    return PlannedRow(line, (issue, final), outcome, quantity, days_begun=tuple(days_begun))
 
 
 def _complete(row: dict[str, str]) -> dict[str, str]:
