@@ -318,6 +318,18 @@ def test_nobody_reviews_their_own_actions(registry: InclusionRegistry) -> None:
     assert registry.verify(["kwh-2"], "P-001").accepted
 
 
+def test_nobody_reviews_their_own_actions_under_another_case_or_encoding(
+    registry: InclusionRegistry,
+) -> None:
+    record(registry, "kwh-1", "Mei-001", "10")
+    for verifier in ("mei-001", "MEI-001", " Mei-001 ", "\uff2d\uff45\uff49-001"):  # full width
+        assert_refused_unchanged(
+            registry, lambda verifier=verifier: registry.verify(["kwh-1"], verifier),
+            Code.E_VERIFIER_NOT_INDEPENDENT,
+        )  # fmt: skip
+    assert registry.verify(["kwh-1"], "Mei-002").accepted
+
+
 # -- aggregating ----------------------------------------------------------------------------------
 
 

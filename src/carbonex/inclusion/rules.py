@@ -32,6 +32,7 @@ import datetime as dt
 import enum
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -179,6 +180,15 @@ def check_text(value: str, code: Code, name: str) -> list[Failure]:
         return []
     failure_ids = (name, refused.code_point_text)
     return [Failure(Code.E_TEXT_CHARACTER_NOT_ALLOWED, refused.describe(name), failure_ids)]
+
+
+def same_person(name: str) -> str:
+    """The key under which a person id and a reviewer's name are one person: without surrounding
+    blanks, case-folded, in Unicode's compatibility form (NFKC before and after folding), so
+    neither a change of case ("mei-001" for "Mei-001") nor full-width letters make another
+    person; the rule projects hold their actors to (`projects.lifecycle`)."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return unicodedata.normalize("NFKC", folded).strip()
 
 
 def latest_day(now: dt.datetime) -> dt.date:

@@ -337,10 +337,11 @@ def _apply_review(
     found = {action_id: status for action_id, (status, _) in found_with_people.items()}
     unknown = tuple(rules.carried_id(action_id) for action_id in ids if action_id not in found)
     failures = []
+    reviewer = rules.same_person(verifier)
     own = tuple(
         rules.carried_id(action_id)
         for action_id, (_, person_id) in found_with_people.items()
-        if person_id == verifier.strip()
+        if rules.same_person(person_id) == reviewer
     )
     if own:  # a person's own actions earn them points: someone else reviews them
         message = f"{shortened(verifier)!r} recorded these actions and may not review them"
