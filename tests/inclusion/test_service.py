@@ -435,6 +435,22 @@ def test_an_earlier_period_aggregated_later_keeps_what_was_carried_and_adds_its_
     assert registry.ledger.verify().ok
 
 
+def test_a_period_yet_to_begin_is_refused_even_when_carried_points_make_a_unit(
+    registry: InclusionRegistry,
+) -> None:
+    charged(registry, THIRTY_FOUR)
+    aggregated(registry, "AGG-FEBRUARY")  # 20 points carried
+    charged(registry, dict.fromkeys(people(66, "R"), "100"), JANUARY_10)  # 1,980 points
+    assert isinstance(aggregate(registry, "AGG-JANUARY", JANUARY), Aggregated)  # 980 carried
+    everyone = [*people(34), *people(66, "R")]
+    assert sum(registry.points(p).carried_milli for p in everyone) == ONE_UNIT_MILLI
+    next_year = (dt.date(2027, 1, 1), dt.date(2028, 1, 1))  # units of vintage 2027 in 2026
+    refused = assert_refused_unchanged(
+        registry, lambda: aggregate(registry, "AGG-2027", next_year), Code.E_PERIOD_INVALID
+    )
+    assert "2027-01-01 has not begun" in refused.failures[0].message
+
+
 def test_an_aggregation_takes_only_verified_actions_of_its_period(
     registry: InclusionRegistry,
 ) -> None:

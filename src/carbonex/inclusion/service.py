@@ -189,7 +189,7 @@ class InclusionRegistry:
         existing = tables.aggregation(store, request_id)
         if existing is not None:
             return _aggregation_resubmitted(request, *existing), False
-        failures = _check_request(request)
+        failures = _check_request(request, rules.latest_day(transaction.now))
         if failures:
             return _refuse(request_id, *failures)
         points, counts = tables.verified_in_period(store, request.period_start, request.period_end)
@@ -388,7 +388,9 @@ def _ledger_refusal(request_id: str, refused: Refused) -> Refusal:
     return Refusal(request_id, (Failure(Code.E_LEDGER_REFUSED, message, codes),))
 
 
-def _check_request(request: AggregationRequest) -> list[Failure]:
+def _check_request(request: AggregationRequest, latest_day: dt.date) -> list[Failure]:
+    """`latest_day`: the latest day begun anywhere. A period that has not begun holds no action,
+    and its units would carry a vintage to come: only carried points would make them."""
     failures = rules.check_id(
         request.aggregation_id, Code.E_AGGREGATION_ID_INVALID, "aggregation id"
     )
@@ -399,6 +401,9 @@ def _check_request(request: AggregationRequest) -> list[Failure]:
     window_problem = period_window_problem(request.period_start, request.period_end)
     if window_problem is not None:  # its points could never be issued
         failures.append(Failure(Code.E_PERIOD_INVALID, window_problem))
+    elif request.period_start > latest_day:
+        message = f"period start {request.period_start} has not begun anywhere yet"
+        failures.append(Failure(Code.E_PERIOD_INVALID, message))
     return failures
 
 
