@@ -7,6 +7,7 @@ comparing a snapshot of every table (and the summary, holdings and journal) befo
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -33,6 +34,7 @@ from carbonex.ledger import (
     ReleaseHold,
     Retire,
     Selection,
+    SerialRange,
     Surrender,
     Transfer,
     UnfreezeAccount,
@@ -336,6 +338,84 @@ def test_a_smuggled_quantity_with_an_explicit_first_serial_is_refused(
     funded(ledger)
     command = Issue("i", "A", quantity, VCU, first_serial=1_000)  # type: ignore[arg-type]
     refused_by_submit(ledger, command, Code.E_QUANTITY_NOT_POSITIVE_INTEGER)
+
+
+SMUGGLED_RANGES = [(1.5, 3.5), (True, True), (math.nan, math.nan), ("1", "3"), (1, 3.0)]
+
+
+@pytest.mark.parametrize(
+    "pair", SMUGGLED_RANGES, ids=["fractions", "booleans", "nan", "texts", "float-end"]
+)
+def test_a_serial_range_smuggled_past_the_record_reader_is_refused(
+    ledger: Ledger, pair: tuple[object, object]
+) -> None:
+    # Accepted before: 1.5-3.5 moved fractions of a tonne (blocks 1-0.5 and 4.5-100 left behind),
+    # NaN-NaN was an entry that moved nothing, and neither could be decided again or verified.
+    funded(ledger)
+    selection = Selection("VCU", serial_ranges=(SerialRange(*pair),))  # type: ignore[arg-type]
+    invalid = Code.E_INVALID_SERIAL_RANGE
+    refused_by_submit(ledger, Transfer("t", "A", "B", selection), invalid)
+    refused_by_submit(ledger, PlaceHold("h", "A", selection, "escrow"), invalid)
+    assert ledger.verify().ok
+
+
+@pytest.mark.parametrize(
+    ("selection", "code"),
+    [
+        (Selection("VCU", 5, vintage_year=2021.0), Code.E_INVALID_COMMAND),  # type: ignore[arg-type]
+        (Selection("VCU", 5, vintage_year="2021"), Code.E_INVALID_COMMAND),  # type: ignore[arg-type]
+        (Selection(["VCU"], 5), Code.E_UNKNOWN_UNIT_TYPE),  # type: ignore[arg-type]
+        (Selection("VCU", 5, registry=["VERRA"]), Code.E_UNKNOWN_REGISTRY),  # type: ignore[arg-type]
+        (Selection("VCU", 5, registry=0), Code.E_UNKNOWN_REGISTRY),  # type: ignore[arg-type]
+    ],
+    ids=["float-year", "text-year", "list-unit-type", "list-registry", "zero-registry"],
+)
+def test_a_selection_smuggled_past_the_record_reader_is_refused(
+    ledger: Ledger, selection: Selection, code: Code
+) -> None:
+    # A float year was accepted (its entry then failed `verify --redecide`); the others raised.
+    funded(ledger)
+    refused_by_submit(ledger, Transfer("t", "A", "B", selection), code)
+
+
+AT_FIVE = dt.datetime(2025, 1, 1, 5)
+"""A time, where a day belongs: `datetime` is a `date` too, and its record carries the hour."""
+INVALID_ATTRIBUTES = Code.E_INVALID_ATTRIBUTES
+NUMBER_DETAIL: dict[str, str] = {1: "x", "beneficiary": "B", "purpose": "p"}  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [
+        (Retire("r", "A", vcus(1), "B", "p", AT_FIVE, AT_FIVE), Code.E_INVALID_COMMAND),
+        (Retire("r", "A", vcus(1), "B", "p", "2025-01-01", "2025-12-31"), Code.E_INVALID_COMMAND),  # type: ignore[arg-type]
+        (Issue("i", "A", 5, vcu(vintage_start=AT_FIVE, vintage_end=AT_FIVE)), INVALID_ATTRIBUTES),
+        (Issue("i", "A", 5, vcu(valid_until=AT_FIVE)), Code.E_INVALID_ATTRIBUTES),
+        (Issue("i", "A", 5, vcu(vintage_start="2021-01-01")), Code.E_INVALID_ATTRIBUTES),  # type: ignore[arg-type]
+        (Issue("i", "A", 5, vcu(host_country=["BR"])), Code.E_INVALID_ATTRIBUTES),  # type: ignore[arg-type]
+        (Issue("i", "A", 5, vcu(category=["removal"])), Code.E_INVALID_ATTRIBUTES),  # type: ignore[arg-type]
+        (Issue("i", "A", 5, vcu(labels=None)), Code.E_INVALID_ATTRIBUTES),  # type: ignore[arg-type]
+        (Issue("i", "A", 5, vcu(unit_type=["VCU"])), Code.E_UNKNOWN_UNIT_TYPE),  # type: ignore[arg-type]
+        (Issue("i", "A", 5, VCU, registry=["VERRA"]), Code.E_UNKNOWN_REGISTRY),  # type: ignore[arg-type]
+        (OpenAccount("o", "C", ["company_holding"], "H"), Code.E_UNKNOWN_ACCOUNT_KIND),  # type: ignore[arg-type]
+        (OpenAccount("o", "C", "company_holding", "H", ["CARBONEX"]), Code.E_UNKNOWN_REGISTRY),  # type: ignore[arg-type]
+        (Convert("cv", "A", vcus(1), ["VCU-CCP-LABEL"]), Code.E_UNKNOWN_CONVERSION_RULE),  # type: ignore[arg-type]
+        (ConsumeHold("k", "h", "retire", details=None), Code.E_INVALID_COMMAND),  # type: ignore[arg-type]
+        (ConsumeHold("k", "h", "retire", details=NUMBER_DETAIL), Code.E_INVALID_COMMAND),
+    ],
+    ids=[
+        "claim-times", "claim-texts", "vintage-times", "validity-time", "vintage-text",
+        "country-list", "category-list", "labels-none", "unit-type-list", "registry-list",
+        "account-kind-list", "account-registry-list", "rule-list", "details-none", "detail-number",
+    ],
+)  # fmt: skip
+def test_values_of_the_wrong_type_from_a_python_caller_are_refused_not_raised(
+    ledger: Ledger, command: Command, code: Code
+) -> None:
+    # A retirement claiming from 05:00 was accepted, and its entry failed `verify --redecide`
+    # (the record reader takes days only); every other one raised inside the ledger.
+    funded(ledger)
+    refused_by_submit(ledger, command, code)
 
 
 def test_a_quantity_above_the_limit_is_refused(ledger: Ledger) -> None:

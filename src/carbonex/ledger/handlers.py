@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from carbonex.ledger.checks import check_text, usable_account
+from carbonex.ledger.checks import check_text, is_day, is_name_in, usable_account
 from carbonex.ledger.commands import (
     CONSUME_ACTIONS,
     Cancel,
@@ -68,9 +68,9 @@ def decide_open_account(context: Context, command: OpenAccount) -> Decision:
                 (shown,),
             )
         )
-    if command.account_kind not in context.catalog.account_kinds:
+    if not is_name_in(command.account_kind, context.catalog.account_kinds):
         failures.append(unknown(Code.E_UNKNOWN_ACCOUNT_KIND, "account kind", command.account_kind))
-    if command.registry not in context.catalog.registries:
+    if not is_name_in(command.registry, context.catalog.registries):
         failures.append(unknown(Code.E_UNKNOWN_REGISTRY, "registry", command.registry))
     check_text("holder", command.holder, failures)
     if failures:
@@ -225,7 +225,9 @@ def claim_period_failures(start: dt.date | None, end: dt.date | None) -> list[Fa
     2030 on without end, says nothing a buyer could check)."""
     if start is None and end is None:
         return []
-    if start is None or end is None:
+    if not all(day is None or is_day(day) for day in (start, end)):
+        message = "a claim period's first and last day are dates (YYYY-MM-DD), not times or texts"
+    elif start is None or end is None:
         message = "a claim period names both its first and its last day, or neither"
     elif end < start:
         message = "claim period ends before it starts"
@@ -372,6 +374,8 @@ def consume_details_failures(action: str, details: dict[str, str]) -> list[Failu
     """The details of a consumed hold, under the rules the action has when given directly: its
     texts, its claim period; a detail the action does not take is refused, not recorded."""
     required, optional = CONSUME_DETAILS[action], CONSUME_OPTIONAL_DETAILS.get(action, ())
+    if not isinstance(details, dict) or not all(isinstance(name, str) for name in details):
+        return [Failure(Code.E_INVALID_COMMAND, "details map texts to texts")]
     failures: list[Failure] = []
     stray = sorted(set(details) - set(required) - set(optional))
     if stray:
@@ -484,7 +488,8 @@ def decide_convert(context: Context, command: Convert) -> Decision:
     space, failures = check_selection(context, command.selection)
     if failures or space is None:
         return failures
-    rule = context.catalog.conversions.get(command.rule_id)
+    rule_id = command.rule_id
+    rule = context.catalog.conversions.get(rule_id) if isinstance(rule_id, str) else None
     if rule is None:
         return [unknown(Code.E_UNKNOWN_CONVERSION_RULE, "conversion rule", command.rule_id)]
     if rule.from_unit_type != command.selection.unit_type:

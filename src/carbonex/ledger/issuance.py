@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from carbonex.catalog import ConversionRule, UnitType
 from carbonex.dates import years_after
-from carbonex.ledger.checks import check_text, usable_account
+from carbonex.ledger.checks import check_text, is_day, is_name_in, usable_account
 from carbonex.ledger.commands import Convert, Issue
 from carbonex.ledger.context import Context
 from carbonex.ledger.effects import attributes_effect, block_effect, issuance_effect
@@ -39,27 +39,42 @@ def check_attributes(context: Context, attributes: UnitAttributes) -> list[Failu
         check_text(name, getattr(attributes, name), failures)
     for name in ("methodology", "authorization"):
         check_text(name, getattr(attributes, name), failures, required=False)
-    problems = []
-    if attributes.vintage_end < attributes.vintage_start:
-        problems.append("vintage ends before it starts")
-    valid_until = attributes.valid_until
-    if valid_until is not None and valid_until < attributes.vintage_end:
-        problems.append(f"validity ends ({valid_until}) before the vintage does")
-    window_problem = vintage_window_problem(attributes.vintage_start, attributes.vintage_end)
-    if window_problem is not None:
-        problems.append(window_problem)
-    if attributes.host_country not in context.catalog.countries:
+    problems = _date_problems(attributes)
+    if not is_name_in(attributes.host_country, context.catalog.countries):
         country = shortened(str(attributes.host_country))
         problems.append(f"host country '{country}' is not an ISO 3166-1 code")
-    if attributes.category not in CATEGORIES:
+    if not is_name_in(attributes.category, CATEGORIES):
         problems.append(f"category must be one of {sorted(CATEGORIES)}")
-    if len(attributes.labels) > LABELS_PER_BLOCK_MAX or not all(
-        isinstance(label, str) and label.strip() and "\x00" not in label
-        for label in attributes.labels
+    labels = attributes.labels
+    if (
+        not isinstance(labels, tuple | list)
+        or len(labels) > LABELS_PER_BLOCK_MAX
+        or not all(
+            isinstance(label, str) and label.strip() and "\x00" not in label
+            for label in attributes.labels
+        )
     ):
         problems.append(f"labels must be at most {LABELS_PER_BLOCK_MAX} non-empty texts")
     failures += [Failure(Code.E_INVALID_ATTRIBUTES, problem) for problem in problems]
     return failures
+
+
+def _date_problems(attributes: UnitAttributes) -> list[str]:
+    vintage_start, vintage_end = attributes.vintage_start, attributes.vintage_end
+    valid_until = attributes.valid_until
+    if not (is_day(vintage_start) and is_day(vintage_end)) or not (
+        valid_until is None or is_day(valid_until)
+    ):
+        return ["vintage and validity are dates (YYYY-MM-DD), not times or texts"]
+    problems = []
+    if vintage_end < vintage_start:
+        problems.append("vintage ends before it starts")
+    if valid_until is not None and valid_until < vintage_end:
+        problems.append(f"validity ends ({valid_until}) before the vintage does")
+    window_problem = vintage_window_problem(vintage_start, vintage_end)
+    if window_problem is not None:
+        problems.append(window_problem)
+    return problems
 
 
 def normalized(attributes: UnitAttributes, unit_type: UnitType) -> UnitAttributes:
@@ -87,13 +102,16 @@ def normalized(attributes: UnitAttributes, unit_type: UnitType) -> UnitAttribute
 
 def decide_issue(context: Context, command: Issue) -> list[Failure] | Callable[[], None]:
     attributes = command.attributes
-    unit_type = context.catalog.unit_types.get(attributes.unit_type)
+    code = attributes.unit_type
+    unit_type = context.catalog.unit_types.get(code) if isinstance(code, str) else None
     failures: list[Failure] = []
     if unit_type is None:
-        failures.append(unknown(Code.E_UNKNOWN_UNIT_TYPE, "unit type", attributes.unit_type))
+        failures.append(unknown(Code.E_UNKNOWN_UNIT_TYPE, "unit type", code))
     registry = command.registry or (unit_type.registry if unit_type else "")
-    if command.registry is not None and registry not in context.catalog.registries:
-        failures.append(unknown(Code.E_UNKNOWN_REGISTRY, "registry", registry))
+    if command.registry is not None and (
+        not isinstance(command.registry, str) or registry not in context.catalog.registries
+    ):
+        failures.append(unknown(Code.E_UNKNOWN_REGISTRY, "registry", command.registry))
     quantity_failures = check_quantity(command.quantity)
     failures += quantity_failures
     first = command.first_serial

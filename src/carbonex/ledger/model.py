@@ -57,6 +57,12 @@ class Account:
     status: str = AccountStatus.OPEN.value
 
 
+def _day_text(day: Any) -> Any:
+    """A date as YYYY-MM-DD; any other value a Python caller gave as it is, for the issue's
+    checks to refuse (E_INVALID_ATTRIBUTES) rather than the record to raise."""
+    return day.isoformat() if isinstance(day, dt.date) else day
+
+
 @dataclass(frozen=True, slots=True)
 class UnitAttributes:
     """Everything a block's serials share apart from their numbers and holder."""
@@ -78,14 +84,14 @@ class UnitAttributes:
             "unit_type": self.unit_type,
             "standard": self.standard,
             "project_id": self.project_id,
-            "vintage_start": self.vintage_start.isoformat(),
-            "vintage_end": self.vintage_end.isoformat(),
+            "vintage_start": _day_text(self.vintage_start),
+            "vintage_end": _day_text(self.vintage_end),
             "host_country": self.host_country,
             "methodology": self.methodology,
             "category": self.category,
-            "labels": list(self.labels),
+            "labels": list(self.labels) if isinstance(self.labels, tuple | list) else self.labels,
             "authorization": self.authorization,
-            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "valid_until": _day_text(self.valid_until) if self.valid_until else None,
         }
 
     @classmethod

@@ -17,6 +17,7 @@ from carbonex.ledger.limits import (
 )
 from carbonex.ledger.model import FINAL_STATES, Block, UnitAttributes, serial_space_of
 from carbonex.ledger.placement import Portion
+from carbonex.text import shortened
 
 
 class Validity(Enum):
@@ -29,12 +30,16 @@ class Validity(Enum):
 def check_selection(context: Context, selection: Selection) -> tuple[str | None, list[Failure]]:
     """Shape checks; returns the serial space when the selection is well formed."""
     failures: list[Failure] = []
-    unit_type = context.catalog.unit_types.get(selection.unit_type)
+    code = selection.unit_type
+    # Python callers may pass any value: only a text can name a unit type or registry.
+    unit_type = context.catalog.unit_types.get(code) if isinstance(code, str) else None
     if unit_type is None:
-        failures.append(unknown(Code.E_UNKNOWN_UNIT_TYPE, "unit type", selection.unit_type))
+        failures.append(unknown(Code.E_UNKNOWN_UNIT_TYPE, "unit type", code))
     registry = selection.registry or (unit_type.registry if unit_type else "")
-    if selection.registry is not None and registry not in context.catalog.registries:
-        failures.append(unknown(Code.E_UNKNOWN_REGISTRY, "registry", registry))
+    if selection.registry is not None and (
+        not isinstance(selection.registry, str) or registry not in context.catalog.registries
+    ):
+        failures.append(unknown(Code.E_UNKNOWN_REGISTRY, "registry", selection.registry))
     failures.extend(_check_amount(selection))
     if failures:
         return None, failures
@@ -43,11 +48,14 @@ def check_selection(context: Context, selection: Selection) -> tuple[str | None,
 
 def _check_amount(selection: Selection) -> list[Failure]:
     year = selection.vintage_year
-    if year is not None and not (VINTAGE_YEAR_MIN <= year <= VINTAGE_YEAR_MAX):
+    if year is not None and not (
+        is_whole_number(year) and VINTAGE_YEAR_MIN <= year <= VINTAGE_YEAR_MAX
+    ):
         return [
             Failure(
                 Code.E_INVALID_COMMAND,
-                f"vintage year must be {VINTAGE_YEAR_MIN}-{VINTAGE_YEAR_MAX}, got {year}",
+                f"vintage year must be {VINTAGE_YEAR_MIN}-{VINTAGE_YEAR_MAX}, "
+                f"got {shortened(repr(year))}",
             )
         ]
     has_quantity = selection.quantity is not None
@@ -82,15 +90,33 @@ def check_quantity(quantity: object) -> list[Failure]:
     return []
 
 
+def is_whole_number(value: object) -> bool:
+    """An int and not a bool: what a serial, a quantity or a year is (the record reader admits
+    nothing else; a Python caller may pass a float, a NaN, True or a text)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def check_ranges(selection: Selection) -> list[Failure]:
-    ranges = sorted((r.first_serial, r.last_serial) for r in selection.serial_ranges)
-    if len(ranges) > SERIAL_RANGES_PER_COMMAND_MAX:
+    pairs = [(r.first_serial, r.last_serial) for r in selection.serial_ranges]
+    if len(pairs) > SERIAL_RANGES_PER_COMMAND_MAX:
         return [
             Failure(
                 Code.E_INVALID_SERIAL_RANGE,
-                f"{len(ranges)} serial ranges exceed {SERIAL_RANGES_PER_COMMAND_MAX}",
+                f"{len(pairs)} serial ranges exceed {SERIAL_RANGES_PER_COMMAND_MAX}",
             )
         ]
+    for pair in pairs:
+        if not all(is_whole_number(serial) for serial in pair):
+            # 1.5-3.5 would move fractions of a unit, NaN-NaN nothing; "1" cannot be compared.
+            shown = shortened(f"{pair[0]!r}-{pair[1]!r}")
+            return [
+                Failure(
+                    Code.E_INVALID_SERIAL_RANGE,
+                    f"serial range {shown} is not a pair of integers",
+                    (shown,),
+                )
+            ]
+    ranges = sorted(pairs)
     previous_last = 0
     for first, last in ranges:
         if first < 1 or last < first or last > SERIAL_MAX or first <= previous_last:
