@@ -9,6 +9,15 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
+LATEST_UTC_OFFSET = dt.timedelta(hours=14)
+"""The latest local time anywhere (UTC+14): a day is in the future only when it has not begun
+anywhere on Earth yet."""
+
+
+def latest_day(now: dt.datetime) -> dt.date:
+    """The latest calendar day that has begun somewhere on Earth at `now` (an aware time)."""
+    return (now.astimezone(dt.UTC) + LATEST_UTC_OFFSET).date()
+
 
 def as_utc(moment: dt.datetime) -> dt.datetime:
     """A time without an offset read as UTC, so that any two entry times compare."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -166,6 +167,17 @@ def visible(text: str, keep: str = "") -> str:
     return REFUSED_IN_TEXT.sub(
         lambda found: found.group() if found.group() in keep else _escape(found), text
     )
+
+
+def same_person(name: str) -> str:
+    """The key under which two names people type for one person are one: without surrounding
+    blanks, case-folded and in Unicode's compatibility form (NFKC before and after folding,
+    Unicode's caseless matching of identifiers), so neither a change of case ("mei", "MEI")
+    nor another encoding of the same letters ("é" as one character or as e and an accent,
+    full-width Latin letters) is a second person. For independence rules: a project's actors,
+    an inclusion reviewer and the person reviewed."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return unicodedata.normalize("NFKC", folded).strip()
 
 
 def on_one_line(text: str) -> str:

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from carbonex.dates import latest_day
 from carbonex.inclusion.rules import (
     ID_LENGTH_MAX,
     MICRO_PER_ACTIVITY_UNIT,
@@ -25,7 +26,6 @@ from carbonex.inclusion.rules import (
     Plan,
     aggregate,
     carried_points_join,
-    latest_day,
     points_by_person,
     points_milli,
     quantity_of,

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from carbonex.dates import latest_day
 from carbonex.imports.report import ImportRefusedError, ImportReport, RowProblem
 from carbonex.ledger import Accepted, Command, Refused, Transaction
 from carbonex.ledger.journal import canonical, decode_payload
@@ -43,8 +44,6 @@ CHUNK_ROWS_DEFAULT = 1_000
 COMMANDS_PER_ROW_MAX = 2
 CHUNK_ROWS_MAX = BATCH_COMMANDS_MAX // COMMANDS_PER_ROW_MAX
 HEADER_LINE = 1
-LATEST_UTC_OFFSET = dt.timedelta(hours=14)
-"""The latest local time anywhere (UTC+14): a day has begun when it has begun somewhere."""
 LINE_CHARACTERS_MAX = 1_048_576
 """Characters of one line of a file read: a registry export's row is a few hundred characters.
 The csv module bounds a field only once a whole line is read, so a line without end (a device,
@@ -95,11 +94,6 @@ def planned_on_one_line(
     if one_line == values:
         return planned
     return dataclasses.replace(planned, as_written=plan(values).commands)
-
-
-def latest_day(now: dt.datetime) -> dt.date:
-    """The latest calendar day that has begun somewhere on Earth at `now` (an aware time)."""
-    return (now.astimezone(dt.UTC) + LATEST_UTC_OFFSET).date()
 
 
 def admitted(row: PlannedRow, latest: dt.date) -> RowResult:

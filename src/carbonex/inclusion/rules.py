@@ -32,13 +32,13 @@ import datetime as dt
 import enum
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
 from carbonex.catalog.inclusion import DECIMALS_MAX, InclusionCatalog, decimal_places
+from carbonex.dates import latest_day
 from carbonex.text import refused_character, shortened
 
 MILLI_PER_POINT = 1000
@@ -52,9 +52,6 @@ whole, and none makes a refusal as long as itself. Messages quote values shorter
 (text.QUOTED_TEXT_LENGTH_MAX)."""
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
 TEXT_LENGTH_MAX = 200
-LATEST_UTC_OFFSET = dt.timedelta(hours=14)
-"""The latest local time anywhere (UTC+14): an action's day is in the future only when it has
-not begun anywhere on Earth yet."""
 MESSAGE_NUMBER_LENGTH_MAX = 24
 """Digits of a number quoted plain in a message, zeros up to the point included: any quantity a
 daily cap allows (at most 1,000,000 with six decimal places, 13 digits) is quoted whole. Longer,
@@ -180,20 +177,6 @@ def check_text(value: str, code: Code, name: str) -> list[Failure]:
         return []
     failure_ids = (name, refused.code_point_text)
     return [Failure(Code.E_TEXT_CHARACTER_NOT_ALLOWED, refused.describe(name), failure_ids)]
-
-
-def same_person(name: str) -> str:
-    """The key under which a person id and a reviewer's name are one person: without surrounding
-    blanks, case-folded, in Unicode's compatibility form (NFKC before and after folding), so
-    neither a change of case ("mei-001" for "Mei-001") nor full-width letters make another
-    person; the rule projects hold their actors to (`projects.lifecycle`)."""
-    folded = unicodedata.normalize("NFKC", name).casefold()
-    return unicodedata.normalize("NFKC", folded).strip()
-
-
-def latest_day(now: dt.datetime) -> dt.date:
-    """The latest calendar day that has begun somewhere on Earth at `now` (an aware time)."""
-    return (now.astimezone(dt.UTC) + LATEST_UTC_OFFSET).date()
 
 
 def to_micro(quantity: Decimal) -> int:

@@ -32,6 +32,7 @@ from typing import Any
 import orjson
 
 from carbonex.catalog.inclusion import InclusionCatalog, default_inclusion_catalog
+from carbonex.dates import latest_day
 from carbonex.inclusion import rules, tables
 from carbonex.inclusion.results import (
     Aggregated,
@@ -45,7 +46,7 @@ from carbonex.ledger import Accepted, Issue, Ledger, Refused, Transaction, UnitA
 from carbonex.ledger import Code as LedgerCode
 from carbonex.ledger.limits import period_window_problem
 from carbonex.store import SqlStore
-from carbonex.text import shortened
+from carbonex.text import same_person, shortened
 
 PAGE_SIZE_MAX = 1_000
 """Rows one query page returns at most."""
@@ -189,7 +190,7 @@ class InclusionRegistry:
         existing = tables.aggregation(store, request_id)
         if existing is not None:
             return _aggregation_resubmitted(request, *existing), False
-        failures = _check_request(request, rules.latest_day(transaction.now))
+        failures = _check_request(request, latest_day(transaction.now))
         if failures:
             return _refuse(request_id, *failures)
         points, counts = tables.verified_in_period(store, request.period_start, request.period_end)
@@ -337,11 +338,11 @@ def _apply_review(
     found = {action_id: status for action_id, (status, _) in found_with_people.items()}
     unknown = tuple(rules.carried_id(action_id) for action_id in ids if action_id not in found)
     failures = []
-    reviewer = rules.same_person(verifier)
+    reviewer = same_person(verifier)
     own = tuple(
         rules.carried_id(action_id)
         for action_id, (_, person_id) in found_with_people.items()
-        if rules.same_person(person_id) == reviewer
+        if same_person(person_id) == reviewer
     )
     if own:  # a person's own actions earn them points: someone else reviews them
         message = f"{shortened(verifier)!r} recorded these actions and may not review them"

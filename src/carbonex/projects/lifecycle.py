@@ -15,13 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from carbonex.catalog.standards import CreditingOption, Standard
 from carbonex.dates import years_after
 from carbonex.ledger.limits import period_window_problem
+from carbonex.text import same_person
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
@@ -392,16 +392,6 @@ INDEPENDENT_OF_REPORT = frozenset(
     {Action.VERIFY, Action.REJECT_MONITORING, Action.APPROVE_ISSUANCE}
 )
 """Who verifies or rejects a report did not submit it; who approves its issuance did neither."""
-
-
-def same_person(name: str) -> str:
-    """The key under which two actor names are one person: free text ("Mei", "mei ", "MEI")
-    compared without surrounding blanks, case-folded and in Unicode's compatibility form
-    (NFKC before and after folding, Unicode's caseless matching of identifiers), so neither a
-    change of case nor another encoding of the same letters ("é" as one character or as e and
-    an accent, the full-width forms of Latin letters) is a second person."""
-    folded = unicodedata.normalize("NFKC", name).casefold()
-    return unicodedata.normalize("NFKC", folded).strip()
 
 
 def _proponents(project: Project) -> set[str]:
