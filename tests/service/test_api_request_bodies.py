@@ -23,7 +23,7 @@ from carbonex.service.body_limit import (
     BodyLimit,
 )
 from carbonex.service.routes.inclusion import ACTIONS_PER_REVIEW_MAX
-from tests.service.conftest import WithKey
+from tests.service.conftest import SignIn, WithKey
 from tests.service.support import API, key, nothing_changes, problem
 
 VERRA_EXPORT = Path(__file__).parents[1] / "imports" / "fixtures" / "vcus_singapore.csv"
@@ -125,3 +125,25 @@ def test_a_streamed_body_is_read_no_further_than_the_limit() -> None:
     asyncio.run(limited(scope, client_sends, client_receives))  # an endless body
     assert pieces_read[0] == limit_bytes // CHUNK_BYTES + 1
     assert sent[0]["status"] == 413 and TOO_LARGE_CODE.encode() in sent[1]["body"]
+
+
+def test_a_form_its_parser_refuses_is_a_malformed_request_with_its_code(
+    with_key: WithKey, signed_in: SignIn, demo_database: str
+) -> None:
+    # Starlette answers such a form with a bare HTTP 400, which was E_HTTP: a code that says
+    # nothing, where every other malformed request is 422 E_REQUEST_INVALID.
+    fields = {f"field{number}": "x" for number in range(1_001)}  # the parser takes 1,000
+    admin, merlion = with_key("admin"), signed_in("merlion")
+    form = {"csrf_token": merlion.headers["X-CSRF-Token"], "idempotency_key": "k1",
+            "unit_type": "VCU", "quantity": "5", "beneficiary": "B", "purpose": "P"}  # fmt: skip
+    with nothing_changes(demo_database):
+        answer = admin.post(
+            f"{API}/imports/verra", data=fields, files={"file": ("a.csv", b"x")},
+            headers=key("i1"),
+        )  # fmt: skip
+        refused = problem(answer, 422, "E_REQUEST_INVALID")
+        assert "Too many fields" in refused["failures"][0]["message"]
+        page = merlion.post("/accounts/MERLION-DEV/retire", data=form,
+                            files={"file": ("a.csv", b"x")})  # fmt: skip
+        refused = problem(page, 422, "E_REQUEST_INVALID")
+        assert "Too many files" in refused["failures"][0]["message"]

@@ -19,6 +19,8 @@ from carbonex.ledger import DamagedLedgerError
 PROBLEM_TYPE_BASE = "https://carbonex.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
 VALIDATION_ERRORS_MAX = 20
+BAD_REQUEST = 400
+"""What FastAPI and Starlette answer a body they cannot parse with; answered as 422 here."""
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "title", "status", "detail", "instance", "code", "failures"],
@@ -126,6 +128,13 @@ def unreadable_body(cause: BaseException) -> Problem:
     return Problem(422, "E_REQUEST_INVALID", "the request is malformed", [failure])
 
 
+def unreadable_form(reason: str) -> Problem:
+    """A form Starlette's parser refused with a bare 400 (too many fields or files, a part
+    whose headers are too long): malformed, like a body that cannot be parsed."""
+    failure = {"code": "E_REQUEST_INVALID", "message": f"the form cannot be read: {reason}"}
+    return Problem(422, "E_REQUEST_INVALID", "the request is malformed", [failure])
+
+
 def _response(problem: Problem, request: Request) -> JSONResponse:
     return JSONResponse(
         problem.to_record(request.url.path),
@@ -154,8 +163,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        if error.status_code == 400 and error.__cause__ is not None:
+        if error.status_code == BAD_REQUEST and error.__cause__ is not None:
             return _response(unreadable_body(error.__cause__), request)
+        if error.status_code == BAD_REQUEST:
+            return _response(unreadable_form(str(error.detail)), request)
         code = {404: "E_NOT_FOUND", 405: "E_METHOD_NOT_ALLOWED"}.get(error.status_code, "E_HTTP")
         headers = dict(error.headers) if error.headers else None
         problem = Problem(error.status_code, code, str(error.detail), headers=headers)
