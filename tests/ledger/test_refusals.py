@@ -847,6 +847,25 @@ def test_a_rule_cannot_convert_a_unit_type_it_does_not_name(ledger: Ledger) -> N
     )
 
 
+def test_a_conversion_under_a_rule_for_another_unit_type_is_refused_for_its_account_first(
+    ledger: Ledger,
+) -> None:
+    # E_CONVERSION_NOT_ALLOWED comes after the account codes: an unknown or frozen account was
+    # answered with the rule's unit type alone.
+    funded(ledger)
+    cer_rule = "CDM-TO-A6.4"
+    refused_by_submit(ledger, Convert("cv", GHOST, vcus(5), cer_rule), Code.E_UNKNOWN_ACCOUNT)
+    accept(ledger, FreezeAccount("freeze-a", "A", "audit"))
+    refused_by_submit(ledger, Convert("cv", "A", vcus(5), cer_rule), Code.E_ACCOUNT_FROZEN)
+    accept(ledger, UnfreezeAccount("unfreeze-a", "A", "audit over"))
+    refused_by_submit(
+        ledger,
+        Convert("cv", "A", vcus(500), cer_rule),
+        Code.E_UNITS_NOT_HELD,
+        Code.E_CONVERSION_NOT_ALLOWED,
+    )
+
+
 def test_consuming_a_hold_of_a_unit_type_the_catalog_in_force_no_longer_lists_is_refused(
     database_url: str, clock: FixedClock
 ) -> None:

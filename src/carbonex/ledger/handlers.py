@@ -492,15 +492,6 @@ def decide_convert(context: Context, command: Convert) -> Decision:
     rule = context.catalog.conversions.get(rule_id) if isinstance(rule_id, str) else None
     if rule is None:
         return [unknown(Code.E_UNKNOWN_CONVERSION_RULE, "conversion rule", command.rule_id)]
-    if rule.from_unit_type != command.selection.unit_type:
-        return [
-            Failure(
-                Code.E_CONVERSION_NOT_ALLOWED,
-                f"rule {rule.rule_id} converts {rule.from_unit_type}, not "
-                f"{command.selection.unit_type}",
-                (rule.rule_id,),
-            )
-        ]
     target_type = context.catalog.unit_types.get(rule.to_unit_type)
     if target_type is None:  # rules naming a type their catalog lacks: refused, never a KeyError
         return [
@@ -517,6 +508,16 @@ def decide_convert(context: Context, command: Convert) -> Decision:
     portions, failures = pick(
         context, command.account_id, space, command.selection, Validity.UNEXPIRED
     )
+    if rule.from_unit_type != command.selection.unit_type:
+        # A check of the units, after the account's (E_CONVERSION_NOT_ALLOWED's precedence).
+        failures.append(
+            Failure(
+                Code.E_CONVERSION_NOT_ALLOWED,
+                f"rule {rule.rule_id} converts {rule.from_unit_type}, not "
+                f"{command.selection.unit_type}",
+                (rule.rule_id,),
+            )
+        )
     if failures:
         return failures
     return convert_plan(context, command, rule, target_type, portions)
