@@ -9,7 +9,12 @@ SERIAL_RANGES_PER_COMMAND_MAX = 10_000
 """Explicit serial ranges one command may name."""
 
 BLOCKS_PER_COMMAND_MAX = 100_000
-"""Blocks one command may touch: a selection needing more is refused, not truncated."""
+"""Blocks one command may touch: a selection needing more is refused, not truncated. For
+explicit serial ranges, the blocks it looks at, its own or not: the store loads no more."""
+
+FAILURES_NAMED_MAX = 100
+"""Blocks a refusal names one by one (serial ranges over thousands of blocks that are not the
+account's would otherwise answer with a failure for each); the last says more were found."""
 
 QUANTITY_MAX = 10**15
 """Units in one command: serials stay far inside a signed 64-bit integer."""

@@ -9,6 +9,7 @@ from carbonex.ledger.context import Context
 from carbonex.ledger.failures import FINAL_STATE_CODES, Code, Failure, unknown
 from carbonex.ledger.limits import (
     BLOCKS_PER_COMMAND_MAX,
+    FAILURES_NAMED_MAX,
     QUANTITY_MAX,
     SERIAL_MAX,
     SERIAL_RANGES_PER_COMMAND_MAX,
@@ -228,14 +229,21 @@ def pick_ranges(
     validity: Validity,
     hold_id: str | None = None,
 ) -> tuple[list[Portion], list[Failure]]:
-    """Exactly the named serials, which must all be active, unheld and in the account."""
+    """Exactly the named serials, which must all be active, unheld and in the account. At most
+    BLOCKS_PER_COMMAND_MAX blocks are looked at (more is refused) and FAILURES_NAMED_MAX named."""
     context.state.active_blocks(account_id)
     portions: list[Portion] = []
     failures: list[Failure] = []
+    looked_at = 0
     for serial_range in sorted(selection.serial_ranges, key=lambda r: r.first_serial):
         first, last = serial_range.first_serial, serial_range.last_serial
         cursor = first
-        for block in context.state.blocks_overlapping(space, first, last):
+        limit = BLOCKS_PER_COMMAND_MAX - looked_at + 1
+        found = context.state.blocks_overlapping(space, first, last, limit)
+        looked_at += len(found)
+        if looked_at > BLOCKS_PER_COMMAND_MAX:
+            return [], [_too_many_blocks()]
+        for block in found:
             low, high = max(block.first_serial, first), min(block.last_serial, last)
             if low > cursor:
                 failures.append(_not_held(account_id, space, cursor, low - 1, "are not issued"))
@@ -253,15 +261,26 @@ def pick_ranges(
             cursor = high + 1
         if cursor <= last:
             failures.append(_not_held(account_id, space, cursor, last, "are not issued"))
-        if len(portions) > BLOCKS_PER_COMMAND_MAX:
-            failures.append(
-                Failure(
-                    Code.E_INVALID_COMMAND,
-                    f"selection touches more than {BLOCKS_PER_COMMAND_MAX} blocks",
-                )
-            )
-            break
-    return ([] if failures else portions), failures
+    return ([] if failures else portions), _named_at_most(failures)
+
+
+def _too_many_blocks() -> Failure:
+    return Failure(
+        Code.E_INVALID_COMMAND,
+        f"selection touches more than {BLOCKS_PER_COMMAND_MAX} blocks; "
+        "split it into several commands",
+    )
+
+
+def _named_at_most(failures: list[Failure]) -> list[Failure]:
+    """The first FAILURES_NAMED_MAX failures, the last saying how many more there are."""
+    if len(failures) <= FAILURES_NAMED_MAX:
+        return failures
+    kept = failures[:FAILURES_NAMED_MAX]
+    last = kept[-1]
+    more = len(failures) - FAILURES_NAMED_MAX
+    kept[-1] = Failure(last.code, f"{last.message}; and {more} more not named", last.ids)
+    return kept
 
 
 def _not_held(account_id: str, space: str, first: int, last: int, why: str) -> Failure:

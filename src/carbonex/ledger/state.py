@@ -294,10 +294,11 @@ class LedgerState:
         ]
         return loaded
 
-    def blocks_overlapping(self, space: str, first: int, last: int) -> list[Block]:
+    def blocks_overlapping(self, space: str, first: int, last: int, limit: int) -> list[Block]:
         """Blocks holding any of `first`..`last`, in serial order: the store's rows, corrected by
         the blocks changed since the last projection (projecting only when those grow many, so
-        that commands naming serials do not each cost a write)."""
+        that commands naming serials do not each cost a write). At most `limit` are loaded from
+        the store past the changed ones, so a longer answer says there are more than `limit`."""
         if len(self.unprojected_blocks) > UNPROJECTED_BLOCKS_SCAN_MAX:
             self.project()
         changed = self.unprojected_blocks
@@ -305,7 +306,7 @@ class LedgerState:
         if stored_last is not None and first > stored_last:
             found = []  # above every stored serial: only unprojected blocks can hold these
         else:
-            found = self.loader.load_blocks_overlapping(space, first, last)
+            found = self.loader.load_blocks_overlapping(space, first, last, limit + len(changed))
         blocks = [
             self.blocks.get(block.block_id, block)
             for block in found

@@ -320,9 +320,9 @@ class SqlStore(ABC):
             )
         ]
 
-    def load_blocks_overlapping(self, space: str, first: int, last: int) -> list[Block]:
+    def load_blocks_overlapping(self, space: str, first: int, last: int, limit: int) -> list[Block]:
         """Blocks of a serial space never overlap: the one starting at or below `first`, plus
-        those starting inside the range."""
+        those starting inside the range; the first `limit` of them in serial order."""
         below = self.query(
             f"SELECT {BLOCK_COLUMNS} FROM blocks WHERE serial_space = ? AND "
             "first_serial <= ? ORDER BY first_serial DESC LIMIT 1",
@@ -330,11 +330,11 @@ class SqlStore(ABC):
         )
         inside = self.query(
             f"SELECT {BLOCK_COLUMNS} FROM blocks WHERE serial_space = ? AND "
-            "first_serial > ? AND first_serial <= ? ORDER BY first_serial",
-            (space, first, last),
+            "first_serial > ? AND first_serial <= ? ORDER BY first_serial LIMIT ?",
+            (space, first, last, limit),
         )
         blocks = [Block(*row) for row in below if row[4] >= first]
-        return blocks + [Block(*row) for row in inside]
+        return (blocks + [Block(*row) for row in inside])[:limit]
 
     def load_attributes(self, attributes_id: str) -> UnitAttributes | None:
         row = self.query_one(
