@@ -62,10 +62,13 @@ def test_actions_are_recorded_verified_and_aggregated_into_units_with_contributi
     request = {"aggregation_id": "agg-1", "aggregator_account_id": "CITY-AGG",
                "period_start": "2020-01-01", "period_end": "2100-01-01",
                "project_id": "CIP-SG-EV", "host_country": "SG"}  # fmt: skip
-    assert (
-        signed_in("merlion").post("/api/v1/inclusion/aggregations", json=request).status_code == 403
-    )
-    issued = signed_in("amelia").post("/api/v1/inclusion/aggregations", json=request)
+    amelia = signed_in("amelia")  # represents CITY-AGG
+    with nothing_changes(demo_database):
+        for holder, into in ((merlion, "CITY-AGG"), (amelia, "CITY-AGG"), (merlion, "MERLION-DEV")):
+            own = request | {"aggregator_account_id": into}
+            refused = holder.post("/api/v1/inclusion/aggregations", json=own)
+            assert refused.status_code == 403, refused.text
+    issued = signed_in("admin").post("/api/v1/inclusion/aggregations", json=request)
     assert issued.status_code == 201, issued.text
     shown = public.get("/api/v1/inclusion/aggregations/agg-1").json()
     assert sum(int(c["used_milli"]) for c in shown["contributions"]) == 1_000_000

@@ -1,6 +1,6 @@
 """Carbon inclusion: actions recorded by platforms (account holders, registry administrators),
-reviewed by verification bodies, aggregated into units by the aggregator account's
-representatives. Points and contributions are public: people check them by their person id."""
+reviewed by verification bodies, aggregated into units in an aggregator's account by registry
+administrators. Points and contributions are public: people check them by their person id."""
 
 from __future__ import annotations
 
@@ -114,9 +114,11 @@ async def review(body: ReviewIn, service: ServiceDep, principal: WriterDep) -> d
 async def aggregate(
     body: AggregationIn, service: ServiceDep, principal: WriterDep
 ) -> dict[str, Any]:
-    """Issue whole units for the period's verified points into the aggregator's account."""
-    if not principal.represents(body.aggregator_account_id):
-        raise denied(f"you do not represent account {body.aggregator_account_id}")
+    """Issue whole units for the period's verified points into the aggregator's account: an
+    issuance of units from every platform's verified points, so the registry's to make, as
+    direct issuance is (an account holder aggregated them into their own account)."""
+    if not principal.has(Role.REGISTRY_ADMINISTRATOR):
+        raise denied("registry administrators only: an aggregation issues units")
     return _audited(
         service, principal, "aggregate_inclusion_points", body.aggregation_id,
         lambda registry: registry.aggregate(
