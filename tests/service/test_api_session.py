@@ -17,7 +17,7 @@ from carbonex.service.demo import DEMO_PASSWORD, DEMO_USERS, HOLDER
 from carbonex.service.deps import SESSION_COOKIE
 from carbonex.service.policy import load_policy
 from tests.conftest import FixedClock
-from tests.service.conftest import BASE_URL, SignIn, WithKey
+from tests.service.conftest import BASE_URL, SignIn, WithKey, new_api_key
 from tests.service.support import (
     API,
     EVERYONE,
@@ -137,8 +137,16 @@ def test_an_api_key_is_shown_once_stored_hashed_and_acts_without_a_csrf_token(
         for header in ({"Authorization": f"Bearer {api_key}"}, {"X-API-Key": api_key}):
             me = ok(client.get(f"{API}/me", headers=header))
             assert (me["user_id"], me["via"]) == ("merlion", "api_key")
-        another = client.post(f"{API}/api-keys", json={}, headers={"X-API-Key": api_key})
-        assert ok(another, 201)["key_id"] != key_id
+
+
+def test_an_api_key_may_not_make_another_so_a_leaked_key_dies_with_its_revocation(
+    public: TestClient, demo_database: str
+) -> None:
+    key = new_api_key(demo_database, "merlion")
+    with nothing_changes(demo_database):
+        for header in ({"Authorization": f"Bearer {key}"}, {"X-API-Key": key}):
+            answer = public.post(f"{API}/api-keys", json={}, headers=header)
+            problem(answer, 403, "E_SESSION_REQUIRED")
 
 
 def test_an_api_key_whose_label_holds_a_control_character_is_refused(
@@ -151,9 +159,11 @@ def test_an_api_key_whose_label_holds_a_control_character_is_refused(
         assert "'label' holds U+001B" in refused["detail"]
 
 
-def test_a_revoked_api_key_is_refused(with_key: WithKey, demo_database: str) -> None:
+def test_a_revoked_api_key_is_refused(
+    signed_in: SignIn, with_key: WithKey, demo_database: str
+) -> None:
     client = with_key("merlion")
-    created = ok(client.post(f"{API}/api-keys", json={"label": "to revoke"}), 201)
+    created = ok(signed_in("merlion").post(f"{API}/api-keys", json={"label": "to revoke"}), 201)
     other = {"Authorization": f"Bearer {created['api_key']}"}
     assert ok(client.get(f"{API}/me", headers=other))["user_id"] == "merlion"
     assert ok(client.delete(f"{API}/api-keys/{created['key_id']}"), 204) is None
@@ -163,9 +173,11 @@ def test_a_revoked_api_key_is_refused(with_key: WithKey, demo_database: str) -> 
     assert ok(client.get(f"{API}/me"))["user_id"] == "merlion"  # the key it was sent with
 
 
-def test_nobody_revokes_another_users_api_key(with_key: WithKey, demo_database: str) -> None:
+def test_nobody_revokes_another_users_api_key(
+    signed_in: SignIn, with_key: WithKey, demo_database: str
+) -> None:
     merlion = with_key("merlion")
-    created = ok(merlion.post(f"{API}/api-keys", json={}), 201)
+    created = ok(signed_in("merlion").post(f"{API}/api-keys", json={}), 201)
     others = [with_key(user_id) for user_id in EVERYONE if user_id != "merlion"]
     with nothing_changes(demo_database):
         for other in others:
@@ -184,10 +196,10 @@ def test_an_unknown_or_malformed_api_key_is_refused_not_taken_for_the_public(
 
 
 def test_api_keys_are_for_signed_in_users_and_cookie_sessions_need_the_csrf_token(
-    public: TestClient, signed_in: SignIn, with_key: WithKey, demo_database: str
+    public: TestClient, signed_in: SignIn, demo_database: str
 ) -> None:
     merlion = signed_in("merlion")
-    key_id = ok(with_key("merlion").post(f"{API}/api-keys", json={}), 201)["key_id"]
+    key_id = ok(merlion.post(f"{API}/api-keys", json={}), 201)["key_id"]
     with nothing_changes(demo_database):
         problem(public.post(f"{API}/api-keys", json={}), 401, "E_UNAUTHENTICATED")
         problem(public.delete(f"{API}/api-keys/{key_id}"), 401, "E_UNAUTHENTICATED")

@@ -163,6 +163,18 @@ async def get_writer(request: Request, principal: UserDep) -> Principal:
 
 WriterDep = Annotated[Principal, Depends(get_writer)]
 
+
+async def get_session_writer(principal: WriterDep) -> Principal:
+    """A writer signed in with a cookie session (its CSRF token checked), not an API key: for
+    what a key must not do for itself, such as making API keys (a leaked key could otherwise
+    make a successor and outlive its own revocation)."""
+    if principal.via != "session":
+        raise Problem(403, "E_SESSION_REQUIRED", "sign in with a password to do this")
+    return principal
+
+
+SessionWriterDep = Annotated[Principal, Depends(get_session_writer)]
+
 # Routes and dependencies are `async def` on purpose: the worker's one ledger connection is then
 # used from the event loop's thread only, one request at a time (each is a short transaction);
 # a server runs several worker processes for parallelism.

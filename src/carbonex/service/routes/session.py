@@ -9,7 +9,13 @@ from pydantic import BaseModel, Field
 
 from carbonex.ledger import Transaction
 from carbonex.service import audit, identity
-from carbonex.service.deps import SESSION_COOKIE, ServiceDep, UserDep, WriterDep
+from carbonex.service.deps import (
+    SESSION_COOKIE,
+    ServiceDep,
+    SessionWriterDep,
+    UserDep,
+    WriterDep,
+)
 from carbonex.service.identity import IdentityError, Principal
 from carbonex.service.problems import Problem, not_found
 
@@ -96,9 +102,11 @@ async def me(principal: UserDep) -> dict[str, Any]:
 
 @router.post("/api-keys", status_code=201)
 async def create_api_key(
-    body: NewApiKey, service: ServiceDep, principal: WriterDep
+    body: NewApiKey, service: ServiceDep, principal: SessionWriterDep
 ) -> dict[str, str]:
-    """A new API key for scripts; the whole key is shown only in this answer."""
+    """A new API key for scripts; the whole key is shown only in this answer. Only a signed-in
+    session (with its CSRF token) may make one: a request sent with an API key is refused
+    (403 E_SESSION_REQUIRED)."""
 
     def work(tx: Transaction) -> tuple[tuple[str, str] | IdentityError, bool]:
         try:
