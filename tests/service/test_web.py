@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from carbonex.ledger import Issue, Ledger
+from carbonex.ledger import Issue, Ledger, Transaction
 from carbonex.service import charts, identity
 from carbonex.service.approvals import APPROVALS_PAGE_SIZE_MAX
-from carbonex.service.demo import DEMO_PASSWORD
+from carbonex.service.demo import DEMO_PASSWORD, HOLDER
 from carbonex.service.pages import dashboard
 from carbonex.service.pages.approvals import APPROVALS_SHOWN_MAX
 from carbonex.service.pages.projects import PROJECT_ISSUANCES_SHOWN_MAX
@@ -629,3 +629,40 @@ def test_a_sign_in_form_naming_a_user_with_a_nul_is_refused_and_changes_nothing(
     with nothing_changes(demo_database):
         answer = public.post("/login", content=body, headers={"Content-Type": content_type})
     assert answer.status_code == 401 and "E_SIGN_IN_FAILED" in answer.text
+
+
+def _add_user(database: str, user_id: str, password: str) -> None:
+    def work(tx: Transaction) -> tuple[None, bool]:
+        identity.add_user(tx.store, user_id, "Long", password, HOLDER, tx.now)
+        return None, True
+
+    with Ledger.open(database) as ledger:
+        ledger.transact(work)
+
+
+def test_the_sign_in_form_refuses_an_over_long_password_like_the_api_never_cutting_it(
+    public: TestClient, demo_database: str
+) -> None:
+    longest = "p" * identity.PASSWORD_LENGTH_MAX
+    _add_user(demo_database, "longpass", longest)
+    for password in (longest + "anything", longest + "p"):
+        sent = {"csrf_token": _login_token(public), "user_id": "longpass", "password": password}
+        with nothing_changes(demo_database):
+            answer = public.post("/login", data=sent, follow_redirects=False)
+            api = public.post("/api/v1/session", json={"user_id": "longpass", "password": password})
+        assert answer.status_code == api.status_code == 422, answer.text
+        assert "E_REQUEST_INVALID" in answer.text and "carbonex_session" not in public.cookies
+    sent = {"csrf_token": _login_token(public), "user_id": "longpass", "password": longest}
+    assert public.post("/login", data=sent, follow_redirects=False).status_code == 303
+
+
+def test_the_sign_in_form_refuses_an_over_long_user_name_never_cutting_it(
+    public: TestClient, demo_database: str
+) -> None:
+    longest = "u" * identity.USER_ID_LENGTH_MAX
+    _add_user(demo_database, longest, DEMO_PASSWORD)
+    sent = {"csrf_token": _login_token(public), "user_id": longest + "x", "password": DEMO_PASSWORD}
+    with nothing_changes(demo_database):
+        answer = public.post("/login", data=sent, follow_redirects=False)
+    assert answer.status_code == 422 and "E_REQUEST_INVALID" in answer.text
+    assert "carbonex_session" not in public.cookies

@@ -24,7 +24,8 @@ from carbonex.service.policy import ServicePolicy
 from carbonex.store import SqlStore
 from carbonex.text import refused_character
 
-USER_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+USER_ID_LENGTH_MAX = 64
+USER_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")  # at most USER_ID_LENGTH_MAX
 PASSWORD_LENGTH_MIN = 12
 PASSWORD_LENGTH_MAX = 256
 TOKEN_BYTES = 32

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from carbonex.service import identity
 from carbonex.service.deps import ServiceDep
@@ -32,7 +33,6 @@ from carbonex.service.routes import session as session_api
 router = APIRouter()
 LOGIN_CSRF_COOKIE = "carbonex_login_csrf"
 LOGIN_CSRF_LIFETIME_S = 3_600
-USER_ID_LENGTH_MAX = 64
 Next = Annotated[str, Query(max_length=2_000)]
 
 
@@ -74,18 +74,33 @@ def _login_csrf_valid(request: Request, sent: str) -> bool:
     return bool(cookie) and bool(sent) and hmac.compare_digest(cookie.encode(), sent.encode())
 
 
+def _credentials(user_id: str, password: str) -> session_api.SignIn:
+    """The form's user name and password, held to the API's limits: one past them is refused
+    (422, nothing counted towards a lockout), never cut to fit, which let a password longer
+    than the limit sign in with its first PASSWORD_LENGTH_MAX characters."""
+    try:
+        return session_api.SignIn(user_id=user_id, password=password)
+    except ValidationError as error:
+        failures = [
+            {"code": "E_REQUEST_INVALID", "message": f"{'.'.join(map(str, item['loc']))}: "
+             f"{item['msg']}"}
+            for item in error.errors()
+        ]  # fmt: skip
+        raise Problem(422, "E_REQUEST_INVALID", "the request is malformed", failures) from None
+
+
 @router.post(LOGIN_PATH)
 async def login(request: Request, service: ServiceDep, viewer: ViewerDep) -> Response:
     form = await request.form(max_files=0, max_fields=FORM_FIELDS_MAX)
     target = safe_next(text(form, "next"))
-    user_id, password = text(form, "user_id")[:USER_ID_LENGTH_MAX], form.get("password")
+    user_id, password = text(form, "user_id"), form.get("password")
     try:
         if not _login_csrf_valid(request, text(form, CSRF_FIELD)):
             raise Problem(403, "E_CSRF_TOKEN_INVALID", "The sign-in form expired; try again.")
         if not isinstance(password, str) or not password or not user_id:
             raise Problem(401, "E_SIGN_IN_FAILED", "Enter your user name and password.")
-        password = password[: identity.PASSWORD_LENGTH_MAX]
-        token, _csrf = session_api.sign_in(service, user_id, password)
+        credentials = _credentials(user_id, password)
+        token, _csrf = session_api.sign_in(service, credentials.user_id, credentials.password)
     except Problem as problem:
         notice = problem_notice(problem, "Not signed in")
         return _login_page(request, service, viewer, target, user_id, notice, problem.status)

@@ -23,7 +23,7 @@ router = APIRouter(tags=["session"])
 
 
 class SignIn(BaseModel):
-    user_id: str = Field(min_length=1, max_length=64)
+    user_id: str = Field(min_length=1, max_length=identity.USER_ID_LENGTH_MAX)
     password: str = Field(min_length=1, max_length=identity.PASSWORD_LENGTH_MAX)
 
 
