@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from carbonex.imports import import_gold_standard
+from carbonex.imports import gold_standard, import_gold_standard
 from carbonex.imports.gold_standard import (
     BENEFICIARY_NOT_STATED,
+    GS_BATCH_SERIALS,
     HOLDING_ACCOUNT_ID,
     WITHOUT_SERIALS_LABEL,
 )
@@ -22,11 +23,12 @@ def test_retirement_export_imports_every_row_retired(ledger: Ledger) -> None:
     assert report.ok and (report.rows_read, report.retired) == (4, 4)
     totals = ledger.summary()["totals"]
     assert totals["issued"] == totals["retired"] == 100 + 1_250 + 40 + 40
-    with_serials = ledger.provenance("GS/GS-VER", 100)
+    batch = 19573 * GS_BATCH_SERIALS  # the batch of GS1-1-IN-GS2446-16-2019-19573-1-100
+    with_serials = ledger.provenance("GS/GS-VER", batch + 100)
     assert with_serials is not None
     assert with_serials["issuance"]["attributes"]["labels"] == []
     assert with_serials["history"][-1]["details"]["beneficiary"] == "Acme Bakery GmbH"
-    assigned = ledger.provenance("GS/GS-VER", 101)
+    assigned = ledger.provenance("GS/GS-VER", batch + 101)  # the next free serial
     assert assigned is not None
     assert assigned["issuance"]["attributes"]["labels"] == [WITHOUT_SERIALS_LABEL]
     assert assigned["history"][-1]["details"]["beneficiary"] == BENEFICIARY_NOT_STATED
@@ -112,3 +114,52 @@ def test_a_vintage_or_a_retirement_date_yet_to_come_is_a_bad_row(
     assert _only_reason(ledger, retired) == (
         "Retirement Date 2026-03-03 has not begun yet: the latest day begun anywhere is 2026-03-02"
     )
+
+
+TWO_BATCHES = (
+    "GSID,Project Name,Country,Quantity,Vintage,Issuance Date,Serial Number\n"
+    "2446,Cookstoves,India,100,2019,2021-06-30,GS1-1-IN-GS2446-16-2019-19573-1-100\n"
+    "7123,Reforestation,Kenya,40,2020,2022-11-02,GS1-1-KE-GS7123-16-2020-20001-1-40\n"
+)
+
+
+def test_two_issuance_batches_each_numbered_from_one_are_both_imported(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """Gold Standard numbers serials within an issuance batch: each batch's serials are kept
+    apart in the ledger's serial space (batch x GS_BATCH_SERIALS + serial)."""
+    path = tmp_path / "two-batches.csv"
+    path.write_text(TWO_BATCHES)
+    report = import_gold_standard(ledger, path)
+    assert report.ok and report.blocks_imported == 2, report.row_problems
+    first = ledger.provenance("GS/GS-VER", 19573 * GS_BATCH_SERIALS + 100)
+    second = ledger.provenance("GS/GS-VER", 20001 * GS_BATCH_SERIALS + 1)
+    assert first is not None and first["issuance"]["attributes"]["project_id"] == "GS2446"
+    assert second is not None and second["issuance"]["attributes"]["project_id"] == "GS7123"
+    assert ledger.provenance("GS/GS-VER", 1) is None
+    assert ledger.verify().ok
+
+
+def test_a_serial_past_what_one_batch_holds_is_a_bad_row(ledger: Ledger, tmp_path: Path) -> None:
+    past = f"GS1-1-IN-GS2446-16-2019-19573-{GS_BATCH_SERIALS}-{GS_BATCH_SERIALS + 99}"
+    path = tmp_path / "past.csv"
+    path.write_text(TWO_BATCHES.replace("GS1-1-IN-GS2446-16-2019-19573-1-100", past))
+    assert "batch" in _only_reason(ledger, path)
+
+
+def test_a_file_imported_with_serials_numbered_across_batches_imports_again_as_duplicates(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An earlier Carbonex issued a batch's serials as the string numbers them (1-100, in one
+    space for every batch): re-importing that file finds those entries and changes nothing."""
+    path = tmp_path / "one-batch.csv"
+    path.write_text(TWO_BATCHES.splitlines(keepends=True)[0] + TWO_BATCHES.splitlines()[1] + "\n")
+    earlier = gold_standard.serial_as_written  # as it was: one numbering for every batch
+    monkeypatch.setattr(gold_standard, "ledger_first_serial", earlier)
+    assert import_gold_standard(ledger, path).blocks_imported == 1
+    assert ledger.provenance("GS/GS-VER", 100) is not None
+    monkeypatch.undo()
+    before = snapshot(ledger)
+    report = import_gold_standard(ledger, path)
+    assert (report.blocks_imported, report.blocks_already_present) == (0, 1), report.row_problems
+    assert snapshot(ledger) == before

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from carbonex.imports import import_gold_standard, import_verra, pipeline
+from carbonex.imports.gold_standard import GS_BATCH_SERIALS
 from carbonex.imports.report import ImportReport
 from carbonex.imports.serials import parse_verra
 from carbonex.ledger import Ledger
@@ -84,7 +85,7 @@ def test_line_breaks_and_tabs_in_a_gold_standard_row_are_recorded_as_spaces(
 ) -> None:
     report = import_gold_standard(ledger, gs_with_breaks(tmp_path))
     assert report.ok and report.retired == GS_ROWS, report.problems
-    life = ledger.provenance("GS/GS-VER", 100)
+    life = ledger.provenance("GS/GS-VER", 19573 * GS_BATCH_SERIALS + 100)
     assert life is not None
     details = life["history"][-1]["details"]
     assert details["beneficiary"] == "Acme Bakery GmbH"

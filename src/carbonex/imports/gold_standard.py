@@ -23,7 +23,7 @@ import datetime as dt
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -47,6 +47,7 @@ from carbonex.imports.serials import GoldStandardSerial, parse_gold_standard
 from carbonex.imports.verra import RowError, parse_quantity
 from carbonex.ledger import Command, Issue, OpenAccount, Retire, Selection, SerialRange
 from carbonex.ledger import UnitAttributes as Attributes
+from carbonex.ledger.limits import SERIAL_MAX
 from carbonex.text import iso_date, shortened
 
 if TYPE_CHECKING:
@@ -62,6 +63,10 @@ WITHOUT_SERIALS_LABEL = "imported-without-source-serials"
 BENEFICIARY_NOT_STATED = "Not stated in the Gold Standard export"
 PURPOSE_NOT_STATED = "Retirement recorded in the Gold Standard export"
 CONTENT_HASH_HEX_CHARACTERS = 24
+GS_BATCH_SERIALS = 10**9
+"""Serials of one issuance batch's place in the ledger's serial space: a GS batch is far smaller
+(GS has issued some hundreds of millions of credits in all), and batch numbers up to
+SERIAL_MAX // GS_BATCH_SERIALS (4.6 billion) fit."""
 
 COUNTRY = "Country"
 QUANTITY = "Quantity"
@@ -109,7 +114,9 @@ def _plan_rows(handle: TextIO, source: str) -> Iterator[RowResult]:
             values = _complete(row)
             key = _content_key(values, seen)
             plan = partial(plan_row, line, key=key, retirements=RETIREMENT_DATE in row)
-            yield planned_on_one_line(plan, values, FREE_TEXT_COLUMNS)
+            numbered = partial(plan, numbering=ledger_first_serial)
+            as_before = partial(plan, numbering=serial_as_written)
+            yield planned_on_one_line(numbered, values, FREE_TEXT_COLUMNS, (as_before,))
         except ValueError as error:
             yield RowProblem(line, str(error))
 
@@ -130,7 +137,33 @@ def _content_key(values: dict[str, str], seen: Counter[str]) -> str:
     return f"{digest}-{seen[digest]}"
 
 
-def plan_row(line: int, values: dict[str, str], key: str, retirements: bool) -> PlannedRow:
+def ledger_first_serial(serial: GoldStandardSerial) -> int:
+    """The ledger serial of a Gold Standard serial's first unit: its batch's place in the serial
+    space (batch x GS_BATCH_SERIALS) plus its number in the batch. GS numbers serials within an
+    issuance batch (`…-19573-1-100` is batch 19573's first hundred), so one number for every
+    batch made the second batch overlap the first; were GS numbering global instead, the
+    numbers stay apart all the same."""
+    if serial.last_serial >= GS_BATCH_SERIALS:
+        raise RowError(f"serial {serial.last_serial} is past what one batch holds here")
+    first = serial.batch * GS_BATCH_SERIALS + serial.first_serial
+    if first + serial.last_serial - serial.first_serial > SERIAL_MAX:
+        raise RowError(f"batch {serial.batch} is past the ledger's serial space")
+    return first
+
+
+def serial_as_written(serial: GoldStandardSerial) -> int:
+    """The numbering of earlier Carbonex versions: the number as written, one for every batch
+    (what their imports recorded; a re-import finds those entries)."""
+    return serial.first_serial
+
+
+def plan_row(
+    line: int,
+    values: dict[str, str],
+    key: str,
+    retirements: bool,
+    numbering: Callable[[GoldStandardSerial], int] = ledger_first_serial,
+) -> PlannedRow:
     if not values[QUANTITY]:
         raise RowError(f"{QUANTITY} is empty")
     quantity = parse_quantity(values[QUANTITY].replace(" ", ""), QUANTITY)
@@ -141,7 +174,7 @@ def plan_row(line: int, values: dict[str, str], key: str, retirements: bool) -> 
     if serial is not None:
         _check_serial(serial, quantity, unit_attributes)
     account = RETIREMENT_ACCOUNT_ID if retirements else HOLDING_ACCOUNT_ID
-    first_serial = None if serial is None else serial.first_serial
+    first_serial = None if serial is None else numbering(serial)
     issue = Issue(
         command_id("gs", serial_text or key, "issue"),
         account,

@@ -19,6 +19,7 @@ A row whose vintage or registry date has not begun anywhere yet is a bad row (`a
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -61,9 +62,10 @@ class PlannedRow:
     outcome: str
     """"retired", "cancelled" or "held"."""
     quantity: int
-    as_written: tuple[Command, ...] = ()
-    """The same commands with the row's text as the file wrote it, when putting it on one line
-    changed them: what an import recorded before text was put on one line. Empty otherwise."""
+    earlier: tuple[tuple[Command, ...], ...] = ()
+    """The same commands as earlier Carbonex versions planned them, where they differ: with the
+    row's text as the file wrote it (before text was put on one line), or with an importer's
+    earlier serial numbering. Empty otherwise."""
     days_begun: tuple[tuple[str, dt.date], ...] = ()
     """(what the row says, its first day) of each date the row states that must have begun by
     the time it is imported: its vintage's start, its registry's retirement date."""
@@ -83,17 +85,27 @@ def planned_on_one_line(
     plan: Callable[[dict[str, str]], PlannedRow],
     values: dict[str, str],
     free_text_columns: Collection[str],
+    earlier_plans: Sequence[Callable[[dict[str, str]], PlannedRow]] = (),
 ) -> PlannedRow:
-    """The row planned from `values` with its free-text columns on one line; when that changed
-    them, with the commands planned from the values as written besides (`as_written`)."""
+    """The row planned from `values` with its free-text columns on one line, with the commands
+    an earlier Carbonex planned from them besides (`earlier`): from the values as written, when
+    putting them on one line changed them, and by each of `earlier_plans` (an importer's earlier
+    rules), from either. An earlier plan that refuses the row adds nothing."""
     one_line = {
         name: on_one_line(value) if name in free_text_columns else value
         for name, value in values.items()
     }
     planned = plan(one_line)
-    if one_line == values:
-        return planned
-    return dataclasses.replace(planned, as_written=plan(values).commands)
+    texts = [one_line] if one_line == values else [one_line, values]
+    candidates = [(plan, values)] if one_line != values else []
+    candidates += [(earlier_plan, text) for earlier_plan in earlier_plans for text in texts]
+    forms: list[tuple[Command, ...]] = []
+    for earlier_plan, text in candidates:
+        with contextlib.suppress(ValueError):
+            commands = earlier_plan(text).commands
+            if commands != planned.commands and commands not in forms:
+                forms.append(commands)
+    return dataclasses.replace(planned, earlier=tuple(forms)) if forms else planned
 
 
 def admitted(row: PlannedRow, latest: dt.date) -> RowResult:
@@ -109,16 +121,21 @@ def admitted(row: PlannedRow, latest: dt.date) -> RowResult:
 
 
 def submitted_commands(tx: Transaction, row: PlannedRow) -> list[Command]:
-    """The row's commands; in a row whose text was put on one line, each command the ledger
-    recorded before with the text as written (an import by an earlier Carbonex) is submitted as
-    it was recorded, a duplicate that changes nothing, where the one-line text would be refused
-    as a reused command id (E_COMMAND_ID_REUSED)."""
-    if not row.as_written:
+    """The row's commands; where the ledger recorded a command in a form an earlier Carbonex
+    planned (`PlannedRow.earlier`), that form is submitted as it was recorded, a duplicate that
+    changes nothing, where today's would be refused as a reused command id
+    (E_COMMAND_ID_REUSED) or, under new serial numbering, issue the row again."""
+    if not row.earlier:
         return list(row.commands)
-    return [
-        written if _recorded_as(tx, written) else command
-        for command, written in zip(row.commands, row.as_written, strict=True)
-    ]
+    submitted = []
+    for place, command in enumerate(row.commands):
+        recorded = (
+            form[place]
+            for form in row.earlier
+            if len(form) == len(row.commands) and _recorded_as(tx, form[place])
+        )
+        submitted.append(next(recorded, command))
+    return submitted
 
 
 def _recorded_as(tx: Transaction, command: Command) -> bool:
