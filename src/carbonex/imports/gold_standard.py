@@ -7,7 +7,8 @@ A file whose header has `Retirement Date` is a retirement export: each row is is
 `BENEFICIARY_NOT_STATED`; purpose = Note plus the GS retirement date). Otherwise it is an
 issuance export: each row is issued into `IMPORT-GS` and stays active.
 
-Rows with a Serial Number are issued with exactly that range (registry "GS"). Rows without one
+Rows with a Serial Number are issued with exactly that range (registry "GS"), in its issuance
+batch's place in the serial space (`ledger_first_serial`). Rows without one
 get serials assigned by the ledger (next free in GS/GS-VER) and the label
 `imported-without-source-serials`; their retirement selects the row's quantity by project,
 vintage and that label in the retirement account, which holds no active units outside a batch,
