@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -91,12 +92,37 @@ def test_sign_in_locks_after_the_policys_failures_and_refuses_even_the_right_pas
         ok(sign_in(client, "skyways"), 201)  # a success clears the count
         for _ in range(POLICY.sign_in_failures_max):
             problem(sign_in(client, "skyways", "wrong-password"), 401, "E_SIGN_IN_FAILED")
-        problem(sign_in(client, "skyways"), 401, "E_SIGN_IN_LOCKED")
+        problem(sign_in(client, "skyways"), 401, "E_SIGN_IN_FAILED")
         ok(sign_in(client, "amelia"), 201)  # the lockout is of one user
         clock.advance(minutes=POLICY.sign_in_lockout_minutes - 1)
-        problem(sign_in(client, "skyways"), 401, "E_SIGN_IN_LOCKED")
+        problem(sign_in(client, "skyways"), 401, "E_SIGN_IN_FAILED")
         clock.advance(minutes=1, seconds=1)
         assert ok(sign_in(client, "skyways"), 201)["user_id"] == "skyways"
+
+
+def test_a_locked_user_is_answered_like_an_unknown_one_so_the_lockout_names_no_user(
+    demo_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[str] = []
+    verify = identity._verify
+
+    def counted(password_hash: str, password: str) -> bool:
+        checked.append(password_hash)
+        return verify(password_hash, password)
+
+    monkeypatch.setattr(identity, "_verify", counted)
+    with TestClient(create_app(demo_database), base_url=BASE_URL) as client:
+        for user_id in ("skyways", "nobody"):
+            for _ in range(POLICY.sign_in_failures_max):
+                sign_in(client, user_id, "wrong-password")
+        checked.clear()
+        with nothing_changes(demo_database):
+            answers = [sign_in(client, user_id, password)
+                       for user_id in ("skyways", "nobody")
+                       for password in (DEMO_PASSWORD, "wrong-password")]  # fmt: skip
+    bodies = [problem(answer, 401, "E_SIGN_IN_FAILED") for answer in answers]
+    assert all(body | {"instance": ""} == bodies[0] | {"instance": ""} for body in bodies)
+    assert len(checked) == len(answers)  # each as slow as a password check
 
 
 def test_signing_out_ends_the_session_on_the_server_too(signed_in: SignIn) -> None:

@@ -33,6 +33,8 @@ API_KEY_PREFIX = "cbx"
 API_KEYS_PER_USER_MAX = 20
 REPRESENTED_ACCOUNTS_MAX = 1_000
 _HASHER = PasswordHasher()
+SIGN_IN_FAILED = "unknown user, wrong password, or too many failed sign-ins (try again later)"
+"""The one answer to every refused sign-in: it names no cause that would tell users apart."""
 # Verifying against this keeps a sign-in for an unknown user as slow as for a known one.
 _DUMMY_HASH = _HASHER.hash("carbonex-timing-equalizer")
 
@@ -166,14 +168,16 @@ def principal_of(store: SqlStore, user_id: str, via: str, csrf_token: str = "") 
 def check_password(
     store: SqlStore, user_id: str, password: str, now: dt.datetime, policy: ServicePolicy
 ) -> None:
-    """Raise IdentityError (E_SIGN_IN_FAILED, E_SIGN_IN_LOCKED) unless the password is right.
-    Failures count towards a lockout, which the caller must commit even on refusal."""
+    """Raise IdentityError E_SIGN_IN_FAILED unless the password is right and the user is not
+    locked out. Failures count towards a lockout, which the caller must commit even on refusal.
+    A locked-out user is refused exactly as an unknown user is (same answer, and as slow: the
+    password is checked against a dummy hash): answering them otherwise would tell anyone who
+    fails often enough whether the name they tried is a user's."""
     row = _sign_in_row(store, user_id)
-    if row is None or row[1] != "active":
+    locked = row is not None and row[3] is not None and dt.datetime.fromisoformat(row[3]) > now
+    if row is None or row[1] != "active" or locked:
         _verify(_DUMMY_HASH, password)
-        raise IdentityError("E_SIGN_IN_FAILED", "unknown user or wrong password")
-    if row[3] is not None and dt.datetime.fromisoformat(row[3]) > now:
-        raise IdentityError("E_SIGN_IN_LOCKED", f"too many failed sign-ins; try after {row[3]}")
+        raise IdentityError("E_SIGN_IN_FAILED", SIGN_IN_FAILED)
     if _verify(row[0], password):
         store.execute(
             "UPDATE users SET failed_sign_ins = 0, locked_until = NULL WHERE user_id = ?",
@@ -181,14 +185,14 @@ def check_password(
         )
         return
     failures = int(row[2]) + 1
-    locked = None
+    until = None
     if failures >= policy.sign_in_failures_max:
-        failures, locked = 0, _iso(now + dt.timedelta(minutes=policy.sign_in_lockout_minutes))
+        failures, until = 0, _iso(now + dt.timedelta(minutes=policy.sign_in_lockout_minutes))
     store.execute(
         "UPDATE users SET failed_sign_ins = ?, locked_until = ? WHERE user_id = ?",
-        (failures, locked, user_id),
+        (failures, until, user_id),
     )
-    raise IdentityError("E_SIGN_IN_FAILED", "unknown user or wrong password")
+    raise IdentityError("E_SIGN_IN_FAILED", SIGN_IN_FAILED)
 
 
 def _sign_in_row(store: SqlStore, user_id: str) -> tuple[Any, ...] | None:
