@@ -3,21 +3,26 @@ refusal or a denial changes nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from carbonex.ledger import Ledger, OpenAccount
 from carbonex.service import audit, identity
+from carbonex.service.app import create_app
+from carbonex.service.demo import DEMO_PASSWORD
+from carbonex.service.policy import load_policy
 from carbonex.service.routes.imports import (
     FILE_NAME_LENGTH_MAX,
     PROBLEMS_SHOWN_MAX,
     file_name_problem,
 )
 from tests.databases import every_table
-from tests.service.conftest import SignIn, WithKey
+from tests.service.conftest import BASE_URL, SignIn, WithKey
 from tests.service.support import (
     API,
     REFUSED_FILE_NAMES,
@@ -40,12 +45,18 @@ def action(action_id: str, person_id: str = "p-1", kwh: str = "100") -> dict[str
 
 
 PEOPLE = 40  # 30 points a person-day at most: 40 of them make one unit (1,000 points)
+AGGREGATION = {"aggregation_id": "agg-1", "aggregator_account_id": "CITY-AGG",
+               "period_start": "2020-01-01", "period_end": "2100-01-01",
+               "project_id": "CIP-SG-EV", "host_country": "SG"}  # fmt: skip
+AGGREGATIONS = f"{API}/inclusion/aggregations"
+ISSUANCE = {"account_id": "VERRA-ISSUANCE", "quantity": 5, "unit_type": "VCU",
+            "standard": "Verra VCS", "project_id": "VCS-9999", "vintage_start": "2024-01-01",
+            "vintage_end": "2024-12-31", "host_country": "SG"}  # fmt: skip
 
 
-def test_actions_are_recorded_verified_and_aggregated_into_units_with_contributions(
-    signed_in: SignIn, public: TestClient, demo_database: str
-) -> None:
-    with Ledger.open(demo_database) as ledger:
+def verified_points_for_one_unit(signed_in: SignIn, database: str) -> None:
+    """CITY-AGG, represented by amelia, and PEOPLE verified actions: one unit's points."""
+    with Ledger.open(database) as ledger:
         assert ledger.submit(OpenAccount("agg", "CITY-AGG", "company_holding", "Agg")).accepted
         ledger.transact(
             lambda tx: (identity.add_representative(tx.store, "amelia", "CITY-AGG"), True)
@@ -58,21 +69,115 @@ def test_actions_are_recorded_verified_and_aggregated_into_units_with_contributi
         )
         assert answer.status_code == 201, answer.text
     assert vera.post("/api/v1/inclusion/reviews", json={"action_ids": ids}).status_code == 200
+
+
+def decide(client: TestClient, approval_id: str, decision: str) -> httpx.Response:
+    return client.post(f"{API}/approvals/{approval_id}/{decision}")
+
+
+def test_an_aggregation_issues_units_once_a_second_registry_administrator_approves_it(
+    signed_in: SignIn, public: TestClient, demo_database: str
+) -> None:
+    verified_points_for_one_unit(signed_in, demo_database)
     assert public.get("/api/v1/inclusion/people/p-00/points").json()["available_milli"] == 30_000
-    request = {"aggregation_id": "agg-1", "aggregator_account_id": "CITY-AGG",
-               "period_start": "2020-01-01", "period_end": "2100-01-01",
-               "project_id": "CIP-SG-EV", "host_country": "SG"}  # fmt: skip
-    amelia = signed_in("amelia")  # represents CITY-AGG
+    merlion, amelia = signed_in("merlion"), signed_in("amelia")  # amelia represents CITY-AGG
+    admin, admin2 = signed_in("admin"), signed_in("admin2")
     with nothing_changes(demo_database):
         for holder, into in ((merlion, "CITY-AGG"), (amelia, "CITY-AGG"), (merlion, "MERLION-DEV")):
-            own = request | {"aggregator_account_id": into}
-            refused = holder.post("/api/v1/inclusion/aggregations", json=own)
-            assert refused.status_code == 403, refused.text
-    issued = signed_in("admin").post("/api/v1/inclusion/aggregations", json=request)
-    assert issued.status_code == 201, issued.text
-    shown = public.get("/api/v1/inclusion/aggregations/agg-1").json()
+            own = AGGREGATION | {"aggregator_account_id": into}
+            problem(holder.post(AGGREGATIONS, json=own, headers=key("g1")), 403, "E_FORBIDDEN")
+    pending = ok(admin.post(AGGREGATIONS, json=AGGREGATION, headers=key("g1")), 202)
+    approval = pending["pending_approval"]
+    assert (approval["approval_id"], approval["kind"]) == ("admin:g1", "inclusion_aggregation")
+    assert approval["request"] == AGGREGATION and "1 CIER" in approval["summary"]
+    assert audit_log(demo_database)[-1] == (
+        "admin", "session", "request_aggregate_inclusion_points", "agg-1"
+    )  # fmt: skip
+    with nothing_changes(demo_database):  # nothing issued yet; resending returns the same
+        problem(public.get(f"{AGGREGATIONS}/agg-1"), 404, "E_NOT_FOUND")
+        assert ok(admin.post(AGGREGATIONS, json=AGGREGATION, headers=key("g1")), 202) == pending
+        problem(decide(admin, "admin:g1", "approve"), 403, "E_FORBIDDEN")
+        problem(decide(merlion, "admin:g1", "approve"), 404, "E_NOT_FOUND")
+        assert "aggregate verified carbon-inclusion points" in admin2.get("/approvals").text
+    approved = ok(decide(admin2, "admin:g1", "approve"))
+    assert approved["outcome"]["units"] == 1 and approved["outcome"]["accepted"]
+    assert audit_log(demo_database)[-1] == ("admin2", "session", "aggregate_inclusion_points",
+                                            "agg-1")  # fmt: skip
+    shown = public.get(f"{AGGREGATIONS}/agg-1").json()
     assert sum(int(c["used_milli"]) for c in shown["contributions"]) == 1_000_000
     assert public.get("/api/v1/inclusion/people/p-00/points").json()["converted_milli"] > 0
+    with nothing_changes(demo_database):  # the aggregation id keeps its own idempotency
+        again = ok(admin.post(AGGREGATIONS, json=AGGREGATION, headers=key("g2")), 201)
+        assert again["duplicate"] and again["journal_seq"] == shown["journal_seq"]
+
+
+def test_an_aggregations_key_names_that_request_alone_whichever_route(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    verified_points_for_one_unit(signed_in, demo_database)
+    admin = signed_in("admin")
+    ok(admin.post(AGGREGATIONS, json=AGGREGATION, headers=key("g1")), 202)
+    ok(admin.post(f"{API}/issuances", json=ISSUANCE, headers=key("i1")), 202)
+    other = AGGREGATION | {"aggregation_id": "agg-2"}
+    with nothing_changes(demo_database):
+        for path, body, used in ((AGGREGATIONS, other, "g1"), (f"{API}/issuances", ISSUANCE, "g1"),
+                                 (AGGREGATIONS, AGGREGATION, "i1")):  # fmt: skip
+            answer = admin.post(path, json=body, headers=key(used))
+            problem(answer, 409, "E_IDEMPOTENCY_KEY_REUSED")
+
+
+def test_a_rejected_aggregation_never_issues(
+    signed_in: SignIn, public: TestClient, demo_database: str
+) -> None:
+    verified_points_for_one_unit(signed_in, demo_database)
+    admin, admin2 = signed_in("admin"), signed_in("admin2")
+    ok(admin.post(AGGREGATIONS, json=AGGREGATION, headers=key("g1")), 202)
+    rejected = ok(decide(admin2, "admin:g1", "reject"))
+    assert rejected == {"approval_id": "admin:g1", "status": "rejected"}
+    assert audit_log(demo_database)[-1] == ("admin2", "session", "reject_approval", "admin:g1")
+    with nothing_changes(demo_database):
+        problem(decide(admin2, "admin:g1", "approve"), 409, "E_APPROVAL_DECIDED")
+        problem(public.get(f"{AGGREGATIONS}/agg-1"), 404, "E_NOT_FOUND")
+    assert public.get("/api/v1/inclusion/people/p-00/points").json()["converted_milli"] == 0
+
+
+def test_an_aggregation_refused_when_approved_stays_pending_and_writes_nothing(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    verified_points_for_one_unit(signed_in, demo_database)
+    admin, admin2 = signed_in("admin"), signed_in("admin2")
+    ok(admin.post(AGGREGATIONS, json=AGGREGATION, headers=key("g1")), 202)
+    second = AGGREGATION | {"aggregation_id": "agg-2"}  # the same points, asked for twice
+    ok(admin.post(AGGREGATIONS, json=second, headers=key("g2")), 202)
+    page = admin2.post(
+        "/approvals/admin:g1/approve", data={"csrf_token": admin2.headers["X-CSRF-Token"]}
+    )
+    assert "Approval admin:g1 approved; it ran as journal entry #" in page.text
+    with nothing_changes(demo_database):  # the first took every point: nothing left to issue
+        problem(decide(admin2, "admin:g2", "approve"), 409, "E_NOTHING_TO_ISSUE")
+        third = AGGREGATION | {"aggregation_id": "agg-3"}
+        problem(admin.post(AGGREGATIONS, json=third, headers=key("g3")), 409, "E_NOTHING_TO_ISSUE")
+    listed = ok(admin2.get(f"{API}/approvals"))
+    assert [a["approval_id"] for a in listed if a["requested_by"] == "admin"] == ["admin:g2"]
+
+
+def test_without_four_eyes_on_issuance_an_aggregation_runs_at_once_under_its_own_key(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    verified_points_for_one_unit(signed_in, demo_database)
+    policy = dataclasses.replace(load_policy(), four_eyes_issuance=False)
+    with TestClient(create_app(demo_database, policy=policy), base_url=BASE_URL) as admin:
+        credentials = {"user_id": "admin", "password": DEMO_PASSWORD}
+        session = ok(admin.post(f"{API}/session", json=credentials), 201)
+        admin.headers["X-CSRF-Token"] = session["csrf_token"]
+        ok(admin.post(f"{API}/issuances", json=ISSUANCE, headers=key("i1")), 201)
+        with nothing_changes(demo_database):
+            reused = admin.post(AGGREGATIONS, json=AGGREGATION, headers=key("i1"))
+            problem(reused, 409, "E_IDEMPOTENCY_KEY_REUSED")
+        done = ok(admin.post(AGGREGATIONS, json=AGGREGATION, headers=key("g1")), 201)
+    assert done["units"] == 1 and not done["duplicate"]
+    assert audit_log(demo_database)[-1] == ("admin", "session", "aggregate_inclusion_points",
+                                            "agg-1")  # fmt: skip
 
 
 def test_only_platforms_record_and_only_verification_bodies_review(

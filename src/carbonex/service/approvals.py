@@ -1,9 +1,10 @@
 """Four-eyes approval: a write that needs a second person waits here until one decides.
 
-Issuance (a direct `issue` by the registry, or a project's `approve_issuance`) and transfers of
-at least the policy's quantity wait as pending approvals. A different person with the same
-authority decides: another representative of the source account for a transfer, another
-registry administrator for an issue, another standard administrator for a project issuance
+Issuance (a direct `issue` by the registry, a carbon-inclusion aggregation, or a project's
+`approve_issuance`) and transfers of at least the policy's quantity wait as pending approvals. A
+different person with the same authority decides: another representative of the source account
+for a transfer, another registry administrator for an issue or an aggregation, another standard
+administrator for a project issuance
 (who, as `issuance_approvals` checks when approving, submitted and verified none of the report
 the approval names). Approval runs the stored request in the same transaction that records
 the decision; if the ledger refuses it then, nothing is recorded and the approval stays pending.
@@ -51,6 +52,8 @@ EXECUTED_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 LEDGER_COMMAND = "ledger_command"
 PROJECT_ACTION = "project_action"
+INCLUSION_AGGREGATION = "inclusion_aggregation"
+"""Its payload is the aggregation request's fields (`inclusion_approvals`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,8 @@ def may_decide(principal: Principal, approval: Approval) -> bool:
         return False
     if approval.kind == PROJECT_ACTION:
         return principal.has(Role.STANDARD_ADMINISTRATOR)
+    if approval.kind == INCLUSION_AGGREGATION:
+        return principal.has(Role.REGISTRY_ADMINISTRATOR)
     if approval.payload.get("kind") == Issue.kind:
         return principal.has(Role.REGISTRY_ADMINISTRATOR)
     return approval.account_id is not None and principal.represents(approval.account_id)
@@ -185,7 +190,7 @@ class PendingRequest:
     """A request to be approved by a second person, as it is stored."""
 
     approval_id: str
-    kind: str  # LEDGER_COMMAND | PROJECT_ACTION
+    kind: str  # LEDGER_COMMAND | PROJECT_ACTION | INCLUSION_AGGREGATION
     payload: dict[str, Any]
     summary: str
     account_id: str | None = None  # whose representatives decide a transfer

@@ -95,6 +95,8 @@ def _decided_notice(approval_id: str, result: dict[str, Any]) -> Notice:
     outcome = result.get("outcome") or {}
     if "seq" in outcome:
         ran = f"; it ran as journal entry #{outcome['seq']}"
+    elif "journal_seq" in outcome:  # an aggregation: its issue's entry
+        ran = f"; it ran as journal entry #{outcome['journal_seq']}"
     elif "event_seq" in outcome:
         ran = f"; it ran as project event #{outcome['event_seq']}"
     else:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from carbonex.ledger import Accepted, Refused, Transaction, command_from_record
 from carbonex.projects.events import request_of
-from carbonex.service import approvals, audit, commands, issuance_approvals
+from carbonex.service import approvals, audit, commands, inclusion_approvals, issuance_approvals
 from carbonex.service.approvals import Approval
 from carbonex.service.deps import DEFAULT_PAGE_SIZE, Limit, Service, ServiceDep, UserDep, WriterDep
 from carbonex.service.identity import Principal
@@ -85,6 +85,8 @@ def _execute(
         detail = {"requested_by": approval.requested_by, "event_seq": outcome.event_seq}
         audit.record(tx.store, tx.now, principal, "approve_issuance", request.project_id, detail)
         return outcome.to_record()
+    if approval.kind == approvals.INCLUSION_AGGREGATION:
+        return inclusion_approvals.run_approved(service, tx, principal, approval)
     result = commands.execute_in(tx, principal, command_from_record(approval.payload))
     if isinstance(result, Refused):
         raise commands.refusal_problem(result)

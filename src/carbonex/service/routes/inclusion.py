@@ -1,6 +1,7 @@
 """Carbon inclusion: actions recorded by platforms (account holders, registry administrators),
-reviewed by verification bodies, aggregated into units in an aggregator's account by registry
-administrators. Points and contributions are public: people check them by their person id."""
+reviewed by verification bodies, aggregated into units in an aggregator's account by a registry
+administrator once a second one approves (`inclusion_approvals`). Points and contributions are
+public: people check them by their person id."""
 
 from __future__ import annotations
 
@@ -9,14 +10,22 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
-from carbonex.inclusion.results import Refusal
-from carbonex.inclusion.service import InclusionRegistry
+from carbonex.inclusion.results import Aggregated, Refusal
+from carbonex.inclusion.service import AggregationRequest, InclusionRegistry
 from carbonex.ledger import Transaction
-from carbonex.service import audit, commands
-from carbonex.service.deps import DEFAULT_PAGE_SIZE, Limit, Service, ServiceDep, WriterDep
+from carbonex.service import approvals, audit, commands, inclusion_approvals
+from carbonex.service.deps import (
+    DEFAULT_PAGE_SIZE,
+    IdempotencyKey,
+    Limit,
+    Service,
+    ServiceDep,
+    WriterDep,
+    command_id,
+)
 from carbonex.service.identity import Principal, Role
 from carbonex.service.problems import denied, not_found
 
@@ -110,22 +119,38 @@ async def review(body: ReviewIn, service: ServiceDep, principal: WriterDep) -> d
     )  # fmt: skip
 
 
-@router.post("/aggregations", status_code=201)
+@router.post("/aggregations", status_code=202, responses=approvals.EXECUTED_RESPONSE)
 async def aggregate(
-    body: AggregationIn, service: ServiceDep, principal: WriterDep
+    body: AggregationIn,
+    key: IdempotencyKey,
+    response: Response,
+    service: ServiceDep,
+    principal: WriterDep,
 ) -> dict[str, Any]:
     """Issue whole units for the period's verified points into the aggregator's account: an
     issuance of units from every platform's verified points, so the registry's to make, as
-    direct issuance is (an account holder aggregated them into their own account)."""
+    direct issuance is (an account holder aggregated them into their own account), and held to
+    four eyes as it is: 202 with the pending approval a second registry administrator decides.
+    An aggregation made before with the same content answers 201 with its first result."""
     if not principal.has(Role.REGISTRY_ADMINISTRATOR):
         raise denied("registry administrators only: an aggregation issues units")
-    return _audited(
-        service, principal, "aggregate_inclusion_points", body.aggregation_id,
-        lambda registry: registry.aggregate(
-            body.aggregation_id, body.aggregator_account_id, body.period_start, body.period_end,
-            project_id=body.project_id, host_country=body.host_country.upper(),
-        ),
+    request = AggregationRequest(
+        body.aggregation_id, body.aggregator_account_id, body.period_start, body.period_end,
+        body.project_id, body.host_country.upper(),
     )  # fmt: skip
+    if not service.policy.four_eyes_issuance:
+        response.status_code = 201
+        done = inclusion_approvals.aggregate_now(
+            service, principal, command_id(principal, key), request
+        )
+        return done.to_record()
+    found = inclusion_approvals.request_aggregation(
+        service, principal, command_id(principal, key), request
+    )
+    if isinstance(found, Aggregated):  # made before: nothing to approve
+        response.status_code = 201
+        return found.to_record()
+    return {"pending_approval": found.to_record()}
 
 
 @router.get("/people/{person_id}/points")
