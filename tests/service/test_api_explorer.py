@@ -1,12 +1,17 @@
 """The public explorer: totals, issuances, retirements with their beneficiaries and the life of
-any serial, without a sign-in, in pages of bounded size."""
+any serial (its issuance, state and final facts; who traded with whom only for those who read
+everything), without a sign-in, in pages of bounded size."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from fastapi.testclient import TestClient
 
 from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX, SERIAL_MAX
-from tests.service.support import API, ok, problem
+from tests.service.conftest import SignIn, WithKey
+from tests.service.support import API, READERS_OF_EVERYTHING, ok, problem
 
 
 def test_the_totals_are_public_and_add_up(public: TestClient) -> None:
@@ -46,12 +51,65 @@ def test_retirements_are_public_with_their_beneficiaries_and_serials(public: Tes
     assert after == retirements[1:]
 
 
-def test_the_life_of_a_serial_is_public(public: TestClient) -> None:
-    serial = ok(public.get(f"{API}/explorer/serials/VERRA/VCU/1"))
-    assert serial["issuance"]["attributes"]["project_id"] == "VCS-1736"
-    assert serial["current"]["state"] == "retired"
-    assert serial["history"][0]["action"] == "issue"
-    assert serial["history"][-1]["details"]["beneficiary"] == "Skyways Airlines plc"
+def _private_names(full: dict[str, Any]) -> set[str]:
+    """The account ids, hold ids and command ids a serial's whole provenance names."""
+    names = {full["issuance"]["account_id"], full["current"]["account_id"]}
+    for line in full["history"]:
+        names |= {line["from_account"], line["to_account"], line["command_id"]}
+        names.add(line["details"].get("hold_id"))
+    return {name for name in names if name}
+
+
+def test_the_public_sees_a_serials_issuance_state_and_final_facts_but_not_who_traded(
+    public: TestClient, signed_in: SignIn
+) -> None:
+    # Changed: the public view showed every transfer's accounts, hold ids and command ids.
+    admin = signed_in("admin")
+    for serial, actions, state in (
+        (1, ["issue", "retire"], "retired"),
+        (50_000, ["issue"], "active"),
+    ):
+        path = f"{API}/explorer/serials/VERRA/VCU/{serial}"
+        answer = public.get(path)
+        seen = ok(answer)
+        assert seen["issuance"]["attributes"]["project_id"] == "VCS-1736"
+        assert seen["current"] == {"state": state}
+        assert [line["action"] for line in seen["history"]] == actions
+        assert not any(name in answer.text for name in _private_names(ok(admin.get(path))))
+        assert "hold_id" not in answer.text and "account" not in answer.text
+    retirement = ok(public.get(f"{API}/explorer/serials/VERRA/VCU/1"))["history"][-1]
+    assert retirement["details"] == {
+        "beneficiary": "Skyways Airlines plc",
+        "purpose": "CORSIA first-phase offsetting requirement",
+        "claim_period_start": "2024-01-01",
+        "claim_period_end": "2026-12-31",
+    }
+
+
+@pytest.mark.parametrize("user_id", READERS_OF_EVERYTHING)
+def test_who_may_read_everything_sees_a_serials_whole_provenance_never_stored(
+    public: TestClient, signed_in: SignIn, user_id: str
+) -> None:
+    answer = signed_in(user_id).get(f"{API}/explorer/serials/VERRA/VCU/1")
+    whole = ok(answer)
+    assert answer.headers["cache-control"] == "no-store"
+    assert whole["current"]["account_id"] == "VERRA-RETIREMENT"
+    transfers = [line for line in whole["history"] if line["action"] == "transfer"]
+    assert ("MERLION-DEV", "SKYWAYS-AIR") in [
+        (t["from_account"], t["to_account"]) for t in transfers
+    ]
+    assert all(line["command_id"] for line in whole["history"])
+    vary = public.get(f"{API}/explorer/serials/VERRA/VCU/1").headers["vary"]
+    assert {"authorization", "x-api-key", "cookie"} <= {v.strip().lower() for v in vary.split(",")}
+
+
+def test_a_holder_sees_a_serials_public_provenance(signed_in: SignIn, with_key: WithKey) -> None:
+    for client in (signed_in("merlion"), with_key("skyways")):
+        seen = ok(client.get(f"{API}/explorer/serials/VERRA/VCU/1"))
+        assert [line["action"] for line in seen["history"]] == ["issue", "retire"]
+
+
+def test_a_serial_that_is_not_there_or_malformed_is_refused(public: TestClient) -> None:
     problem(public.get(f"{API}/explorer/serials/VERRA/VCU/999999999"), 404, "E_NOT_FOUND")
     problem(public.get(f"{API}/explorer/serials/NOPE/VCU/1"), 404, "E_NOT_FOUND")
     for bad in ("VERRA/VCU/0", f"VERRA/VCU/{SERIAL_MAX + 1}", "VERRA/V%20CU/1"):

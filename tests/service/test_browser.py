@@ -287,7 +287,8 @@ def test_public_explorer_serial_lookup(new_page: NewPage) -> None:
     expect(page.get_by_test_id("current-state")).to_contain_text("retired")
     history = page.get_by_test_id("provenance-history")
     expect(history).to_contain_text("Skyways Airlines plc")
-    expect(history).to_contain_text("VERRA-ISSUANCE")
+    expect(history).to_contain_text("CORSIA first-phase offsetting requirement")
+    expect(history).not_to_contain_text("VERRA-ISSUANCE")  # the public sees no accounts
     screenshot(page, "09-serial-provenance")
 
 

@@ -405,7 +405,7 @@ def test_serial_lookup_shows_provenance(public: TestClient) -> None:
     params = {"registry": "VERRA", "unit_type": "VCU", "serial": "1"}
     page = public.get("/explorer/serial", params=params)
     assert page.status_code == 200
-    assert "Skyways Airlines plc" in page.text and "VERRA-ISSUANCE" in page.text
+    assert "Skyways Airlines plc" in page.text and "CORSIA first-phase" in page.text
     assert 'data-testid="current-state"' in page.text and "retired" in page.text
     lower = public.get("/explorer/serial", params=params | {"registry": "verra"})
     assert lower.status_code == 200
@@ -413,6 +413,27 @@ def test_serial_lookup_shows_provenance(public: TestClient) -> None:
     assert missing.status_code == 404 and "E_NOT_FOUND" in missing.text
     invalid = public.get("/explorer/serial", params=params | {"serial": "one"})
     assert invalid.status_code == 422 and "E_REQUEST_INVALID" in invalid.text
+
+
+PRIVATE_PROVENANCE = ("VERRA-ISSUANCE", "MERLION-DEV", "SKYWAYS-AIR", "VERRA-RETIREMENT",
+                      "TRADE-2026-0142", "awaiting payment")  # fmt: skip
+"""Accounts, a hold id and a hold's purpose in serial 1's history (the page shows no command
+ids to anyone)."""
+
+
+def test_the_public_serial_page_names_no_account_hold_or_command_but_a_reader_sees_them(
+    public: TestClient, signed_in: SignIn
+) -> None:
+    # Changed: the public page named every account a serial passed through.
+    params = {"registry": "VERRA", "unit_type": "VCU", "serial": "1"}
+    shown = public.get("/explorer/serial", params=params).text
+    assert "Skyways Airlines plc" in shown and "VCS-1736" in shown
+    assert [name for name in PRIVATE_PROVENANCE if name in shown] == []
+    for user_id in ("merlion", "skyways"):
+        shown = signed_in(user_id).get("/explorer/serial", params=params).text
+        assert [name for name in PRIVATE_PROVENANCE if name in shown] == []
+    whole = signed_in("audrey").get("/explorer/serial", params=params).text
+    assert [name for name in PRIVATE_PROVENANCE if name not in whole] == []
 
 
 @pytest.mark.parametrize("serial", ["0", "\u00b2", "\u0661\u0662", "\uff11", "1\u00b2"])

@@ -1,4 +1,5 @@
-"""Public records: issuances and retirements with their beneficiaries (read-only queries)."""
+"""Public records: issuances and retirements with their beneficiaries (read-only queries), and
+what the public may see of a serial's provenance."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import orjson
 
 from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
+from carbonex.service.identity import READ_EVERYTHING, Principal
 from carbonex.store import SqlStore
 
 ISSUANCE_COLUMNS = (
@@ -30,6 +32,25 @@ RETIREMENTS_PAGE = (
 )
 """Its WHERE repeats the predicate of the partial index `journal_retirements` (migration 0005)
 word for word, so the planners use it."""
+
+PUBLIC_ACTIONS = frozenset(
+    {"issue", "convert_in", "retire", "cancel", "surrender", "expire", "convert"}
+)
+"""The movements of a serial a registry publishes: its issuance and the final states. Transfers,
+holds and releases say who traded with whom, which an account's holdings keep private."""
+PUBLIC_DETAILS = (
+    "beneficiary",
+    "purpose",
+    "claim_period_start",
+    "claim_period_end",
+    "reason",
+    "compliance_period",
+    "rule_id",
+)
+"""The facts of a final state the public sees (a retirement's beneficiary and purpose, a
+cancellation's reason...): not a hold id, nor a consumed hold's free-form details."""
+PUBLIC_LINE_FIELDS = ("seq", "recorded_at", "action", "first_serial", "last_serial")
+"""A public history line names no account and no command id (a user id and their key)."""
 
 
 def _page(limit: int) -> int:
@@ -78,3 +99,36 @@ def _retirement(seq: int, recorded_at: str, payload: bytes) -> dict[str, Any]:
         "serials": [{"serial_space": m[2], "first": m[3], "last": m[4]} for m in moves],
         "quantity": sum(m[4] - m[3] + 1 for m in moves),
     }
+
+
+def sees_whole_provenance(principal: Principal) -> bool:
+    """Who sees every movement of a serial, with its accounts, holds and command ids."""
+    return principal.has(*READ_EVERYTHING)
+
+
+def serial_view(found: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    """The provenance `ledger.provenance` found, as much of it as the principal may see."""
+    return found if sees_whole_provenance(principal) else public_provenance(found)
+
+
+def public_provenance(found: dict[str, Any]) -> dict[str, Any]:
+    """A serial's issuance (without the account it went into), its state now, and its
+    issuance and final-state lines: no account, hold or command id, and no block boundaries
+    (an active block's range tells how holdings were split)."""
+    issuance = {name: value for name, value in found["issuance"].items() if name != "account_id"}
+    current = found["current"]
+    lines = [line for line in found["history"] if line["action"] in PUBLIC_ACTIONS]
+    return {
+        "serial_space": found["serial_space"],
+        "serial": found["serial"],
+        "issuance": issuance,
+        "current": None if current is None else {"state": current["state"]},
+        "history_complete": found["history_complete"],
+        "history": [_public_line(line) for line in lines],
+    }
+
+
+def _public_line(line: dict[str, Any]) -> dict[str, Any]:
+    details = line["details"]
+    public = {name: details[name] for name in PUBLIC_DETAILS if name in details}
+    return {name: line[name] for name in PUBLIC_LINE_FIELDS} | {"details": public}

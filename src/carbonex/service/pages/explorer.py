@@ -17,7 +17,7 @@ from carbonex.ledger.limits import SERIAL_MAX
 from carbonex.service import explorer
 from carbonex.service.deps import Service, ServiceDep
 from carbonex.service.pages import reads
-from carbonex.service.pages.common import Notice, ViewerDep, render
+from carbonex.service.pages.common import Notice, Viewer, ViewerDep, render
 from carbonex.service.pages.figures import figures
 
 router = APIRouter(prefix="/explorer")
@@ -90,9 +90,10 @@ def _not_found(code: str, message: str) -> Notice:
 
 
 def _lookup(
-    service: Service, registry: str, unit_type: str, serial: str
+    service: Service, viewer: Viewer, registry: str, unit_type: str, serial: str
 ) -> tuple[dict[str, Any] | None, Notice | None, int]:
-    """(provenance, notice, status) of a serial; codes are matched in upper case."""
+    """(provenance as much as the viewer may see, notice, status) of a serial; codes are
+    matched in upper case."""
     invalid = _serial_problem(registry, unit_type, serial)
     if invalid is not None:
         return None, _not_found("E_REQUEST_INVALID", invalid), 422
@@ -100,7 +101,7 @@ def _lookup(
     found = service.ledger.provenance(space, int(serial))
     if found is None:
         return None, _not_found("E_NOT_FOUND", f"No serial {serial} in {space}."), 404
-    return found, None, 200
+    return explorer.serial_view(found, viewer.principal), None, 200
 
 
 @router.get("/serial")
@@ -112,13 +113,14 @@ async def serial(
     unit_type: CodeQuery = "",
     serial: SerialQuery = "",
 ) -> HTMLResponse:
-    """The life of one serial: its issuance, every movement, where it is now."""
+    """The life of one serial: its issuance, its state now and the facts of a final state;
+    every movement, with its accounts, for those who read everything."""
     query = {"registry": registry.strip(), "unit_type": unit_type.strip(), "serial": serial.strip()}
     context: dict[str, Any] = {"query": query, "provenance": None, "nav": "explorer",
                                "serial_spaces": reads.serial_spaces(service.ledger)}  # fmt: skip
     if not any(query.values()):
         return render(request, viewer, "serial.html", context)
-    found, notice, status = _lookup(service, **query)
+    found, notice, status = _lookup(service, viewer, **query)
     context |= {"provenance": found, "notice": notice}
     return render(request, viewer, "serial.html", context, status)
 

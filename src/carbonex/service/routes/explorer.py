@@ -1,18 +1,22 @@
 """The public explorer's data: no sign-in. Projects, issuances, retirements with their
-beneficiaries, totals, and the provenance of any serial."""
+beneficiaries, totals, and the provenance of any serial (whole only for those who read
+everything)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from carbonex.ledger.limits import SERIAL_MAX
 from carbonex.service import explorer
-from carbonex.service.deps import DEFAULT_PAGE_SIZE, Limit, ServiceDep
+from carbonex.service.deps import DEFAULT_PAGE_SIZE, Limit, PrincipalDep, ServiceDep
+from carbonex.service.no_store import NO_STORE
 from carbonex.service.problems import not_found
 
 router = APIRouter(prefix="/explorer", tags=["explorer"])
+WHO_ASKS_HEADERS = "Authorization, X-API-Key, Cookie"
+"""The request headers that say who asks (`deps.get_principal`)."""
 Code = Annotated[str, Path(min_length=1, max_length=32, pattern="^[A-Za-z0-9._-]+$")]
 
 
@@ -47,9 +51,17 @@ async def serial(
     unit_type: Code,
     serial: Annotated[int, Path(ge=1, le=SERIAL_MAX)],
     service: ServiceDep,
+    principal: PrincipalDep,
+    response: Response,
 ) -> dict[str, Any]:
-    """The life of one serial: its issuance, every movement, where it is now."""
+    """The life of one serial: its issuance, its state now and the facts of a final state
+    (beneficiary, purpose, reason). Those who read everything (registry administrators,
+    auditors, national authorities) see every movement, with its accounts and command ids."""
     found = service.ledger.provenance(f"{registry}/{unit_type}", serial)
     if found is None:
         raise not_found(f"serial {registry}/{unit_type} {serial}")
-    return found
+    # The answer depends on who asks: no shared cache may give one person's to another.
+    response.headers["Vary"] = WHO_ASKS_HEADERS
+    if explorer.sees_whole_provenance(principal):
+        response.headers["Cache-Control"] = NO_STORE
+    return explorer.serial_view(found, principal)
