@@ -19,6 +19,12 @@ def latest_day(now: dt.datetime) -> dt.date:
     return (now.astimezone(dt.UTC) + LATEST_UTC_OFFSET).date()
 
 
+def is_day(value: object) -> bool:
+    """A date, not a `datetime` (a date too, but a time, whose record would carry its hours and
+    which compares with no date): what a Python caller must give where a day is asked for."""
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
 def as_utc(moment: dt.datetime) -> dt.datetime:
     """A time without an offset read as UTC, so that any two entry times compare."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)

@@ -93,7 +93,7 @@ def test_a_quantity_over_the_daily_cap_with_what_was_recorded_that_day_is_refuse
         ({"quantity": Decimal("NaN")}, Code.E_QUANTITY_NOT_POSITIVE),
         ({"quantity": Decimal("sNaN")}, Code.E_QUANTITY_NOT_POSITIVE),
         ({"quantity": Decimal("Infinity")}, Code.E_QUANTITY_NOT_POSITIVE),
-        ({"quantity": 12.5}, Code.E_QUANTITY_NOT_POSITIVE),
+        ({"quantity": 12.5}, Code.E_QUANTITY_INVALID),
         ({"quantity": Decimal("-Infinity")}, Code.E_QUANTITY_NOT_POSITIVE),
         ({"quantity": Decimal("-1e999999999")}, Code.E_QUANTITY_NOT_POSITIVE),
         ({"quantity": Decimal("1.0000001")}, Code.E_QUANTITY_TOO_PRECISE),
@@ -159,6 +159,22 @@ def test_an_action_of_a_day_begun_somewhere_on_earth_is_not_in_the_future() -> N
     # At 12:00 UTC on 1 March it is already 2 March in UTC+14 (Kiribati), not yet 3 March.
     assert latest_day(START) == dt.date(2026, 3, 2)
     assert isinstance(record_action(CATALOG, action(day=dt.date(2026, 3, 2)), START), Earned)
+
+
+@pytest.mark.parametrize(
+    "day", [dt.datetime(2026, 2, 27, 9, 30, tzinfo=dt.UTC), "2026-02-27", 20260227, None]
+)
+def test_a_day_that_is_not_a_date_is_refused_naming_it_never_raising(day: object) -> None:
+    outcome = record_action(CATALOG, action(day=day), START)
+    assert codes(outcome) == [Code.E_DAY_INVALID]
+    assert "date" in outcome[0].message  # type: ignore[index]
+
+
+@pytest.mark.parametrize("quantity", [2, 2.5, "12.5", True, None])
+def test_a_quantity_that_is_not_a_decimal_is_refused_as_such(quantity: object) -> None:
+    outcome = record_action(CATALOG, action(quantity=quantity), START)
+    assert codes(outcome) == [Code.E_QUANTITY_INVALID]
+    assert "Decimal" in outcome[0].message  # type: ignore[index]
 
 
 def test_the_recording_window_ends_after_its_last_day() -> None:

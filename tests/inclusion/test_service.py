@@ -210,6 +210,13 @@ def test_rejected_actions_do_not_count_towards_the_daily_cap(registry: Inclusion
         ),
         (("a-1", "P-1", ELECTRICITY, Decimal(1), dt.date(2026, 3, 5)), [Code.E_DAY_IN_FUTURE]),
         (("a-1", "P-1", ELECTRICITY, Decimal(1), dt.date(2024, 1, 1)), [Code.E_DAY_TOO_OLD]),
+        # A Python caller's day as text or a time, a quantity as a number: refused, never raised.
+        (("a-1", "P-1", ELECTRICITY, Decimal(1), "2026-02-10"), [Code.E_DAY_INVALID]),
+        (
+            ("a-1", "P-1", ELECTRICITY, Decimal(1), dt.datetime(2026, 2, 10, tzinfo=dt.UTC)),
+            [Code.E_DAY_INVALID],
+        ),
+        (("a-1", "P-1", ELECTRICITY, 2, FEBRUARY_10), [Code.E_QUANTITY_INVALID]),
         (
             ("", "", "walking_km", Decimal(-1), FEBRUARY_10),
             [
@@ -549,6 +556,9 @@ def test_a_ledger_command_id_used_outside_carbon_inclusion_is_not_taken_over(
         # Points whose vintage the ledger would refuse are never gathered.
         ("AGG-1", (dt.date(2200, 12, 1), dt.date(2201, 1, 2)), [Code.E_PERIOD_INVALID]),
         ("AGG-1", (dt.date(1899, 12, 31), dt.date(1900, 1, 2)), [Code.E_PERIOD_INVALID]),
+        # A Python caller's period as times or texts: refused, never raised.
+        ("AGG-1", (dt.datetime(2026, 2, 1, tzinfo=dt.UTC), FEBRUARY[1]), [Code.E_PERIOD_INVALID]),
+        ("AGG-1", ("2026-02-01", "2026-03-01"), [Code.E_PERIOD_INVALID]),
     ],
 )
 def test_a_malformed_aggregation_is_refused_and_changes_nothing(

@@ -38,7 +38,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from carbonex.catalog.inclusion import DECIMALS_MAX, InclusionCatalog, decimal_places
-from carbonex.dates import latest_day
+from carbonex.dates import is_day, latest_day
 from carbonex.text import refused_character, shortened
 
 MILLI_PER_POINT = 1000
@@ -74,8 +74,10 @@ class Code(enum.StrEnum):
     E_TEXT_CHARACTER_NOT_ALLOWED = "E_TEXT_CHARACTER_NOT_ALLOWED"
     E_VERIFIER_NOT_INDEPENDENT = "E_VERIFIER_NOT_INDEPENDENT"
     E_UNKNOWN_ACTION_TYPE = "E_UNKNOWN_ACTION_TYPE"
+    E_QUANTITY_INVALID = "E_QUANTITY_INVALID"
     E_QUANTITY_NOT_POSITIVE = "E_QUANTITY_NOT_POSITIVE"
     E_QUANTITY_TOO_PRECISE = "E_QUANTITY_TOO_PRECISE"
+    E_DAY_INVALID = "E_DAY_INVALID"
     E_DAY_IN_FUTURE = "E_DAY_IN_FUTURE"
     E_DAY_TOO_OLD = "E_DAY_TOO_OLD"
     E_PERIOD_INVALID = "E_PERIOD_INVALID"
@@ -231,7 +233,10 @@ def points_milli(catalog: InclusionCatalog, action_type: str, quantity: Decimal)
 
 
 def _check_quantity(quantity: Decimal) -> list[Failure]:
-    if not isinstance(quantity, Decimal) or not quantity.is_finite() or quantity <= 0:
+    if not isinstance(quantity, Decimal):  # a Python caller's int, float or text
+        message = f"quantity must be a decimal.Decimal, got {type(quantity).__name__}"
+        return [Failure(Code.E_QUANTITY_INVALID, message)]
+    if not quantity.is_finite() or quantity <= 0:
         message = f"quantity must be above zero, got {number_text(quantity)}"
         return [Failure(Code.E_QUANTITY_NOT_POSITIVE, message)]
     if decimal_places(quantity) > DECIMALS_MAX:
@@ -241,6 +246,10 @@ def _check_quantity(quantity: Decimal) -> list[Failure]:
 
 
 def _check_day(catalog: InclusionCatalog, day: dt.date, now: dt.datetime) -> list[Failure]:
+    if not is_day(day):
+        # A time is no day (a datetime compares with no date); a text or a number is neither.
+        message = f"the day must be a date (datetime.date), got {type(day).__name__}"
+        return [Failure(Code.E_DAY_INVALID, message)]
     if day > latest_day(now):
         return [Failure(Code.E_DAY_IN_FUTURE, f"day {day} has not begun yet anywhere")]
     window_days = catalog.recording_window_days

@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 from carbonex.catalog.inclusion import InclusionCatalog, default_inclusion_catalog
-from carbonex.dates import latest_day
+from carbonex.dates import is_day, latest_day
 from carbonex.inclusion import rules, tables
 from carbonex.inclusion.results import (
     Aggregated,
@@ -110,6 +110,9 @@ class InclusionRegistry:
         existing = tables.action(store, action.action_id)
         if existing is not None:
             return _resubmitted(existing, action), False
+        shape = rules.check_shape(self.catalog, action, transaction.now)
+        if shape:  # before reading anything by the action's day, which may be no date at all
+            return _refuse(action.action_id, *shape)
         same_day_micro = tables.recorded_same_day_micro(
             store, action.person_id, action.action_type, action.day.isoformat()
         )
@@ -395,6 +398,12 @@ def _check_request(request: AggregationRequest, latest_day: dt.date) -> list[Fai
     failures = rules.check_id(
         request.aggregation_id, Code.E_AGGREGATION_ID_INVALID, "aggregation id"
     )
+    days = (request.period_start, request.period_end)
+    if not all(is_day(day) for day in days):
+        # A Python caller's time or text: no day a period could start or end on.
+        message = "a period's start and end are dates (datetime.date), not times or texts"
+        failures.append(Failure(Code.E_PERIOD_INVALID, message))
+        return failures
     if request.period_end <= request.period_start:
         message = f"period end {request.period_end} must be after its start {request.period_start}"
         failures.append(Failure(Code.E_PERIOD_INVALID, message))

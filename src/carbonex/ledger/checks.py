@@ -3,7 +3,6 @@ characters a new command's text may hold."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Collection
 from typing import Any
 
@@ -22,12 +21,6 @@ def is_name_in(name: object, known: Collection[str]) -> bool:
     """Whether `name` is one of the `known` names: a Python caller may pass any value, a list
     (which no set or dict can look up) included; only a text names anything."""
     return isinstance(name, str) and name in known
-
-
-def is_day(value: object) -> bool:
-    """A date, not a `datetime` (a date too, whose record would carry a time, which the record
-    reader refuses: the entry could not be decided again)."""
-    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
 
 
 def check_text(name: str, value: object, failures: list[Failure], required: bool = True) -> None:

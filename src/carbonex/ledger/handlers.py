@@ -12,7 +12,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from carbonex.ledger.checks import check_text, is_day, is_name_in, usable_account
+from carbonex.dates import is_day
+from carbonex.ledger.checks import check_text, is_name_in, usable_account
 from carbonex.ledger.commands import (
     CONSUME_ACTIONS,
     Cancel,

@@ -10,8 +10,8 @@ import datetime as dt
 from collections.abc import Callable
 
 from carbonex.catalog import ConversionRule, UnitType
-from carbonex.dates import years_after
-from carbonex.ledger.checks import check_text, is_day, is_name_in, usable_account
+from carbonex.dates import is_day, years_after
+from carbonex.ledger.checks import check_text, is_name_in, usable_account
 from carbonex.ledger.commands import Convert, Issue
 from carbonex.ledger.context import Context
 from carbonex.ledger.effects import attributes_effect, block_effect, issuance_effect
