@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from carbonex.ledger import Issue, Ledger, Transaction
-from carbonex.service import approvals
+from carbonex.service import approvals, identity
 from carbonex.service.identity import Principal, Role
 from carbonex.service.problems import MEDIA_TYPE
 from carbonex.service.routes.imports import FILE_NAME_LENGTH_MAX
@@ -144,3 +144,14 @@ def raw_multipart(file_name: bytes, content: bytes, **fields: str) -> tuple[byte
         + f"\r\n--{MULTIPART_BOUNDARY}--\r\n".encode()
     )
     return b"".join(parts), f"multipart/form-data; boundary={MULTIPART_BOUNDARY}"
+
+
+def add_user(database: str, user_id: str, name: str, password: str, roles: frozenset[Role]) -> None:
+    """A user added to the ledger's database as `carbonex user add` would."""
+
+    def work(tx: Transaction) -> tuple[None, bool]:
+        identity.add_user(tx.store, user_id, name, password, roles, tx.now)
+        return None, True
+
+    with Ledger.open(database) as ledger:
+        ledger.transact(work)

@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 
 from carbonex.ledger import Ledger, Transaction
 from carbonex.projects.events import ProjectRequest
-from carbonex.service import approvals, identity
+from carbonex.service import approvals
 from carbonex.service.demo import DEMO_PASSWORD
 from carbonex.service.identity import Principal, Role
 from tests.service.conftest import SignIn
-from tests.service.support import API, key, nothing_changes, ok, problem
+from tests.service.support import API, add_user, key, nothing_changes, ok, problem
 
 PROJECT = "A64-GH-0001"  # the demo's registered solar project, its 2025 report issued
 ACTIONS = f"{API}/projects/{PROJECT}/actions"
@@ -53,13 +53,7 @@ def reports(client: TestClient) -> list[tuple[str, str, int | None]]:
 def add_verifier_and_administrator(database: str, user_id: str) -> None:
     """One person holding both roles, as a small standard's staff may."""
     roles = frozenset({Role.VERIFICATION_BODY, Role.STANDARD_ADMINISTRATOR})
-
-    def work(tx: Transaction) -> tuple[None, bool]:
-        identity.add_user(tx.store, user_id, "Victor Both", DEMO_PASSWORD, roles, tx.now)
-        return None, True
-
-    with Ledger.open(database) as ledger:
-        ledger.transact(work)
+    add_user(database, user_id, "Victor Both", DEMO_PASSWORD, roles)
 
 
 def test_a_pending_issuance_names_its_report_and_a_second_administrator_issues_it(
@@ -98,31 +92,38 @@ def test_an_approval_left_pending_while_its_report_was_issued_never_issues_the_n
     ok(stan2.post(f"{API}/approvals/stan:a1/reject"))
 
 
-def test_a_verifier_who_is_also_a_standard_administrator_may_not_approve_what_they_verified(
+def issuance_verified_by_an_administrator(
     signed_in: SignIn, demo_database: str
-) -> None:
+) -> tuple[TestClient, TestClient]:
+    """victor, a verifier who is also a standard administrator, verified merlion's report, and
+    stan asked for its issuance (approval stan:a1): victor's client, and stan2's, who may
+    approve."""
     add_verifier_and_administrator(demo_database, "victor")
     merlion, victor, stan, stan2 = (signed_in(u) for u in ("merlion", "victor", "stan", "stan2"))
     report(merlion, victor, FIRST_HALF_OF_2026, 50_000)
     request_issuance(stan, "a1")
+    return victor, stan2
+
+
+def test_a_verifier_who_is_also_a_standard_administrator_may_not_approve_what_they_verified(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    victor, stan2 = issuance_verified_by_an_administrator(signed_in, demo_database)
     with nothing_changes(demo_database):
         refused = problem(approve(victor, "stan:a1"), 409, "E_ACTOR_NOT_INDEPENDENT")
     assert (
         "'victor' already acted on this report as validation_verification_body"
         in (refused["failures"][0]["message"])
     )
-    assert reports(stan)[-1] == ("2026-01-01", "verified", None)
+    assert reports(stan2)[-1] == ("2026-01-01", "verified", None)
     ok(approve(stan2, "stan:a1"))  # an independent administrator still may
-    assert reports(stan)[-1] == ("2026-01-01", "issued", 50_000)
+    assert reports(stan2)[-1] == ("2026-01-01", "issued", 50_000)
 
 
 def test_the_approvals_page_holds_the_verifier_to_the_same_rule(
     signed_in: SignIn, demo_database: str
 ) -> None:
-    add_verifier_and_administrator(demo_database, "victor")
-    merlion, victor, stan = (signed_in(u) for u in ("merlion", "victor", "stan"))
-    report(merlion, victor, FIRST_HALF_OF_2026, 50_000)
-    request_issuance(stan, "a1")
+    victor, _ = issuance_verified_by_an_administrator(signed_in, demo_database)
     form = {"csrf_token": victor.headers["X-CSRF-Token"], "idempotency_key": uuid.uuid4().hex}
     with nothing_changes(demo_database):
         answer = victor.post("/approvals/stan:a1/approve", data=form)
@@ -169,10 +170,7 @@ def decision_cell(page: str, approval_id: str) -> str:
 def test_the_approvals_page_offers_no_approve_button_to_who_verified_the_report(
     signed_in: SignIn, demo_database: str
 ) -> None:
-    add_verifier_and_administrator(demo_database, "victor")
-    merlion, victor, stan, stan2 = (signed_in(u) for u in ("merlion", "victor", "stan", "stan2"))
-    report(merlion, victor, FIRST_HALF_OF_2026, 50_000)
-    request_issuance(stan, "a1")
+    victor, stan2 = issuance_verified_by_an_administrator(signed_in, demo_database)
     offered = decision_cell(victor.get("/approvals").text, "stan:a1")
     assert 'data-action="approve"' not in offered and "E_ACTOR_NOT_INDEPENDENT" in offered
     assert 'data-action="reject"' in offered  # rejecting stays theirs to do

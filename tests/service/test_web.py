@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from carbonex.ledger import Issue, Ledger, Transaction
+from carbonex.ledger import Issue, Ledger
 from carbonex.service import charts, identity
 from carbonex.service.approvals import APPROVALS_PAGE_SIZE_MAX
 from carbonex.service.demo import DEMO_PASSWORD, HOLDER
@@ -30,6 +30,7 @@ from tests.service.conftest import SignIn
 from tests.service.support import (
     REFUSED_FILE_NAMES,
     SIGN_IN_TABLES,
+    add_user,
     audit_log,
     nothing_changes,
     queue_issuances,
@@ -652,20 +653,11 @@ def test_a_sign_in_form_naming_a_user_with_a_nul_is_refused_and_changes_nothing(
     assert answer.status_code == 401 and "E_SIGN_IN_FAILED" in answer.text
 
 
-def _add_user(database: str, user_id: str, password: str) -> None:
-    def work(tx: Transaction) -> tuple[None, bool]:
-        identity.add_user(tx.store, user_id, "Long", password, HOLDER, tx.now)
-        return None, True
-
-    with Ledger.open(database) as ledger:
-        ledger.transact(work)
-
-
 def test_the_sign_in_form_refuses_an_over_long_password_like_the_api_never_cutting_it(
     public: TestClient, demo_database: str
 ) -> None:
     longest = "p" * identity.PASSWORD_LENGTH_MAX
-    _add_user(demo_database, "longpass", longest)
+    add_user(demo_database, "longpass", "Long", longest, HOLDER)
     for password in (longest + "anything", longest + "p"):
         sent = {"csrf_token": _login_token(public), "user_id": "longpass", "password": password}
         with nothing_changes(demo_database):
@@ -681,7 +673,7 @@ def test_the_sign_in_form_refuses_an_over_long_user_name_never_cutting_it(
     public: TestClient, demo_database: str
 ) -> None:
     longest = "u" * identity.USER_ID_LENGTH_MAX
-    _add_user(demo_database, longest, DEMO_PASSWORD)
+    add_user(demo_database, longest, "Long", DEMO_PASSWORD, HOLDER)
     sent = {"csrf_token": _login_token(public), "user_id": longest + "x", "password": DEMO_PASSWORD}
     with nothing_changes(demo_database):
         answer = public.post("/login", data=sent, follow_redirects=False)

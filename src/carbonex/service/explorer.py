@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
+from carbonex.ledger.queries import DETAIL_FIELDS
 from carbonex.service.identity import READ_EVERYTHING, Principal
 from carbonex.store import SqlStore
 
@@ -38,15 +39,7 @@ PUBLIC_ACTIONS = frozenset(
 )
 """The movements of a serial a registry publishes: its issuance and the final states. Transfers,
 holds and releases say who traded with whom, which an account's holdings keep private."""
-PUBLIC_DETAILS = (
-    "beneficiary",
-    "purpose",
-    "claim_period_start",
-    "claim_period_end",
-    "reason",
-    "compliance_period",
-    "rule_id",
-)
+PUBLIC_DETAILS = tuple(name for name in DETAIL_FIELDS if name != "hold_id")
 """The facts of a final state the public sees (a retirement's beneficiary and purpose, a
 cancellation's reason...): not a hold id, nor a consumed hold's free-form details."""
 PUBLIC_LINE_FIELDS = ("seq", "recorded_at", "action", "first_serial", "last_serial")
