@@ -127,24 +127,26 @@ def submitted_commands(tx: Transaction, row: PlannedRow) -> list[Command]:
     (E_COMMAND_ID_REUSED) or, under new serial numbering, issue the row again."""
     if not row.earlier:
         return list(row.commands)
+    recorded_by_id: dict[str, bytes | None] = {}  # each command id read from the journal once
     submitted = []
     for place, command in enumerate(row.commands):
-        recorded = (
-            form[place]
-            for form in row.earlier
-            if len(form) == len(row.commands) and _recorded_as(tx, form[place])
-        )
-        submitted.append(next(recorded, command))
+        forms = (form[place] for form in row.earlier if len(form) == len(row.commands))
+        earlier = (form for form in forms if _recorded_as(tx, form, recorded_by_id))
+        submitted.append(next(earlier, command))
     return submitted
 
 
-def _recorded_as(tx: Transaction, command: Command) -> bool:
+def _recorded_as(
+    tx: Transaction, command: Command, recorded_by_id: dict[str, bytes | None]
+) -> bool:
     """Whether the journal holds `command`'s id for exactly this content (committed earlier:
-    this import's own rows are one-line)."""
-    row = tx.store.find_journal_row(command.command_id)
-    if row is None:
-        return False
-    return canonical(decode_payload(row.payload)["command"]) == canonical(command.to_record())
+    this import's own rows are one-line); `recorded_by_id` keeps what was read, by id."""
+    if command.command_id not in recorded_by_id:
+        row = tx.store.find_journal_row(command.command_id)
+        content = None if row is None else canonical(decode_payload(row.payload)["command"])
+        recorded_by_id[command.command_id] = content
+    recorded = recorded_by_id[command.command_id]
+    return recorded is not None and recorded == canonical(command.to_record())
 
 
 def command_id(prefix: str, key: str, action: str) -> str:

@@ -25,7 +25,7 @@ from carbonex.store import SqlStore
 from carbonex.text import refused_character
 
 USER_ID_LENGTH_MAX = 64
-USER_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")  # at most USER_ID_LENGTH_MAX
+USER_ID_PATTERN = re.compile(rf"^[a-z0-9][a-z0-9._-]{{0,{USER_ID_LENGTH_MAX - 1}}}$")
 PASSWORD_LENGTH_MIN = 12
 PASSWORD_LENGTH_MAX = 256
 TOKEN_BYTES = 32

@@ -6,7 +6,7 @@ unexpected exception is a 500 with no detail beyond its code."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -128,6 +128,17 @@ def unreadable_body(cause: BaseException) -> Problem:
     return Problem(422, "E_REQUEST_INVALID", "the request is malformed", [failure])
 
 
+def invalid_request(errors: Sequence[Mapping[str, Any]]) -> Problem:
+    """Values that fail their model's validation (pydantic's `errors()`): each named with its
+    location, at most VALIDATION_ERRORS_MAX of them."""
+    failures = [
+        {"code": "E_REQUEST_INVALID", "message": str(item.get("msg", "")),
+         "location": [str(part) for part in item.get("loc", ())]}
+        for item in errors[:VALIDATION_ERRORS_MAX]
+    ]  # fmt: skip
+    return Problem(422, "E_REQUEST_INVALID", "the request is malformed", failures)
+
+
 def unreadable_form(reason: str) -> Problem:
     """A form Starlette's parser refused with a bare 400 (too many fields or files, a part
     whose headers are too long): malformed, like a body that cannot be parsed."""
@@ -153,13 +164,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        failures = [
-            {"code": "E_REQUEST_INVALID", "message": str(item.get("msg", "")),
-             "location": [str(part) for part in item.get("loc", ())]}
-            for item in error.errors()[:VALIDATION_ERRORS_MAX]
-        ]  # fmt: skip
-        problem = Problem(422, "E_REQUEST_INVALID", "the request is malformed", failures)
-        return _response(problem, request)
+        return _response(invalid_request(error.errors()), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -27,7 +27,7 @@ from carbonex.service.pages.common import (
     signed_form,
     text,
 )
-from carbonex.service.problems import Problem
+from carbonex.service.problems import Problem, invalid_request
 from carbonex.service.routes import session as session_api
 
 router = APIRouter()
@@ -81,12 +81,7 @@ def _credentials(user_id: str, password: str) -> session_api.SignIn:
     try:
         return session_api.SignIn(user_id=user_id, password=password)
     except ValidationError as error:
-        failures = [
-            {"code": "E_REQUEST_INVALID", "message": f"{'.'.join(map(str, item['loc']))}: "
-             f"{item['msg']}"}
-            for item in error.errors()
-        ]  # fmt: skip
-        raise Problem(422, "E_REQUEST_INVALID", "the request is malformed", failures) from None
+        raise invalid_request(error.errors()) from None
 
 
 @router.post(LOGIN_PATH)
