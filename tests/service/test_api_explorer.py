@@ -51,6 +51,30 @@ def test_retirements_are_public_with_their_beneficiaries_and_serials(public: Tes
     assert after == retirements[1:]
 
 
+def test_the_public_and_holders_see_retirements_without_the_account_retired_from(
+    public: TestClient, signed_in: SignIn, with_key: WithKey
+) -> None:
+    # Changed: the public list named the account each retirement was made from.
+    for client in (public, signed_in("merlion"), with_key("skyways")):
+        answer = client.get(f"{API}/explorer/retirements")
+        retirements = ok(answer)
+        assert retirements and all("account_id" not in r for r in retirements)
+        assert "SKYWAYS-AIR" not in answer.text
+        assert retirements[0]["beneficiary"] == "Skyways Airlines plc"
+        assert retirements[0]["claim_period_end"] == "2026-12-31"
+        vary = {v.strip().lower() for v in answer.headers["vary"].split(",")}
+        assert {"authorization", "x-api-key", "cookie"} <= vary
+
+
+@pytest.mark.parametrize("user_id", READERS_OF_EVERYTHING)
+def test_who_may_read_everything_sees_each_retirements_account_never_stored(
+    signed_in: SignIn, user_id: str
+) -> None:
+    answer = signed_in(user_id).get(f"{API}/explorer/retirements")
+    assert ok(answer)[0]["account_id"] == "SKYWAYS-AIR"
+    assert answer.headers["cache-control"] == "no-store"
+
+
 def _private_names(full: dict[str, Any]) -> set[str]:
     """The account ids, hold ids and command ids a serial's whole provenance names."""
     names = {full["issuance"]["account_id"], full["current"]["account_id"]}

@@ -402,6 +402,17 @@ def test_retirement_with_a_beneficiary_is_public_and_escaped(
     assert refused.status_code == 422 and "beneficiary" in refused.text
 
 
+def test_the_public_retirement_pages_name_no_account_but_a_registry_administrators_do(
+    public: TestClient, signed_in: SignIn
+) -> None:
+    # Changed: the public pages said which account each retirement was made from.
+    for path in ("/explorer", "/explorer/retirements"):
+        for client in (public, signed_in("merlion")):
+            shown = client.get(path).text
+            assert "Skyways Airlines plc" in shown and f"from {AIRLINE}" not in shown
+        assert f"from {AIRLINE}" in signed_in("admin").get(path).text
+
+
 def test_serial_lookup_shows_provenance(public: TestClient) -> None:
     params = {"registry": "VERRA", "unit_type": "VCU", "serial": "1"}
     page = public.get("/explorer/serial", params=params)

@@ -44,6 +44,10 @@ PUBLIC_DETAILS = tuple(name for name in DETAIL_FIELDS if name != "hold_id")
 cancellation's reason...): not a hold id, nor a consumed hold's free-form details."""
 PUBLIC_LINE_FIELDS = ("seq", "recorded_at", "action", "first_serial", "last_serial")
 """A public history line names no account and no command id (a user id and their key)."""
+PRIVATE_RETIREMENT_FIELDS = frozenset({"account_id"})
+"""What a public retirement record leaves out: the account the units were retired from (a
+registry publishes the beneficiary, purpose, claim period and serials, not whose account held
+them, as the public serial view names no account either)."""
 
 
 def _page(limit: int) -> int:
@@ -92,6 +96,17 @@ def _retirement(seq: int, recorded_at: str, payload: bytes) -> dict[str, Any]:
         "serials": [{"serial_space": m[2], "first": m[3], "last": m[4]} for m in moves],
         "quantity": sum(m[4] - m[3] + 1 for m in moves),
     }
+
+
+def retirements_view(records: list[dict[str, Any]], principal: Principal) -> list[dict[str, Any]]:
+    """Retirement records as much as the principal may see: with the account retired from only
+    for those who read everything."""
+    if sees_whole_provenance(principal):
+        return records
+    return [
+        {name: value for name, value in record.items() if name not in PRIVATE_RETIREMENT_FIELDS}
+        for record in records
+    ]
 
 
 def sees_whole_provenance(principal: Principal) -> bool:

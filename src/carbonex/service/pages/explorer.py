@@ -35,8 +35,13 @@ def _issuances(service: Service, limit: int, after_id: int) -> list[dict[str, An
     return service.ledger.read(lambda store: explorer.issuances(store, limit, after_id, None))
 
 
-def _retirements(service: Service, limit: int, after_seq: int) -> list[dict[str, Any]]:
-    return service.ledger.read(lambda store: explorer.retirements(store, limit, after_seq))
+def _retirements(
+    service: Service, viewer: Viewer, limit: int, after_seq: int
+) -> list[dict[str, Any]]:
+    """A page of retirements as the viewer may see them (the account only for those who read
+    everything, as the API answers)."""
+    found = service.ledger.read(lambda store: explorer.retirements(store, limit, after_seq))
+    return explorer.retirements_view(found, viewer.principal)
 
 
 @router.get("")
@@ -46,7 +51,7 @@ async def overview(
     context = figures(service, unit_type or None) | {
         "projects": service.projects.projects(OVERVIEW_PROJECTS_MAX),
         "issuances": _issuances(service, OVERVIEW_RECORDS_MAX, 0),
-        "retirements": _retirements(service, OVERVIEW_RECORDS_MAX, 0),
+        "retirements": _retirements(service, viewer, OVERVIEW_RECORDS_MAX, 0),
         "serial_spaces": reads.serial_spaces(service.ledger),
         "head": service.ledger.head(),
         "records_max": OVERVIEW_RECORDS_MAX,
@@ -69,7 +74,7 @@ async def issuances(
 async def retirements(
     request: Request, service: ServiceDep, viewer: ViewerDep, after_seq: Seq = 0
 ) -> HTMLResponse:
-    found = _retirements(service, EXPLORER_PAGE_SIZE, after_seq)
+    found = _retirements(service, viewer, EXPLORER_PAGE_SIZE, after_seq)
     following = found[-1]["seq"] if len(found) == EXPLORER_PAGE_SIZE else None
     context = {"retirements": found, "next_after": following, "nav": "explorer"}
     return render(request, viewer, "explorer_retirements.html", context)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Response
 from carbonex.ledger.limits import SERIAL_MAX
 from carbonex.service import explorer
 from carbonex.service.deps import DEFAULT_PAGE_SIZE, Limit, PrincipalDep, ServiceDep
+from carbonex.service.identity import Principal
 from carbonex.service.no_store import NO_STORE
 from carbonex.service.problems import not_found
 
@@ -39,10 +40,16 @@ async def issuances(
 @router.get("/retirements")
 async def retirements(
     service: ServiceDep,
+    principal: PrincipalDep,
+    response: Response,
     limit: Limit = DEFAULT_PAGE_SIZE,
     after_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
 ) -> list[dict[str, Any]]:
-    return service.ledger.read(lambda store: explorer.retirements(store, limit, after_seq))
+    """Retirements in journal order: beneficiary, purpose, claim period, serials, quantity;
+    the account retired from only for those who read everything."""
+    found = service.ledger.read(lambda store: explorer.retirements(store, limit, after_seq))
+    _vary_with_who_asks(response, principal)
+    return explorer.retirements_view(found, principal)
 
 
 @router.get("/serials/{registry}/{unit_type}/{serial}")
@@ -60,8 +67,13 @@ async def serial(
     found = service.ledger.provenance(f"{registry}/{unit_type}", serial)
     if found is None:
         raise not_found(f"serial {registry}/{unit_type} {serial}")
-    # The answer depends on who asks: no shared cache may give one person's to another.
+    _vary_with_who_asks(response, principal)
+    return explorer.serial_view(found, principal)
+
+
+def _vary_with_who_asks(response: Response, principal: Principal) -> None:
+    """The answer depends on who asks: no shared cache may give one person's to another, and
+    none keeps the whole view of those who read everything."""
     response.headers["Vary"] = WHO_ASKS_HEADERS
     if explorer.sees_whole_provenance(principal):
         response.headers["Cache-Control"] = NO_STORE
-    return explorer.serial_view(found, principal)
