@@ -120,6 +120,12 @@ def admitted(row: PlannedRow, latest: dt.date) -> RowResult:
     return row
 
 
+def checked(result: RowResult, latest: dt.date) -> RowResult:
+    """A row as an import takes it: a problem stays one, a planned row must be `admitted`. What
+    `run_import` and a check before importing (the import page's) both apply, so they agree."""
+    return result if isinstance(result, RowProblem) else admitted(result, latest)
+
+
 def submitted_commands(tx: Transaction, row: PlannedRow) -> list[Command]:
     """The row's commands; where the ledger recorded a command in a form an earlier Carbonex
     planned (`PlannedRow.earlier`), that form is submitted as it was recorded, a duplicate that
@@ -256,7 +262,7 @@ def run_import(
         latest = latest_day(tx.now)
         for planned in plan():
             attempt.rows_read += 1
-            result = planned if isinstance(planned, RowProblem) else admitted(planned, latest)
+            result = checked(planned, latest)
             if isinstance(result, RowProblem):
                 attempt.row_problems.add(result)
             elif skipping or attempt.ok:

@@ -12,6 +12,7 @@ from the rows, so importing the same file again changes nothing."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
@@ -23,7 +24,9 @@ from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.datastructures import UploadFile as FormFile
 
+from carbonex.dates import latest_day
 from carbonex.imports import verra
+from carbonex.imports.pipeline import checked
 from carbonex.imports.report import ImportRefusedError, RowProblem, RowProblems
 from carbonex.service.deps import Service, ServiceDep
 from carbonex.service.pages.common import (
@@ -88,9 +91,12 @@ async def _save(upload: FormFile, path: Path) -> int:
     return lines if last == b"\n" else lines + 1
 
 
-def _check(upload: Upload) -> None:
-    """Read every row (in a worker thread: file work only), counting rows and problems."""
-    for result in verra.plan_file(upload.path):
+def _check(upload: Upload, latest: dt.date) -> None:
+    """Read every row (in a worker thread: file work only), counting rows and problems: each
+    row checked as the import will (`pipeline.checked`: a date yet to come after `latest`, the
+    latest day begun anywhere, is a bad row too)."""
+    for planned in verra.plan_file(upload.path):
+        result = checked(planned, latest)
         upload.rows += 1
         upload.lines_checked = result.line
         if isinstance(result, RowProblem):
@@ -105,9 +111,10 @@ def _step(done: int, total: int, label: str) -> str:
     return _fragment("_import_progress.html", done=done, total=max(total, 1), label=label)
 
 
-async def _checking(upload: Upload) -> AsyncIterator[str]:
-    """Progress fragments while the rows are checked; raises ImportRefusedError."""
-    task = asyncio.create_task(asyncio.to_thread(_check, upload))
+async def _checking(upload: Upload, now: dt.datetime) -> AsyncIterator[str]:
+    """Progress fragments while the rows are checked (as an import at `now` would check them);
+    raises ImportRefusedError."""
+    task = asyncio.create_task(asyncio.to_thread(_check, upload, latest_day(now)))
     shown = -1
     while not task.done():
         await asyncio.wait({task}, timeout=PROGRESS_INTERVAL_S)
@@ -166,7 +173,7 @@ async def _run(
 ) -> AsyncIterator[str]:
     """Check, then import; the outcome is left in `result`."""
     try:
-        async for step in _checking(upload):
+        async for step in _checking(upload, service.ledger.clock()):
             yield step
     except ImportRefusedError as error:
         reason = str(error).replace(str(upload.path), upload.name)  # no server paths shown
