@@ -188,15 +188,40 @@ def test_an_api_key_whose_label_holds_a_control_character_is_refused(
 def test_a_revoked_api_key_is_refused(
     signed_in: SignIn, with_key: WithKey, demo_database: str
 ) -> None:
-    client = with_key("merlion")
-    created = ok(signed_in("merlion").post(f"{API}/api-keys", json={"label": "to revoke"}), 201)
+    client, merlion = with_key("merlion"), signed_in("merlion")
+    created = ok(merlion.post(f"{API}/api-keys", json={"label": "to revoke"}), 201)
     other = {"Authorization": f"Bearer {created['api_key']}"}
     assert ok(client.get(f"{API}/me", headers=other))["user_id"] == "merlion"
-    assert ok(client.delete(f"{API}/api-keys/{created['key_id']}"), 204) is None
+    assert ok(merlion.delete(f"{API}/api-keys/{created['key_id']}"), 204) is None
     problem(client.get(f"{API}/me", headers=other), 401, "E_API_KEY_INVALID")
     with nothing_changes(demo_database):
-        problem(client.delete(f"{API}/api-keys/{created['key_id']}"), 404, "E_NOT_FOUND")
+        problem(merlion.delete(f"{API}/api-keys/{created['key_id']}"), 404, "E_NOT_FOUND")
     assert ok(client.get(f"{API}/me"))["user_id"] == "merlion"  # the key it was sent with
+
+
+def test_a_leaked_api_key_cannot_revoke_its_owners_other_keys(
+    signed_in: SignIn, public: TestClient, demo_database: str
+) -> None:
+    # Changed: any of a user's keys revoked all the others, so a leaked key could lock its
+    # owner's scripts out.
+    created = ok(signed_in("merlion").post(f"{API}/api-keys", json={"label": "kept"}), 201)
+    leaked = {"Authorization": f"Bearer {new_api_key(demo_database, 'merlion')}"}
+    with nothing_changes(demo_database):
+        for key_id in (created["key_id"], "0123456789abcdef"):
+            answer = public.delete(f"{API}/api-keys/{key_id}", headers=leaked)
+            refused = problem(answer, 403, "E_SESSION_REQUIRED")
+            assert key_id in refused["detail"]
+    kept = {"Authorization": f"Bearer {created['api_key']}"}
+    assert ok(public.get(f"{API}/me", headers=kept))["user_id"] == "merlion"
+
+
+def test_an_api_key_may_revoke_itself(public: TestClient, demo_database: str) -> None:
+    key = new_api_key(demo_database, "merlion")
+    key_id = key.split("_")[1]
+    sent = {"Authorization": f"Bearer {key}"}
+    assert ok(public.delete(f"{API}/api-keys/{key_id}", headers=sent), 204) is None
+    problem(public.get(f"{API}/me", headers=sent), 401, "E_API_KEY_INVALID")
+    assert audit_log(demo_database)[-1] == ("merlion", "api_key", "revoke_api_key", key_id)
 
 
 def test_nobody_revokes_another_users_api_key(
@@ -204,7 +229,7 @@ def test_nobody_revokes_another_users_api_key(
 ) -> None:
     merlion = with_key("merlion")
     created = ok(signed_in("merlion").post(f"{API}/api-keys", json={}), 201)
-    others = [with_key(user_id) for user_id in EVERYONE if user_id != "merlion"]
+    others = [signed_in(user_id) for user_id in EVERYONE if user_id != "merlion"]
     with nothing_changes(demo_database):
         for other in others:
             problem(other.delete(f"{API}/api-keys/{created['key_id']}"), 404, "E_NOT_FOUND")

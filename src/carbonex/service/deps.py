@@ -169,8 +169,13 @@ async def get_session_writer(principal: WriterDep) -> Principal:
     what a key must not do for itself, such as making API keys (a leaked key could otherwise
     make a successor and outlive its own revocation)."""
     if principal.via != "session":
-        raise Problem(403, "E_SESSION_REQUIRED", "sign in with a password to do this")
+        raise session_required("do this")
     return principal
+
+
+def session_required(what: str) -> Problem:
+    """403 E_SESSION_REQUIRED: `what` needs a password sign-in, not an API key."""
+    return Problem(403, "E_SESSION_REQUIRED", f"sign in with a password to {what}")
 
 
 SessionWriterDep = Annotated[Principal, Depends(get_session_writer)]

@@ -61,6 +61,8 @@ class Principal:
     accounts: frozenset[str]
     via: str  # session | api_key | public
     csrf_token: str = ""
+    api_key_id: str = ""
+    """The key the request was sent with (via api_key): the one key it may revoke by itself."""
 
     @property
     def is_public(self) -> bool:
@@ -152,7 +154,9 @@ def add_representative(store: SqlStore, user_id: str, account_id: str) -> None:
         )
 
 
-def principal_of(store: SqlStore, user_id: str, via: str, csrf_token: str = "") -> Principal | None:
+def principal_of(
+    store: SqlStore, user_id: str, via: str, csrf_token: str = "", api_key_id: str = ""
+) -> Principal | None:
     row = store.query_one("SELECT roles, status FROM users WHERE user_id = ?", (user_id,))
     if row is None or row[1] != "active":
         return None
@@ -161,8 +165,9 @@ def principal_of(store: SqlStore, user_id: str, via: str, csrf_token: str = "") 
         (user_id, REPRESENTED_ACCOUNTS_MAX),
     )
     return Principal(
-        user_id, parse_roles(row[0]), frozenset(a[0] for a in accounts), via, csrf_token
-    )
+        user_id, parse_roles(row[0]), frozenset(a[0] for a in accounts), via, csrf_token,
+        api_key_id,
+    )  # fmt: skip
 
 
 def check_password(
@@ -282,4 +287,4 @@ def api_key_principal(store: SqlStore, key: str) -> Principal | None:
     )
     if row is None or not hmac.compare_digest(row[1], digest(secret)):
         return None
-    return principal_of(store, row[0], "api_key")
+    return principal_of(store, row[0], "api_key", api_key_id=key_id)

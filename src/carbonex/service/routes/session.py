@@ -15,6 +15,7 @@ from carbonex.service.deps import (
     SessionWriterDep,
     UserDep,
     WriterDep,
+    session_required,
 )
 from carbonex.service.identity import IdentityError, Principal
 from carbonex.service.problems import Problem, not_found
@@ -126,7 +127,13 @@ async def create_api_key(
 async def revoke_api_key(
     key_id: Annotated[str, Path(max_length=32)], service: ServiceDep, principal: WriterDep
 ) -> None:
-    """Revoke one of your API keys."""
+    """Revoke one of your API keys. A request sent with an API key may revoke that key only:
+    revoking another needs a signed-in session (403 E_SESSION_REQUIRED), so a leaked key
+    cannot revoke its owner's other keys."""
+    if principal.via == "api_key" and key_id != principal.api_key_id:
+        raise session_required(
+            f"revoke API key {key_id}: a request sent with a key revokes it only"
+        )
 
     def work(tx: Transaction) -> tuple[bool, bool]:
         revoked = identity.revoke_api_key(tx.store, principal.user_id, key_id, tx.now)
