@@ -680,6 +680,21 @@ def test_the_sign_in_form_refuses_an_over_long_password_like_the_api_never_cutti
     assert public.post("/login", data=sent, follow_redirects=False).status_code == 303
 
 
+def test_a_user_name_with_spaces_around_it_is_refused_by_the_sign_in_form_as_by_the_api(
+    public: TestClient, demo_database: str
+) -> None:
+    # Changed: the form trimmed " merlion " and signed merlion in; the API refused the same name.
+    for user_id in (" merlion", "merlion ", "\tmerlion\n"):
+        sent = {"csrf_token": _login_token(public), "user_id": user_id, "password": DEMO_PASSWORD}
+        with nothing_changes(demo_database):
+            answer = public.post("/login", data=sent, follow_redirects=False)
+            api = public.post(
+                "/api/v1/session", json={"user_id": user_id, "password": DEMO_PASSWORD}
+            )
+        assert answer.status_code == api.status_code == 401, answer.text
+        assert "E_SIGN_IN_FAILED" in answer.text and "carbonex_session" not in public.cookies
+
+
 def test_the_sign_in_form_refuses_an_over_long_user_name_never_cutting_it(
     public: TestClient, demo_database: str
 ) -> None:

@@ -88,7 +88,10 @@ def _credentials(user_id: str, password: str) -> session_api.SignIn:
 async def login(request: Request, service: ServiceDep, viewer: ViewerDep) -> Response:
     form = await request.form(max_files=0, max_fields=FORM_FIELDS_MAX)
     target = safe_next(text(form, "next"))
-    user_id, password = text(form, "user_id"), form.get("password")
+    # The user name as typed, never trimmed: the API refuses " merlion" (no user id holds a
+    # space, USER_ID_PATTERN), and the page answers the same name the same way.
+    entered, password = form.get("user_id"), form.get("password")
+    user_id = entered if isinstance(entered, str) else ""
     try:
         if not _login_csrf_valid(request, text(form, CSRF_FIELD)):
             raise Problem(403, "E_CSRF_TOKEN_INVALID", "The sign-in form expired; try again.")
