@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from fastapi.testclient import TestClient
 
 from carbonex.ledger import Issue, Ledger, Transaction
 from carbonex.service import approvals, identity
@@ -155,3 +157,12 @@ def add_user(database: str, user_id: str, name: str, password: str, roles: froze
 
     with Ledger.open(database) as ledger:
         ledger.transact(work)
+
+
+def waiting_counts(client: TestClient) -> tuple[str, str]:
+    """The dashboard's two approval counters: (waiting for your approval, your requests)."""
+    page = client.get("/").text
+    shown = [re.search(rf'data-testid="{name}".*?class="stat-value">([^<]*)<', page)
+             for name in ("waiting-to-decide", "waiting-requested")]  # fmt: skip
+    assert shown[0] and shown[1], page
+    return shown[0].group(1), shown[1].group(1)

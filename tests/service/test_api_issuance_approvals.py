@@ -16,7 +16,15 @@ from carbonex.service import approvals
 from carbonex.service.demo import DEMO_PASSWORD
 from carbonex.service.identity import Principal, Role
 from tests.service.conftest import SignIn
-from tests.service.support import API, add_user, key, nothing_changes, ok, problem
+from tests.service.support import (
+    API,
+    add_user,
+    key,
+    nothing_changes,
+    ok,
+    problem,
+    waiting_counts,
+)
 
 PROJECT = "A64-GH-0001"  # the demo's registered solar project, its 2025 report issued
 ACTIONS = f"{API}/projects/{PROJECT}/actions"
@@ -128,6 +136,31 @@ def test_the_approvals_page_holds_the_verifier_to_the_same_rule(
     with nothing_changes(demo_database):
         answer = victor.post("/approvals/stan:a1/approve", data=form)
     assert answer.status_code == 409 and "E_ACTOR_NOT_INDEPENDENT" in answer.text
+
+
+def test_the_dashboard_counts_as_waiting_for_you_only_what_you_may_approve(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    # Changed: victor's dashboard counted stan's request, which he may only reject.
+    victor, stan2 = issuance_verified_by_an_administrator(signed_in, demo_database)
+    assert waiting_counts(victor) == ("0", "0")
+    assert waiting_counts(stan2) == ("1", "0")
+    assert waiting_counts(signed_in("stan")) == ("0", "1")
+    listed = {a["approval_id"]: a for a in ok(victor.get(f"{API}/approvals"))}
+    assert (listed["stan:a1"]["you_may_decide"], listed["stan:a1"]["you_may_approve"]) == (
+        True,
+        False,
+    )
+
+
+def test_a_stale_issuance_approval_is_not_counted_as_waiting_for_you(signed_in: SignIn) -> None:
+    merlion, vera, stan, stan2 = (signed_in(u) for u in ("merlion", "vera", "stan", "stan2"))
+    report(merlion, vera, FIRST_HALF_OF_2026, 50_000)
+    request_issuance(stan, "a1")
+    request_issuance(stan2, "a2")
+    assert waiting_counts(stan2) == ("1", "1")
+    ok(approve(stan, "stan2:a2"))  # the report is issued: stan:a1 is stale
+    assert waiting_counts(stan2) == ("0", "0")
 
 
 def queue_unnamed_issuance(database: str, approval_id: str) -> None:

@@ -35,6 +35,7 @@ from tests.service.support import (
     nothing_changes,
     queue_issuances,
     raw_multipart,
+    waiting_counts,
 )
 
 DEVELOPER, AIRLINE = "MERLION-DEV", "SKYWAYS-AIR"
@@ -233,15 +234,6 @@ def test_approval_queue_offers_decisions_to_the_second_person_only(signed_in: Si
     other = signed_in("merlion2").get("/approvals").text
     assert DEMO_APPROVAL in other and 'data-action="approve"' in other
     assert DEMO_APPROVAL not in signed_in("amelia").get("/approvals").text
-
-
-def waiting_counts(client: TestClient) -> tuple[str, str]:
-    """The dashboard's two approval counters: (waiting for your approval, your requests)."""
-    page = client.get("/").text
-    shown = [re.search(rf'data-testid="{name}".*?class="stat-value">([^<]*)<', page)
-             for name in ("waiting-to-decide", "waiting-requested")]  # fmt: skip
-    assert shown[0] and shown[1], page
-    return shown[0].group(1), shown[1].group(1)
 
 
 def test_the_approval_queue_finds_yours_behind_hundreds_you_may_not_see(

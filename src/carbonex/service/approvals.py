@@ -13,6 +13,7 @@ the decision; if the ledger refuses it then, nothing is recorded and the approva
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,19 +165,28 @@ def pending_visible(
 class PendingTally:
     """How many pending approvals a person may decide and has requested, among those read."""
 
-    to_decide: int = 0
+    to_decide: int = 0  # that the principal may approve now
     requested: int = 0
     whole_queue: bool = False  # False: the counts are lower bounds
 
 
-def tally_pending(store: SqlStore, principal: Principal, rows_max: int) -> PendingTally:
-    """Count over at most `rows_max` pending approvals, in id order, page by page."""
+RefusedToApprove = Callable[[list[Approval]], Collection[str]]
+"""approval ids, of a page the principal may decide, that they may not approve now (only
+reject): `issuance_approvals.approve_refusals`, which this module cannot import."""
+
+
+def tally_pending(
+    store: SqlStore, principal: Principal, rows_max: int, refused: RefusedToApprove
+) -> PendingTally:
+    """Count over at most `rows_max` pending approvals, in id order, page by page: those
+    waiting for the principal are those they may approve now, as `you_may_approve` says."""
     to_decide = requested = read = 0
     after = ""
     while read < rows_max:
         asked = min(APPROVALS_PAGE_SIZE_MAX, rows_max - read)
         page = pending(store, asked, after)
-        to_decide += sum(may_decide(principal, approval) for approval in page)
+        decidable = [approval for approval in page if may_decide(principal, approval)]
+        to_decide += len(decidable) - len(refused(decidable))
         requested += sum(approval.requested_by == principal.user_id for approval in page)
         read += len(page)
         if len(page) < asked:

@@ -4,17 +4,20 @@ your approval; for everybody, the registry's totals and charts."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from carbonex.service import approvals
+from carbonex.service import approvals, issuance_approvals
+from carbonex.service.approvals import Approval
 from carbonex.service.deps import Service, ServiceDep
 from carbonex.service.identity import READ_EVERYTHING, Principal
 from carbonex.service.pages import reads
 from carbonex.service.pages.common import ViewerDep, render
 from carbonex.service.pages.figures import figures
+from carbonex.store import SqlStore
 
 router = APIRouter()
 DASHBOARD_ACCOUNTS_MAX = 20
@@ -52,9 +55,15 @@ def _recent_activity(service: Service, account_ids: list[str]) -> list[dict[str,
 
 
 def _approvals_waiting(service: Service, principal: Principal) -> dict[str, Any]:
-    tally = service.ledger.read(
-        lambda store: approvals.tally_pending(store, principal, APPROVALS_COUNTED_MAX)
-    )
+    catalog = service.projects.catalog
+
+    def count(store: SqlStore) -> approvals.PendingTally:
+        def refused(page: list[Approval]) -> Collection[str]:
+            return issuance_approvals.approve_refusals(store, catalog, principal, page).keys()
+
+        return approvals.tally_pending(store, principal, APPROVALS_COUNTED_MAX, refused)
+
+    tally = service.ledger.read(count)
     bound = "" if tally.whole_queue else "+"
     return {
         "to_decide": tally.to_decide,
