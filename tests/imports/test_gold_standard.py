@@ -11,6 +11,7 @@ from carbonex.imports.gold_standard import (
     BENEFICIARY_NOT_STATED,
     GS_BATCH_SERIALS,
     HOLDING_ACCOUNT_ID,
+    WITHOUT_SERIALS_FIRST_SERIAL,
     WITHOUT_SERIALS_LABEL,
 )
 from carbonex.imports.report import ImportRefusedError
@@ -28,7 +29,7 @@ def test_retirement_export_imports_every_row_retired(ledger: Ledger) -> None:
     assert with_serials is not None
     assert with_serials["issuance"]["attributes"]["labels"] == []
     assert with_serials["history"][-1]["details"]["beneficiary"] == "Acme Bakery GmbH"
-    assigned = ledger.provenance("GS/GS-VER", batch + 101)  # the next free serial
+    assigned = ledger.provenance("GS/GS-VER", WITHOUT_SERIALS_FIRST_SERIAL)  # past every batch
     assert assigned is not None
     assert assigned["issuance"]["attributes"]["labels"] == [WITHOUT_SERIALS_LABEL]
     assert assigned["history"][-1]["details"]["beneficiary"] == BENEFICIARY_NOT_STATED
@@ -162,4 +163,61 @@ def test_a_file_imported_with_serials_numbered_across_batches_imports_again_as_d
     before = snapshot(ledger)
     report = import_gold_standard(ledger, path)
     assert (report.blocks_imported, report.blocks_already_present) == (0, 1), report.row_problems
+    assert snapshot(ledger) == before
+
+
+ONE_BATCH_IN_TWO_FILES = (
+    "GSID,Project Name,Country,Quantity,Vintage,Issuance Date,Serial Number\n"
+    "2446,Cookstoves,India,100,2019,2021-06-30,GS1-1-IN-GS2446-16-2019-19573-{first}-{last}\n"
+)
+WITHOUT_SERIALS = "2446,Cookstoves,India,50,2019,2021-06-30,\n"
+
+
+def test_rows_without_serials_never_overlap_a_later_files_real_serials_of_the_same_batch(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """Rows without serials are placed from WITHOUT_SERIALS_FIRST_SERIAL, past every batch's
+    place: the rest of batch 19573, numbered later, is still free."""
+    first = tmp_path / "first.csv"
+    first.write_text(ONE_BATCH_IN_TWO_FILES.format(first=1, last=100) + WITHOUT_SERIALS * 2)
+    assert import_gold_standard(ledger, first).blocks_imported == 3
+    for place in (WITHOUT_SERIALS_FIRST_SERIAL, WITHOUT_SERIALS_FIRST_SERIAL + 99):
+        unnumbered = ledger.provenance("GS/GS-VER", place)
+        assert unnumbered is not None
+        assert unnumbered["issuance"]["attributes"]["labels"] == [WITHOUT_SERIALS_LABEL]
+    later = tmp_path / "later.csv"
+    later.write_text(ONE_BATCH_IN_TWO_FILES.format(first=101, last=200))
+    report = import_gold_standard(ledger, later)
+    assert report.ok and report.blocks_imported == 1, report.row_problems
+    before = snapshot(ledger)
+    again = import_gold_standard(ledger, first)
+    assert (again.blocks_imported, again.blocks_already_present) == (0, 3), again.row_problems
+    assert snapshot(ledger) == before
+    assert ledger.verify().ok
+
+
+def test_a_batch_in_the_place_of_rows_without_serials_is_a_bad_row(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    batch = WITHOUT_SERIALS_FIRST_SERIAL // GS_BATCH_SERIALS
+    reserved = f"GS1-1-IN-GS2446-16-2019-{batch}-1-100"
+    path = tmp_path / "reserved.csv"
+    path.write_text(TWO_BATCHES.replace("GS1-1-IN-GS2446-16-2019-19573-1-100", reserved))
+    assert _only_reason(ledger, path) == (
+        f"batch {batch:,} is in the place kept for rows without serials (from batch {batch:,})"
+    )
+
+
+def test_a_file_imported_with_rows_without_serials_placed_after_the_highest_serial_imports_again(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An earlier Carbonex let the ledger place rows without serials (the next free serial):
+    re-importing that file finds those entries and changes nothing."""
+    monkeypatch.setattr(gold_standard.WithoutSerialsPlaces, "first_serial", lambda *_: None)
+    assert import_gold_standard(ledger, GS_RETIREMENTS).blocks_imported == 4
+    assert ledger.provenance("GS/GS-VER", 19573 * GS_BATCH_SERIALS + 101) is not None
+    monkeypatch.undo()
+    before = snapshot(ledger)
+    report = import_gold_standard(ledger, GS_RETIREMENTS)
+    assert (report.blocks_imported, report.blocks_already_present) == (0, 4), report.row_problems
     assert snapshot(ledger) == before

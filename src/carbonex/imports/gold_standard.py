@@ -8,11 +8,12 @@ A file whose header has `Retirement Date` is a retirement export: each row is is
 issuance export: each row is issued into `IMPORT-GS` and stays active.
 
 Rows with a Serial Number are issued with exactly that range (registry "GS"), in its issuance
-batch's place in the serial space (`ledger_first_serial`). Rows without one
-get serials assigned by the ledger (next free in GS/GS-VER) and the label
-`imported-without-source-serials`; their retirement selects the row's quantity by project,
-vintage and that label in the retirement account, which holds no active units outside a batch,
-so it always retires the units just issued. Command ids hash the row's content (plus how many
+batch's place in the serial space (`ledger_first_serial`). Rows without one are placed one after
+another from WITHOUT_SERIALS_FIRST_SERIAL, past the place of any batch a real serial may name
+(`WithoutSerialsPlaces`), with the label `imported-without-source-serials`: a later file's real
+serials of the same batch never overlap them. Their retirement selects the row's quantity by
+project, vintage and that label in the retirement account, which holds no active units outside a
+batch, so it always retires the units just issued. Command ids hash the row's content (plus how many
 identical rows came before it), so re-importing the file changes nothing. The text the ledger
 records (methodology, beneficiary, note) is put on one line (`pipeline`); the content hash is
 taken of the row as written.
@@ -48,7 +49,10 @@ from carbonex.imports.serials import GoldStandardSerial, parse_gold_standard
 from carbonex.imports.verra import RowError, parse_quantity
 from carbonex.ledger import Command, Issue, OpenAccount, Retire, Selection, SerialRange
 from carbonex.ledger import UnitAttributes as Attributes
+from carbonex.ledger.commands import command_from_record
+from carbonex.ledger.journal import decode_payload
 from carbonex.ledger.limits import SERIAL_MAX
+from carbonex.ledger.model import serial_space_of
 from carbonex.text import iso_date, shortened
 
 if TYPE_CHECKING:
@@ -68,6 +72,15 @@ GS_BATCH_SERIALS = 10**9
 """Serials of one issuance batch's place in the ledger's serial space: a GS batch is far smaller
 (GS has issued some hundreds of millions of credits in all), and batch numbers up to
 SERIAL_MAX // GS_BATCH_SERIALS (4.6 billion) fit."""
+WITHOUT_SERIALS_FIRST_SERIAL = 4 * 10**18
+"""Where rows without serial numbers are placed, one after another: the place of batch
+4,000,000,000, past any batch a real serial names (GS's batch numbers have five digits; a row
+naming a batch from there on is a bad row), so that real serials never overlap them. The
+ledger's next free serial would put them right after the highest batch's imported numbers,
+where a later file with the rest of that batch is refused as overlapping. Room is left for
+611 million batches' worth of them (up to SERIAL_MAX)."""
+RESERVED_FIRST_BATCH = WITHOUT_SERIALS_FIRST_SERIAL // GS_BATCH_SERIALS
+SERIAL_SPACE = serial_space_of(REGISTRY, UNIT_TYPE)
 
 COUNTRY = "Country"
 QUANTITY = "Quantity"
@@ -100,21 +113,69 @@ def import_gold_standard(
             (RETIREMENT_ACCOUNT_ID, "retired blocks"),
         )
     ]
-    return run_import(ledger, setup, lambda: plan_file(path), report, chunk_rows, progress)
+    places = WithoutSerialsPlaces(RecordedIssues(ledger))
+    plan = partial(plan_file, path, places)
+    return run_import(ledger, setup, plan, report, chunk_rows, progress)
 
 
-def plan_file(path: Path) -> Iterator[RowResult]:
+class RecordedIssues:
+    """The issue the journal records under a command id, read inside the import's transaction;
+    the last one read is kept, as a row is planned several times (`planned_on_one_line`)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._last: tuple[str, Issue | None] = ("", None)
+
+    def issue(self, command_id: str) -> Issue | None:
+        if self._last[0] != command_id:
+            row = self.ledger.state.committed_journal_row(command_id)
+            command = None if row is None else _command(row.payload)
+            self._last = (command_id, command if isinstance(command, Issue) else None)
+        return self._last[1]
+
+
+def _command(payload: bytes) -> Command:
+    return command_from_record(decode_payload(payload)["command"])
+
+
+class WithoutSerialsPlaces:
+    """The first serial of each row without serial numbers: the one its issue was recorded with
+    (a re-import changes nothing; an earlier Carbonex left it to the ledger, None), or else the
+    next place from WITHOUT_SERIALS_FIRST_SERIAL on (past what the ledger holds there)."""
+
+    def __init__(self, recorded: RecordedIssues) -> None:
+        self.recorded = recorded
+        self._next: int | None = None
+        self._last: tuple[str, int | None] = ("", None)
+
+    def first_serial(self, issue_id: str, quantity: int) -> int | None:
+        if self._last[0] == issue_id:  # the same row planned again: the same place
+            return self._last[1]
+        recorded = self.recorded.issue(issue_id)
+        if recorded is not None:
+            first = recorded.first_serial
+        else:
+            if self._next is None:
+                highest = self.recorded.ledger.state.max_issued_serial(SERIAL_SPACE)
+                self._next = max(WITHOUT_SERIALS_FIRST_SERIAL, highest + 1)
+            first, self._next = self._next, self._next + quantity
+        self._last = (issue_id, first)
+        return first
+
+
+def plan_file(path: Path, places: WithoutSerialsPlaces) -> Iterator[RowResult]:
     with open_csv(path) as handle:
-        yield from guarded(_plan_rows(handle, str(path)), str(path))
+        yield from guarded(_plan_rows(handle, str(path), places), str(path))
 
 
-def _plan_rows(handle: TextIO, source: str) -> Iterator[RowResult]:
+def _plan_rows(handle: TextIO, source: str, places: WithoutSerialsPlaces) -> Iterator[RowResult]:
     seen: Counter[str] = Counter()
     for line, row in csv_rows(handle, REQUIRED_COLUMNS, source):
         try:
             values = _complete(row)
             key = _content_key(values, seen)
-            plan = partial(plan_row, line, key=key, retirements=RETIREMENT_DATE in row)
+            retirements = RETIREMENT_DATE in row
+            plan = partial(plan_row, line, key=key, retirements=retirements, places=places)
             numbered = partial(plan, numbering=ledger_first_serial)
             as_before = partial(plan, numbering=serial_as_written)
             yield planned_on_one_line(numbered, values, FREE_TEXT_COLUMNS, (as_before,))
@@ -146,6 +207,11 @@ def ledger_first_serial(serial: GoldStandardSerial) -> int:
     numbers stay apart all the same."""
     if serial.last_serial >= GS_BATCH_SERIALS:
         raise RowError(f"serial {serial.last_serial} is past what one batch holds here")
+    if serial.batch >= RESERVED_FIRST_BATCH:
+        raise RowError(
+            f"batch {serial.batch:,} is in the place kept for rows without serials "
+            f"(from batch {RESERVED_FIRST_BATCH:,})"
+        )
     first = serial.batch * GS_BATCH_SERIALS + serial.first_serial
     if first + serial.last_serial - serial.first_serial > SERIAL_MAX:
         raise RowError(f"batch {serial.batch} is past the ledger's serial space")
@@ -163,6 +229,7 @@ def plan_row(
     values: dict[str, str],
     key: str,
     retirements: bool,
+    places: WithoutSerialsPlaces,
     numbering: Callable[[GoldStandardSerial], int] = ledger_first_serial,
 ) -> PlannedRow:
     if not values[QUANTITY]:
@@ -175,9 +242,10 @@ def plan_row(
     if serial is not None:
         _check_serial(serial, quantity, unit_attributes)
     account = RETIREMENT_ACCOUNT_ID if retirements else HOLDING_ACCOUNT_ID
-    first_serial = None if serial is None else numbering(serial)
+    issue_id = command_id("gs", serial_text or key, "issue")
+    first_serial = places.first_serial(issue_id, quantity) if serial is None else numbering(serial)
     issue = Issue(
-        command_id("gs", serial_text or key, "issue"),
+        issue_id,
         account,
         quantity,
         unit_attributes,
