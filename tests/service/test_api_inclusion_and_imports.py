@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -178,6 +180,61 @@ def test_without_four_eyes_on_issuance_an_aggregation_runs_at_once_under_its_own
     assert done["units"] == 1 and not done["duplicate"]
     assert audit_log(demo_database)[-1] == ("admin", "session", "aggregate_inclusion_points",
                                             "agg-1")  # fmt: skip
+
+
+def test_a_second_approval_of_an_aggregation_made_already_is_refused_as_stale(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    # Changed: approving the second recorded the first aggregation's outcome as its own.
+    verified_points_for_one_unit(signed_in, demo_database)
+    admin, admin2 = signed_in("admin"), signed_in("admin2")
+    ok(admin.post(AGGREGATIONS, json=AGGREGATION, headers=key("g1")), 202)
+    ok(admin2.post(AGGREGATIONS, json=AGGREGATION, headers=key("h1")), 202)  # the same request
+    made = ok(decide(admin2, "admin:g1", "approve"))["outcome"]
+    listed = {a["approval_id"]: a for a in ok(admin.get(f"{API}/approvals"))}
+    assert listed["admin2:h1"]["you_may_decide"] and not listed["admin2:h1"]["you_may_approve"]
+    with nothing_changes(demo_database):
+        refused = problem(decide(admin, "admin2:h1", "approve"), 409, "E_APPROVAL_STALE")
+    assert (
+        f"aggregation agg-1, made already (journal entry #{made['journal_seq']})"
+        in (refused["detail"])
+    )
+    page = admin.get("/approvals").text
+    assert "E_APPROVAL_STALE" in page and 'data-action="approve"' not in page
+    assert ok(decide(admin, "admin2:h1", "reject"))["status"] == "rejected"
+
+
+@contextmanager
+def admin_without_four_eyes(database: str) -> Iterator[TestClient]:
+    """admin signed in to a service whose policy holds no issuance to four eyes."""
+    policy = dataclasses.replace(load_policy(), four_eyes_issuance=False)
+    with TestClient(create_app(database, policy=policy), base_url=BASE_URL) as admin:
+        credentials = {"user_id": "admin", "password": DEMO_PASSWORD}
+        session = ok(admin.post(f"{API}/session", json=credentials), 201)
+        admin.headers["X-CSRF-Token"] = session["csrf_token"]
+        yield admin
+
+
+def test_without_four_eyes_an_aggregations_key_names_that_request_alone(
+    signed_in: SignIn, demo_database: str
+) -> None:
+    # Changed: the key was kept nowhere, so it could name another aggregation or a command.
+    verified_points_for_one_unit(signed_in, demo_database)
+    with admin_without_four_eyes(demo_database) as admin:
+        done = ok(admin.post(AGGREGATIONS, json=AGGREGATION, headers=key("g1")), 201)
+        representatives = f"{API}/accounts/AMELIA-TAN/representatives"
+        ok(admin.post(representatives, json={"user_id": "skyways"}, headers=key("r1")), 201)
+        with nothing_changes(demo_database):
+            again = ok(admin.post(AGGREGATIONS, json=AGGREGATION, headers=key("g1")), 201)
+            assert again["duplicate"] and again["journal_seq"] == done["journal_seq"]
+            other = AGGREGATION | {"aggregation_id": "agg-2"}
+            for path, body, used in ((AGGREGATIONS, other, "g1"),
+                                     (f"{API}/issuances", ISSUANCE, "g1"),
+                                     (AGGREGATIONS, other, "r1")):  # fmt: skip
+                answer = admin.post(path, json=body, headers=key(used))
+                problem(answer, 409, "E_IDEMPOTENCY_KEY_REUSED")
+    audited = [row for row in audit_log(demo_database) if row[2] == "aggregate_inclusion_points"]
+    assert audited == [("admin", "session", "aggregate_inclusion_points", "agg-1")]
 
 
 def test_only_platforms_record_and_only_verification_bodies_review(

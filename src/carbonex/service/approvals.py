@@ -22,6 +22,7 @@ import orjson
 from carbonex.ledger import Command, Issue, Transfer
 from carbonex.service.identity import READ_EVERYTHING, Principal, Role
 from carbonex.service.policy import ServicePolicy
+from carbonex.service.problems import Problem
 from carbonex.store import SqlStore
 
 APPROVAL_COLUMNS = (
@@ -55,6 +56,14 @@ LEDGER_COMMAND = "ledger_command"
 PROJECT_ACTION = "project_action"
 INCLUSION_AGGREGATION = "inclusion_aggregation"
 """Its payload is the aggregation request's fields (`inclusion_approvals`)."""
+E_APPROVAL_STALE = "E_APPROVAL_STALE"
+"""The approval is no longer for what approving would do now: a project issuance's report
+(`issuance_approvals`), an aggregation already made (`inclusion_approvals`)."""
+
+
+def stale(detail: str) -> Problem:
+    """The refusal of a stale approval (409, one failure): it stays pending, to be rejected."""
+    return Problem(409, E_APPROVAL_STALE, detail, [{"code": E_APPROVAL_STALE, "message": detail}])
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,9 @@ ADD_REPRESENTATIVE = "add_representative"
 IMPORT_SOURCES = ("verra", "gold-standard")
 IMPORT_ACTIONS = tuple(f"import_{source}" for source in IMPORT_SOURCES)
 """The audit actions of imports: one key names one import, whatever its source."""
-KEYED_AUDIT_ACTIONS = (ADD_REPRESENTATIVE, *IMPORT_ACTIONS)
+AGGREGATE_INCLUSION_POINTS = "aggregate_inclusion_points"
+"""An aggregation made at once (no four eyes on issuance): no approval keeps its key."""
+KEYED_AUDIT_ACTIONS = (ADD_REPRESENTATIVE, *IMPORT_ACTIONS, AGGREGATE_INCLUSION_POINTS)
 """The writes whose keys only their audit rows keep."""
 
 
@@ -78,9 +80,16 @@ def audited_use(
     store: SqlStore, principal: Principal, actions: tuple[str, ...], key: str
 ) -> Problem | Audited | None:
     """For a write with no table of its own: the refusal of a key that names another kind of
-    request, else the audit row of the write it named, else None (a new key)."""
-    reused = other_use(store, command_id(principal, key), None)
-    return reused if reused is not None else audited(store, principal, actions, key)
+    request (one of another write only the audit log keeps included), else the audit row of
+    the write it named, else None (a new key)."""
+    request_id = command_id(principal, key)
+    reused = other_use(store, request_id, None)
+    if reused is not None:
+        return reused
+    found = audited(store, principal, actions, key)
+    if found is None and _keyed_audit_row(store, request_id):
+        return key_reused()  # kept by another of KEYED_AUDIT_ACTIONS
+    return found
 
 
 def audited(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from carbonex.inclusion import tables
 from carbonex.inclusion.results import Aggregated, Refusal
 from carbonex.inclusion.service import AggregationRequest, InclusionRegistry
 from carbonex.ledger import Transaction
@@ -23,9 +24,11 @@ from carbonex.service.deps import Service
 from carbonex.service.idempotency import Use
 from carbonex.service.identity import Principal
 from carbonex.service.problems import Problem
+from carbonex.store import SqlStore
 
-AGGREGATE_ACTION = "aggregate_inclusion_points"
-"""The audit action of an aggregation run (at approval, or at once without four eyes)."""
+AGGREGATE_ACTION = idempotency.AGGREGATE_INCLUSION_POINTS
+"""The audit action of an aggregation run (at approval, or at once without four eyes, when
+its audit row keeps the request's idempotency key)."""
 REQUEST_ACTION = f"request_{AGGREGATE_ACTION}"
 
 
@@ -106,19 +109,27 @@ def request_aggregation(
 
 
 def aggregate_now(
-    service: Service, principal: Principal, request_id: str, request: AggregationRequest
+    service: Service, principal: Principal, key: str, request: AggregationRequest
 ) -> Aggregated:
-    """Without four eyes on issuance: aggregate at once, audited in the same commit; a key
-    naming another request, and the registry's refusal, raise."""
+    """Without four eyes on issuance: aggregate at once, audited in the same commit with the
+    idempotency key (no approval keeps it): the same key again answers the first result, and
+    is refused with another request, as a key naming another kind of request is; the
+    registry's refusal raises."""
+    payload = payload_of(request)
 
     def work(tx: Transaction) -> tuple[Aggregated | Refusal | Problem, bool]:
-        reused = idempotency.other_use(tx.store, request_id, None)
-        if reused is not None:
-            return reused, False
+        earlier = idempotency.audited_use(tx.store, principal, (AGGREGATE_ACTION,), key)
+        if isinstance(earlier, idempotency.Audited) and earlier.detail.get("request") != payload:
+            return idempotency.key_reused(), False
+        if isinstance(earlier, Problem):
+            return earlier, False
         result = aggregate(service, request)
-        if isinstance(result, Aggregated):
-            audit.record(tx.store, tx.now, principal, AGGREGATE_ACTION, request.aggregation_id, {})
-        return result, isinstance(result, Aggregated)
+        made = isinstance(result, Aggregated) and not result.duplicate
+        if made:
+            detail = {"idempotency_key": key, "request": payload}
+            audit.record(tx.store, tx.now, principal, AGGREGATE_ACTION, request.aggregation_id,
+                         detail)  # fmt: skip
+        return result, made
 
     done = service.ledger.transact(work)
     if isinstance(done, Problem):
@@ -128,11 +139,33 @@ def aggregate_now(
     return done
 
 
+def made_already(store: SqlStore, approval: approvals.Approval) -> Problem | None:
+    """The refusal to approve an aggregation approval whose aggregation id was used already (by
+    another approval of the same request, or at once): approving it would issue nothing and
+    record the first aggregation's outcome as its own. None for any other approval."""
+    if approval.kind != approvals.INCLUSION_AGGREGATION:
+        return None
+    aggregation_id = str(approval.payload["aggregation_id"])
+    found = tables.aggregation(store, aggregation_id)
+    if found is None:
+        return None
+    detail = (
+        f"approval {approval.approval_id} is for aggregation {aggregation_id}, made already "
+        f"(journal entry #{found[1]['journal_seq']}): approving it would issue nothing; "
+        "reject it"
+    )
+    return approvals.stale(detail)
+
+
 def run_approved(
     service: Service, tx: Transaction, principal: Principal, approval: approvals.Approval
 ) -> dict[str, Any]:
     """Within the approving transaction: run the aggregation and audit it as the approver's;
-    a refusal raises (nothing is kept, the approval stays pending)."""
+    a refusal raises (nothing is kept, the approval stays pending), as does an aggregation
+    made already (`made_already`)."""
+    stale = made_already(tx.store, approval)
+    if stale is not None:
+        raise stale
     request = request_of(approval.payload)
     result = aggregate(service, request)
     if isinstance(result, Refusal):

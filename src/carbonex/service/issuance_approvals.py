@@ -16,7 +16,8 @@ from typing import Any
 from carbonex.catalog.standards import ProjectCatalog
 from carbonex.projects.lifecycle import Action, Project, check_independence
 from carbonex.projects.registry import load_project
-from carbonex.service.approvals import PROJECT_ACTION, Approval, may_decide
+from carbonex.service import inclusion_approvals
+from carbonex.service.approvals import PROJECT_ACTION, Approval, may_decide, stale
 from carbonex.service.identity import Principal
 from carbonex.service.problems import Problem
 from carbonex.store import SqlStore
@@ -24,8 +25,6 @@ from carbonex.store import SqlStore
 REPORT_KEY = "report"
 """Where a pending issuance's payload names its report: {"event_seq": the submit event's seq,
 "period": [start, end], "verified_t": tonnes}."""
-E_APPROVAL_STALE = "E_APPROVAL_STALE"
-"""The approval is not for the report that would be issued now (or names none)."""
 CONFLICT_STATUS = 409
 
 
@@ -68,13 +67,16 @@ def approve_refusals(
 ) -> dict[str, Problem]:
     """approval_id -> why the principal may not approve it now, for each of `found` they may
     decide but not approve (they may still reject it): what the approvals page and list offer,
-    so that no approve button is shown that would only answer 409. Each project loads once."""
+    so that no approve button is shown that would only answer 409. Each project loads once.
+    A project issuance's refusals are this module's; an aggregation made already is stale too
+    (`inclusion_approvals.made_already`)."""
     loaded: dict[str, Project | None] = {}
     refusals = {}
     for approval in found:
         if not may_decide(principal, approval):
             continue
         refusal = _refusal(store, catalog, approval, principal.user_id, loaded)
+        refusal = refusal or inclusion_approvals.made_already(store, approval)
         if refusal is not None:
             refusals[approval.approval_id] = refusal
     return refusals
@@ -101,12 +103,7 @@ def _refusal(
             f"approval {approval.approval_id} is for {asked_for}; project {project_id} has "
             f"{describe(current)}: reject it and request the issuance again"
         )
-        return Problem(
-            CONFLICT_STATUS,
-            E_APPROVAL_STALE,
-            detail,
-            [{"code": E_APPROVAL_STALE, "message": detail}],
-        )
+        return stale(detail)
     if project_id not in loaded:
         loaded[project_id] = load_project(store, project_id, catalog)
     project = loaded[project_id]

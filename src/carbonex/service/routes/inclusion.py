@@ -140,9 +140,7 @@ async def aggregate(
     )  # fmt: skip
     if not service.policy.four_eyes_issuance:
         response.status_code = 201
-        done = inclusion_approvals.aggregate_now(
-            service, principal, command_id(principal, key), request
-        )
+        done = inclusion_approvals.aggregate_now(service, principal, key, request)
         return done.to_record()
     found = inclusion_approvals.request_aggregation(
         service, principal, command_id(principal, key), request
