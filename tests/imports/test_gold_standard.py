@@ -221,3 +221,53 @@ def test_a_file_imported_with_rows_without_serials_placed_after_the_highest_seri
     report = import_gold_standard(ledger, GS_RETIREMENTS)
     assert (report.blocks_imported, report.blocks_already_present) == (0, 4), report.row_problems
     assert snapshot(ledger) == before
+
+
+SAME_UNITS_RETIRED = (
+    "GSID,Project Name,Country,Project Type,Methodology,Quantity,Vintage,Retirement Date,"
+    "Using Entity,Note,Serial Number\n"
+    "2446,Cookstoves,India,Energy Efficiency,GS TPDDTEC,100,2019,2022-03-15,Acme Bakery GmbH,,"
+    "GS1-1-IN-GS2446-16-2019-19573-1-100\n"
+)
+
+
+def _same_units(tmp_path: Path) -> tuple[Path, Path]:
+    """An issuance export and a retirement export of the same hundred units."""
+    issued, retired = tmp_path / "issued.csv", tmp_path / "retired.csv"
+    issued.write_text(ONE_BATCH_IN_TWO_FILES.format(first=1, last=100))
+    retired.write_text(SAME_UNITS_RETIRED)
+    return issued, retired
+
+
+def test_a_retirement_export_retires_the_units_an_issuance_export_imported(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    issued, retired = _same_units(tmp_path)
+    assert import_gold_standard(ledger, issued).held == 1
+    report = import_gold_standard(ledger, retired)
+    assert report.ok, report.row_problems
+    assert (report.blocks_imported, report.blocks_already_present, report.retired) == (0, 1, 1)
+    totals = ledger.summary()["totals"]
+    assert (totals["issued"], totals["retired"], totals["held"]) == (100, 100, 0)
+    serial = ledger.provenance("GS/GS-VER", 19573 * GS_BATCH_SERIALS + 1)
+    assert serial is not None and serial["history"][-1]["details"]["beneficiary"] == (
+        "Acme Bakery GmbH"
+    )
+    before = snapshot(ledger)
+    for path in (retired, issued):
+        again = import_gold_standard(ledger, path)
+        assert (again.blocks_imported, again.blocks_already_present) == (0, 1), again.row_problems
+        assert snapshot(ledger) == before
+    assert ledger.verify().ok
+
+
+def test_an_issuance_export_of_units_a_retirement_export_imported_changes_nothing(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    issued, retired = _same_units(tmp_path)
+    assert import_gold_standard(ledger, retired).retired == 1
+    before = snapshot(ledger)
+    report = import_gold_standard(ledger, issued)
+    assert report.ok, report.row_problems
+    assert (report.blocks_imported, report.blocks_already_present, report.held) == (0, 1, 0)
+    assert snapshot(ledger) == before

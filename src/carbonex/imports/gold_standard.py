@@ -5,7 +5,11 @@ Issuance Date, Retirement Date, Using Entity, Note, Project Type and Methodology
 A file whose header has `Retirement Date` is a retirement export: each row is issued into
 `IMPORT-GS-RETIREMENTS` and retired there (beneficiary = Using Entity, or
 `BENEFICIARY_NOT_STATED`; purpose = Note plus the GS retirement date). Otherwise it is an
-issuance export: each row is issued into `IMPORT-GS` and stays active.
+issuance export: each row is issued into `IMPORT-GS` and stays active. A row whose serial range
+an export of either kind imported before is the same units (its issue's command id names the
+range): it is not issued again, and a retirement export's row retires them where they are, so
+an issuance export and a retirement export of the same units count them once. Rows without
+serials have nothing that names their units, and are issued anew.
 
 Rows with a Serial Number are issued with exactly that range (registry "GS"), in its issuance
 batch's place in the serial space (`ledger_first_serial`). Rows without one are placed one after
@@ -139,9 +143,9 @@ def _command(payload: bytes) -> Command:
 
 
 class WithoutSerialsPlaces:
-    """The first serial of each row without serial numbers: the one its issue was recorded with
-    (a re-import changes nothing; an earlier Carbonex left it to the ledger, None), or else the
-    next place from WITHOUT_SERIALS_FIRST_SERIAL on (past what the ledger holds there)."""
+    """The first serial of each new row without serial numbers, one after another from
+    WITHOUT_SERIALS_FIRST_SERIAL on (past what the ledger holds there). A row recorded before
+    keeps its issue as recorded (`RecordedIssues`)."""
 
     def __init__(self, recorded: RecordedIssues) -> None:
         self.recorded = recorded
@@ -151,14 +155,10 @@ class WithoutSerialsPlaces:
     def first_serial(self, issue_id: str, quantity: int) -> int | None:
         if self._last[0] == issue_id:  # the same row planned again: the same place
             return self._last[1]
-        recorded = self.recorded.issue(issue_id)
-        if recorded is not None:
-            first = recorded.first_serial
-        else:
-            if self._next is None:
-                highest = self.recorded.ledger.state.max_issued_serial(SERIAL_SPACE)
-                self._next = max(WITHOUT_SERIALS_FIRST_SERIAL, highest + 1)
-            first, self._next = self._next, self._next + quantity
+        if self._next is None:
+            highest = self.recorded.ledger.state.max_issued_serial(SERIAL_SPACE)
+            self._next = max(WITHOUT_SERIALS_FIRST_SERIAL, highest + 1)
+        first, self._next = self._next, self._next + quantity
         self._last = (issue_id, first)
         return first
 
@@ -243,20 +243,23 @@ def plan_row(
         _check_serial(serial, quantity, unit_attributes)
     account = RETIREMENT_ACCOUNT_ID if retirements else HOLDING_ACCOUNT_ID
     issue_id = command_id("gs", serial_text or key, "issue")
-    first_serial = places.first_serial(issue_id, quantity) if serial is None else numbering(serial)
-    issue = Issue(
+    # Imported before, by this export or by the other kind (its id names the serial range):
+    # the same units, which this row's retirement retires where they are, never issued again.
+    issue = places.recorded.issue(issue_id) or Issue(
         issue_id,
         account,
         quantity,
         unit_attributes,
         registry=REGISTRY,
-        first_serial=first_serial,
+        first_serial=places.first_serial(issue_id, quantity)
+        if serial is None
+        else numbering(serial),
     )
     vintage_start = unit_attributes.vintage_start
     days_begun = [(f"{VINTAGE} {vintage_start.year}", vintage_start)]
     if not retirements:
         return PlannedRow(line, (issue,), "held", quantity, days_begun=tuple(days_begun))
-    retire = _retire(values, serial_text or key, issue, first_serial)
+    retire = _retire(values, serial_text or key, issue)
     date = _date(values, RETIREMENT_DATE)
     days_begun.append((f"{RETIREMENT_DATE} {date}", date))
     return PlannedRow(line, (issue, retire), "retired", quantity, days_begun=tuple(days_begun))
@@ -320,8 +323,10 @@ def attributes(values: dict[str, str], project: str, with_serials: bool) -> Attr
     )
 
 
-def _retire(values: dict[str, str], key: str, issue: Issue, first_serial: int | None) -> Command:
+def _retire(values: dict[str, str], key: str, issue: Issue) -> Command:
+    """The retirement of the units `issue` issued, in the account it issued them into."""
     date = _date(values, RETIREMENT_DATE)
+    first_serial = issue.first_serial
     if first_serial is None:
         selection = Selection(
             UNIT_TYPE,
