@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from carbonex.ledger import Ledger
 from carbonex.ledger.journal import chain_hash
-from carbonex.ledger.verify import ReplayState, VerifyReport, effect_problem
+from carbonex.ledger.verify import ReplayedBlocks, ReplayState, VerifyReport, effect_problem
 from tests.ledger.support import execute_raw
 from tests.ledger.test_verify import realistic
 
@@ -147,6 +147,53 @@ def test_the_replay_applies_an_effect_exactly_when_it_is_one_the_ledger_writes(
     assert [message for invariant, message in problems if invariant == "replay"][
         : len(expected)
     ] == expected
+
+
+BLOCK_IDS_DRAWN_MAX = 40
+
+
+@st.composite
+def block_changes(draw: st.DrawFn) -> list[Any]:
+    """A block effect or an unblock, for one of a few block ids, in any state."""
+    block_id = draw(st.integers(1, BLOCK_IDS_DRAWN_MAX))
+    if draw(st.booleans()):
+        return ["unblock", block_id]
+    first = draw(st.integers(1, 1_000))
+    state = draw(st.sampled_from(["active", "active", "retired", "cancelled"]))
+    return ["block", block_id, 1, "VERRA/VCU", first, first + 9, "A", state, "a1", None]
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.lists(block_changes(), max_size=6), max_size=6),
+    st.integers(0, BLOCK_IDS_DRAWN_MAX + 2),
+)
+def test_the_replay_keeps_blocks_the_same_wherever_their_ids_fall(
+    entries: list[list[Any]], slot_count: int
+) -> None:
+    """Block ids below the head's counter are kept in slots, the others in a dictionary: the
+    blocks, their digest and the problems found are those of a replay keeping all in one."""
+    replays = {}
+    for slots in (0, slot_count, BLOCK_IDS_DRAWN_MAX + 1):
+        replay, report = ReplayState(blocks=ReplayedBlocks(slots)), VerifyReport()
+        for seq, effects in enumerate(entries, 1):
+            replay.apply(seq, [list(effect) for effect in effects], report)
+        replays[slots] = (
+            replay.block_digest(),
+            sorted(replay.block_effects()),
+            replay.final_blocks,
+            replay.block_id_made_max,
+            report.problems,
+        )
+    expected = {}
+    for effects in entries:
+        for effect in effects:
+            if effect[0] == "block":
+                expected[effect[1]] = effect
+            else:
+                expected.pop(effect[1], None)
+    assert replays[0][1] == sorted(expected.items())
+    assert replays[0] == replays[slot_count] == replays[BLOCK_IDS_DRAWN_MAX + 1]
 
 
 # -- on both stores, through `Ledger.verify` ------------------------------------------------------

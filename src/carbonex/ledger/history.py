@@ -81,10 +81,13 @@ class HistoryPostings:
                 accounts[account_id] = [seq]
             elif seqs[-1] != seq:
                 seqs.append(seq)
-        serials = self.serials
+        serials, level_min = self.serials, SERIAL_BUCKET_BITS_MIN
         for move in moves:
             first, last = move[3], move[4]
-            level = max(SERIAL_BUCKET_BITS_MIN, (first ^ last).bit_length())
+            # `serial_level`, inline: a call per move (and `max`'s) cost more than the rest.
+            level = (first ^ last).bit_length()
+            if level < level_min:
+                level = level_min
             key = (move[2], level, first >> level)
             filed = serials.get(key)
             if filed is None:

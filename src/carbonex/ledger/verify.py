@@ -249,6 +249,43 @@ def effect_problem(effect: Any) -> str | None:
     return None
 
 
+BLOCK_SLOTS_MAX = 2**25
+"""At most this many block ids (256 MiB of slots) are kept in `ReplayedBlocks`' list; a ledger
+with more keeps the rest in its dictionary."""
+
+
+class ReplayedBlocks:
+    """block_id -> the block's last effect, encoded. The ledger numbers blocks from 1 with its
+    head's counter, so the ids below the counter are kept in a list indexed by id: storing into a
+    slot touches one place in memory where a dictionary of a million blocks touches its index,
+    its entries and their hashes, and the replay is bound by memory, not by instructions. Ids at
+    or past `slot_count` (only a journal naming ids beyond its head's counter, or a replay that
+    was not told the counter) are kept in a dictionary."""
+
+    __slots__ = ("beyond", "slots")
+
+    def __init__(self, slot_count: int) -> None:
+        self.slots: list[bytes | None] = [None] * min(max(slot_count, 0), BLOCK_SLOTS_MAX)
+        self.beyond: dict[int, bytes] = {}
+
+    def remove(self, block_id: int) -> None:
+        if 0 <= block_id < len(self.slots):
+            self.slots[block_id] = None
+        else:
+            self.beyond.pop(block_id, None)
+
+    def in_order(self) -> list[bytes]:
+        """The blocks' encodings in block_id order."""
+        beyond = self.beyond
+        return list(filter(None, self.slots)) + [beyond[key] for key in sorted(beyond)]
+
+    def items(self) -> Iterator[tuple[int, bytes]]:
+        for block_id, encoded in enumerate(self.slots):
+            if encoded is not None:
+                yield block_id, encoded
+        yield from self.beyond.items()
+
+
 @dataclass(slots=True)
 class ReplayState:
     """The state rebuilt from effects alone, as plain tuples (blocks: their encoded effects) keyed
@@ -258,7 +295,7 @@ class ReplayState:
     attributes: dict[str, bytes] = field(default_factory=dict)
     """attributes_id -> the canonical bytes of the attribute record."""
     issuances: dict[int, tuple[Any, ...]] = field(default_factory=dict)
-    blocks: dict[int, bytes] = field(default_factory=dict)
+    blocks: ReplayedBlocks = field(default_factory=lambda: ReplayedBlocks(0))
     """block_id -> the block's last effect as compact JSON without its brackets: what the block
     digest hashes, in a third of the memory of the decoded list (`block_effects` decodes it)."""
     final_blocks: dict[int, str] = field(default_factory=dict)
@@ -278,40 +315,31 @@ class ReplayState:
     def apply(self, seq: int, effects: Any, report: VerifyReport) -> None:
         """Apply entry `seq`'s effects in order. An effect the ledger never writes is named
         (invariant `replay`, with the entry and the effect's place) and skipped, so that nothing
-        after it reads a value it cannot hold (a serial past 64 bits, a list for an account)."""
+        after it reads a value it cannot hold (a serial past 64 bits, a list for an account).
+
+        Blocks and moves, nearly every effect, are checked and applied inline, each in its own
+        branch (a call per effect, or a second dispatch on the kind, costs more than the
+        checks); `effect_problem` checks the same fields by `EFFECT_FIELDS` and says what is
+        wrong."""
         if type(effects) is not list:
             report.add("replay", f"entry {seq}: its effects are {_shown(effects)}, not a list")
             return
-        blocks, final_blocks = self.blocks, self.final_blocks
-        moves = []
-        dumps = orjson.dumps
-        made_max = self.block_id_made_max
-        id_max, serial_max, block_states, move_actions = (
+        slots, beyond, final_blocks = self.blocks.slots, self.blocks.beyond, self.final_blocks
+        slot_count = len(slots)
+        moves: list[list[Any]] = []
+        dumps, made_max, id_max, serial_max = (
+            orjson.dumps,
+            self.block_id_made_max,
             ID_MAX,
             SERIAL_MAX,
-            BLOCK_STATES,
-            MOVE_ACTIONS,
         )
+        block_states, move_actions, final_states = BLOCK_STATES, MOVE_ACTIONS, FINAL_STATES
         for position, effect in enumerate(effects):  # from 0, as `redecide` names them
-            # Blocks and moves, nearly every effect, are checked here inline (a call per effect
-            # would cost more than the checks); `effect_problem` checks the same fields by
-            # `EFFECT_FIELDS`, and says what is wrong.
             try:
                 tag = effect[0]
                 if tag == "block":
-                    (
-                        _,
-                        block_id,
-                        issuance_id,
-                        space,
-                        first,
-                        last,
-                        account_id,
-                        state,
-                        attributes_id,
-                        hold_id,
-                    ) = effect
-                    whole = (
+                    _, block_id, issuance_id, space, first, last, account, state, _, hold = effect
+                    if (
                         type(block_id) is int
                         and type(issuance_id) is int
                         and type(first) is int
@@ -320,48 +348,44 @@ class ReplayState:
                         and 0 < issuance_id <= id_max
                         and 0 < first <= last <= serial_max
                         and type(space) is str
-                        and type(account_id) is str
-                        and type(attributes_id) is str
-                        and (hold_id is None or type(hold_id) is str)
+                        and type(account) is str
+                        and type(effect[8]) is str
+                        and (hold is None or type(hold) is str)
                         and state in block_states
-                    )
+                    ):
+                        if block_id > made_max:
+                            made_max = block_id
+                        if block_id in final_blocks:
+                            _changed_final(seq, block_id, final_blocks.pop(block_id), report)
+                        if state in final_states:
+                            final_blocks[block_id] = state
+                        # Kept encoded, not decoded: a decoded block is ten objects, and
+                        # allocating them (with the memory they first touch) was most of the
+                        # replay's time.
+                        if block_id < slot_count:
+                            slots[block_id] = dumps(effect)[1:-1]
+                        else:
+                            beyond[block_id] = dumps(effect)[1:-1]
+                        continue
                 elif tag == "move":
-                    _, action, space, first, last, from_account, to_account = effect
-                    whole = (
+                    _, action, space, first, last, source, target = effect
+                    if (
                         type(first) is int
                         and type(last) is int
                         and 0 < first <= last <= serial_max
                         and action in move_actions
                         and type(space) is str
-                        and (from_account is None or type(from_account) is str)
-                        and type(to_account) is str
-                    )
-                else:
-                    whole = effect_problem(effect) is None
+                        and (source is None or type(source) is str)
+                        and type(target) is str
+                    ):
+                        moves.append(effect)
+                        continue
+                elif effect_problem(effect) is None:
+                    self._apply_rare(seq, tag, effect, report)
+                    continue
             except (TypeError, ValueError, LookupError):
-                # No list, not of its kind's length, or a state or action that is no text.
-                whole = False
-            if not whole:
-                _skip_malformed(seq, position, effect, report)
-                continue
-            if tag == "block":
-                if block_id > made_max:
-                    made_max = block_id
-                if block_id in final_blocks:
-                    _changed_final(seq, block_id, final_blocks.pop(block_id), report)
-                if state in FINAL_STATES:
-                    final_blocks[block_id] = state
-                # Kept encoded, not decoded: a decoded block is ten objects, and allocating them
-                # (with the memory they first touch) was most of the replay's time.
-                blocks[block_id] = dumps(effect)[1:-1]
-            elif tag == "move":
-                moves.append(effect)
-            elif tag == "unblock":
-                blocks.pop(effect[1], None)
-                if effect[1] in final_blocks:
-                    _changed_final(seq, effect[1], final_blocks.pop(effect[1]), report)
-            else:
-                self._apply_rare(seq, tag, effect)
+                pass  # no list, not of its kind's length, or a state or action that is no text
+            _skip_malformed(seq, position, effect, report)
         self.block_id_made_max = made_max
         if moves:
             self.history.add_moves(seq, moves)
@@ -409,8 +433,12 @@ class ReplayState:
                 f"leave {made}",
             )
 
-    def _apply_rare(self, seq: int, tag: str, effect: list[Any]) -> None:
-        if tag == "account":
+    def _apply_rare(self, seq: int, tag: str, effect: list[Any], report: VerifyReport) -> None:
+        if tag == "unblock":
+            self.blocks.remove(effect[1])
+            if effect[1] in self.final_blocks:
+                _changed_final(seq, effect[1], self.final_blocks.pop(effect[1]), report)
+        elif tag == "account":
             self.accounts[effect[1]] = tuple(effect[1:])
         elif tag == "hold":
             self.holds[effect[1]] = tuple(effect[1:])
@@ -421,14 +449,7 @@ class ReplayState:
             self.attributes[effect[1]] = exact_size(canonical(effect[2]))
 
     def block_digest(self) -> str:
-        blocks = self.blocks
-        block_ids = list(blocks)
-        # Blocks are made in block_id order and keep their place when changed: the dictionary is
-        # usually in order already, and sorting a sorted list takes linear time.
-        if block_ids == sorted(block_ids):
-            in_order = list(blocks.values())
-        else:
-            in_order = [blocks[block_id] for block_id in sorted(block_ids)]
+        in_order = self.blocks.in_order()
         digest = RowDigest()
         for start in range(0, len(in_order), DIGEST_CHUNK_ROWS):
             digest.add_encoded_rows(in_order[start : start + DIGEST_CHUNK_ROWS])
@@ -470,7 +491,7 @@ def _check_chain(
 
 def _replay_journal(store: SqlStore, report: VerifyReport) -> ReplayState:
     """Apply each entry's effects, in order, to an empty state."""
-    replay = ReplayState()
+    replay = ReplayState(blocks=ReplayedBlocks(store.load_head().next_block_id))
     loads = orjson.loads
     for row in store.stream(
         "SELECT seq, command_id, command_kind, recorded_at, payload, next_block_id, "
