@@ -72,6 +72,9 @@ UNIT_TYPE = CATALOG.unit_types["VCU"]
 ACCOUNT_KINDS = {"A": "company_holding", "B": "company_holding", "C": "company_holding"}
 ACCOUNT_KINDS["P"] = "person_holding"  # may not take issuance
 ACCOUNTS = sorted(ACCOUNT_KINDS)
+RETIREMENT_ACCOUNT = "R"
+"""Opened at the start and named only as the destination of a consumed hold."""
+ACCOUNT_KINDS[RETIREMENT_ACCOUNT] = "retirement"
 VERIFY_EVERY_STEPS = 10
 CHECK_TABLES_EVERY_STEPS = 3
 """The tables are compared with the model (after projecting) every few steps, so that the read
@@ -184,6 +187,48 @@ def set_units(serials: Sequence[int], **changes: Any) -> Apply:
     return apply
 
 
+def hold_codes(model: Model, hold_id: str) -> list[Code]:
+    hold = model.holds.get(hold_id)
+    if hold is None:
+        return [Code.E_UNKNOWN_HOLD]
+    return [] if hold[1] == "pending" else [Code.E_HOLD_NOT_PENDING]
+
+
+def close_hold(model: Model, hold_id: str, status: str, changes: dict[str, Any]) -> Apply:
+    mark = set_units([s for s, u in model.units.items() if u.hold == hold_id], **changes)
+
+    def apply(m: Model) -> None:
+        mark(m)
+        m.holds[hold_id][1] = status
+
+    return apply
+
+
+def predict_consume(model: Model, command: ConsumeHold) -> Prediction:
+    """Every account failure that applies together with the hold's own (unknown, not pending):
+    the hold's account is known unless the hold is unknown, the target always."""
+    codes = hold_codes(model, command.hold_id)
+    hold = model.holds.get(command.hold_id)
+    action, target = command.action, command.target_account_id
+    if hold is not None:
+        codes += usable(model, hold[0], "send" if action == "transfer" else action)
+    if target is not None:
+        if hold is not None and target == hold[0]:
+            codes.append(Code.E_SAME_SOURCE_AND_TARGET)
+        receive = {"transfer": "receive", "retire": "receive_retired"}.get(
+            action, "receive_cancelled"
+        )
+        codes += usable(model, target, receive)
+    if codes:
+        return refused(*codes)
+    changes: dict[str, Any] = {"hold": None}
+    if target is not None:
+        changes["holder"] = target
+    if action != "transfer":
+        changes["state"] = {"retire": "retired", "cancel": "cancelled"}[action]
+    return frozenset(), close_hold(model, command.hold_id, "consumed", changes)
+
+
 def predict(model: Model, command: Command) -> Prediction:
     """What the ledger must answer, and how the model changes if it accepts."""
     if isinstance(command, OpenAccount):
@@ -246,40 +291,12 @@ def predict(model: Model, command: Command) -> Prediction:
             m.holds[hold_id] = [command.account_id, "pending"]
 
         return frozenset(), place_hold
-    if isinstance(command, ReleaseHold | ConsumeHold):
-        hold = model.holds.get(command.hold_id)
-        if hold is None:
-            return refused(Code.E_UNKNOWN_HOLD)
-        if hold[1] != "pending":
-            return refused(Code.E_HOLD_NOT_PENDING)
-        account = hold[0]
-        serials = [s for s, u in model.units.items() if u.hold == command.hold_id]
-        status = "released"
-        changes: dict[str, Any] = {"hold": None}
-        if isinstance(command, ConsumeHold):
-            status = "consumed"
-            action = command.action
-            codes = usable(model, account, "send" if action == "transfer" else action)
-            if command.target_account_id is not None:
-                if command.target_account_id == account:
-                    codes.append(Code.E_SAME_SOURCE_AND_TARGET)
-                receive = {"transfer": "receive", "retire": "receive_retired"}.get(
-                    action, "receive_cancelled"
-                )
-                codes += usable(model, command.target_account_id, receive)
-            if codes:
-                return refused(*codes)
-            if action == "transfer":
-                changes["holder"] = command.target_account_id
-            else:
-                changes["state"] = {"retire": "retired", "cancel": "cancelled"}[action]
-        mark = set_units(serials, **changes)
-
-        def close_hold(m: Model) -> None:
-            mark(m)
-            m.holds[command.hold_id][1] = status
-
-        return frozenset(), close_hold
+    if isinstance(command, ReleaseHold):
+        if codes := hold_codes(model, command.hold_id):
+            return refused(*codes)
+        return frozenset(), close_hold(model, command.hold_id, "released", {"hold": None})
+    if isinstance(command, ConsumeHold):
+        return predict_consume(model, command)
     if isinstance(command, FreezeAccount | UnfreezeAccount | CloseAccount):
         kind_and_status = model.accounts.get(command.account_id)
         if kind_and_status is None:
@@ -414,7 +431,7 @@ class LedgerMachine(OnSqlite, RuleBasedStateMachine):
 
     @initialize()
     def open_accounts_and_issue(self) -> None:
-        for account in ("A", "B", "P"):
+        for account in ("A", "B", "P", RETIREMENT_ACCOUNT):
             self.submit(OpenAccount(self.command_id(), account, ACCOUNT_KINDS[account], account))
         self.submit(Issue(self.command_id(), "A", 30, VCU))
         self.submit(Issue(self.command_id(), "B", 20, VCU))
@@ -490,18 +507,19 @@ class LedgerMachine(OnSqlite, RuleBasedStateMachine):
     def consume_a_hold_as_a_transfer(self, data: st.DataObject, destination: str) -> None:
         self.submit(ConsumeHold(self.command_id(), self.some_hold(data), "transfer", destination))
 
-    @rule(data=st.data(), cancel=st.booleans())
-    def consume_a_hold_in_place(self, data: st.DataObject, cancel: bool) -> None:
+    @rule(
+        data=st.data(),
+        cancel=st.booleans(),
+        into=st.sampled_from([None, *ACCOUNTS, RETIREMENT_ACCOUNT]),
+    )
+    def consume_a_hold_in_place(self, data: st.DataObject, cancel: bool, into: str | None) -> None:
+        """Retire or cancel the held units where they are, or into another account (only the
+        retirement account may receive them, retired only)."""
         if cancel:
-            command = ConsumeHold(
-                self.command_id(), self.some_hold(data), "cancel", details={"reason": "voluntary"}
-            )
+            action, details = "cancel", {"reason": "voluntary"}
         else:
-            details = {"beneficiary": "Beneficiary", "purpose": "claim"}
-            command = ConsumeHold(
-                self.command_id(), self.some_hold(data), "retire", details=details
-            )
-        self.submit(command)
+            action, details = "retire", {"beneficiary": "Beneficiary", "purpose": "claim"}
+        self.submit(ConsumeHold(self.command_id(), self.some_hold(data), action, into, details))
 
     @rule(account=accounts, unfreeze=st.booleans())
     def freeze_or_unfreeze(self, account: str, unfreeze: bool) -> None:

@@ -744,6 +744,37 @@ def test_moving_units_to_their_own_account_is_refused(ledger: Ledger) -> None:
     )
 
 
+def catalog_where_holding_accounts_also_receive_final_units() -> Catalog:
+    """The shipped catalog, but a company holding account may also surrender and be named as
+    the destination of a retirement, cancellation or surrender: a catalog may say so."""
+    catalog = default_catalog()
+    kinds = dict(catalog.account_kinds)
+    company = kinds["company_holding"]
+    extra = {"surrender", "receive_retired", "receive_cancelled", "receive_surrendered"}
+    kinds["company_holding"] = replace(company, actions=company.actions | extra)
+    return replace(catalog, account_kinds=kinds)
+
+
+@pytest.mark.parametrize(
+    ("command", "final_state"),
+    [
+        (Retire("r", "A", vcus(5), "Beneficiary", "claim", into_account_id="A"), "retired"),
+        (Cancel("c", "A", vcus(5), "voluntary", into_account_id="A"), "cancelled"),
+        (Surrender("s", "A", vcus(5), "2025", into_account_id="A"), "surrendered"),
+    ],
+    ids=["retire", "cancel", "surrender"],
+)
+def test_retiring_cancelling_or_surrendering_into_the_source_account_itself_is_refused(
+    database_url: str, clock: FixedClock, command: Command, final_state: str
+) -> None:
+    catalog = catalog_where_holding_accounts_also_receive_final_units()
+    with Ledger.open(database_url, catalog, clock) as ledger:
+        funded(ledger)
+        refused_by_submit(ledger, command, Code.E_SAME_SOURCE_AND_TARGET)
+        accept(ledger, replace(command, command_id="into-b", into_account_id="B"))
+        assert held(ledger, "B", final_state) == 5
+
+
 def test_units_past_their_validity_cannot_move_and_units_within_it_cannot_expire(
     ledger: Ledger, clock: FixedClock
 ) -> None:
@@ -777,6 +808,74 @@ def test_releasing_or_consuming_an_unknown_hold_is_refused(ledger: Ledger) -> No
     refused_by_submit(
         ledger, ConsumeHold("k", "no-such-hold", "transfer", "B"), Code.E_UNKNOWN_HOLD
     )
+
+
+def test_consuming_an_unknown_hold_also_reports_what_is_wrong_with_its_target(
+    ledger: Ledger,
+) -> None:
+    funded(ledger)
+    open_accounts(ledger, "C")
+    accept(ledger, CloseAccount("close-c", "C"))
+    accept(ledger, FreezeAccount("freeze-b", "B", "audit"))
+    unknown_hold = Code.E_UNKNOWN_HOLD
+    for target, code in (
+        (GHOST, Code.E_UNKNOWN_ACCOUNT),
+        ("C", Code.E_ACCOUNT_CLOSED),
+        ("B", Code.E_ACCOUNT_FROZEN),
+    ):
+        refused_by_submit(
+            ledger, ConsumeHold("k", "no-such-hold", "transfer", target), code, unknown_hold
+        )
+    details = {"beneficiary": "Beneficiary", "purpose": "claim"}
+    refused_by_submit(
+        ledger,
+        ConsumeHold("k", "no-such-hold", "retire", "A", details),
+        Code.E_ACCOUNT_KIND_NOT_PERMITTED,
+        unknown_hold,
+    )
+
+
+def test_consuming_a_hold_no_longer_pending_also_reports_its_accounts_failures(
+    ledger: Ledger,
+) -> None:
+    funded(ledger)
+    accept(ledger, PlaceHold("consumed", "A", vcus(10), "escrow"))
+    accept(ledger, ConsumeHold("consume-1", "consumed", "transfer", "B"))
+    accept(ledger, FreezeAccount("freeze-a", "A", "audit"))
+    refused_by_submit(
+        ledger,
+        ConsumeHold("k", "consumed", "transfer", GHOST),
+        Code.E_UNKNOWN_ACCOUNT,
+        Code.E_ACCOUNT_FROZEN,
+        Code.E_HOLD_NOT_PENDING,
+    )
+    refused_by_submit(
+        ledger,
+        ConsumeHold("k", "consumed", "transfer", "A"),
+        Code.E_ACCOUNT_FROZEN,
+        Code.E_ACCOUNT_FROZEN,
+        Code.E_SAME_SOURCE_AND_TARGET,
+        Code.E_HOLD_NOT_PENDING,
+    )
+    # Releasing checks no account (it moves nothing): only the hold is wrong.
+    refused_by_submit(ledger, ReleaseHold("rel", "consumed"), Code.E_HOLD_NOT_PENDING)
+
+
+def test_a_hold_on_a_frozen_account_is_not_consumed_and_its_released_units_stay_frozen(
+    ledger: Ledger,
+) -> None:
+    funded(ledger)
+    accept(ledger, PlaceHold("hold-10", "A", vcus(10), "escrow"))
+    accept(ledger, FreezeAccount("freeze-a", "A", "court order"))
+    details = {"beneficiary": "Beneficiary", "purpose": "claim"}
+    refused_by_submit(
+        ledger, ConsumeHold("k", "hold-10", "retire", details=details), Code.E_ACCOUNT_FROZEN
+    )
+    # Releasing moves no unit between accounts: the units stay in A, frozen with it.
+    accept(ledger, ReleaseHold("release", "hold-10"))
+    assert held(ledger, "A") == 100
+    assert held(ledger, "A", on_hold=True) == 0
+    refused_by_submit(ledger, Transfer("t", "A", "B", vcus(10)), Code.E_ACCOUNT_FROZEN)
 
 
 def test_placing_a_hold_with_a_used_hold_id_is_refused(ledger: Ledger) -> None:

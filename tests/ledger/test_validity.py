@@ -16,6 +16,7 @@ from carbonex.ledger import (
     ConsumeHold,
     Convert,
     Expire,
+    FreezeAccount,
     Issue,
     Ledger,
     PlaceHold,
@@ -203,6 +204,27 @@ def test_units_whose_validity_passed_while_on_hold_cannot_leave_through_the_hold
     accept(ledger, ReleaseHold("release", "h"))
     accept(ledger, Expire("expire", "A", Selection("VCU", quantity=10)))
     assert held(ledger, "A", "expired") == 10
+
+
+def test_a_consume_of_units_past_their_validity_refused_for_its_accounts_reports_only_those(
+    ledger: Ledger, clock: FixedClock
+) -> None:
+    """Accounts are checked before units: units' validity is reported only for usable accounts."""
+    open_accounts(ledger, "A", "B")
+    issue(ledger, "A", 10, vcu(valid_until=dt.date(2026, 3, 5)))
+    accept(ledger, PlaceHold("h", "A", Selection("VCU", quantity=10), "order"))
+    clock.advance(days=10)
+    assert_unchanged(
+        ledger,
+        lambda: ledger.submit(ConsumeHold("to-nobody", "h", "transfer", "NOBODY")),
+        Code.E_UNKNOWN_ACCOUNT,
+    )
+    accept(ledger, FreezeAccount("freeze-a", "A", "court order"))
+    assert_unchanged(
+        ledger,
+        lambda: ledger.submit(ConsumeHold("to-b", "h", "transfer", "B")),
+        Code.E_ACCOUNT_FROZEN,
+    )
 
 
 def converted_validity(ledger: Ledger) -> object:

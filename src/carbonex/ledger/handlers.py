@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from carbonex.catalog import UnitType
 from carbonex.dates import is_day
 from carbonex.ledger.checks import check_text, is_name_in, usable_account
 from carbonex.ledger.commands import (
@@ -166,6 +167,10 @@ def decide_unfreeze_account(context: Context, command: UnfreezeAccount) -> Decis
 # -- moving units ----------------------------------------------------------------------------------
 
 
+def same_source_and_target(account_id: str, message: str) -> Failure:
+    return Failure(Code.E_SAME_SOURCE_AND_TARGET, message, (account_id,))
+
+
 def decide_transfer(context: Context, command: Transfer) -> Decision:
     space, failures = check_selection(context, command.selection)
     if failures or space is None:
@@ -175,10 +180,8 @@ def decide_transfer(context: Context, command: Transfer) -> Decision:
     usable_account(context, command.target_account_id, "receive", failures, unit_type)
     if command.source_account_id == command.target_account_id:
         failures.append(
-            Failure(
-                Code.E_SAME_SOURCE_AND_TARGET,
-                "source and target are the same account",
-                (command.source_account_id,),
+            same_source_and_target(
+                command.source_account_id, "source and target are the same account"
             )
         )
     if failures:
@@ -209,6 +212,10 @@ def _decide_final(
     into = command.into_account_id
     if into is not None:
         usable_account(context, into, f"receive_{final_state}", failures, unit_type)
+        if into == command.account_id:
+            # A catalog may let one kind both retire and receive retired units; naming the
+            # account itself as destination would record a movement from it to itself.
+            failures.append(same_source_and_target(into, "the destination is the source account"))
     if failures:
         return failures
     portions, failures = pick(
@@ -323,12 +330,14 @@ def decide_place_hold(context: Context, command: PlaceHold) -> Decision:
     return plan
 
 
-def _pending_hold(context: Context, hold_id: str) -> tuple[Hold | None, list[Failure]]:
+def _named_hold(context: Context, hold_id: str) -> tuple[Hold | None, list[Failure]]:
+    """The hold and, unless it is pending, why it cannot be released or consumed: a hold no
+    longer pending is still returned, since its account is known and may be checked too."""
     hold = context.state.hold(hold_id) if isinstance(hold_id, str) else None
     if hold is None:
         return None, [unknown(Code.E_UNKNOWN_HOLD, "hold", hold_id)]
     if hold.status != HoldStatus.PENDING:
-        return None, [
+        return hold, [
             Failure(Code.E_HOLD_NOT_PENDING, f"hold {hold_id} is already {hold.status}", (hold_id,))
         ]
     return hold, []
@@ -341,8 +350,8 @@ def _close_hold(context: Context, hold: Hold, status: str) -> None:
 
 
 def decide_release_hold(context: Context, command: ReleaseHold) -> Decision:
-    hold, failures = _pending_hold(context, command.hold_id)
-    if hold is None:
+    hold, failures = _named_hold(context, command.hold_id)
+    if failures or hold is None:
         return failures
     portions = [(b, b.first_serial, b.last_serial) for b in context.state.held_blocks(hold)]
 
@@ -432,55 +441,64 @@ def unknown_unit_types(context: Context, hold: Hold, unit_types: set[str]) -> li
     ]
 
 
-def decide_consume_hold(context: Context, command: ConsumeHold) -> Decision:
-    failures: list[Failure] = []
+def consume_shape_failures(command: ConsumeHold) -> list[Failure]:
     if command.action not in CONSUME_ACTIONS:
-        failures.append(
-            Failure(Code.E_INVALID_COMMAND, f"action must be one of {list(CONSUME_ACTIONS)}")
-        )
-        return failures
-    failures += consume_details_failures(command.action, command.details)
+        return [Failure(Code.E_INVALID_COMMAND, f"action must be one of {list(CONSUME_ACTIONS)}")]
+    failures = consume_details_failures(command.action, command.details)
     if command.action == "transfer" and command.target_account_id is None:
         failures.append(Failure(Code.E_INVALID_COMMAND, "a transfer names a target account"))
-    if failures:
-        return failures
-    hold, failures = _pending_hold(context, command.hold_id)
-    if hold is None:
-        return failures
-    blocks = context.state.held_blocks(hold)
-    unit_types = {context.state.unit_attributes(b.attributes_id).unit_type for b in blocks}
-    failures = unknown_unit_types(context, hold, unit_types)
-    if failures:
-        return failures
-    failures += expired_while_held(context, hold, blocks)
+    return failures
+
+
+def consume_account_failures(
+    context: Context, command: ConsumeHold, hold: Hold | None, unit_types: set[str]
+) -> list[Failure]:
+    """The accounts' failures, and the hold's own (unknown or not pending, which rank among
+    them): every one that applies, as for a transfer's two sides. Without a pending hold the
+    units' types are unknown, so the target is checked for the action alone."""
+    failures: list[Failure] = []
     action = command.action
-    usable_account(context, hold.account_id, "send" if action == "transfer" else action, failures)
-    destination = command.target_account_id or hold.account_id
-    if command.target_account_id is not None:
-        if destination == hold.account_id:
-            failures.append(
-                Failure(
-                    Code.E_SAME_SOURCE_AND_TARGET,
-                    "target is the hold's own account",
-                    (destination,),
-                )
-            )
-        for code in sorted(unit_types):
-            usable_account(
-                context,
-                destination,
-                "receive" if action == "transfer" else f"receive_{CONSUME_STATES[action]}",
-                failures,
-                context.catalog.unit_types[code],
-            )
+    if hold is not None:
+        usable_account(
+            context, hold.account_id, "send" if action == "transfer" else action, failures
+        )
+    target = command.target_account_id
+    if target is not None:
+        if hold is not None and target == hold.account_id:
+            failures.append(same_source_and_target(target, "target is the hold's own account"))
+        receive = "receive" if action == "transfer" else f"receive_{CONSUME_STATES[action]}"
+        held_types: list[UnitType | None] = [
+            context.catalog.unit_types[code] for code in sorted(unit_types)
+        ]
+        for unit_type in held_types or [None]:
+            usable_account(context, target, receive, failures, unit_type)
+    return failures
+
+
+def decide_consume_hold(context: Context, command: ConsumeHold) -> Decision:
+    failures = consume_shape_failures(command)
     if failures:
         return failures
+    hold, failures = _named_hold(context, command.hold_id)
+    pending = hold if hold is not None and not failures else None
+    blocks = context.state.held_blocks(pending) if pending is not None else []
+    unit_types = {context.state.unit_attributes(b.attributes_id).unit_type for b in blocks}
+    if pending is not None and (unknown_types := unknown_unit_types(context, pending, unit_types)):
+        return unknown_types
+    failures += consume_account_failures(context, command, hold, unit_types)
+    if failures or pending is None:
+        return failures
+    failures = expired_while_held(context, pending, blocks)  # the units, after the accounts
+    if failures:
+        return failures
+    action = command.action
+    destination = command.target_account_id or pending.account_id
     context.state.active_blocks(destination)
     portions = [(b, b.first_serial, b.last_serial) for b in blocks]
 
     def plan() -> None:
         place(context, portions, action, destination, CONSUME_STATES[action], None)
-        _close_hold(context, hold, HoldStatus.CONSUMED.value)
+        _close_hold(context, pending, HoldStatus.CONSUMED.value)
 
     return plan
 
