@@ -1,10 +1,11 @@
-"""Checks shared by several handlers: text fields and whether an account may act; and the
-characters a new command's text may hold."""
+"""Checks shared by several handlers: what a value given by a Python caller is (a name, a
+whole number), text fields and whether an account may act; and the characters a new command's
+text may hold."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from typing import Any, TypeGuard
 
 from carbonex.catalog import UnitType
 from carbonex.ledger.context import Context
@@ -21,6 +22,12 @@ def is_name_in(name: object, known: Collection[str]) -> bool:
     """Whether `name` is one of the `known` names: a Python caller may pass any value, a list
     (which no set or dict can look up) included; only a text names anything."""
     return isinstance(name, str) and name in known
+
+
+def is_whole_number(value: object) -> TypeGuard[int]:
+    """An int and not a bool: what a serial, a quantity or a year is (the record reader admits
+    nothing else; a Python caller may pass a float, a NaN, True or a text)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def check_text(name: str, value: object, failures: list[Failure], required: bool = True) -> None:

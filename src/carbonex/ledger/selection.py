@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
+from carbonex.ledger.checks import is_whole_number
 from carbonex.ledger.commands import Selection
 from carbonex.ledger.context import Context
 from carbonex.ledger.failures import FINAL_STATE_CODES, Code, Failure, unknown
@@ -79,7 +80,7 @@ def _check_amount(selection: Selection) -> list[Failure]:
 
 
 def check_quantity(quantity: object) -> list[Failure]:
-    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+    if not is_whole_number(quantity) or quantity <= 0:
         return [
             Failure(
                 Code.E_QUANTITY_NOT_POSITIVE_INTEGER,
@@ -89,12 +90,6 @@ def check_quantity(quantity: object) -> list[Failure]:
     if quantity > QUANTITY_MAX:
         return [Failure(Code.E_QUANTITY_TOO_LARGE, f"quantity {quantity} exceeds {QUANTITY_MAX}")]
     return []
-
-
-def is_whole_number(value: object) -> bool:
-    """An int and not a bool: what a serial, a quantity or a year is (the record reader admits
-    nothing else; a Python caller may pass a float, a NaN, True or a text)."""
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def check_ranges(selection: Selection) -> list[Failure]:
