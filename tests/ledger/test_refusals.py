@@ -478,6 +478,17 @@ def test_an_issue_whose_explicit_serials_leave_the_serial_space_is_refused(
     )
 
 
+@pytest.mark.parametrize("first_serial", [True, 1.0, 1.5, "1", float("nan")])
+def test_an_issue_whose_first_serial_is_no_whole_number_is_refused(
+    ledger: Ledger, first_serial: object
+) -> None:
+    # True was taken for serial 1 and written into the journal as `true`, which verify then
+    # named as damage.
+    funded(ledger)
+    issue = Issue("i", "A", 5, VCU, first_serial=first_serial)  # type: ignore[arg-type]
+    refused_by_submit(ledger, issue, Code.E_INVALID_SERIAL_RANGE)
+
+
 @pytest.mark.parametrize(
     "attributes",
     [

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from carbonex.catalog import ConversionRule, UnitType
 from carbonex.dates import is_day, years_after
-from carbonex.ledger.checks import check_text, is_name_in, usable_account
+from carbonex.ledger.checks import check_text, is_name_in, is_whole_number, usable_account
 from carbonex.ledger.commands import Convert, Issue
 from carbonex.ledger.context import Context
 from carbonex.ledger.effects import attributes_effect, block_effect, issuance_effect
@@ -118,7 +118,7 @@ def decide_issue(context: Context, command: Issue) -> list[Failure] | Callable[[
     if (
         first is not None
         and not quantity_failures
-        and (not isinstance(first, int) or first < 1 or first + command.quantity - 1 > SERIAL_MAX)
+        and (not is_whole_number(first) or first < 1 or first + command.quantity - 1 > SERIAL_MAX)
     ):
         failures.append(
             Failure(
