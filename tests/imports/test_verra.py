@@ -286,3 +286,65 @@ def test_a_vintage_or_a_retirement_date_yet_to_come_is_a_bad_row(
         assert snapshot(ledger) == before
     begun = corrupted_copy(VERRA_FILE, tmp_path / "begun.csv", 2, ",2024-06-03,", ",2026-03-02,")
     assert import_verra(ledger, begun).ok
+
+
+BLOCK_SERIAL = "16257-751880934-751881360-VCS-VCU-997-VER-SG-1-1736-01012021-31122021-0"
+"""Line 2's block of 427 VCUs, which a later export lists in two parts."""
+RETIRED_PART = "16257-751880934-751881033-VCS-VCU-997-VER-SG-1-1736-01012021-31122021-0"
+ACTIVE_PART = "16257-751881034-751881360-VCS-VCU-997-VER-SG-1-1736-01012021-31122021-0"
+RETIREMENT_COLUMNS = (
+    "Retirement/Cancellation Date",
+    "Retirement Beneficiary",
+    "Retirement Reason",
+    "Retirement Details",
+)
+
+
+def _export(path: Path, *parts: tuple[str, int, str]) -> Path:
+    """An export of line 2's block as (serial number, quantity, retirement date or "") rows."""
+    block = csv_records(VERRA_FILE)[0]
+    assert block["Serial Number"] == BLOCK_SERIAL
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(block), lineterminator="\n")
+        writer.writeheader()
+        for serial, quantity, date in parts:
+            row = block | dict.fromkeys(RETIREMENT_COLUMNS, "")
+            row |= {"Serial Number": serial, "Quantity Issued": str(quantity)}
+            writer.writerow(row | {"Retirement/Cancellation Date": date})
+    return path
+
+
+def test_a_later_export_that_retires_part_of_an_imported_block_retires_that_part(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """Verra splits a block when part of it is retired: the parts are the units imported
+    before, not new ones."""
+    import_verra(ledger, _export(tmp_path / "before.csv", (BLOCK_SERIAL, 427, "")))
+    later = _export(
+        tmp_path / "later.csv", (RETIRED_PART, 100, "2024-06-03"), (ACTIVE_PART, 327, "")
+    )
+    report = import_verra(ledger, later)
+    assert report.ok, report.row_problems
+    assert (report.blocks_imported, report.blocks_already_present) == (0, 2)
+    assert (report.retired, report.held, report.quantity_imported) == (1, 0, 0)
+    totals = ledger.summary()["totals"]
+    assert (totals["issued"], totals["retired"], totals["held"]) == (427, 100, 327)
+    retired = ledger.provenance("VERRA/VCU", 751881033)
+    active = ledger.provenance("VERRA/VCU", 751881034)
+    assert retired is not None and retired["history"][-1]["action"] == "retire"
+    assert active is not None and active["current"]["state"] == "active"
+    before = snapshot(ledger)
+    again = import_verra(ledger, later)
+    assert (again.blocks_imported, again.blocks_already_present) == (0, 2), again.row_problems
+    assert snapshot(ledger) == before
+    assert ledger.verify().ok
+
+
+def test_a_row_reaching_past_an_imported_block_is_still_refused_as_overlapping(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    import_verra(ledger, _export(tmp_path / "before.csv", (RETIRED_PART, 100, "")))
+    before = snapshot(ledger)
+    report = import_verra(ledger, _export(tmp_path / "later.csv", (BLOCK_SERIAL, 427, "")))
+    assert len(report.problems) == 1 and "E_SERIAL_RANGE_OVERLAPS" in report.problems[0].reason
+    assert snapshot(ledger) == before

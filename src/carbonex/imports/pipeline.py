@@ -19,6 +19,7 @@ A row whose vintage or registry date has not begun anywhere yet is a bad row (`a
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import csv
 import dataclasses
@@ -32,9 +33,10 @@ from typing import TYPE_CHECKING, TextIO
 
 from carbonex.dates import latest_day
 from carbonex.imports.report import ImportRefusedError, ImportReport, RowProblem
-from carbonex.ledger import Accepted, Command, Refused, Transaction
+from carbonex.ledger import Accepted, Command, Issue, Refused, Transaction, UnitAttributes
 from carbonex.ledger.journal import canonical, decode_payload
 from carbonex.ledger.limits import BATCH_COMMANDS_MAX, COMMAND_ID_LENGTH_MAX, TEXT_FIELD_LENGTH_MAX
+from carbonex.ledger.model import serial_space_of
 from carbonex.text import on_one_line, shortened
 
 if TYPE_CHECKING:
@@ -45,6 +47,10 @@ CHUNK_ROWS_DEFAULT = 1_000
 COMMANDS_PER_ROW_MAX = 2
 CHUNK_ROWS_MAX = BATCH_COMMANDS_MAX // COMMANDS_PER_ROW_MAX
 HEADER_LINE = 1
+BLOCKS_PER_ROW_MAX = 1_000
+"""Blocks a row's range is looked for in among those imported before (`ImportedBefore`): an
+export's row is one block, split at most a few times since; a range spread over more is left
+to the ledger (which refuses it as overlapping)."""
 LINE_CHARACTERS_MAX = 1_048_576
 """Characters of one line of a file read: a registry export's row is a few hundred characters.
 The csv module bounds a field only once a whole line is read, so a line without end (a device,
@@ -58,7 +64,8 @@ Progress = Callable[[int], None]
 class PlannedRow:
     line: int
     commands: tuple[Command, ...]
-    """The issue, then the retire or cancel (absent for a block left active)."""
+    """The issue (absent for units issued before: `issued_before`), then the retire or cancel
+    (absent for a block left active)."""
     outcome: str
     """"retired", "cancelled" or "held"."""
     quantity: int
@@ -69,6 +76,9 @@ class PlannedRow:
     days_begun: tuple[tuple[str, dt.date], ...] = ()
     """(what the row says, its first day) of each date the row states that must have begun by
     the time it is imported: its vintage's start, its registry's retirement date."""
+    issued_before: bool = False
+    """Its units are in blocks an earlier import issued (`ImportedBefore`): `commands` (and
+    `earlier`) then leave the issue out."""
 
 
 RowResult = PlannedRow | RowProblem
@@ -124,6 +134,81 @@ def checked(result: RowResult, latest: dt.date) -> RowResult:
     """A row as an import takes it: a problem stays one, a planned row must be `admitted`. What
     `run_import` and a check before importing (the import page's) both apply, so they agree."""
     return result if isinstance(result, RowProblem) else admitted(result, latest)
+
+
+class ImportedBefore:
+    """Finds the rows of a file whose units an earlier import issued (`row`), reading the ledger
+    inside the import's transaction. A row overlapping an earlier row of the same file is never
+    one of them: the blocks such a row lies in may be this file's own, imported a chunk ago or
+    not yet (so that what a row becomes would depend on the chunk size), and a re-import must
+    find such a row refused as it was. For that it keeps the union of the file's row ranges so
+    far, as few disjoint ranges as it takes (two numbers each)."""
+
+    def __init__(self, ledger: Ledger, account_id: str) -> None:
+        self._ledger = ledger
+        self._account_id = account_id
+        self._ranges: dict[str, tuple[list[int], list[int]]] = {}
+        """Serial space -> the firsts and the lasts of the disjoint ranges, in serial order."""
+
+    def row(self, row: PlannedRow) -> PlannedRow:
+        """The row; without its issue when every serial of its range is already in the account,
+        in blocks of the same project and vintage, and no earlier row of the file overlaps it:
+        units an earlier export imported, which a later export lists in parts (Verra splits a
+        block when part of it is retired or cancelled). Its retirement or cancellation, if any,
+        then applies to that part. A range reaching past them is left to the ledger to refuse
+        (E_SERIAL_RANGE_OVERLAPS)."""
+        issue = row.commands[0]
+        if not isinstance(issue, Issue) or issue.first_serial is None or issue.registry is None:
+            return row
+        first, last = issue.first_serial, issue.first_serial + issue.quantity - 1
+        space = serial_space_of(issue.registry, issue.attributes.unit_type)
+        firsts, lasts = self._ranges.setdefault(space, ([], []))
+        before = bisect.bisect_right(firsts, last) - 1
+        in_file = before >= 0 and lasts[before] >= first
+        _add_range(firsts, lasts, first, last)
+        if in_file or not self._covered(issue, space, first, last):
+            return row
+        earlier = tuple(form[1:] for form in row.earlier)
+        return dataclasses.replace(
+            row, commands=row.commands[1:], earlier=earlier, issued_before=True
+        )
+
+    def _covered(self, issue: Issue, space: str, first: int, last: int) -> bool:
+        state = self._ledger.state
+        blocks = state.blocks_overlapping(space, first, last, BLOCKS_PER_ROW_MAX)
+        if not blocks or len(blocks) > BLOCKS_PER_ROW_MAX:
+            return False
+        covered = 0
+        for block in blocks:
+            held = state.unit_attributes(block.attributes_id)
+            if block.account_id != self._account_id or _units_of(held) != _units_of(
+                issue.attributes
+            ):
+                return False
+            covered += min(block.last_serial, last) - max(block.first_serial, first) + 1
+        return covered == issue.quantity
+
+
+def _add_range(firsts: list[int], lasts: list[int], first: int, last: int) -> None:
+    """`first`..`last` added to the disjoint ranges `firsts`/`lasts`, merged with those it
+    overlaps."""
+    low = bisect.bisect_left(firsts, first)
+    if low > 0 and lasts[low - 1] >= first:
+        low -= 1
+    high = bisect.bisect_right(firsts, last)
+    if low < high:
+        first, last = min(first, firsts[low]), max(last, lasts[high - 1])
+    firsts[low:high], lasts[low:high] = [first], [last]
+
+
+def _units_of(attributes: UnitAttributes) -> tuple[str, str, dt.date, dt.date]:
+    """What says two blocks hold a project's units of one vintage."""
+    return (
+        attributes.unit_type,
+        attributes.project_id,
+        attributes.vintage_start,
+        attributes.vintage_end,
+    )
 
 
 def submitted_commands(tx: Transaction, row: PlannedRow) -> list[Command]:
@@ -298,7 +383,7 @@ def _prepare(tx: Transaction, setup: Sequence[Command]) -> None:
 def _submit_chunk_whole(tx: Transaction, chunk: list[PlannedRow], report: ImportReport) -> None:
     """All or nothing: a refused chunk is reported and the whole transaction will roll back."""
     commands = [command for row in chunk for command in submitted_commands(tx, row)]
-    outcome = tx.submit_batch(commands)
+    outcome = tx.submit_batch(commands) if commands else []
     if isinstance(outcome, list):
         _count(chunk, outcome, report)
     else:
@@ -324,7 +409,7 @@ def _in_savepoint(tx: Transaction, rows: list[PlannedRow]) -> list[Accepted] | R
     commands = [command for row in rows for command in submitted_commands(tx, row)]
 
     def batch() -> tuple[list[Accepted] | Refused, bool]:
-        outcome = tx.submit_batch(commands)
+        outcome = tx.submit_batch(commands) if commands else []  # rows issued before, left so
         return outcome, isinstance(outcome, list)
 
     return tx.savepoint(batch)
@@ -346,7 +431,7 @@ def _count(chunk: list[PlannedRow], accepted: list[Accepted], report: ImportRepo
     for row in chunk:
         outcomes = accepted[position : position + len(row.commands)]
         position += len(row.commands)
-        if outcomes[0].duplicate:
+        if row.issued_before or outcomes[0].duplicate:
             report.blocks_already_present += 1
         else:
             report.blocks_imported += 1
@@ -354,7 +439,7 @@ def _count(chunk: list[PlannedRow], accepted: list[Accepted], report: ImportRepo
             report.held += row.outcome == "held"
         # A block issued before (an issuance export imported earlier) may be retired or
         # cancelled by this row now: what counts is whether its final command is new.
-        if row.outcome == "held" or outcomes[-1].duplicate:
+        if row.outcome == "held" or not outcomes or outcomes[-1].duplicate:
             continue
         if row.outcome == "retired":
             report.retired += 1

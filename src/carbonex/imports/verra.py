@@ -15,8 +15,12 @@ recording order); the registry's retirement or cancellation date is kept in the 
 text as `Verra date YYYY-MM-DD`.
 
 Command ids are `verra:<serial number>:issue` and `...:retire` / `...:cancel`, so importing the
-same file again returns duplicates and changes nothing. The text the ledger records (methodology,
-certifications, beneficiary, reason and details) is put on one line (`pipeline`).
+same file again returns duplicates and changes nothing. A row whose serials all lie in blocks
+imported before, of its project and vintage, in the import account, and overlaps no earlier row
+of the file (a later export that lists part of a block as retired: Verra splits the block), is
+those units: it issues nothing, and its retirement or cancellation applies to that part
+(`pipeline.ImportedBefore`). The text the ledger records (methodology, certifications,
+beneficiary, reason and details) is put on one line (`pipeline`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import TYPE_CHECKING, TextIO
 from carbonex.imports.countries import country_code
 from carbonex.imports.pipeline import (
     CHUNK_ROWS_DEFAULT,
+    ImportedBefore,
     PlannedRow,
     Progress,
     RowResult,
@@ -120,7 +125,13 @@ def import_verra(
     (nothing is submitted); with it, the good rows are imported and the bad ones reported."""
     report = ImportReport(source=str(path), skipped_bad_rows=skip_bad_rows)
     setup = [OpenAccount(f"verra:open:{ACCOUNT_ID}", ACCOUNT_ID, ACCOUNT_KIND, ACCOUNT_HOLDER)]
-    return run_import(ledger, setup, lambda: plan_file(path), report, chunk_rows, progress)
+
+    def plan() -> Iterator[RowResult]:
+        imported_before = ImportedBefore(ledger, ACCOUNT_ID)
+        for result in plan_file(path):
+            yield imported_before.row(result) if isinstance(result, PlannedRow) else result
+
+    return run_import(ledger, setup, plan, report, chunk_rows, progress)
 
 
 def plan_file(path: Path) -> Iterator[RowResult]:
