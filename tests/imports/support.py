@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from carbonex.imports.report import ImportReport
 from carbonex.ledger import Ledger
 from carbonex.ledger.stored_values import TABLE_KEYS
 
@@ -30,6 +32,20 @@ def snapshot(ledger: Ledger, project: bool = True) -> dict[str, Any]:
         }
     finally:
         ledger.store.rollback()
+
+
+def assert_imported_again_unchanged(
+    ledger: Ledger, importing: Callable[[], ImportReport], already_present: int
+) -> None:
+    """Importing again finds `already_present` rows there already, imports none and changes
+    nothing, and the ledger verifies."""
+    before = snapshot(ledger)
+    again = importing()
+    assert (again.blocks_imported, again.blocks_already_present) == (0, already_present), (
+        again.row_problems
+    )
+    assert snapshot(ledger) == before
+    assert ledger.verify().ok
 
 
 def corrupted_copy(source: Path, target: Path, line: int, old: str, new: str) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,13 @@ from carbonex.imports.gold_standard import (
 )
 from carbonex.imports.report import ImportRefusedError
 from carbonex.ledger import Ledger
-from tests.imports.support import GS_ISSUANCES, GS_RETIREMENTS, corrupted_copy, snapshot
+from tests.imports.support import (
+    GS_ISSUANCES,
+    GS_RETIREMENTS,
+    assert_imported_again_unchanged,
+    corrupted_copy,
+    snapshot,
+)
 
 
 def test_retirement_export_imports_every_row_retired(ledger: Ledger) -> None:
@@ -189,11 +196,7 @@ def test_rows_without_serials_never_overlap_a_later_files_real_serials_of_the_sa
     later.write_text(ONE_BATCH_IN_TWO_FILES.format(first=101, last=200))
     report = import_gold_standard(ledger, later)
     assert report.ok and report.blocks_imported == 1, report.row_problems
-    before = snapshot(ledger)
-    again = import_gold_standard(ledger, first)
-    assert (again.blocks_imported, again.blocks_already_present) == (0, 3), again.row_problems
-    assert snapshot(ledger) == before
-    assert ledger.verify().ok
+    assert_imported_again_unchanged(ledger, lambda: import_gold_standard(ledger, first), 3)
 
 
 def test_a_batch_in_the_place_of_rows_without_serials_is_a_bad_row(
@@ -217,10 +220,7 @@ def test_a_file_imported_with_rows_without_serials_placed_after_the_highest_seri
     assert import_gold_standard(ledger, GS_RETIREMENTS).blocks_imported == 4
     assert ledger.provenance("GS/GS-VER", 19573 * GS_BATCH_SERIALS + 101) is not None
     monkeypatch.undo()
-    before = snapshot(ledger)
-    report = import_gold_standard(ledger, GS_RETIREMENTS)
-    assert (report.blocks_imported, report.blocks_already_present) == (0, 4), report.row_problems
-    assert snapshot(ledger) == before
+    assert_imported_again_unchanged(ledger, lambda: import_gold_standard(ledger, GS_RETIREMENTS), 4)
 
 
 SAME_UNITS_RETIRED = (
@@ -253,12 +253,8 @@ def test_a_retirement_export_retires_the_units_an_issuance_export_imported(
     assert serial is not None and serial["history"][-1]["details"]["beneficiary"] == (
         "Acme Bakery GmbH"
     )
-    before = snapshot(ledger)
     for path in (retired, issued):
-        again = import_gold_standard(ledger, path)
-        assert (again.blocks_imported, again.blocks_already_present) == (0, 1), again.row_problems
-        assert snapshot(ledger) == before
-    assert ledger.verify().ok
+        assert_imported_again_unchanged(ledger, partial(import_gold_standard, ledger, path), 1)
 
 
 def test_an_issuance_export_of_units_a_retirement_export_imported_changes_nothing(
