@@ -81,7 +81,15 @@ QUERY_PAGE_SIZE_MAX = 1_000
 """Rows one query page returns at most."""
 
 HISTORY_ROWS_READ_MAX = 100_000
-"""History posting rows one provenance query reads per serial bucket."""
+"""History posting rows one provenance query reads per serial bucket: a page of a serial's
+history stops there and resumes after the last entry it read, however busy the bucket."""
+
+HISTORY_ROWS_PER_QUERY = 1_000
+"""History posting rows read per query while looking for a serial's entries, so that a serial
+found in the first rows costs no more."""
+
+SERIAL_HISTORY_PAGE_SIZE_MAX = 1_000
+"""Entries one page of a serial's history holds at most; the next page resumes after the last."""
 
 CATALOGS_MAX = 1_000
 """Catalogs a ledger keeps (one per change of rules its entries were decided under) that verify

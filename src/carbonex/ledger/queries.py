@@ -1,6 +1,7 @@
 """Read models over the store: accounts, holdings, statements, provenance, summary, journal.
 
-Every list is bounded by `QUERY_PAGE_SIZE_MAX` and pages by a cursor (the last id seen).
+Every list is bounded by `QUERY_PAGE_SIZE_MAX` (a serial's history by
+`SERIAL_HISTORY_PAGE_SIZE_MAX`) and pages by a cursor (the last id seen).
 """
 
 from __future__ import annotations
@@ -9,14 +10,21 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from carbonex.ledger.history import keys_holding, unpack_moves, unpack_seqs
+from carbonex.ledger.history import SerialKey, keys_holding, unpack_moves, unpack_seqs
 from carbonex.ledger.journal import decode_payload
-from carbonex.ledger.limits import HISTORY_ROWS_READ_MAX, QUERY_PAGE_SIZE_MAX
+from carbonex.ledger.limits import (
+    HISTORY_ROWS_PER_QUERY,
+    HISTORY_ROWS_READ_MAX,
+    QUERY_PAGE_SIZE_MAX,
+    SERIAL_HISTORY_PAGE_SIZE_MAX,
+)
 from carbonex.store import SqlStore
 
 STATES = ("active", "retired", "cancelled", "surrendered", "expired", "converted")
 AFTER_WHOLE_ENTRY = 2**31 - 1
 """A movement position past any entry's last movement."""
+AFTER_ANY_SEQ = 2**63 - 1
+"""A sequence number past any entry's."""
 QUANTITY_SQL = "(b.last_serial - b.first_serial + 1)"
 
 
@@ -180,23 +188,112 @@ def statement(
     return lines
 
 
-def serial_entry_seqs(store: SqlStore, serial_space: str, serial: int) -> tuple[list[int], bool]:
-    """Entries that moved `serial`, from the serial history postings, oldest first; and whether
-    that is all of them (each bucket is read up to HISTORY_ROWS_READ_MAX posting rows)."""
+SerialPage = tuple[list[int], int | None]
+"""Entries of a serial's history page, oldest first, and the cursor the next page resumes after
+(None: no more)."""
+
+
+def serial_entry_seqs(
+    store: SqlStore,
+    serial_space: str,
+    serial: int,
+    after_seq: int = 0,
+    limit: int = SERIAL_HISTORY_PAGE_SIZE_MAX,
+) -> SerialPage:
+    """Entries after `after_seq` that moved `serial`, from the serial history postings, oldest
+    first, at most `limit`; and the cursor of the next page. A page may hold fewer than `limit`
+    entries and still have a next one: when a bucket is read up to HISTORY_ROWS_READ_MAX rows,
+    the page ends at the last entry read there, and the next resumes after it."""
+    limit = max(1, min(int(limit), SERIAL_HISTORY_PAGE_SIZE_MAX))
     seqs: set[int] = set()
-    complete = True
-    for _space, level, bucket in keys_holding(serial_space, serial):
+    known_to: int | None = None
+    for key in keys_holding(serial_space, serial):
+        found, bucket_known_to = _bucket_entry_seqs(store, key, serial, after_seq, limit + 1)
+        seqs |= found
+        if bucket_known_to is not None:
+            known_to = bucket_known_to if known_to is None else min(known_to, bucket_known_to)
+    # Every bucket gave all its entries up to `known_to`: later ones may lack some of another's.
+    known = sorted(seq for seq in seqs if known_to is None or seq <= known_to)
+    if len(known) > limit:
+        return known[:limit], known[limit - 1]
+    return known, known_to
+
+
+def _bucket_entry_seqs(
+    store: SqlStore, key: SerialKey, serial: int, after_seq: int, wanted: int
+) -> tuple[set[int], int | None]:
+    """Entries after `after_seq` filed in one bucket that moved `serial`, read oldest first until
+    `wanted` are found; and the last entry up to which they are all there (None: all of them).
+    A posting row holds only entries after the bucket's previous rows' (projection goes in
+    journal order), so the rows with a last seq after `after_seq` hold every entry after it."""
+    serial_space, level, bucket = key
+    found: set[int] = set()
+    read_to, rows_read = after_seq, 0
+    while rows_read < HISTORY_ROWS_READ_MAX:
+        batch = min(HISTORY_ROWS_PER_QUERY, HISTORY_ROWS_READ_MAX - rows_read)
         rows = store.query(
-            "SELECT moves FROM serial_history WHERE serial_space = ? AND level = ? AND bucket = ? "
-            "ORDER BY last_seq LIMIT ?",
-            (serial_space, level, bucket, HISTORY_ROWS_READ_MAX),
+            "SELECT last_seq, moves FROM serial_history WHERE serial_space = ? AND level = ? "
+            "AND bucket = ? AND last_seq > ? ORDER BY last_seq LIMIT ?",
+            (serial_space, level, bucket, read_to, batch),
         )
-        complete = complete and len(rows) < HISTORY_ROWS_READ_MAX
-        for (packed,) in rows:
-            seqs.update(
-                seq for seq, first, last in unpack_moves(bytes(packed)) if first <= serial <= last
-            )
-    return sorted(seqs), complete
+        for last_seq, packed in rows:
+            found.update(_seqs_moving(bytes(packed), serial, after_seq))
+            read_to = last_seq
+            if len(found) >= wanted:
+                return found, read_to
+        if len(rows) < batch:
+            return found, None
+        rows_read += len(rows)
+    return found, read_to
+
+
+def _seqs_moving(packed: bytes, serial: int, after_seq: int) -> set[int]:
+    return {
+        seq
+        for seq, first, last in unpack_moves(packed)
+        if seq > after_seq and first <= serial <= last
+    }
+
+
+def serial_last_entry_seq(store: SqlStore, serial_space: str, serial: int) -> int | None:
+    """The last entry that moved `serial`; None if no posting names it, or if a bucket read up to
+    HISTORY_ROWS_READ_MAX rows may hold a later one in the rows left unread (never an earlier
+    entry taken for the last). Each bucket is read from its newest rows back, and only as far
+    as entries later than the last found so far."""
+    last: int | None = None
+    unread_below = 0
+    for key in keys_holding(serial_space, serial):
+        found, bucket_unread_below = _bucket_last_seq(store, key, serial, last or 0)
+        if found is not None:
+            last = found if last is None else max(last, found)
+        unread_below = max(unread_below, bucket_unread_below)
+    # Rows left unread hold entries before `unread_below` only.
+    return last if last is not None and last >= unread_below else None
+
+
+def _bucket_last_seq(
+    store: SqlStore, key: SerialKey, serial: int, after_seq: int
+) -> tuple[int | None, int]:
+    """The last entry after `after_seq` filed in one bucket that moved `serial` (None if none),
+    and the seq below which rows were left unread (0: none were)."""
+    serial_space, level, bucket = key
+    before, rows_read = AFTER_ANY_SEQ, 0
+    while rows_read < HISTORY_ROWS_READ_MAX:
+        batch = min(HISTORY_ROWS_PER_QUERY, HISTORY_ROWS_READ_MAX - rows_read)
+        rows = store.query(
+            "SELECT last_seq, moves FROM serial_history WHERE serial_space = ? AND level = ? "
+            "AND bucket = ? AND last_seq > ? AND last_seq < ? ORDER BY last_seq DESC LIMIT ?",
+            (serial_space, level, bucket, after_seq, before, batch),
+        )
+        for _last_seq, packed in rows:
+            # The newest row naming the serial holds the bucket's last entry moving it.
+            seqs = _seqs_moving(bytes(packed), serial, after_seq)
+            if seqs:
+                return max(seqs), 0
+        if len(rows) < batch:
+            return None, 0
+        before, rows_read = rows[-1][0], rows_read + len(rows)
+    return None, before
 
 
 DETAIL_FIELDS = (
@@ -217,8 +314,17 @@ def _details(command: dict[str, Any]) -> dict[str, Any]:
     return details
 
 
-def provenance(store: SqlStore, serial_space: str, serial: int) -> dict[str, Any] | None:
-    """The life of one serial: its issuance, every movement since, and where it is now."""
+def provenance(
+    store: SqlStore,
+    serial_space: str,
+    serial: int,
+    after_seq: int = 0,
+    limit: int = SERIAL_HISTORY_PAGE_SIZE_MAX,
+) -> dict[str, Any] | None:
+    """The life of one serial: its issuance, where it is now, a page of the movements since
+    (the entries after `after_seq`, at most `limit`; `next_after_seq` resumes, None at the end),
+    and, whichever page it is on, the movement that made it final (`final`: None while active)
+    and the one that brought it into being (`origin`: its issuance or conversion in)."""
     issuance = store.query_one(
         "SELECT i.issuance_id, i.first_serial, i.last_serial, i.account_id, i.seq, i.lineage, "
         "a.record FROM issuances i JOIN unit_attributes a ON a.attributes_id = i.attributes_id "
@@ -227,13 +333,8 @@ def provenance(store: SqlStore, serial_space: str, serial: int) -> dict[str, Any
     )
     if issuance is None or issuance[2] < serial:
         return None
-    current = store.query_one(
-        "SELECT block_id, first_serial, last_serial, account_id, state, hold_id FROM blocks "
-        "WHERE serial_space = ? AND first_serial <= ? ORDER BY first_serial DESC LIMIT 1",
-        (serial_space, serial),
-    )
-    seqs, complete = serial_entry_seqs(store, serial_space, serial)
-    history = _serial_history(store, serial, seqs[:QUERY_PAGE_SIZE_MAX])
+    current = _current_block(store, serial_space, serial)
+    seqs, next_after_seq = serial_entry_seqs(store, serial_space, serial, after_seq, limit)
     return {
         "serial_space": serial_space,
         "serial": serial,
@@ -246,19 +347,39 @@ def provenance(store: SqlStore, serial_space: str, serial: int) -> dict[str, Any
             "lineage": issuance[5],
             "attributes": decode_payload(bytes(issuance[6])),
         },
-        "current": None
-        if current is None or current[2] < serial
-        else {
-            "block_id": current[0],
-            "first_serial": current[1],
-            "last_serial": current[2],
-            "account_id": current[3],
-            "state": current[4],
-            "hold_id": current[5],
-        },
-        "history_complete": complete and len(seqs) <= QUERY_PAGE_SIZE_MAX,
-        "history": history,
+        "current": current,
+        "origin": next(iter(_serial_history(store, serial, [issuance[4]])), None),
+        "final": _final_line(store, serial_space, serial, current),
+        "history_complete": after_seq == 0 and next_after_seq is None,
+        "history": _serial_history(store, serial, seqs),
+        "next_after_seq": next_after_seq,
     }
+
+
+def _current_block(store: SqlStore, serial_space: str, serial: int) -> dict[str, Any] | None:
+    row = store.query_one(
+        "SELECT block_id, first_serial, last_serial, account_id, state, hold_id FROM blocks "
+        "WHERE serial_space = ? AND first_serial <= ? ORDER BY first_serial DESC LIMIT 1",
+        (serial_space, serial),
+    )
+    if row is None or row[2] < serial:
+        return None
+    keys = ("block_id", "first_serial", "last_serial", "account_id", "state", "hold_id")
+    return dict(zip(keys, row, strict=True))
+
+
+def _final_line(
+    store: SqlStore, serial_space: str, serial: int, current: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The movement that made the serial final (retired, cancelled...): the last that moved it,
+    since nothing moves a unit in a final state; found directly, not by reading its history.
+    None while the serial is active (or if `serial_last_entry_seq` cannot say which is last:
+    the history's pages still reach it)."""
+    if current is None or current["state"] == "active":
+        return None
+    last_seq = serial_last_entry_seq(store, serial_space, serial)
+    lines = [] if last_seq is None else _serial_history(store, serial, [last_seq])
+    return lines[-1] if lines else None
 
 
 def _serial_history(store: SqlStore, serial: int, seqs: list[int]) -> list[dict[str, Any]]:

@@ -25,7 +25,11 @@ from carbonex.ledger import queries
 from carbonex.ledger.collector import collector_paused
 from carbonex.ledger.commands import Command
 from carbonex.ledger.engine import batch_refusal, check_batch_size, execute
-from carbonex.ledger.limits import BATCH_COMMANDS_MAX, PROJECTION_LAG_ENTRIES_MAX
+from carbonex.ledger.limits import (
+    BATCH_COMMANDS_MAX,
+    PROJECTION_LAG_ENTRIES_MAX,
+    SERIAL_HISTORY_PAGE_SIZE_MAX,
+)
 from carbonex.ledger.outcomes import Accepted, Outcome, Refused
 from carbonex.ledger.state import LedgerState
 from carbonex.ledger.verify import VerifyReport, verify_store
@@ -437,8 +441,18 @@ class Ledger:
             lambda store: queries.statement(store, account_id, limit, after_seq, after_position)
         )
 
-    def provenance(self, serial_space: str, serial: int) -> dict[str, Any] | None:
-        return self.read(lambda store: queries.provenance(store, serial_space, serial))
+    def provenance(
+        self,
+        serial_space: str,
+        serial: int,
+        after_seq: int = 0,
+        limit: int = SERIAL_HISTORY_PAGE_SIZE_MAX,
+    ) -> dict[str, Any] | None:
+        """`queries.provenance`: a page of the serial's history, resumed after `after_seq` with
+        the page's `next_after_seq`; its final movement whichever page this is."""
+        return self.read(
+            lambda store: queries.provenance(store, serial_space, serial, after_seq, limit)
+        )
 
     def head(self) -> dict[str, Any]:
         """The journal's head: its last sequence number and entry hash (read from the journal
