@@ -90,6 +90,27 @@ def test_provenance_follows_one_serial(seeded: str) -> None:
     assert "VCS-1736" in invoke("provenance", "VERRA/VCU", "7", "--db", seeded).stdout
 
 
+def test_provenance_pages_its_history_and_shows_how_the_serial_ended_on_each_page(
+    seeded: str,
+) -> None:
+    # Changed: the history held the first 1,000 entries only, the retirement then missing.
+    move_to_buyer(seeded, 40)
+    retire = ["--account", "BUYER", "--unit-type", "VCU", "--quantity", "15"]
+    invoke_json("retire", *retire, "--beneficiary", "Buyer plc", "--purpose", "Scope 3",
+                "--db", seeded)  # fmt: skip
+    actions, after_seq = [], 0
+    while after_seq is not None:
+        page = invoke_json("provenance", "VERRA/VCU", "7", "--limit", "1",
+                           "--after-seq", str(after_seq), "--db", seeded)  # fmt: skip
+        actions += [step["action"] for step in page["history"]]
+        assert page["final"]["details"]["beneficiary"] == "Buyer plc"
+        after_seq = page["next_after_seq"]
+    assert actions == ["issue", "transfer", "retire"]
+    shown = invoke("provenance", "VERRA/VCU", "7", "--limit", "1", "--db", seeded).stdout
+    assert "More may follow: --after-seq" in shown and "Buyer plc" in shown
+    assert "More may follow" not in invoke("provenance", "VERRA/VCU", "7", "--db", seeded).stdout
+
+
 def test_provenance_of_a_serial_never_issued_exits_one(seeded: str) -> None:
     result = invoke("provenance", "VERRA/VCU", "5000", "--db", seeded, "--json")
     assert result.exit_code == EXIT_REFUSED

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX, SERIAL_MAX
+from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX, SERIAL_HISTORY_PAGE_SIZE_MAX, SERIAL_MAX
 from tests.service.conftest import SignIn, WithKey
 from tests.service.support import API, READERS_OF_EVERYTHING, ok, problem
 
@@ -131,6 +131,47 @@ def test_a_holder_sees_a_serials_public_provenance(signed_in: SignIn, with_key: 
     for client in (signed_in("merlion"), with_key("skyways")):
         seen = ok(client.get(f"{API}/explorer/serials/VERRA/VCU/1"))
         assert [line["action"] for line in seen["history"]] == ["issue", "retire"]
+
+
+def _history_pages(client: TestClient, path: str, limit: int) -> list[dict[str, Any]]:
+    pages: list[dict[str, Any]] = []
+    after_seq: int | None = 0
+    while after_seq is not None:
+        pages.append(ok(client.get(path, params={"after_seq": after_seq, "limit": limit})))
+        after_seq = pages[-1]["next_after_seq"]
+    return pages
+
+
+def test_a_serials_history_pages_by_cursor_and_every_page_says_how_it_ended(
+    public: TestClient, signed_in: SignIn
+) -> None:
+    # Changed: the history held the first 1,000 entries only, the retirement then missing.
+    path = f"{API}/explorer/serials/VERRA/VCU/1"
+    whole = ok(signed_in("admin").get(path))
+    pages = _history_pages(signed_in("audrey"), path, 1)
+    assert len(pages) == len(whole["history"]) > 2
+    assert [line for page in pages for line in page["history"]] == whole["history"]
+    assert all(page["final"] == whole["final"] for page in pages)
+    assert whole["final"]["details"]["beneficiary"] == "Skyways Airlines plc"
+    seen = _history_pages(public, path, 1)
+    assert [[line["action"] for line in page["history"]] for page in seen] == [
+        ["issue"],
+        ["retire"],
+    ]
+    assert all(page["final"]["details"]["beneficiary"] == "Skyways Airlines plc" for page in seen)
+    assert all("account" not in str(page) for page in seen)
+
+
+def test_a_serials_history_page_beyond_its_bounds_is_refused(public: TestClient) -> None:
+    path = f"{API}/explorer/serials/VERRA/VCU/1"
+    assert ok(public.get(path, params={"limit": SERIAL_HISTORY_PAGE_SIZE_MAX}))
+    for params in (
+        {"limit": 0},
+        {"limit": SERIAL_HISTORY_PAGE_SIZE_MAX + 1},
+        {"after_seq": -1},
+        {"after_seq": 2**63},
+    ):
+        problem(public.get(path, params=params), 422, "E_REQUEST_INVALID")
 
 
 def test_a_serial_that_is_not_there_or_malformed_is_refused(public: TestClient) -> None:

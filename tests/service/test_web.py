@@ -22,6 +22,7 @@ from carbonex.service import charts, identity
 from carbonex.service.approvals import APPROVALS_PAGE_SIZE_MAX
 from carbonex.service.demo import DEMO_PASSWORD, HOLDER
 from carbonex.service.pages import dashboard
+from carbonex.service.pages import explorer as explorer_pages
 from carbonex.service.pages.approvals import APPROVALS_SHOWN_MAX
 from carbonex.service.pages.projects import PROJECT_ISSUANCES_SHOWN_MAX
 from carbonex.service.routes.imports import PROBLEMS_SHOWN_MAX
@@ -417,6 +418,30 @@ def test_serial_lookup_shows_provenance(public: TestClient) -> None:
     assert missing.status_code == 404 and "E_NOT_FOUND" in missing.text
     invalid = public.get("/explorer/serial", params=params | {"serial": "one"})
     assert invalid.status_code == 422 and "E_REQUEST_INVALID" in invalid.text
+
+
+NEXT_ENTRIES = re.compile(r'<a href="([^"]+)">Next entries')
+
+
+def test_the_serial_page_pages_its_history_and_says_how_it_ended_on_every_page(
+    signed_in: SignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Changed: the page showed the first 1,000 entries, and then no retirement.
+    monkeypatch.setattr(explorer_pages, "EXPLORER_PAGE_SIZE", 1)
+    admin = signed_in("admin")
+    whole = admin.get("/api/v1/explorer/serials/VERRA/VCU/1").json()["history"]
+    link: str | None = "/explorer/serial?registry=VERRA&unit_type=VCU&serial=1"
+    shown: list[str] = []
+    while link is not None:
+        page = admin.get(link)
+        assert page.status_code == 200 and "Skyways Airlines plc" in page.text
+        shown += re.findall(r"entry #(\d+)</div>", page.text)
+        following = NEXT_ENTRIES.search(page.text)
+        # the retirement's facts above the timeline of every page but the last, which lists it
+        assert ('data-testid="final-state"' in page.text) == (following is not None)
+        link = html.unescape(following.group(1)) if following else None
+    assert shown == [str(line["seq"]) for line in whole]
+    assert len(shown) > 2
 
 
 PRIVATE_PROVENANCE = ("VERRA-ISSUANCE", "MERLION-DEV", "SKYWAYS-AIR", "VERRA-RETIREMENT",

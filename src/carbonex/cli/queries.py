@@ -20,6 +20,7 @@ from carbonex.cli.options import (
 )
 from carbonex.cli.session import open_ledger
 from carbonex.ledger import Ledger
+from carbonex.ledger.limits import SERIAL_HISTORY_PAGE_SIZE_MAX
 from carbonex.text import shortened
 
 AccountArgument = Annotated[str, typer.Argument(metavar="ACCOUNT", help="Account id.")]
@@ -154,21 +155,32 @@ def statement(
         )
 
 
+HistoryLimitOption = Annotated[
+    int,
+    typer.Option(
+        "--limit", min=1, max=SERIAL_HISTORY_PAGE_SIZE_MAX, help="Entries of history to show."
+    ),
+]
+
+
 def provenance(
     serial_space: Annotated[str, typer.Argument(metavar="SERIAL_SPACE", help="e.g. VERRA/VCU.")],
     serial: Annotated[
         int, typer.Argument(metavar="SERIAL", min=1, max=INTEGER_MAX, help="One serial.")
     ],
+    limit: HistoryLimitOption = SERIAL_HISTORY_PAGE_SIZE_MAX,
+    after_seq: AfterSeqOption = 0,
     database: DatabaseOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The life of one serial: its issuance, every movement since, and where it is now."""
+    """The life of one serial: its issuance, how it ended, where it is now, and the movements
+    since, a page at a time (`--after-seq` resumes where a page said)."""
     if serial_space.count("/") != 1:
         usage_error(
             f"serial space must look like REGISTRY/UNIT_TYPE, e.g. VERRA/VCU, got {serial_space!r}"
         )
     with open_ledger(database, must_exist=True) as ledger:
-        record = ledger.provenance(serial_space, serial)
+        record = ledger.provenance(serial_space, serial, after_seq, limit)
     if record is None:
         not_found(f"serial {serial} of {shortened(serial_space)} was never issued", as_json)
     if as_json:
@@ -190,9 +202,22 @@ def render_provenance(record: dict[str, Any]) -> None:
         "now in": current.get("account_id"),
         "state": current.get("state"),
         "hold": current.get("hold_id"),
-    } | {f"attribute {name}": value for name, value in issuance["attributes"].items()}
+    }
+    overview |= final_facts(record["final"])
+    overview |= {f"attribute {name}": value for name, value in issuance["attributes"].items()}
     render.print_table(render.key_value_table("Provenance", overview))
     render.print_table(render.records_table("History", HISTORY_COLUMNS, record["history"]))
+    if record["next_after_seq"] is not None:
+        render.line(f"More may follow: --after-seq {record['next_after_seq']}", style="dim")
+
+
+def final_facts(final: dict[str, Any] | None) -> dict[str, Any]:
+    """How the serial ended (retired, cancelled...) and its facts, whichever page shows it."""
+    if final is None:
+        return {}
+    ended = f"{final['action']} (journal entry {final['seq']}, {final['recorded_at']})"
+    details = {name.replace("_", " "): value for name, value in final["details"].items()}
+    return {"ended by": ended} | details
 
 
 def journal(

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX
+from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX, SERIAL_HISTORY_PAGE_SIZE_MAX
 from carbonex.ledger.queries import DETAIL_FIELDS
 from carbonex.service.identity import READ_EVERYTHING, Principal
 from carbonex.store import SqlStore
@@ -114,25 +114,46 @@ def sees_whole_provenance(principal: Principal) -> bool:
     return principal.has(*READ_EVERYTHING)
 
 
-def serial_view(found: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    """The provenance `ledger.provenance` found, as much of it as the principal may see."""
-    return found if sees_whole_provenance(principal) else public_provenance(found)
+def serial_view(
+    found: dict[str, Any],
+    principal: Principal,
+    after_seq: int = 0,
+    limit: int = SERIAL_HISTORY_PAGE_SIZE_MAX,
+) -> dict[str, Any]:
+    """The provenance `ledger.provenance` found (the page after `after_seq`, at most `limit`
+    entries), as much of it as the principal may see."""
+    if sees_whole_provenance(principal):
+        return found
+    return public_provenance(found, after_seq, limit)
 
 
-def public_provenance(found: dict[str, Any]) -> dict[str, Any]:
+def public_provenance(
+    found: dict[str, Any], after_seq: int = 0, limit: int = SERIAL_HISTORY_PAGE_SIZE_MAX
+) -> dict[str, Any]:
     """A serial's issuance (without the account it went into), its state now, and its
     issuance and final-state lines: no account, hold or command id, and no block boundaries
-    (an active block's range tells how holdings were split)."""
+    (an active block's range tells how holdings were split). Those two lines are the whole
+    public history, taken from `origin` and `final` and paged on their own: a page of the whole
+    history, and its cursor, would tell when and how often the serial changed hands."""
     issuance = {name: value for name, value in found["issuance"].items() if name != "account_id"}
     current = found["current"]
-    lines = [line for line in found["history"] if line["action"] in PUBLIC_ACTIONS]
+    final = found["final"]
+    lines = [
+        line
+        for line in (found["origin"], final)
+        if line is not None and line["seq"] > after_seq and line["action"] in PUBLIC_ACTIONS
+    ]
+    shown = max(1, min(limit, SERIAL_HISTORY_PAGE_SIZE_MAX))
+    page, more = lines[:shown], len(lines) > shown
     return {
         "serial_space": found["serial_space"],
         "serial": found["serial"],
         "issuance": issuance,
         "current": None if current is None else {"state": current["state"]},
-        "history_complete": found["history_complete"],
-        "history": [_public_line(line) for line in lines],
+        "final": None if final is None else _public_line(final),
+        "history_complete": after_seq == 0 and not more,
+        "history": [_public_line(line) for line in page],
+        "next_after_seq": page[-1]["seq"] if more else None,
     }
 
 

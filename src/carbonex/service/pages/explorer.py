@@ -95,18 +95,27 @@ def _not_found(code: str, message: str) -> Notice:
 
 
 def _lookup(
-    service: Service, viewer: Viewer, registry: str, unit_type: str, serial: str
+    service: Service, viewer: Viewer, query: dict[str, str], after_seq: int
 ) -> tuple[dict[str, Any] | None, Notice | None, int]:
-    """(provenance as much as the viewer may see, notice, status) of a serial; codes are
-    matched in upper case."""
-    invalid = _serial_problem(registry, unit_type, serial)
+    """(provenance as much as the viewer may see, with a page of its history after `after_seq`,
+    notice, status) of the serial `query` names; codes are matched in upper case."""
+    invalid = _serial_problem(**query)
     if invalid is not None:
         return None, _not_found("E_REQUEST_INVALID", invalid), 422
-    space = f"{registry.upper()}/{unit_type.upper()}"
-    found = service.ledger.provenance(space, int(serial))
+    space = f"{query['registry'].upper()}/{query['unit_type'].upper()}"
+    serial = query["serial"]
+    found = service.ledger.provenance(space, int(serial), after_seq, EXPLORER_PAGE_SIZE)
     if found is None:
         return None, _not_found("E_NOT_FOUND", f"No serial {serial} in {space}."), 404
-    return explorer.serial_view(found, viewer.principal), None, 200
+    view = explorer.serial_view(found, viewer.principal, after_seq, EXPLORER_PAGE_SIZE)
+    return view, None, 200
+
+
+def _history_next(query: dict[str, str], found: dict[str, Any] | None) -> str | None:
+    """The link to the next page of the serial's history, if one follows."""
+    if found is None or found["next_after_seq"] is None:
+        return None
+    return "/explorer/serial?" + urlencode(query | {"after_seq": found["next_after_seq"]})
 
 
 @router.get("/serial")
@@ -117,16 +126,18 @@ async def serial(
     registry: CodeQuery = "",
     unit_type: CodeQuery = "",
     serial: SerialQuery = "",
+    after_seq: Seq = 0,
 ) -> HTMLResponse:
     """The life of one serial: its issuance, its state now and the facts of a final state;
-    every movement, with its accounts, for those who read everything."""
+    every movement, with its accounts, for those who read everything, a page at a time."""
     query = {"registry": registry.strip(), "unit_type": unit_type.strip(), "serial": serial.strip()}
     context: dict[str, Any] = {"query": query, "provenance": None, "nav": "explorer",
                                "serial_spaces": reads.serial_spaces(service.ledger)}  # fmt: skip
     if not any(query.values()):
         return render(request, viewer, "serial.html", context)
-    found, notice, status = _lookup(service, viewer, **query)
-    context |= {"provenance": found, "notice": notice}
+    found, notice, status = _lookup(service, viewer, query, after_seq)
+    context |= {"provenance": found, "notice": notice, "history_resumed": after_seq > 0,
+                "history_next": _history_next(query, found)}  # fmt: skip
     return render(request, viewer, "serial.html", context, status)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from carbonex.ledger.limits import SERIAL_MAX
+from carbonex.ledger.limits import SERIAL_HISTORY_PAGE_SIZE_MAX, SERIAL_MAX
 from carbonex.service import explorer
 from carbonex.service.deps import DEFAULT_PAGE_SIZE, Limit, PrincipalDep, ServiceDep
 from carbonex.service.identity import Principal
@@ -19,6 +19,9 @@ router = APIRouter(prefix="/explorer", tags=["explorer"])
 WHO_ASKS_HEADERS = "Authorization, X-API-Key, Cookie"
 """The request headers that say who asks (`deps.get_principal`)."""
 Code = Annotated[str, Path(min_length=1, max_length=32, pattern="^[A-Za-z0-9._-]+$")]
+SerialHistoryLimit = Annotated[
+    int, Query(ge=1, le=SERIAL_HISTORY_PAGE_SIZE_MAX, description="Entries of history per page.")
+]
 
 
 @router.get("/summary")
@@ -60,15 +63,20 @@ async def serial(
     service: ServiceDep,
     principal: PrincipalDep,
     response: Response,
+    after_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    limit: SerialHistoryLimit = SERIAL_HISTORY_PAGE_SIZE_MAX,
 ) -> dict[str, Any]:
     """The life of one serial: its issuance, its state now and the facts of a final state
-    (beneficiary, purpose, reason). Those who read everything (registry administrators,
-    auditors, national authorities) see every movement, with its accounts and command ids."""
-    found = service.ledger.provenance(f"{registry}/{unit_type}", serial)
+    (beneficiary, purpose, reason) in `final`, whichever page of its history this is. Those who
+    read everything (registry administrators, auditors, national authorities) see every
+    movement, with its accounts and command ids. The history is paged: entries after
+    `after_seq`, at most `limit`; the next page resumes after `next_after_seq` (null at the
+    end), which a page holding fewer than `limit` entries may still give."""
+    found = service.ledger.provenance(f"{registry}/{unit_type}", serial, after_seq, limit)
     if found is None:
         raise not_found(f"serial {registry}/{unit_type} {serial}")
     _vary_with_who_asks(response, principal)
-    return explorer.serial_view(found, principal)
+    return explorer.serial_view(found, principal, after_seq, limit)
 
 
 def _vary_with_who_asks(response: Response, principal: Principal) -> None:
