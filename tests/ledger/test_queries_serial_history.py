@@ -173,3 +173,16 @@ def test_an_active_serial_has_no_final_movement_and_its_issuance_as_origin(
     assert found["origin"] == found["history"][0]
     assert (found["origin"]["seq"], found["origin"]["to_account"]) == (issued, "A")
     assert (found["history_complete"], found["next_after_seq"]) == (True, None)
+
+
+def test_without_its_history_a_serial_still_shows_how_it_began_and_ended(ledger: Ledger) -> None:
+    """The public view shows the issuance and final lines only: no page of history is read."""
+    entries = _moved_then_retired(ledger, 4)
+    whole = ledger.provenance(VCU_SPACE, 1)
+    bare = ledger.provenance(VCU_SPACE, 1, with_history=False)
+    assert whole is not None and bare is not None
+    assert [line["seq"] for line in whole["history"]] == entries
+    assert (bare["history"], bare["next_after_seq"]) == ([], None)
+    assert bare["origin"] == whole["origin"] and bare["origin"]["seq"] == entries[0]
+    assert bare["final"] == whole["final"] and bare["final"]["seq"] == entries[-1]
+    assert bare["final"]["details"]["beneficiary"] == BENEFICIARY

@@ -320,11 +320,13 @@ def provenance(
     serial: int,
     after_seq: int = 0,
     limit: int = SERIAL_HISTORY_PAGE_SIZE_MAX,
+    with_history: bool = True,
 ) -> dict[str, Any] | None:
     """The life of one serial: its issuance, where it is now, a page of the movements since
     (the entries after `after_seq`, at most `limit`; `next_after_seq` resumes, None at the end),
     and, whichever page it is on, the movement that made it final (`final`: None while active)
-    and the one that brought it into being (`origin`: its issuance or conversion in)."""
+    and the one that brought it into being (`origin`: its issuance or conversion in). Without
+    `with_history` the page is left unread (empty): for a view that shows only those two."""
     issuance = store.query_one(
         "SELECT i.issuance_id, i.first_serial, i.last_serial, i.account_id, i.seq, i.lineage, "
         "a.record FROM issuances i JOIN unit_attributes a ON a.attributes_id = i.attributes_id "
@@ -334,7 +336,11 @@ def provenance(
     if issuance is None or issuance[2] < serial:
         return None
     current = _current_block(store, serial_space, serial)
-    seqs, next_after_seq = serial_entry_seqs(store, serial_space, serial, after_seq, limit)
+    seqs, next_after_seq = (
+        serial_entry_seqs(store, serial_space, serial, after_seq, limit)
+        if with_history
+        else ([], None)
+    )
     return {
         "serial_space": serial_space,
         "serial": serial,

@@ -447,11 +447,14 @@ class Ledger:
         serial: int,
         after_seq: int = 0,
         limit: int = SERIAL_HISTORY_PAGE_SIZE_MAX,
+        with_history: bool = True,
     ) -> dict[str, Any] | None:
         """`queries.provenance`: a page of the serial's history, resumed after `after_seq` with
         the page's `next_after_seq`; its final movement whichever page this is."""
         return self.read(
-            lambda store: queries.provenance(store, serial_space, serial, after_seq, limit)
+            lambda store: queries.provenance(
+                store, serial_space, serial, after_seq, limit, with_history
+            )
         )
 
     def head(self) -> dict[str, Any]:

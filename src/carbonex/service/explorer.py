@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from carbonex.ledger import Ledger
 from carbonex.ledger.limits import QUERY_PAGE_SIZE_MAX, SERIAL_HISTORY_PAGE_SIZE_MAX
 from carbonex.ledger.queries import DETAIL_FIELDS
 from carbonex.service.identity import READ_EVERYTHING, Principal
@@ -115,14 +116,20 @@ def sees_whole_provenance(principal: Principal) -> bool:
 
 
 def serial_view(
-    found: dict[str, Any],
+    ledger: Ledger,
+    serial_space: str,
+    serial: int,
     principal: Principal,
     after_seq: int = 0,
     limit: int = SERIAL_HISTORY_PAGE_SIZE_MAX,
-) -> dict[str, Any]:
-    """The provenance `ledger.provenance` found (the page after `after_seq`, at most `limit`
-    entries), as much of it as the principal may see."""
-    if sees_whole_provenance(principal):
+) -> dict[str, Any] | None:
+    """A serial's provenance (the page of its history after `after_seq`, at most `limit`
+    entries) as much as the principal may see; None if it was never issued. The public view
+    shows no page of the whole history, so none is read for it: a public request would
+    otherwise decode up to a page of journal entries to throw them away."""
+    whole = sees_whole_provenance(principal)
+    found = ledger.provenance(serial_space, serial, after_seq, limit, with_history=whole)
+    if found is None or whole:
         return found
     return public_provenance(found, after_seq, limit)
 

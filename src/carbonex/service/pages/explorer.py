@@ -104,10 +104,11 @@ def _lookup(
         return None, _not_found("E_REQUEST_INVALID", invalid), 422
     space = f"{query['registry'].upper()}/{query['unit_type'].upper()}"
     serial = query["serial"]
-    found = service.ledger.provenance(space, int(serial), after_seq, EXPLORER_PAGE_SIZE)
-    if found is None:
+    view = explorer.serial_view(
+        service.ledger, space, int(serial), viewer.principal, after_seq, EXPLORER_PAGE_SIZE
+    )
+    if view is None:
         return None, _not_found("E_NOT_FOUND", f"No serial {serial} in {space}."), 404
-    view = explorer.serial_view(found, viewer.principal, after_seq, EXPLORER_PAGE_SIZE)
     return view, None, 200
 
 

@@ -72,11 +72,12 @@ async def serial(
     movement, with its accounts and command ids. The history is paged: entries after
     `after_seq`, at most `limit`; the next page resumes after `next_after_seq` (null at the
     end), which a page holding fewer than `limit` entries may still give."""
-    found = service.ledger.provenance(f"{registry}/{unit_type}", serial, after_seq, limit)
+    space = f"{registry}/{unit_type}"
+    found = explorer.serial_view(service.ledger, space, serial, principal, after_seq, limit)
     if found is None:
-        raise not_found(f"serial {registry}/{unit_type} {serial}")
+        raise not_found(f"serial {space} {serial}")
     _vary_with_who_asks(response, principal)
-    return explorer.serial_view(found, principal, after_seq, limit)
+    return found
 
 
 def _vary_with_who_asks(response: Response, principal: Principal) -> None:
