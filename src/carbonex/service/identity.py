@@ -164,10 +164,8 @@ def principal_of(
         "SELECT account_id FROM account_representatives WHERE user_id = ? LIMIT ?",
         (user_id, REPRESENTED_ACCOUNTS_MAX),
     )
-    return Principal(
-        user_id, parse_roles(row[0]), frozenset(a[0] for a in accounts), via, csrf_token,
-        api_key_id,
-    )  # fmt: skip
+    represented = frozenset(account[0] for account in accounts)
+    return Principal(user_id, parse_roles(row[0]), represented, via, csrf_token, api_key_id)
 
 
 def check_password(
